@@ -1,0 +1,67 @@
+//! The gRPC API: one file per service, each a thin layer that parses the request into domain
+//! values (`convert`), calls the app layer, and renders the answer. Errors become statuses in
+//! `status`, nowhere else.
+
+mod convert;
+mod page_token;
+mod people;
+mod sessions;
+pub mod status;
+
+pub use people::PersonApi;
+pub use sessions::SessionApi;
+
+use tonic::Status;
+
+use crate::domain::Violations;
+use crate::error::Error;
+
+/// Default and maximum page sizes of every listing (AIP-158: a larger request is capped, not
+/// refused).
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 1000;
+
+fn page_size(v: &mut Violations, raw: i32) -> usize {
+    match raw {
+        n if n < 0 => {
+            v.add("page_size", "must not be negative");
+            0
+        }
+        0 => DEFAULT_PAGE_SIZE,
+        n => (n as usize).min(MAX_PAGE_SIZE),
+    }
+}
+
+/// INVALID_ARGUMENT for collected violations, or `Ok` when there are none.
+fn check(v: Violations) -> Result<(), Status> {
+    v.into_result().map_err(|v| status::invalid(&v))
+}
+
+/// Rewrites the field paths of a validation error from the domain's (relative to a session)
+/// to the request's.
+fn remap(e: Error, f: impl Fn(&str) -> String) -> Error {
+    match e {
+        Error::Invalid(v) => {
+            let mut out = Violations::new("");
+            for x in v.violations() {
+                out.add(f(&x.field), x.description.clone());
+            }
+            Error::Invalid(out)
+        }
+        e => e,
+    }
+}
+
+/// Paths under a request field: `title` -> `session.title`.
+fn under(prefix: &'static str) -> impl Fn(&str) -> String {
+    move |field| if field.is_empty() { prefix.to_owned() } else { format!("{prefix}.{field}") }
+}
+
+/// Paths of a one-slot request: `slots[3].end_time` -> `slot.end_time`, others under `session`.
+fn slot_fields(field: &str) -> String {
+    match field.strip_prefix("slots[").and_then(|r| r.split_once(']')) {
+        Some((_, rest)) => format!("slot{rest}"),
+        None if field == "slots" => "slot".to_owned(),
+        None => format!("session.{field}"),
+    }
+}

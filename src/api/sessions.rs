@@ -1,0 +1,329 @@
+//! `agenda.v1.SessionService`.
+
+use tonic::{Request, Response, Status};
+
+use super::convert::{self as c, session_id};
+use super::{check, page_size, page_token, remap, slot_fields, under};
+use crate::app::Agenda;
+use crate::domain::{PersonId, SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, Violations};
+use crate::pb::{self, session_service_server::SessionService};
+
+/// The SessionService implementation.
+pub struct SessionApi {
+    agenda: Agenda,
+}
+
+impl SessionApi {
+    pub fn new(agenda: Agenda) -> Self {
+        Self { agenda }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn session_reply(s: &crate::domain::Session) -> Option<pb::Session> {
+    Some(c::session_out(s))
+}
+
+/// The filters of a ListSessions request, checked.
+fn filter(v: &mut Violations, r: &pb::ListSessionsRequest) -> SessionFilter {
+    let from = c::parse_optional_time(v, "from_time", r.from_time.as_ref());
+    let to = c::parse_optional_time(v, "to_time", r.to_time.as_ref());
+    if let (Some(f), Some(t)) = (from, to)
+        && t <= f
+    {
+        v.add("to_time", "must be after from_time");
+    }
+    let text = |s: &str| {
+        let s = s.trim().to_lowercase();
+        (!s.is_empty()).then_some(s)
+    };
+    let person = if r.person_id.is_empty() { None } else { v.check("person_id", PersonId::parse(&r.person_id)) };
+    SessionFilter {
+        from,
+        to,
+        organizer: text(&r.organizer),
+        tag: text(&r.tag),
+        person,
+        status: c::status_filter(v, "status", r.status).flatten(),
+        visibility: None,
+        text: text(&r.query),
+    }
+}
+
+#[tonic::async_trait]
+impl SessionService for SessionApi {
+    async fn create_session(&self, req: Request<pb::CreateSessionRequest>) -> Reply<pb::CreateSessionResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = c::id(&mut v, "session_id", &r.session_id, true, SessionId::parse, SessionId::generate);
+        let session = match (&r.session, id) {
+            (None, _) => {
+                v.add("session", "is required");
+                None
+            }
+            (Some(s), Some(id)) => c::new_session(&mut v, "session", id, s),
+            (Some(_), None) => None,
+        };
+        if let (false, Some(s)) = (v.is_empty(), &session) {
+            // Report the domain's rules too, not only what failed to parse.
+            if let Err(rules) = s.validate(self.agenda.limits()) {
+                for x in rules.violations() {
+                    v.add(format!("session.{}", x.field), x.description.clone());
+                }
+            }
+        }
+        check(v)?;
+        let s = self
+            .agenda
+            .create_session(session.expect("no violations"))
+            .await
+            .map_err(|e| remap(e, under("session")))?;
+        Ok(Response::new(pb::CreateSessionResponse { session: session_reply(&s) }))
+    }
+
+    async fn get_session(&self, req: Request<pb::GetSessionRequest>) -> Reply<pb::GetSessionResponse> {
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &req.get_ref().session_id);
+        check(v)?;
+        let s = self.agenda.get_session(&id.expect("checked")).await?;
+        let people = self.agenda.people_of(&s).await?;
+        Ok(Response::new(pb::GetSessionResponse {
+            session: session_reply(&s),
+            people: people.iter().map(c::person_out).collect(),
+        }))
+    }
+
+    async fn update_session(&self, req: Request<pb::UpdateSessionRequest>) -> Reply<pb::UpdateSessionResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let Some(s) = &r.session else {
+            v.add("session", "is required");
+            return Err(super::status::invalid(&v));
+        };
+        let id = session_id(&mut v, "session.id", &s.id);
+        let paths = c::session_mask(&mut v, s, r.update_mask.as_ref());
+        let patch = c::session_patch(&mut v, "session", s, &paths);
+        check(v)?;
+        let id = id.expect("checked");
+        let s = self
+            .agenda
+            .update_session(&id, c::etag(&s.etag), |session| {
+                patch.clone().apply(session);
+                Ok(())
+            })
+            .await
+            .map_err(|e| remap(e, under("session")))?;
+        Ok(Response::new(pb::UpdateSessionResponse { session: session_reply(&s) }))
+    }
+
+    async fn delete_session(&self, req: Request<pb::DeleteSessionRequest>) -> Reply<pb::DeleteSessionResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        check(v)?;
+        self.agenda.delete_session(&id.expect("checked"), c::etag(&r.etag)).await?;
+        Ok(Response::new(pb::DeleteSessionResponse {}))
+    }
+
+    async fn list_sessions(&self, req: Request<pb::ListSessionsRequest>) -> Reply<pb::ListSessionsResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let size = page_size(&mut v, r.page_size);
+        let filter = filter(&mut v, &r);
+        let fingerprint = page_token::fingerprint(&format!("sessions {filter:?}"));
+        let after = match page_token::decode(&r.page_token, fingerprint) {
+            Ok(cursor) => cursor.and_then(|cur| {
+                let start = Timestamp::from_second(cur.time).ok();
+                let id = SessionId::parse(&cur.a).ok();
+                if start.is_none() || id.is_none() {
+                    v.add("page_token", "is not a page token issued by this service");
+                }
+                Some(SessionCursor { start: start?, id: id? })
+            }),
+            Err(e) => {
+                v.extend(e);
+                None
+            }
+        };
+        check(v)?;
+        let (sessions, next) = self.agenda.list_sessions(filter, after, size).await?;
+        Ok(Response::new(pb::ListSessionsResponse {
+            sessions: sessions.iter().map(c::session_out).collect(),
+            next_page_token: next
+                .map(|n| {
+                    page_token::encode(
+                        fingerprint,
+                        page_token::Cursor { time: n.start.as_second(), a: n.id.to_string(), b: String::new() },
+                    )
+                })
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn add_slot(&self, req: Request<pb::AddSlotRequest>) -> Reply<pb::AddSlotResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        let slot = match &r.slot {
+            None => {
+                v.add("slot", "is required");
+                None
+            }
+            Some(s) => c::slot(&mut v, "slot", s),
+        };
+        check(v)?;
+        let slot = slot.expect("checked");
+        let slot_id = slot.id.clone();
+        let s = self
+            .agenda
+            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.add_slot(slot.clone()))
+            .await
+            .map_err(|e| remap(e, slot_fields))?;
+        let stored = s.slot(&slot_id).map(c::slot_out).ok();
+        Ok(Response::new(pb::AddSlotResponse { session: session_reply(&s), slot: stored }))
+    }
+
+    async fn update_slot(&self, req: Request<pb::UpdateSlotRequest>) -> Reply<pb::UpdateSlotResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        let Some(slot) = &r.slot else {
+            v.add("slot", "is required");
+            return Err(super::status::invalid(&v));
+        };
+        let slot_id = c::slot_id(&mut v, "slot.id", &slot.id);
+        let paths = c::slot_mask(&mut v, slot, r.update_mask.as_ref());
+        let patch = c::slot_patch(&mut v, "slot", slot, &paths);
+        check(v)?;
+        let slot_id: SlotId = slot_id.expect("checked");
+        let s = self
+            .agenda
+            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.update_slot(&slot_id, patch.clone()))
+            .await
+            .map_err(|e| remap(e, slot_fields))?;
+        Ok(Response::new(pb::UpdateSlotResponse { session: session_reply(&s) }))
+    }
+
+    async fn remove_slot(&self, req: Request<pb::RemoveSlotRequest>) -> Reply<pb::RemoveSlotResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        let slot_id = c::slot_id(&mut v, "slot_id", &r.slot_id);
+        check(v)?;
+        let slot_id = slot_id.expect("checked");
+        let s = self
+            .agenda
+            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.remove_slot(&slot_id).map(drop))
+            .await?;
+        Ok(Response::new(pb::RemoveSlotResponse { session: session_reply(&s) }))
+    }
+
+    async fn add_participant(&self, req: Request<pb::AddParticipantRequest>) -> Reply<pb::AddParticipantResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        let p = match &r.participant {
+            None => {
+                v.add("participant", "is required");
+                None
+            }
+            Some(p) => c::participant(&mut v, "participant", p),
+        };
+        check(v)?;
+        let p = p.expect("checked");
+        let position = r.position.map(|n| n as usize);
+        let s = self
+            .agenda
+            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.add_participant(p.clone(), position))
+            .await
+            .map_err(|e| {
+                remap(e, |f| {
+                    if f.starts_with("participants[") { "participant.person_id".into() } else { format!("session.{f}") }
+                })
+            })?;
+        Ok(Response::new(pb::AddParticipantResponse { session: session_reply(&s) }))
+    }
+
+    async fn update_participant(
+        &self,
+        req: Request<pb::UpdateParticipantRequest>,
+    ) -> Reply<pb::UpdateParticipantResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        let Some(p) = &r.participant else {
+            v.add("participant", "is required");
+            return Err(super::status::invalid(&v));
+        };
+        let person = c::person_id(&mut v, "participant.person_id", &p.person_id);
+        let (role, group, status) = c::participant_patch(&mut v, "participant", p, r.update_mask.as_ref());
+        check(v)?;
+        let person = person.expect("checked");
+        let s = self
+            .agenda
+            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| {
+                let entry = s.participant_mut(&person)?;
+                if let Some(role) = role {
+                    entry.role = role;
+                }
+                if let Some(group) = &group {
+                    entry.group.clone_from(group);
+                }
+                if let Some(status) = status {
+                    entry.status = status;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| {
+                remap(e, |f| {
+                    if f.starts_with("participants[") {
+                        format!("participant{}", &f[f.find(']').map_or(0, |i| i + 1)..])
+                    } else {
+                        format!("session.{f}")
+                    }
+                })
+            })?;
+        Ok(Response::new(pb::UpdateParticipantResponse { session: session_reply(&s) }))
+    }
+
+    async fn remove_participant(
+        &self,
+        req: Request<pb::RemoveParticipantRequest>,
+    ) -> Reply<pb::RemoveParticipantResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        let person = c::person_id(&mut v, "person_id", &r.person_id);
+        check(v)?;
+        let person = person.expect("checked");
+        let s = self
+            .agenda
+            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.remove_participant(&person))
+            .await?;
+        Ok(Response::new(pb::RemoveParticipantResponse { session: session_reply(&s) }))
+    }
+
+    async fn reorder_participants(
+        &self,
+        req: Request<pb::ReorderParticipantsRequest>,
+    ) -> Reply<pb::ReorderParticipantsResponse> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        let order: Vec<Option<PersonId>> = r
+            .person_ids
+            .iter()
+            .enumerate()
+            .map(|(i, p)| v.check(format!("person_ids[{i}]"), PersonId::parse(p)))
+            .collect();
+        check(v)?;
+        let order: Vec<PersonId> = order.into_iter().flatten().collect();
+        let s = self
+            .agenda
+            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.reorder_participants(&r.group, &order))
+            .await?;
+        Ok(Response::new(pb::ReorderParticipantsResponse { session: session_reply(&s) }))
+    }
+}

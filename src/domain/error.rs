@@ -1,0 +1,81 @@
+//! Validation failures, reported field by field.
+
+use std::fmt;
+
+/// One invalid field: its path in the request (e.g. `session.slots[2].end_time`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Every violation found in one value. Validation collects all of them rather than stopping
+/// at the first, so a client can fix a request in one round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Violations {
+    prefix: String,
+    list: Vec<FieldViolation>,
+}
+
+impl Violations {
+    /// A collector whose field paths start with `prefix` (e.g. `session`), or nothing.
+    pub fn new(prefix: &str) -> Self {
+        Self { prefix: prefix.to_owned(), list: Vec::new() }
+    }
+
+    /// Records that `field` is invalid for `description`.
+    pub fn add(&mut self, field: impl AsRef<str>, description: impl Into<String>) {
+        let field = field.as_ref();
+        let field = match (self.prefix.is_empty(), field.is_empty()) {
+            (true, _) => field.to_owned(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}.{field}", self.prefix),
+        };
+        self.list.push(FieldViolation { field, description: description.into() });
+    }
+
+    /// Keeps the value of a parse, or records its error against `field`.
+    pub fn check<T, E: fmt::Display>(&mut self, field: impl AsRef<str>, r: Result<T, E>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Appends violations collected elsewhere, under this collector's prefix.
+    pub fn extend(&mut self, other: Violations) {
+        for v in other.list {
+            self.add(v.field, v.description);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn violations(&self) -> &[FieldViolation] {
+        &self.list
+    }
+
+    /// `Ok(())` when nothing was recorded, the collected violations otherwise.
+    pub fn into_result(self) -> Result<(), Violations> {
+        if self.list.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.list.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", v.field, v.description)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Violations {}

@@ -1,0 +1,44 @@
+//! The domain: sessions, their agendas, people and participants, and the rules they obey.
+//!
+//! Nothing here knows about protobuf, tonic, HTTP or sled. Values are validated when they
+//! are built (ids, e-mail addresses, URLs, time zones are newtypes with `parse`), and whole
+//! records are checked by `validate` methods that report every violation at once, each with
+//! the path of the field it concerns, so an API can return them all in one answer.
+
+mod error;
+mod ids;
+mod person;
+mod query;
+mod session;
+mod values;
+
+pub use error::{FieldViolation, Violations};
+pub use ids::{IdError, PersonId, SessionId, SlotId, new_id};
+pub use person::{Person, PersonPatch};
+pub use query::{PersonCursor, PersonSlot, PersonSlotCursor, SessionCursor, SessionFilter};
+pub use session::{
+    Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Role, Session, SessionPatch,
+    SessionStatus, Slot, SlotKind, SlotPatch, SlotStatus, Visibility,
+};
+pub use values::{Email, TimeZoneName, Timestamp, ValueError, WebUrl, check_text};
+
+/// Bookkeeping every stored record carries: when it was made and changed, and its revision.
+///
+/// The revision is assigned by the store on every write and is unique across the store, so
+/// it doubles as the record's etag and, later, as a position in the change stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordMeta {
+    /// When the record was created.
+    pub create_time: Timestamp,
+    /// When the record last changed.
+    pub update_time: Timestamp,
+    /// Store-wide revision of the last write; 0 for a record not stored yet.
+    pub revision: u64,
+}
+
+impl RecordMeta {
+    /// The etag clients see: the revision in decimal, so it is opaque but easy to log.
+    pub fn etag(&self) -> String {
+        self.revision.to_string()
+    }
+}

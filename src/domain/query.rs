@@ -1,0 +1,100 @@
+//! What a query asks for: the filters of ListSessions and the feeds, and a person's slots.
+
+use super::{PersonId, Role, Session, SessionId, SessionStatus, Slot, SlotId, TimeZoneName, Timestamp, Visibility};
+
+/// Filters of a session listing. Every field narrows the result; the default lists every
+/// session, past ones included.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct SessionFilter {
+    /// Sessions that end after this instant.
+    pub from: Option<Timestamp>,
+    /// Sessions that start before this instant.
+    pub to: Option<Timestamp>,
+    /// Organizer name or short name, lower case, exact.
+    pub organizer: Option<String>,
+    /// Tag, lower case, exact.
+    pub tag: Option<String>,
+    /// Sessions naming this person in any role.
+    pub person: Option<PersonId>,
+    pub status: Option<SessionStatus>,
+    /// Only public or only private sessions.
+    pub visibility: Option<Visibility>,
+    /// Lower-case text to find in the title, the description or a named person's name.
+    pub text: Option<String>,
+}
+
+impl SessionFilter {
+    /// Whether `s` passes every filter but `text` that the store cannot answer from indexes
+    /// alone. `name_of` looks people up for the text filter.
+    pub fn matches(&self, s: &Session, name_of: impl Fn(&PersonId) -> Option<String>) -> bool {
+        if self.from.is_some_and(|from| s.end <= from) || self.to.is_some_and(|to| s.start >= to) {
+            return false;
+        }
+        if self.status.is_some_and(|st| st != s.status) || self.visibility.is_some_and(|v| v != s.visibility) {
+            return false;
+        }
+        if let Some(org) = &self.organizer
+            && &s.organizer.name.to_lowercase() != org
+            && &s.organizer.short_name.to_lowercase() != org
+        {
+            return false;
+        }
+        if let Some(tag) = &self.tag
+            && !s.tags.iter().any(|t| &t.to_lowercase() == tag)
+        {
+            return false;
+        }
+        if let Some(p) = &self.person
+            && !s.referenced_people().contains(p)
+        {
+            return false;
+        }
+        if let Some(text) = &self.text {
+            let in_text =
+                s.title.to_lowercase().contains(text.as_str()) || s.description.to_lowercase().contains(text.as_str());
+            if !in_text
+                && !s
+                    .referenced_people()
+                    .iter()
+                    .any(|p| name_of(p).is_some_and(|n| n.to_lowercase().contains(text.as_str())))
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Where a session listing resumes: after this (start, id). Keyset pagination stays correct
+/// while sessions are inserted or deleted, unlike offsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCursor {
+    pub start: Timestamp,
+    pub id: SessionId,
+}
+
+/// Where a people listing resumes: after this (lower-case name, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonCursor {
+    pub name: String,
+    pub id: PersonId,
+}
+
+/// Where a person's slot listing resumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSlotCursor {
+    pub start: Timestamp,
+    pub session: SessionId,
+    pub slot: SlotId,
+}
+
+/// A slot seen from one person's side, with enough of its session to show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSlot {
+    pub session_id: SessionId,
+    pub session_title: String,
+    pub time_zone: TimeZoneName,
+    pub session_status: SessionStatus,
+    pub slot: Slot,
+    pub roles: Vec<Role>,
+}

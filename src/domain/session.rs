@@ -1,0 +1,679 @@
+//! Sessions, their agenda slots, materials and participants, and the rules between them.
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::{Email, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl, check_text};
+use crate::error::{Error, Kind};
+
+/// Upper bounds on the size of a session, so that one record, one feed and one response stay
+/// bounded. Configurable; the defaults fit a large conference day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_slots: usize,
+    pub max_participants: usize,
+    pub max_materials: usize,
+    pub max_tags: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_slots: 2_000, max_participants: 5_000, max_materials: 100, max_tags: 50 }
+    }
+}
+
+/// The longest a session may last. Longer is almost certainly a data-entry mistake, and the
+/// bound keeps time-window queries cheap (see the store's span bookkeeping).
+pub const MAX_SESSION_SECONDS: i64 = 31 * 24 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Online,
+    InPerson,
+    Hybrid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionStatus {
+    Scheduled,
+    Cancelled,
+    Completed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MaterialKind {
+    Slides,
+    Programme,
+    ParticipantList,
+    Recording,
+    Document,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SlotKind {
+    Opening,
+    Presentation,
+    Panel,
+    Discussion,
+    Break,
+    Closing,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SlotStatus {
+    Scheduled,
+    Cancelled,
+}
+
+/// Why a person takes part in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Organizer,
+    Moderator,
+    Speaker,
+    Participant,
+}
+
+/// A participant's answer, as iCalendar's PARTSTAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParticipationStatus {
+    NeedsAction,
+    Accepted,
+    Tentative,
+    Declined,
+}
+
+/// Who runs a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organizer {
+    pub name: String,
+    pub short_name: String,
+    /// Needed before invites can be sent (it is the iTIP ORGANIZER).
+    pub email: Option<Email>,
+}
+
+/// An annex: slides, a programme, a participant list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Material {
+    pub title: String,
+    /// Absent when only the title is known (as for the seed page's annexes).
+    pub url: Option<WebUrl>,
+    pub kind: MaterialKind,
+    pub presenter: Option<PersonId>,
+}
+
+/// One item of an agenda.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub id: SlotId,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub title: String,
+    pub kind: SlotKind,
+    pub description: String,
+    /// In the order they speak.
+    pub speakers: Vec<PersonId>,
+    pub moderators: Vec<PersonId>,
+    pub materials: Vec<Material>,
+    /// Set for parallel tracks: the slot may overlap others.
+    pub allow_overlap: bool,
+    pub status: SlotStatus,
+    /// The iCalendar SEQUENCE of the slot's event; maintained by [`Session::carry_over`].
+    pub sequence: u32,
+}
+
+/// A person in a session, with the role and group shown on the event page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub person: PersonId,
+    pub role: Role,
+    /// e.g. "WTO Missions"; groups are shown in the order they first appear.
+    pub group: String,
+    pub status: ParticipationStatus,
+}
+
+/// A meeting session with its agenda and participants: the unit that is stored, versioned
+/// and published as one calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub title: String,
+    pub description: String,
+    pub organizer: Organizer,
+    pub format: Format,
+    pub location: String,
+    pub join_url: Option<WebUrl>,
+    pub time_zone: TimeZoneName,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: SessionStatus,
+    pub tags: Vec<String>,
+    pub recording_url: Option<WebUrl>,
+    pub materials: Vec<Material>,
+    pub expected_attendance: Option<u32>,
+    pub actual_attendance: Option<u32>,
+    pub visibility: Visibility,
+    /// Always in time order (start, then end, then id) once stored.
+    pub slots: Vec<Slot>,
+    pub participants: Vec<Participant>,
+    pub meta: RecordMeta,
+    /// The iCalendar SEQUENCE of the session's event.
+    pub sequence: u32,
+}
+
+fn check_whole_second(v: &mut Violations, field: &str, t: Timestamp) {
+    if t.subsec_nanosecond() != 0 {
+        v.add(field, "must be a whole second (iCalendar has no finer precision)");
+    }
+}
+
+fn check_materials(v: &mut Violations, field: &str, materials: &[Material], limits: &Limits) {
+    if materials.len() > limits.max_materials {
+        v.add(field, format!("must have at most {} entries", limits.max_materials));
+    }
+    for (i, m) in materials.iter().enumerate() {
+        check_text(v, &format!("{field}[{i}].title"), &m.title, 300, true, false);
+    }
+}
+
+fn check_people(v: &mut Violations, field: &str, people: &[PersonId]) {
+    let mut seen = HashSet::new();
+    for (i, p) in people.iter().enumerate() {
+        if !seen.insert(p) {
+            v.add(format!("{field}[{i}]"), format!("lists {p} twice"));
+        }
+    }
+}
+
+impl Slot {
+    fn validate(&self, v: &mut Violations, field: &str, limits: &Limits) {
+        check_text(v, &format!("{field}.title"), &self.title, 300, true, false);
+        check_text(v, &format!("{field}.description"), &self.description, 20_000, false, true);
+        check_whole_second(v, &format!("{field}.start_time"), self.start);
+        check_whole_second(v, &format!("{field}.end_time"), self.end);
+        if self.end <= self.start {
+            v.add(format!("{field}.end_time"), "must be after start_time");
+        }
+        check_people(v, &format!("{field}.speaker_ids"), &self.speakers);
+        check_people(v, &format!("{field}.moderator_ids"), &self.moderators);
+        check_materials(v, &format!("{field}.materials"), &self.materials, limits);
+    }
+
+    /// The people the slot names, each with the roles they have in it.
+    pub fn roles_of(&self, person: &PersonId) -> Vec<Role> {
+        let mut roles = Vec::new();
+        if self.speakers.contains(person) {
+            roles.push(Role::Speaker);
+        }
+        if self.moderators.contains(person) {
+            roles.push(Role::Moderator);
+        }
+        roles
+    }
+}
+
+impl Session {
+    /// Checks every rule of a session; all violations are reported, with field paths relative
+    /// to the session (`slots[2].end_time`).
+    pub fn validate(&self, limits: &Limits) -> Result<(), Violations> {
+        let mut v = Violations::new("");
+        check_text(&mut v, "title", &self.title, 300, true, false);
+        check_text(&mut v, "description", &self.description, 20_000, false, true);
+        check_text(&mut v, "organizer.name", &self.organizer.name, 200, true, false);
+        check_text(&mut v, "organizer.short_name", &self.organizer.short_name, 50, false, false);
+        check_text(&mut v, "location", &self.location, 500, false, false);
+        check_whole_second(&mut v, "start_time", self.start);
+        check_whole_second(&mut v, "end_time", self.end);
+        if self.end <= self.start {
+            v.add("end_time", "must be after start_time");
+        } else if self.end.as_second() - self.start.as_second() > MAX_SESSION_SECONDS {
+            v.add("end_time", "must be at most 31 days after start_time");
+        }
+        if self.tags.len() > limits.max_tags {
+            v.add("tags", format!("must have at most {} entries", limits.max_tags));
+        }
+        let mut tags = HashSet::new();
+        for (i, t) in self.tags.iter().enumerate() {
+            check_text(&mut v, &format!("tags[{i}]"), t, 64, true, false);
+            if !tags.insert(t.to_lowercase()) {
+                v.add(format!("tags[{i}]"), "repeats an earlier tag");
+            }
+        }
+        check_materials(&mut v, "materials", &self.materials, limits);
+
+        if self.slots.len() > limits.max_slots {
+            v.add("slots", format!("must have at most {} entries", limits.max_slots));
+        }
+        let mut ids = HashSet::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            let f = format!("slots[{i}]");
+            s.validate(&mut v, &f, limits);
+            if !ids.insert(&s.id) {
+                v.add(format!("{f}.id"), format!("repeats slot id {}", s.id));
+            }
+            if s.end > s.start && (s.start < self.start || s.end > self.end) {
+                v.add(format!("{f}.start_time"), "slot must lie within the session's start_time and end_time");
+            }
+        }
+        self.check_overlaps(&mut v);
+
+        if self.participants.len() > limits.max_participants {
+            v.add("participants", format!("must have at most {} entries", limits.max_participants));
+        }
+        let mut people = HashSet::new();
+        for (i, p) in self.participants.iter().enumerate() {
+            check_text(&mut v, &format!("participants[{i}].group"), &p.group, 100, false, false);
+            if !people.insert(&p.person) {
+                v.add(format!("participants[{i}].person_id"), format!("lists {} twice", p.person));
+            }
+        }
+        v.into_result()
+    }
+
+    /// Scheduled slots must not overlap unless one of them allows it (parallel tracks).
+    /// Cancelled slots stay on the agenda for subscribers but take no time.
+    fn check_overlaps(&self, v: &mut Violations) {
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                let s = &self.slots[i];
+                s.status == SlotStatus::Scheduled && !s.allow_overlap && s.end > s.start
+            })
+            .collect();
+        order.sort_by_key(|&i| (self.slots[i].start, self.slots[i].end));
+        for pair in order.windows(2) {
+            let (a, b) = (&self.slots[pair[0]], &self.slots[pair[1]]);
+            if b.start < a.end {
+                v.add(
+                    format!("slots[{}].start_time", pair[1]),
+                    format!("slots {} and {} overlap (set allow_overlap for parallel tracks)", a.id, b.id),
+                );
+            }
+        }
+    }
+
+    /// Puts the slots in time order, the order the agenda is always kept in.
+    pub fn sort_slots(&mut self) {
+        self.slots.sort_by(|a, b| (a.start, a.end, &a.id).cmp(&(b.start, b.end, &b.id)));
+    }
+
+    /// Every person the session names: speakers, moderators, participants and presenters.
+    pub fn referenced_people(&self) -> BTreeSet<PersonId> {
+        let mut out = BTreeSet::new();
+        let materials = self.materials.iter().chain(self.slots.iter().flat_map(|s| &s.materials));
+        out.extend(materials.filter_map(|m| m.presenter.clone()));
+        for s in &self.slots {
+            out.extend(s.speakers.iter().cloned());
+            out.extend(s.moderators.iter().cloned());
+        }
+        out.extend(self.participants.iter().map(|p| p.person.clone()));
+        out
+    }
+
+    /// The request path of the first place `person` is named, for error messages.
+    pub fn field_naming(&self, person: &PersonId) -> String {
+        for (i, s) in self.slots.iter().enumerate() {
+            if let Some(j) = s.speakers.iter().position(|p| p == person) {
+                return format!("slots[{i}].speaker_ids[{j}]");
+            }
+            if let Some(j) = s.moderators.iter().position(|p| p == person) {
+                return format!("slots[{i}].moderator_ids[{j}]");
+            }
+            if let Some(j) = s.materials.iter().position(|m| m.presenter.as_ref() == Some(person)) {
+                return format!("slots[{i}].materials[{j}].presenter_id");
+            }
+        }
+        if let Some(i) = self.participants.iter().position(|p| &p.person == person) {
+            return format!("participants[{i}].person_id");
+        }
+        if let Some(i) = self.materials.iter().position(|m| m.presenter.as_ref() == Some(person)) {
+            return format!("materials[{i}].presenter_id");
+        }
+        String::new()
+    }
+
+    /// Takes what the store owns over from the stored version `old` (creation time, revision,
+    /// sequence numbers) and raises the sequence numbers as RFC 5545 asks: the session's when
+    /// its times, place or status change; a slot's when its times or status change, or when the
+    /// session's place or status changes (the slot's event shows both).
+    pub fn carry_over(&mut self, old: &Session) {
+        self.meta.create_time = old.meta.create_time;
+        self.meta.revision = old.meta.revision;
+        let place_changed = self.location != old.location || self.join_url != old.join_url || self.format != old.format;
+        let status_changed = self.status != old.status;
+        let times_changed = self.start != old.start || self.end != old.end || self.time_zone != old.time_zone;
+        self.sequence = old.sequence + u32::from(place_changed || status_changed || times_changed);
+        for slot in &mut self.slots {
+            match old.slots.iter().find(|o| o.id == slot.id) {
+                Some(o) => {
+                    let changed = o.start != slot.start || o.end != slot.end || o.status != slot.status;
+                    slot.sequence = o.sequence + u32::from(changed || place_changed || status_changed);
+                }
+                None => slot.sequence = 0,
+            }
+        }
+    }
+
+    /// The slot with `id`.
+    pub fn slot(&self, id: &SlotId) -> Result<&Slot, Error> {
+        self.slots.iter().find(|s| &s.id == id).ok_or_else(|| Error::not_found(Kind::Slot, id))
+    }
+
+    /// Adds a slot; its id must be new in the session.
+    pub fn add_slot(&mut self, slot: Slot) -> Result<(), Error> {
+        if self.slots.iter().any(|s| s.id == slot.id) {
+            return Err(Error::already_exists(Kind::Slot, &slot.id));
+        }
+        self.slots.push(slot);
+        Ok(())
+    }
+
+    /// Changes a slot.
+    pub fn update_slot(&mut self, id: &SlotId, patch: SlotPatch) -> Result<(), Error> {
+        let slot = self.slots.iter_mut().find(|s| &s.id == id).ok_or_else(|| Error::not_found(Kind::Slot, id))?;
+        patch.apply(slot);
+        Ok(())
+    }
+
+    /// Removes a slot.
+    pub fn remove_slot(&mut self, id: &SlotId) -> Result<Slot, Error> {
+        let i = self.slots.iter().position(|s| &s.id == id).ok_or_else(|| Error::not_found(Kind::Slot, id))?;
+        Ok(self.slots.remove(i))
+    }
+
+    /// Adds a participant at `position` within their group (last when absent or past the end).
+    pub fn add_participant(&mut self, p: Participant, position: Option<usize>) -> Result<(), Error> {
+        if self.participants.iter().any(|q| q.person == p.person) {
+            return Err(Error::already_exists(Kind::Participant, &p.person));
+        }
+        let in_group: Vec<usize> =
+            self.participants.iter().enumerate().filter(|(_, q)| q.group == p.group).map(|(i, _)| i).collect();
+        let at = match (position, in_group.last()) {
+            (Some(k), _) if k < in_group.len() => in_group[k],
+            (_, Some(&last)) => last + 1,
+            (_, None) => self.participants.len(),
+        };
+        self.participants.insert(at, p);
+        Ok(())
+    }
+
+    /// The participant entry of `person`.
+    pub fn participant_mut(&mut self, person: &PersonId) -> Result<&mut Participant, Error> {
+        self.participants
+            .iter_mut()
+            .find(|p| &p.person == person)
+            .ok_or_else(|| Error::not_found(Kind::Participant, person))
+    }
+
+    /// Removes a participant.
+    pub fn remove_participant(&mut self, person: &PersonId) -> Result<(), Error> {
+        let i = self
+            .participants
+            .iter()
+            .position(|p| &p.person == person)
+            .ok_or_else(|| Error::not_found(Kind::Participant, person))?;
+        self.participants.remove(i);
+        Ok(())
+    }
+
+    /// Sets the order within one group. `order` must name every member of the group once;
+    /// the group keeps its place among the other groups.
+    pub fn reorder_participants(&mut self, group: &str, order: &[PersonId]) -> Result<(), Error> {
+        let slots: Vec<usize> =
+            self.participants.iter().enumerate().filter(|(_, p)| p.group == group).map(|(i, _)| i).collect();
+        if slots.is_empty() {
+            return Err(Error::not_found(Kind::Group, group));
+        }
+        let mut v = Violations::new("");
+        let members: HashSet<&PersonId> = slots.iter().map(|&i| &self.participants[i].person).collect();
+        let given: HashSet<&PersonId> = order.iter().collect();
+        if given.len() != order.len() {
+            v.add("person_ids", "names a person twice");
+        }
+        if given != members {
+            v.add("person_ids", format!("must list exactly the {} members of group {group:?}", members.len()));
+        }
+        v.into_result().map_err(Error::Invalid)?;
+        let mut reordered: Vec<Participant> = order
+            .iter()
+            .map(|id| self.participants.iter().find(|p| &p.person == id).cloned().expect("member checked above"))
+            .collect();
+        for &i in slots.iter().rev() {
+            self.participants[i] = reordered.pop().expect("same length");
+        }
+        Ok(())
+    }
+}
+
+/// A change to some of a session's writable fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SessionPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub organizer: Option<Organizer>,
+    pub format: Option<Format>,
+    pub location: Option<String>,
+    pub join_url: Option<Option<WebUrl>>,
+    pub time_zone: Option<TimeZoneName>,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub status: Option<SessionStatus>,
+    pub tags: Option<Vec<String>>,
+    pub recording_url: Option<Option<WebUrl>>,
+    pub materials: Option<Vec<Material>>,
+    pub expected_attendance: Option<Option<u32>>,
+    pub actual_attendance: Option<Option<u32>>,
+    pub visibility: Option<Visibility>,
+    pub slots: Option<Vec<Slot>>,
+    pub participants: Option<Vec<Participant>>,
+}
+
+macro_rules! apply_fields {
+    ($patch:expr, $target:expr, $($field:ident),*) => {
+        $(if let Some(v) = $patch.$field { $target.$field = v; })*
+    };
+}
+
+impl SessionPatch {
+    pub fn apply(self, s: &mut Session) {
+        apply_fields!(
+            self,
+            s,
+            title,
+            description,
+            organizer,
+            format,
+            location,
+            join_url,
+            time_zone,
+            start,
+            end,
+            status,
+            tags,
+            recording_url,
+            materials,
+            expected_attendance,
+            actual_attendance,
+            visibility,
+            slots,
+            participants
+        );
+    }
+}
+
+/// A change to some of a slot's writable fields.
+#[derive(Debug, Clone, Default)]
+pub struct SlotPatch {
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub title: Option<String>,
+    pub kind: Option<SlotKind>,
+    pub description: Option<String>,
+    pub speakers: Option<Vec<PersonId>>,
+    pub moderators: Option<Vec<PersonId>>,
+    pub materials: Option<Vec<Material>>,
+    pub allow_overlap: Option<bool>,
+    pub status: Option<SlotStatus>,
+}
+
+impl SlotPatch {
+    pub fn apply(self, s: &mut Slot) {
+        apply_fields!(
+            self,
+            s,
+            start,
+            end,
+            title,
+            kind,
+            description,
+            speakers,
+            moderators,
+            materials,
+            allow_overlap,
+            status
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn slot(id: &str, start: &str, end: &str) -> Slot {
+        Slot {
+            id: SlotId::parse(id).unwrap(),
+            start: t(start),
+            end: t(end),
+            title: format!("slot {id}"),
+            kind: SlotKind::Presentation,
+            description: String::new(),
+            speakers: vec![],
+            moderators: vec![],
+            materials: vec![],
+            allow_overlap: false,
+            status: SlotStatus::Scheduled,
+            sequence: 0,
+        }
+    }
+
+    fn session() -> Session {
+        Session {
+            id: SessionId::parse("s").unwrap(),
+            title: "Integration of MSMEs within the MTS".into(),
+            description: String::new(),
+            organizer: Organizer {
+                name: "Friends of Multilateralism Group".into(),
+                short_name: "FMG".into(),
+                email: None,
+            },
+            format: Format::Online,
+            location: String::new(),
+            join_url: None,
+            time_zone: TimeZoneName::parse("Europe/Zurich").unwrap(),
+            start: t("2022-11-17T14:00:00Z"),
+            end: t("2022-11-17T15:30:00Z"),
+            status: SessionStatus::Scheduled,
+            tags: vec![],
+            recording_url: None,
+            materials: vec![],
+            expected_attendance: None,
+            actual_attendance: None,
+            visibility: Visibility::Public,
+            slots: vec![
+                slot("a", "2022-11-17T14:00:00Z", "2022-11-17T14:05:00Z"),
+                slot("b", "2022-11-17T14:05:00Z", "2022-11-17T14:15:00Z"),
+            ],
+            participants: vec![],
+            meta: RecordMeta::default(),
+            sequence: 0,
+        }
+    }
+
+    fn fields(r: Result<(), Violations>) -> Vec<String> {
+        r.err().map(|v| v.violations().iter().map(|f| f.field.clone()).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_valid_session_passes() {
+        assert_eq!(fields(session().validate(&Limits::default())), Vec::<String>::new());
+    }
+
+    #[test]
+    fn end_before_start_and_slot_outside_are_reported_together() {
+        let mut s = session();
+        s.slots[1].end = t("2022-11-17T16:00:00Z");
+        s.title.clear();
+        assert_eq!(fields(s.validate(&Limits::default())), ["title", "slots[1].start_time"]);
+        let mut s = session();
+        std::mem::swap(&mut s.start, &mut s.end);
+        assert!(fields(s.validate(&Limits::default())).contains(&"end_time".to_owned()));
+    }
+
+    #[test]
+    fn overlapping_slots_are_refused_unless_parallel() {
+        let mut s = session();
+        s.slots.push(slot("c", "2022-11-17T14:10:00Z", "2022-11-17T14:20:00Z"));
+        assert_eq!(fields(s.validate(&Limits::default())), ["slots[2].start_time"]);
+        s.slots[2].allow_overlap = true;
+        assert!(s.validate(&Limits::default()).is_ok());
+        s.slots[2].allow_overlap = false;
+        s.slots[2].status = SlotStatus::Cancelled;
+        assert!(s.validate(&Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn too_many_slots_is_a_violation() {
+        let s = session();
+        let limits = Limits { max_slots: 1, ..Limits::default() };
+        assert_eq!(fields(s.validate(&limits)), ["slots"]);
+    }
+
+    #[test]
+    fn sequence_grows_on_time_place_and_status_changes_only() {
+        let old = session();
+        let mut new = old.clone();
+        new.title = "Renamed".into();
+        new.carry_over(&old);
+        assert_eq!((new.sequence, new.slots[0].sequence), (0, 0));
+
+        let mut moved = old.clone();
+        moved.slots[1].end = t("2022-11-17T14:20:00Z");
+        moved.carry_over(&old);
+        assert_eq!((moved.sequence, moved.slots[0].sequence, moved.slots[1].sequence), (0, 0, 1));
+
+        let mut cancelled = moved.clone();
+        cancelled.status = SessionStatus::Cancelled;
+        cancelled.carry_over(&moved);
+        assert_eq!((cancelled.sequence, cancelled.slots[0].sequence, cancelled.slots[1].sequence), (1, 1, 2));
+    }
+
+    #[test]
+    fn reorder_keeps_the_group_in_place() {
+        let mut s = session();
+        let p = |id: &str, group: &str| Participant {
+            person: PersonId::parse(id).unwrap(),
+            role: Role::Participant,
+            group: group.into(),
+            status: ParticipationStatus::Accepted,
+        };
+        s.participants = vec![p("a", "FMG"), p("x", "WTO Missions"), p("b", "FMG")];
+        let order = [PersonId::parse("b").unwrap(), PersonId::parse("a").unwrap()];
+        s.reorder_participants("FMG", &order).unwrap();
+        let ids: Vec<&str> = s.participants.iter().map(|p| p.person.as_str()).collect();
+        assert_eq!(ids, ["b", "x", "a"]);
+        assert!(matches!(s.reorder_participants("FMG", &order[..1]), Err(Error::Invalid(_))));
+        s.add_participant(p("c", "FMG"), Some(0)).unwrap();
+        let ids: Vec<&str> = s.participants.iter().map(|p| p.person.as_str()).collect();
+        assert_eq!(ids, ["c", "b", "x", "a"]);
+    }
+}

@@ -1,0 +1,201 @@
+//! Small validated values: e-mail addresses, web URLs, time zone names, bounded text.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Violations;
+
+/// An instant, at the precision the domain keeps: whole seconds for agenda times (what
+/// iCalendar can express), microseconds for bookkeeping times.
+pub type Timestamp = jiff::Timestamp;
+
+/// Checks a text field: present when `required`, at most `max` characters, and free of
+/// control characters (line breaks and tabs are allowed only where `multiline`).
+pub fn check_text(v: &mut Violations, field: &str, value: &str, max: usize, required: bool, multiline: bool) {
+    if required && value.trim().is_empty() {
+        v.add(field, "must not be empty");
+        return;
+    }
+    if value.chars().count() > max {
+        v.add(field, format!("must be at most {max} characters"));
+    }
+    let bad = value.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        v.add(
+            field,
+            if multiline {
+                "must not contain control characters other than line breaks and tabs"
+            } else {
+                "must not contain control characters or line breaks"
+            },
+        );
+    }
+}
+
+/// Why a value is malformed; shown to clients as the field violation's description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("is not a valid e-mail address (expected local-part@domain.example)")]
+    Email,
+    #[error("is not a valid http(s) URL")]
+    Url,
+    #[error("is not a known IANA time zone name (e.g. Europe/Zurich)")]
+    TimeZone,
+}
+
+/// An e-mail address, checked for the shape `local@domain.tld` that mail systems accept
+/// (a pragmatic subset of RFC 5322: no quoted local parts, no IP-literal domains).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let (local, domain) = s.rsplit_once('@').ok_or(ValueError::Email)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = domain.len() <= 253
+            && labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if local_ok && domain_ok && s.len() <= 254 { Ok(Self(s.to_owned())) } else { Err(ValueError::Email) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An absolute `http` or `https` URL with a host, no white space and no control characters,
+/// at most 2,048 characters (what every calendar client and browser accepts).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebUrl(String);
+
+impl WebUrl {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).ok_or(ValueError::Url)?;
+        let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..host_end];
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = host.split(':').next().unwrap_or("");
+        let ok = s.len() <= 2048
+            && !host.is_empty()
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'[' || b == b']')
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+        if ok { Ok(Self(s.to_owned())) } else { Err(ValueError::Url) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An IANA time zone name known to the bundled tz database (so behaviour does not depend on
+/// the host's `/usr/share/zoneinfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        if s.is_empty() || s.len() > 64 {
+            return Err(ValueError::TimeZone);
+        }
+        match jiff::tz::db().get(s) {
+            Ok(tz) => Ok(Self(tz.iana_name().unwrap_or(s).to_owned())),
+            Err(_) => Err(ValueError::TimeZone),
+        }
+    }
+
+    /// UTC: the zone of a session created without one.
+    pub fn utc() -> Self {
+        Self("UTC".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The zone's rules.
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        jiff::tz::db().get(&self.0).expect("checked at parse time")
+    }
+}
+
+macro_rules! string_value {
+    ($($name:ident),*) => {$(
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = ValueError;
+            fn try_from(s: String) -> Result<Self, ValueError> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+    )*};
+}
+string_value!(Email, WebUrl, TimeZoneName);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(Email::parse("patrick.low@example.org").is_ok());
+        assert!(Email::parse("a+b@sub.example.org").is_ok());
+        for bad in
+            ["", "no-at", "@example.org", "a@", "a@localhost", "a b@example.org", "a@ex ample.org", "a..b@example.org"]
+        {
+            assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        assert!(WebUrl::parse("https://youtu.be/ulm5tcGudjY").is_ok());
+        assert!(WebUrl::parse("http://example.org:8080/a?b#c").is_ok());
+        for bad in ["", "youtu.be/x", "ftp://example.org", "https://", "https:// x", "https://a.org/\n"] {
+            assert!(WebUrl::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn time_zones_come_from_the_bundled_database() {
+        assert_eq!(TimeZoneName::parse("Europe/Zurich").unwrap().as_str(), "Europe/Zurich");
+        assert!(TimeZoneName::parse("Pacific/Auckland").is_ok());
+        assert!(TimeZoneName::parse("Mars/Olympus").is_err());
+        assert!(TimeZoneName::parse("").is_err());
+    }
+
+    #[test]
+    fn text_rules() {
+        let mut v = Violations::new("");
+        check_text(&mut v, "title", "  ", 10, true, false);
+        check_text(&mut v, "title", "x\nEND:VEVENT", 100, true, false);
+        check_text(&mut v, "description", "line\nline", 100, false, true);
+        check_text(&mut v, "title", "abcdef", 5, true, false);
+        let fields: Vec<_> = v.violations().iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["title", "title", "title"]);
+    }
+}

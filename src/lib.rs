@@ -1,0 +1,35 @@
+//! `agenda`: meeting sessions and their agendas, over gRPC, kept in sled.
+//!
+//! A tour, from the outside in:
+//!
+//! - [`server::run`] serves two listeners until a shutdown signal: the internal gRPC API
+//!   ([`api`]) and the HTTP listener for calendar clients and operators ([`http`]).
+//! - [`api`] is a thin layer: it parses protobuf requests into domain values, calls
+//!   [`app::Agenda`], and maps [`error::Error`] to gRPC statuses in one place.
+//! - [`app`] holds the operations: read, apply a domain change, validate, write with an etag
+//!   check. It is the only caller of the store.
+//! - [`domain`] holds the types and rules (sessions, slots, people, participants). It knows
+//!   nothing of protobuf, HTTP or sled.
+//! - [`store`] is the narrow storage interface and its sled implementation, with the key
+//!   layout, the stored record format and group commit.
+//! - [`transfer`] is the JSON import/export format, also used for the demo data.
+//!
+//! `main.rs` is the command line around all this.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod server;
+pub mod store;
+pub mod transfer;
+
+/// Code generated from `proto/agenda/v1/*.proto`.
+pub mod pb {
+    tonic::include_proto!("agenda.v1");
+}
+
+/// The demo session's data file, embedded so `agenda serve --demo` works from any directory.
+pub const DEMO_DATA: &str = include_str!("../data/demo/fmg-msme-2022-11-17.json");

@@ -1,0 +1,134 @@
+//! The `agenda` command line: serve, import, export.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use agenda::app::Agenda;
+use agenda::config::{DataDir, ServeConfig};
+use agenda::domain::Limits;
+use agenda::store::SledStore;
+
+/// Meeting sessions and their agendas: a gRPC service with iCalendar feeds.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    data: DataDir,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gRPC API and the HTTP feeds.
+    Serve(ServeConfig),
+    /// Import sessions and people from an export file (idempotent by id).
+    Import {
+        /// The JSON file (see data/demo/ for an example); `-` reads standard input.
+        file: PathBuf,
+    },
+    /// Write every session and person as an import file.
+    Export {
+        /// Where to write; standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(config) => serve(&cli.data.path, config).await,
+            Command::Import { file } => import(&cli.data.path, &file).await,
+            Command::Export { out } => export(&cli.data.path, out.as_deref()).await,
+        }
+    })
+}
+
+async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledStore>)> {
+    let path = dir.to_owned();
+    let store = tokio::task::spawn_blocking(move || SledStore::open(&path))
+        .await?
+        .with_context(|| format!("opening the store in {}", dir.display()))?;
+    let store = Arc::new(store);
+    Ok((Agenda::new(store.clone(), limits), store))
+}
+
+async fn serve(dir: &Path, config: ServeConfig) -> anyhow::Result<()> {
+    let (agenda, store) = open(dir, config.limits()).await?;
+    if config.demo {
+        let summary = agenda::transfer::import(&agenda, agenda::DEMO_DATA).await.context("loading the demo session")?;
+        tracing::info!(?summary, "demo session loaded");
+    }
+    let grpc =
+        TcpListener::bind(config.grpc_listen).await.with_context(|| format!("binding {}", config.grpc_listen))?;
+    let http =
+        TcpListener::bind(config.http_listen).await.with_context(|| format!("binding {}", config.http_listen))?;
+    tracing::info!(
+        grpc = %grpc.local_addr()?,
+        http = %http.local_addr()?,
+        data = %dir.display(),
+        "serving"
+    );
+    agenda::server::run(agenda, grpc, http, shutdown_signal()).await?;
+    tokio::task::spawn_blocking(move || store.flush()).await?.context("flushing the store")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+async fn import(dir: &Path, file: &Path) -> anyhow::Result<()> {
+    let json = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let (agenda, _store) = open(dir, Limits::default()).await?;
+    let summary = agenda::transfer::import(&agenda, &json).await?;
+    tracing::info!(?summary, "imported");
+    Ok(())
+}
+
+async fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    let (agenda, _store) = open(dir, Limits::default()).await?;
+    let text = agenda::transfer::export(&agenda).await?;
+    match out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}

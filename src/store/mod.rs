@@ -1,0 +1,95 @@
+//! Storage: the narrow interface the service needs, and its sled implementation.
+//!
+//! The interface ([`Store`]) speaks domain types only; sled's trees, keys and encodings never
+//! leave [`sled_store`]. A second backend (a distributed store for multi-replica deployments)
+//! implements the same trait. Its contract, which every backend keeps:
+//!
+//! - A write that returns `Ok` is durable: it survives a crash of the process (`kill -9`).
+//! - Every write is atomic: a record and all of its index entries change together or not at
+//!   all, and a failed write changes nothing.
+//! - Writes are compare-and-swap on the record's revision ([`Expect`]), and every successful
+//!   write gets a revision greater than every earlier one, store-wide.
+//! - A session may name only people that exist, and a person named by a session cannot be
+//!   deleted: both checked inside the write, so no race between two clients can break them.
+//!
+//! The methods block (sled is synchronous); async callers run them with `spawn_blocking`.
+
+mod group_commit;
+mod keys;
+mod records;
+mod sled_store;
+
+pub use sled_store::SledStore;
+
+use crate::domain::{
+    Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter, SessionId,
+    Timestamp,
+};
+
+/// What a write expects to find, checked atomically with the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// No record with this id: a create.
+    Absent,
+    /// The record exists at exactly this revision: an update read-modify-write.
+    Revision(u64),
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("record not found")]
+    NotFound,
+    #[error("record already exists")]
+    Exists,
+    /// The record was changed by another write since it was read.
+    #[error("record is at revision {current}, not the expected one")]
+    RevisionMismatch { current: u64 },
+    /// The session names a person who does not exist.
+    #[error("person {0} does not exist")]
+    UnknownPerson(PersonId),
+    /// The person is named by `sessions` sessions.
+    #[error("person is named by {sessions} session(s)")]
+    PersonInUse { sessions: u64 },
+    #[error("the store's format version is {found}, this build reads version {supported}: {hint}")]
+    UnsupportedFormat { found: u32, supported: u32, hint: &'static str },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// Operations on sessions and people. See the module documentation for the guarantees.
+pub trait Store: Send + Sync + 'static {
+    fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
+    /// Writes `session` (creating or replacing it per `expect`), with its indexes, and
+    /// returns the revision it was stored at.
+    fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError>;
+    /// Deletes a session; with `Some(revision)`, only at that revision.
+    fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<(), StoreError>;
+    /// Up to `limit` sessions matching `filter`, in (start, id) order, after `after`.
+    fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&SessionCursor>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError>;
+
+    fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
+    fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError>;
+    /// Deletes a person; refused with [`StoreError::PersonInUse`] while a session names them.
+    fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError>;
+    /// Up to `limit` people in (lower-case name, id) order whose name or affiliation contains
+    /// `text` (lower case; empty for all).
+    fn list_people(&self, text: &str, after: Option<&PersonCursor>, limit: usize) -> Result<Vec<Person>, StoreError>;
+    /// Up to `limit` slots where `person` speaks or moderates, overlapping [from, to), in
+    /// (start, session, slot) order, after `after`.
+    fn person_slots(
+        &self,
+        person: &PersonId,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        after: Option<&PersonSlotCursor>,
+        limit: usize,
+    ) -> Result<Vec<PersonSlot>, StoreError>;
+}

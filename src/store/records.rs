@@ -1,0 +1,331 @@
+//! The stored form of sessions and people: serde structs encoded with postcard.
+//!
+//! These are separate from the domain types on purpose: the stored format changes only when
+//! this file does (and then the format version in `sled_store` goes up), whatever happens to
+//! the API or the domain. Enums are stored as explicit numeric codes, never as positions, so
+//! reordering a domain enum cannot silently change what old records mean.
+//!
+//! postcard: compact (varints, no field names), fast, with a documented stable wire format;
+//! the price is that it is not self-describing, which the format version covers.
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::domain::{
+    Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
+    Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
+    WebUrl,
+};
+
+/// Maps a domain enum to stable one-byte codes and back.
+macro_rules! codes {
+    ($enum:ident, $to:ident, $from:ident { $($variant:ident = $code:literal),* $(,)? }) => {
+        fn $to(v: $enum) -> u8 {
+            match v { $($enum::$variant => $code),* }
+        }
+        fn $from(c: u8) -> Result<$enum, StoreError> {
+            match c {
+                $($code => Ok($enum::$variant),)*
+                _ => Err(StoreError::Corrupt(format!("unknown {} code {c}", stringify!($enum)))),
+            }
+        }
+    };
+}
+
+codes!(Format, format_code, format_of { Online = 1, InPerson = 2, Hybrid = 3 });
+codes!(SessionStatus, session_status_code, session_status_of { Scheduled = 1, Cancelled = 2, Completed = 3 });
+codes!(Visibility, visibility_code, visibility_of { Public = 1, Private = 2 });
+codes!(MaterialKind, material_kind_code, material_kind_of {
+    Slides = 1, Programme = 2, ParticipantList = 3, Recording = 4, Document = 5, Other = 6,
+});
+codes!(SlotKind, slot_kind_code, slot_kind_of {
+    Opening = 1, Presentation = 2, Panel = 3, Discussion = 4, Break = 5, Closing = 6, Other = 7,
+});
+codes!(SlotStatus, slot_status_code, slot_status_of { Scheduled = 1, Cancelled = 2 });
+codes!(Role, role_code, role_of { Organizer = 1, Moderator = 2, Speaker = 3, Participant = 4 });
+codes!(ParticipationStatus, partstat_code, partstat_of { NeedsAction = 1, Accepted = 2, Tentative = 3, Declined = 4 });
+
+#[derive(Serialize, Deserialize)]
+struct MetaRecord {
+    create_micros: i64,
+    update_micros: i64,
+    revision: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MaterialRecord {
+    title: String,
+    url: Option<String>,
+    kind: u8,
+    presenter: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SlotRecord {
+    id: String,
+    start: i64,
+    end: i64,
+    title: String,
+    kind: u8,
+    description: String,
+    speakers: Vec<String>,
+    moderators: Vec<String>,
+    materials: Vec<MaterialRecord>,
+    allow_overlap: bool,
+    status: u8,
+    sequence: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ParticipantRecord {
+    person: String,
+    role: u8,
+    group: String,
+    status: u8,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionRecord {
+    id: String,
+    title: String,
+    description: String,
+    organizer_name: String,
+    organizer_short_name: String,
+    organizer_email: Option<String>,
+    format: u8,
+    location: String,
+    join_url: Option<String>,
+    time_zone: String,
+    start: i64,
+    end: i64,
+    status: u8,
+    tags: Vec<String>,
+    recording_url: Option<String>,
+    materials: Vec<MaterialRecord>,
+    expected_attendance: Option<u32>,
+    actual_attendance: Option<u32>,
+    visibility: u8,
+    slots: Vec<SlotRecord>,
+    participants: Vec<ParticipantRecord>,
+    meta: MetaRecord,
+    sequence: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PersonRecord {
+    id: String,
+    name: String,
+    honorific: String,
+    position: String,
+    affiliation: String,
+    email: Option<String>,
+    meta: MetaRecord,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn secs(t: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_second(t).map_err(corrupt)
+}
+
+fn meta_record(m: &RecordMeta) -> MetaRecord {
+    MetaRecord {
+        create_micros: m.create_time.as_microsecond(),
+        update_micros: m.update_time.as_microsecond(),
+        revision: m.revision,
+    }
+}
+
+fn meta_of(m: MetaRecord) -> Result<RecordMeta, StoreError> {
+    Ok(RecordMeta {
+        create_time: Timestamp::from_microsecond(m.create_micros).map_err(corrupt)?,
+        update_time: Timestamp::from_microsecond(m.update_micros).map_err(corrupt)?,
+        revision: m.revision,
+    })
+}
+
+fn ids(v: &[PersonId]) -> Vec<String> {
+    v.iter().map(|p| p.as_str().to_owned()).collect()
+}
+
+fn person_ids(v: Vec<String>) -> Result<Vec<PersonId>, StoreError> {
+    v.into_iter().map(|s| PersonId::try_from(s).map_err(corrupt)).collect()
+}
+
+fn url_of(s: Option<String>) -> Result<Option<WebUrl>, StoreError> {
+    s.map(|u| WebUrl::try_from(u).map_err(corrupt)).transpose()
+}
+
+fn material_records(v: &[Material]) -> Vec<MaterialRecord> {
+    v.iter()
+        .map(|m| MaterialRecord {
+            title: m.title.clone(),
+            url: m.url.as_ref().map(|u| u.as_str().to_owned()),
+            kind: material_kind_code(m.kind),
+            presenter: m.presenter.as_ref().map(|p| p.as_str().to_owned()),
+        })
+        .collect()
+}
+
+fn materials_of(v: Vec<MaterialRecord>) -> Result<Vec<Material>, StoreError> {
+    v.into_iter()
+        .map(|m| {
+            Ok(Material {
+                title: m.title,
+                url: url_of(m.url)?,
+                kind: material_kind_of(m.kind)?,
+                presenter: m.presenter.map(|p| PersonId::try_from(p).map_err(corrupt)).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// Encodes a session for the `sessions` tree.
+pub fn encode_session(s: &Session) -> Vec<u8> {
+    let rec = SessionRecord {
+        id: s.id.as_str().to_owned(),
+        title: s.title.clone(),
+        description: s.description.clone(),
+        organizer_name: s.organizer.name.clone(),
+        organizer_short_name: s.organizer.short_name.clone(),
+        organizer_email: s.organizer.email.as_ref().map(|e| e.as_str().to_owned()),
+        format: format_code(s.format),
+        location: s.location.clone(),
+        join_url: s.join_url.as_ref().map(|u| u.as_str().to_owned()),
+        time_zone: s.time_zone.as_str().to_owned(),
+        start: s.start.as_second(),
+        end: s.end.as_second(),
+        status: session_status_code(s.status),
+        tags: s.tags.clone(),
+        recording_url: s.recording_url.as_ref().map(|u| u.as_str().to_owned()),
+        materials: material_records(&s.materials),
+        expected_attendance: s.expected_attendance,
+        actual_attendance: s.actual_attendance,
+        visibility: visibility_code(s.visibility),
+        slots: s
+            .slots
+            .iter()
+            .map(|sl| SlotRecord {
+                id: sl.id.as_str().to_owned(),
+                start: sl.start.as_second(),
+                end: sl.end.as_second(),
+                title: sl.title.clone(),
+                kind: slot_kind_code(sl.kind),
+                description: sl.description.clone(),
+                speakers: ids(&sl.speakers),
+                moderators: ids(&sl.moderators),
+                materials: material_records(&sl.materials),
+                allow_overlap: sl.allow_overlap,
+                status: slot_status_code(sl.status),
+                sequence: sl.sequence,
+            })
+            .collect(),
+        participants: s
+            .participants
+            .iter()
+            .map(|p| ParticipantRecord {
+                person: p.person.as_str().to_owned(),
+                role: role_code(p.role),
+                group: p.group.clone(),
+                status: partstat_code(p.status),
+            })
+            .collect(),
+        meta: meta_record(&s.meta),
+        sequence: s.sequence,
+    };
+    postcard::to_stdvec(&rec).expect("encoding to a Vec cannot fail")
+}
+
+/// Decodes a record of the `sessions` tree.
+pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
+    let r: SessionRecord = postcard::from_bytes(bytes).map_err(corrupt)?;
+    let slots = r
+        .slots
+        .into_iter()
+        .map(|sl| {
+            Ok(Slot {
+                id: SlotId::try_from(sl.id).map_err(corrupt)?,
+                start: secs(sl.start)?,
+                end: secs(sl.end)?,
+                title: sl.title,
+                kind: slot_kind_of(sl.kind)?,
+                description: sl.description,
+                speakers: person_ids(sl.speakers)?,
+                moderators: person_ids(sl.moderators)?,
+                materials: materials_of(sl.materials)?,
+                allow_overlap: sl.allow_overlap,
+                status: slot_status_of(sl.status)?,
+                sequence: sl.sequence,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let participants = r
+        .participants
+        .into_iter()
+        .map(|p| {
+            Ok(Participant {
+                person: PersonId::try_from(p.person).map_err(corrupt)?,
+                role: role_of(p.role)?,
+                group: p.group,
+                status: partstat_of(p.status)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Session {
+        id: SessionId::try_from(r.id).map_err(corrupt)?,
+        title: r.title,
+        description: r.description,
+        organizer: Organizer {
+            name: r.organizer_name,
+            short_name: r.organizer_short_name,
+            email: r.organizer_email.map(|e| Email::try_from(e).map_err(corrupt)).transpose()?,
+        },
+        format: format_of(r.format)?,
+        location: r.location,
+        join_url: url_of(r.join_url)?,
+        time_zone: TimeZoneName::try_from(r.time_zone).map_err(corrupt)?,
+        start: secs(r.start)?,
+        end: secs(r.end)?,
+        status: session_status_of(r.status)?,
+        tags: r.tags,
+        recording_url: url_of(r.recording_url)?,
+        materials: materials_of(r.materials)?,
+        expected_attendance: r.expected_attendance,
+        actual_attendance: r.actual_attendance,
+        visibility: visibility_of(r.visibility)?,
+        slots,
+        participants,
+        meta: meta_of(r.meta)?,
+        sequence: r.sequence,
+    })
+}
+
+/// Encodes a person for the `people` tree.
+pub fn encode_person(p: &Person) -> Vec<u8> {
+    let rec = PersonRecord {
+        id: p.id.as_str().to_owned(),
+        name: p.name.clone(),
+        honorific: p.honorific.clone(),
+        position: p.position.clone(),
+        affiliation: p.affiliation.clone(),
+        email: p.email.as_ref().map(|e| e.as_str().to_owned()),
+        meta: meta_record(&p.meta),
+    };
+    postcard::to_stdvec(&rec).expect("encoding to a Vec cannot fail")
+}
+
+/// Decodes a record of the `people` tree.
+pub fn decode_person(bytes: &[u8]) -> Result<Person, StoreError> {
+    let r: PersonRecord = postcard::from_bytes(bytes).map_err(corrupt)?;
+    Ok(Person {
+        id: PersonId::try_from(r.id).map_err(corrupt)?,
+        name: r.name,
+        honorific: r.honorific,
+        position: r.position,
+        affiliation: r.affiliation,
+        email: r.email.map(|e| Email::try_from(e).map_err(corrupt)).transpose()?,
+        meta: meta_of(r.meta)?,
+    })
+}

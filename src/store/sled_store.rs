@@ -1,0 +1,589 @@
+//! The sled implementation of [`Store`].
+//!
+//! Layout: one sled database directory with these trees (keys per `keys`; `t` is an
+//! 8-byte time key, `\0` ends a variable-length part, values are postcard records or
+//! 8-byte times):
+//!
+//! | tree                  | key                                   | value               |
+//! |-----------------------|---------------------------------------|---------------------|
+//! | `meta`                | `format_version` / `revision` / `max_span` | u32 / u64 / i64, big-endian |
+//! | `sessions`            | session id                            | `SessionRecord`     |
+//! | `people`              | person id                             | `PersonRecord`      |
+//! | `sessions_by_start`   | `t(start) id`                         | `t(end)`            |
+//! | `sessions_by_person`  | `person\0 t(start) id`                | `t(end)`            |
+//! | `sessions_by_organizer` | `lower(name or short name)\0 t(start) id` | `t(end)`      |
+//! | `sessions_by_tag`     | `lower(tag)\0 t(start) id`            | `t(end)`            |
+//! | `slots_by_person`     | `person\0 t(slot start) session\0 slot` | `t(slot end) roles` |
+//! | `people_by_name`      | `lower(name)\0 id`                    | empty               |
+//! | `person_refs`         | person id                             | u64: sessions naming them |
+//!
+//! Every write is one sled transaction over all trees it touches, then waits for a group
+//! commit flush. Index entries are a pure function of the record (`session_entries`), so a
+//! write removes the old record's entries and inserts the new one's: indexes can never drift
+//! from records.
+//!
+//! Time-window queries scan an index from `from - max_span`, where `max_span` is the longest
+//! session ever stored (kept in `meta`, only grows), so a session that started before the
+//! window but still runs in it is found without a second index on end times.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::path::Path;
+
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError, TransactionalTree,
+};
+use sled::{Transactional, Tree};
+
+use super::group_commit::GroupCommit;
+use super::keys::{decode_time, key, prefix_end, term, time};
+use super::records::{decode_person, decode_session, encode_person, encode_session};
+use super::{Expect, Store, StoreError};
+use crate::domain::{
+    Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter, SessionId,
+    SlotId, Timestamp,
+};
+
+/// The stored format this build reads and writes. Bump it (and add a migration at open) for
+/// any change to `records` or to the key layout above.
+pub const FORMAT_VERSION: u32 = 1;
+
+const K_FORMAT: &[u8] = b"format_version";
+const K_REVISION: &[u8] = b"revision";
+const K_MAX_SPAN: &[u8] = b"max_span";
+
+/// Which index tree an entry belongs to.
+#[derive(Clone, Copy)]
+enum Ix {
+    ByStart,
+    ByPerson,
+    ByOrganizer,
+    ByTag,
+    SlotsByPerson,
+}
+
+/// A sled database holding sessions and people.
+pub struct SledStore {
+    db: sled::Db,
+    meta: Tree,
+    sessions: Tree,
+    people: Tree,
+    by_start: Tree,
+    by_person: Tree,
+    by_organizer: Tree,
+    by_tag: Tree,
+    slots_by_person: Tree,
+    people_by_name: Tree,
+    person_refs: Tree,
+    /// Declared last so it is dropped first: its final flush runs while the trees are open.
+    commit: GroupCommit,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            sled::Error::Corruption { .. } => StoreError::Corrupt(e.to_string()),
+            e => backend(e),
+        }
+    }
+}
+
+/// The transaction's view of the trees, by name.
+struct Tx<'a> {
+    meta: &'a TransactionalTree,
+    sessions: &'a TransactionalTree,
+    people: &'a TransactionalTree,
+    by_start: &'a TransactionalTree,
+    by_person: &'a TransactionalTree,
+    by_organizer: &'a TransactionalTree,
+    by_tag: &'a TransactionalTree,
+    slots_by_person: &'a TransactionalTree,
+    people_by_name: &'a TransactionalTree,
+    person_refs: &'a TransactionalTree,
+}
+
+type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
+
+fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn u64_of(v: Option<sled::IVec>) -> u64 {
+    v.and_then(|b| b.as_ref().try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
+}
+
+impl Tx<'_> {
+    fn index(&self, ix: Ix) -> &TransactionalTree {
+        match ix {
+            Ix::ByStart => self.by_start,
+            Ix::ByPerson => self.by_person,
+            Ix::ByOrganizer => self.by_organizer,
+            Ix::ByTag => self.by_tag,
+            Ix::SlotsByPerson => self.slots_by_person,
+        }
+    }
+
+    /// The next store-wide revision, taken inside the transaction so revisions follow
+    /// commit order.
+    fn next_revision(&self) -> TxResult<u64> {
+        let rev = u64_of(self.meta.get(K_REVISION)?) + 1;
+        self.meta.insert(K_REVISION, &rev.to_be_bytes())?;
+        Ok(rev)
+    }
+
+    fn add_ref(&self, person: &PersonId, delta: i64) -> TxResult<()> {
+        let k = person.as_str().as_bytes();
+        let n = u64_of(self.person_refs.get(k)?).saturating_add_signed(delta);
+        if n == 0 {
+            self.person_refs.remove(k)?;
+        } else {
+            self.person_refs.insert(k, &n.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn session(&self, id: &[u8]) -> TxResult<Option<Session>> {
+        match self.sessions.get(id)? {
+            None => Ok(None),
+            Some(b) => decode_session(&b).map(Some).map_err(ConflictableTransactionError::Abort),
+        }
+    }
+}
+
+/// Checks a write's expectation against the stored revision.
+fn check_expect(current: Option<u64>, expect: Expect) -> Result<(), StoreError> {
+    match (current, expect) {
+        (Some(_), Expect::Absent) => Err(StoreError::Exists),
+        (None, Expect::Revision(_)) => Err(StoreError::NotFound),
+        (Some(cur), Expect::Revision(r)) if cur != r => Err(StoreError::RevisionMismatch { current: cur }),
+        _ => Ok(()),
+    }
+}
+
+/// Every index entry of a session: a pure function of the record.
+fn session_entries(s: &Session) -> Vec<(Ix, Vec<u8>, Vec<u8>)> {
+    let id = s.id.as_str().as_bytes();
+    let (start, end) = (time(s.start), time(s.end));
+    let mut out = vec![(Ix::ByStart, key(&[&start, id]), end.to_vec())];
+    for p in s.referenced_people() {
+        out.push((Ix::ByPerson, key(&[&term(p.as_str()), &start, id]), end.to_vec()));
+    }
+    let organizers: BTreeSet<String> = [&s.organizer.name, &s.organizer.short_name]
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .map(|n| n.to_lowercase())
+        .collect();
+    for o in organizers {
+        out.push((Ix::ByOrganizer, key(&[&term(&o), &start, id]), end.to_vec()));
+    }
+    let tags: BTreeSet<String> = s.tags.iter().map(|t| t.to_lowercase()).collect();
+    for t in tags {
+        out.push((Ix::ByTag, key(&[&term(&t), &start, id]), end.to_vec()));
+    }
+    let session_term = term(s.id.as_str());
+    for slot in &s.slots {
+        let people: BTreeSet<&PersonId> = slot.speakers.iter().chain(&slot.moderators).collect();
+        for p in people {
+            let roles = u8::from(slot.speakers.contains(p)) | (u8::from(slot.moderators.contains(p)) << 1);
+            let k = key(&[&term(p.as_str()), &time(slot.start), &session_term, slot.id.as_str().as_bytes()]);
+            let mut v = time(slot.end).to_vec();
+            v.push(roles);
+            out.push((Ix::SlotsByPerson, k, v));
+        }
+    }
+    out
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `path`. Fails clearly when another process holds the
+    /// directory or when it holds a format this build does not know.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(path).open().map_err(|e| match e {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                StoreError::Backend(format!(
+                    "store directory {} is locked by another process (is another agenda running on it?): {io}",
+                    path.display()
+                ))
+            }
+            e => StoreError::from(e),
+        })?;
+        let meta = db.open_tree("meta")?;
+        match meta.get(K_FORMAT)? {
+            None => {
+                meta.insert(K_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+            Some(v) => {
+                let found = v.as_ref().try_into().map(u32::from_be_bytes).map_err(backend)?;
+                if found != FORMAT_VERSION {
+                    return Err(StoreError::UnsupportedFormat {
+                        found,
+                        supported: FORMAT_VERSION,
+                        hint: "use the agenda release that wrote it to `agenda export`, then import here",
+                    });
+                }
+            }
+        }
+        let flusher_db = db.clone();
+        let commit = GroupCommit::start(Box::new(move || flusher_db.flush().map(drop).map_err(|e| e.to_string())));
+        Ok(Self {
+            sessions: db.open_tree("sessions")?,
+            people: db.open_tree("people")?,
+            by_start: db.open_tree("sessions_by_start")?,
+            by_person: db.open_tree("sessions_by_person")?,
+            by_organizer: db.open_tree("sessions_by_organizer")?,
+            by_tag: db.open_tree("sessions_by_tag")?,
+            slots_by_person: db.open_tree("slots_by_person")?,
+            people_by_name: db.open_tree("people_by_name")?,
+            person_refs: db.open_tree("person_refs")?,
+            meta,
+            db,
+            commit,
+        })
+    }
+
+    /// Runs `f` as one serializable transaction over every tree, then waits until it is
+    /// durable.
+    fn write<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
+        let trees = (
+            &self.meta,
+            &self.sessions,
+            &self.people,
+            &self.by_start,
+            &self.by_person,
+            &self.by_organizer,
+            &self.by_tag,
+            &self.slots_by_person,
+            &self.people_by_name,
+            &self.person_refs,
+        );
+        let out = trees
+            .transaction(
+                |(
+                    meta,
+                    sessions,
+                    people,
+                    by_start,
+                    by_person,
+                    by_organizer,
+                    by_tag,
+                    slots_by_person,
+                    people_by_name,
+                    person_refs,
+                )| {
+                    f(&Tx {
+                        meta,
+                        sessions,
+                        people,
+                        by_start,
+                        by_person,
+                        by_organizer,
+                        by_tag,
+                        slots_by_person,
+                        people_by_name,
+                        person_refs,
+                    })
+                },
+            )
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::from(e),
+            })?;
+        self.commit.wait_durable().map_err(StoreError::Backend)?;
+        Ok(out)
+    }
+
+    fn max_span(&self) -> Result<i64, StoreError> {
+        Ok(self.meta.get(K_MAX_SPAN)?.and_then(|b| b.as_ref().try_into().ok()).map(i64::from_be_bytes).unwrap_or(0))
+    }
+
+    /// Writes made and flushes run since open: how well group commit batches.
+    pub fn commit_stats(&self) -> (u64, u64) {
+        self.commit.stats()
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Flushes everything (used at shutdown; writes are already durable when acknowledged).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn person_name(&self, id: &PersonId) -> Option<String> {
+        let bytes = self.people.get(id.as_str()).ok()??;
+        decode_person(&bytes).ok().map(|p| p.name)
+    }
+
+    /// Scans an index in time order: entries under `prefix` whose 8-byte time follows the
+    /// prefix, from `from - max_span` (or after `after`) to before `to`. Calls `visit` with the
+    /// time, the rest of the key after the time, and the value; stops when `visit` says so.
+    fn scan(
+        &self,
+        tree: &Tree,
+        prefix: &[u8],
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        after: Option<Vec<u8>>,
+        mut visit: impl FnMut(Timestamp, &[u8], &[u8]) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut lower = Bound::Included(prefix.to_vec());
+        if let Some(from) = from {
+            let earliest =
+                Timestamp::from_second(from.as_second().saturating_sub(self.max_span()?)).unwrap_or(Timestamp::MIN);
+            lower = Bound::Included(key(&[prefix, &time(earliest)]));
+        }
+        if let Some(after) = after {
+            let past = match &lower {
+                Bound::Included(l) => after >= *l,
+                _ => true,
+            };
+            if past {
+                lower = Bound::Excluded(after);
+            }
+        }
+        let upper = match to {
+            Some(to) => Bound::Excluded(key(&[prefix, &time(to)])),
+            None => prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded),
+        };
+        for item in tree.range::<Vec<u8>, _>((lower, upper)) {
+            let (k, v) = item?;
+            let rest = &k[prefix.len()..];
+            let t = decode_time(rest).ok_or_else(|| StoreError::Corrupt("short index key".into()))?;
+            if !visit(t, &rest[8..], &v)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store for SledStore {
+    fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        self.sessions.get(id.as_str())?.map(|b| decode_session(&b)).transpose()
+    }
+
+    fn put_session(&self, s: &Session, expect: Expect) -> Result<u64, StoreError> {
+        let id = s.id.as_str().as_bytes();
+        let entries = session_entries(s);
+        let people = s.referenced_people();
+        let span = s.end.as_second() - s.start.as_second();
+        self.write(|tx| {
+            let old = tx.session(id)?;
+            if let Err(e) = check_expect(old.as_ref().map(|o| o.meta.revision), expect) {
+                return abort(e);
+            }
+            let old_people = old.as_ref().map(Session::referenced_people).unwrap_or_default();
+            for p in people.difference(&old_people) {
+                if tx.people.get(p.as_str())?.is_none() {
+                    return abort(StoreError::UnknownPerson(p.clone()));
+                }
+                tx.add_ref(p, 1)?;
+            }
+            for p in old_people.difference(&people) {
+                tx.add_ref(p, -1)?;
+            }
+            if let Some(old) = &old {
+                for (ix, k, _) in session_entries(old) {
+                    tx.index(ix).remove(k)?;
+                }
+            }
+            for (ix, k, v) in &entries {
+                tx.index(*ix).insert(k.as_slice(), v.as_slice())?;
+            }
+            let max_span = tx.meta.get(K_MAX_SPAN)?.and_then(|b| b.as_ref().try_into().ok()).map(i64::from_be_bytes);
+            if max_span.is_none_or(|m| m < span) {
+                tx.meta.insert(K_MAX_SPAN, &span.to_be_bytes())?;
+            }
+            let rev = tx.next_revision()?;
+            let mut stored = s.clone();
+            stored.meta.revision = rev;
+            tx.sessions.insert(id, encode_session(&stored))?;
+            Ok(rev)
+        })
+    }
+
+    fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<(), StoreError> {
+        let id = id.as_str().as_bytes();
+        self.write(|tx| {
+            let Some(old) = tx.session(id)? else { return abort(StoreError::NotFound) };
+            if let Err(e) = check_expect(
+                Some(old.meta.revision),
+                expect.map_or(Expect::Revision(old.meta.revision), Expect::Revision),
+            ) {
+                return abort(e);
+            }
+            for p in old.referenced_people() {
+                tx.add_ref(&p, -1)?;
+            }
+            for (ix, k, _) in session_entries(&old) {
+                tx.index(ix).remove(k)?;
+            }
+            tx.sessions.remove(id)?;
+            tx.next_revision()?;
+            Ok(())
+        })
+    }
+
+    fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&SessionCursor>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        // The most selective index the filter allows; the rest is checked on the records.
+        let (tree, prefix) = if let Some(p) = &filter.person {
+            (&self.by_person, term(p.as_str()))
+        } else if let Some(t) = &filter.tag {
+            (&self.by_tag, term(t))
+        } else if let Some(o) = &filter.organizer {
+            (&self.by_organizer, term(o))
+        } else {
+            (&self.by_start, Vec::new())
+        };
+        let after = after.map(|c| key(&[&prefix, &time(c.start), c.id.as_str().as_bytes()]));
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        self.scan(tree, &prefix, filter.from, filter.to, after, |start, id, end| {
+            if filter.from.is_some_and(|from| decode_time(end).is_some_and(|end| end <= from)) {
+                return Ok(true);
+            }
+            let Some(bytes) = self.sessions.get(id)? else { return Ok(true) };
+            let s = decode_session(&bytes)?;
+            // A concurrent write may have moved the session; it is listed at its new place.
+            if s.start == start && filter.matches(&s, |p| self.person_name(p)) {
+                out.push(s);
+            }
+            Ok(out.len() < limit)
+        })?;
+        Ok(out)
+    }
+
+    fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
+        self.people.get(id.as_str())?.map(|b| decode_person(&b)).transpose()
+    }
+
+    fn put_person(&self, p: &Person, expect: Expect) -> Result<u64, StoreError> {
+        let id = p.id.as_str().as_bytes();
+        let name_key = key(&[&term(&p.name.to_lowercase()), id]);
+        self.write(|tx| {
+            let old = match tx.people.get(id)? {
+                Some(b) => Some(decode_person(&b).map_err(ConflictableTransactionError::Abort)?),
+                None => None,
+            };
+            if let Err(e) = check_expect(old.as_ref().map(|o| o.meta.revision), expect) {
+                return abort(e);
+            }
+            if let Some(old) = &old {
+                tx.people_by_name.remove(key(&[&term(&old.name.to_lowercase()), id]))?;
+            }
+            tx.people_by_name.insert(name_key.as_slice(), &[])?;
+            let rev = tx.next_revision()?;
+            let mut stored = p.clone();
+            stored.meta.revision = rev;
+            tx.people.insert(id, encode_person(&stored))?;
+            Ok(rev)
+        })
+    }
+
+    fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
+        let id_bytes = id.as_str().as_bytes();
+        self.write(|tx| {
+            let Some(bytes) = tx.people.get(id_bytes)? else { return abort(StoreError::NotFound) };
+            let old = decode_person(&bytes).map_err(ConflictableTransactionError::Abort)?;
+            if let Some(r) = expect
+                && r != old.meta.revision
+            {
+                return abort(StoreError::RevisionMismatch { current: old.meta.revision });
+            }
+            let refs = u64_of(tx.person_refs.get(id_bytes)?);
+            if refs > 0 {
+                return abort(StoreError::PersonInUse { sessions: refs });
+            }
+            tx.people_by_name.remove(key(&[&term(&old.name.to_lowercase()), id_bytes]))?;
+            tx.people.remove(id_bytes)?;
+            tx.next_revision()?;
+            Ok(())
+        })
+    }
+
+    fn list_people(&self, text: &str, after: Option<&PersonCursor>, limit: usize) -> Result<Vec<Person>, StoreError> {
+        let lower = match after {
+            Some(c) => Bound::Excluded(key(&[&term(&c.name), c.id.as_str().as_bytes()])),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for item in self.people_by_name.range::<Vec<u8>, _>((lower, Bound::Unbounded)) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, _) = item?;
+            let id = k.rsplit(|&b| b == 0).next().unwrap_or_default();
+            let Some(bytes) = self.people.get(id)? else { continue };
+            let p = decode_person(&bytes)?;
+            if text.is_empty() || p.matches_text(text) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    fn person_slots(
+        &self,
+        person: &PersonId,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        after: Option<&PersonSlotCursor>,
+        limit: usize,
+    ) -> Result<Vec<PersonSlot>, StoreError> {
+        let prefix = term(person.as_str());
+        let after =
+            after.map(|c| key(&[&prefix, &time(c.start), &term(c.session.as_str()), c.slot.as_str().as_bytes()]));
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let mut cached: Option<Session> = None;
+        self.scan(&self.slots_by_person, &prefix, from, to, after, |_, rest, value| {
+            if from.is_some_and(|from| decode_time(value).is_some_and(|end| end <= from)) {
+                return Ok(true);
+            }
+            let mut parts = rest.splitn(2, |&b| b == 0);
+            let (Some(session_id), Some(slot_id)) = (parts.next(), parts.next()) else {
+                return Err(StoreError::Corrupt("malformed slots_by_person key".into()));
+            };
+            if cached.as_ref().is_none_or(|s| s.id.as_str().as_bytes() != session_id) {
+                cached = match self.sessions.get(session_id)? {
+                    Some(b) => Some(decode_session(&b)?),
+                    None => return Ok(true),
+                };
+            }
+            let session = cached.as_ref().expect("loaded above");
+            let slot_id = std::str::from_utf8(slot_id).ok().and_then(|s| SlotId::parse(s).ok());
+            if let Some(slot) = slot_id.and_then(|id| session.slots.iter().find(|s| s.id == id)) {
+                let roles = slot.roles_of(person);
+                if !roles.is_empty() {
+                    out.push(PersonSlot {
+                        session_id: session.id.clone(),
+                        session_title: session.title.clone(),
+                        time_zone: session.time_zone.clone(),
+                        session_status: session.status,
+                        slot: slot.clone(),
+                        roles,
+                    });
+                }
+            }
+            Ok(out.len() < limit)
+        })?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,179 @@
+//! `spawn_app` and request builders shared by the tests.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use agenda::app::Agenda;
+use agenda::domain::Limits;
+use agenda::pb::{self, person_service_client::PersonServiceClient, session_service_client::SessionServiceClient};
+use agenda::store::SledStore;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// A running server with clients, on its own temporary store.
+pub struct TestApp {
+    pub sessions: SessionServiceClient<Channel>,
+    pub people: PersonServiceClient<Channel>,
+    pub http_base: String,
+    /// Keeps the temporary directory alive for the test's duration (None when the caller owns it).
+    _dir: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A fresh server on an empty temporary store.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().to_owned();
+    let mut app = spawn_app_at(&path, false, Limits::default()).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// A fresh server with the demo session loaded.
+pub async fn spawn_demo_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().to_owned();
+    let mut app = spawn_app_at(&path, true, Limits::default()).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// A server on the store in `path` (the caller keeps the directory).
+pub async fn spawn_app_at(path: &Path, demo: bool, limits: Limits) -> TestApp {
+    let store = Arc::new(SledStore::open(path).expect("opening the store"));
+    let agenda = Agenda::new(store, limits);
+    if demo {
+        agenda::transfer::import(&agenda, agenda::DEMO_DATA).await.expect("demo import");
+    }
+    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let grpc_addr = grpc.local_addr().unwrap();
+    let http_addr = http.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(agenda::server::run(agenda, grpc, http, async move {
+        let _ = stopped.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{grpc_addr}")).unwrap().connect().await.expect("connecting");
+    TestApp {
+        sessions: SessionServiceClient::new(channel.clone()),
+        people: PersonServiceClient::new(channel),
+        http_base: format!("http://{http_addr}"),
+        _dir: None,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    /// Stops the server and waits until it has released the store.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        self.shutdown().await;
+        self._dir.take()
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server");
+        }
+    }
+
+    /// A session by id (panics when absent).
+    pub async fn session(&self, id: &str) -> pb::Session {
+        let r = self.sessions.clone().get_session(pb::GetSessionRequest { session_id: id.into() }).await;
+        r.unwrap().into_inner().session.unwrap()
+    }
+
+    /// Creates a person with a given id.
+    pub async fn person(&self, id: &str, name: &str) -> pb::Person {
+        let req = pb::CreatePersonRequest {
+            person_id: id.into(),
+            person: Some(pb::Person { name: name.into(), email: format!("{id}@example.org"), ..Default::default() }),
+        };
+        self.people.clone().create_person(req).await.unwrap().into_inner().person.unwrap()
+    }
+
+    /// Creates a session.
+    pub async fn create(&self, id: &str, s: pb::Session) -> pb::Session {
+        let req = pb::CreateSessionRequest { session_id: id.into(), session: Some(s) };
+        self.sessions.clone().create_session(req).await.unwrap().into_inner().session.unwrap()
+    }
+
+    /// Every session matching `req`, following page tokens; also returns the page count.
+    pub async fn list_all(&self, mut req: pb::ListSessionsRequest) -> (Vec<String>, usize) {
+        let mut ids = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = self.sessions.clone().list_sessions(req.clone()).await.unwrap().into_inner();
+            pages += 1;
+            ids.extend(page.sessions.into_iter().map(|s| s.id));
+            if page.next_page_token.is_empty() {
+                return (ids, pages);
+            }
+            req.page_token = page.next_page_token;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A timestamp from RFC 3339.
+pub fn ts(s: &str) -> prost_types::Timestamp {
+    let t: jiff::Timestamp = s.parse().expect("RFC 3339");
+    prost_types::Timestamp { seconds: t.as_second(), nanos: 0 }
+}
+
+/// A minimal valid session from `start` to `end` (UTC, RFC 3339).
+pub fn session(title: &str, start: &str, end: &str) -> pb::Session {
+    pb::Session {
+        title: title.into(),
+        organizer: Some(pb::Organizer {
+            name: "Friends of Multilateralism Group".into(),
+            short_name: "FMG".into(),
+            email: "fmg@example.org".into(),
+        }),
+        time_zone: "Europe/Zurich".into(),
+        start_time: Some(ts(start)),
+        end_time: Some(ts(end)),
+        ..Default::default()
+    }
+}
+
+/// A slot.
+pub fn slot(id: &str, title: &str, start: &str, end: &str) -> pb::Slot {
+    pb::Slot {
+        id: id.into(),
+        title: title.into(),
+        start_time: Some(ts(start)),
+        end_time: Some(ts(end)),
+        ..Default::default()
+    }
+}
+
+/// The code of a failed call, and its BadRequest field paths.
+pub fn failure<T: std::fmt::Debug>(r: Result<T, Status>) -> (Code, Vec<String>) {
+    let status = r.expect_err("the call should fail");
+    let fields = status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default();
+    (status.code(), fields)
+}
+
+/// The ErrorInfo reason of a failed call.
+pub fn reason<T: std::fmt::Debug>(r: Result<T, Status>) -> String {
+    r.expect_err("the call should fail").get_details_error_info().map(|i| i.reason).unwrap_or_default()
+}

@@ -1,0 +1,11 @@
+//! Integration tests: one binary (fast to link), one module per feature. Every test starts the
+//! real server on port 0 with its own temporary sled directory and talks to it with a real
+//! tonic client (see `helpers::spawn_app`).
+
+mod durability;
+mod helpers;
+mod http;
+mod people;
+mod sessions;
+mod transfer;
+mod validation;

@@ -1,0 +1,251 @@
+//! Bad requests get their status code and field violations, and change nothing.
+
+use agenda::domain::Limits;
+use agenda::pb;
+use prost_types::FieldMask;
+use tonic::Code;
+
+use crate::helpers::{TestApp, failure, reason, session, slot, spawn_app, spawn_app_at, ts};
+
+/// Everything the store holds, as clients see it.
+async fn snapshot(app: &TestApp) -> (Vec<pb::Session>, Vec<pb::Person>) {
+    let sessions = app
+        .sessions
+        .clone()
+        .list_sessions(pb::ListSessionsRequest { page_size: 1000, ..Default::default() })
+        .await
+        .unwrap();
+    let people =
+        app.people.clone().list_people(pb::ListPeopleRequest { page_size: 1000, ..Default::default() }).await.unwrap();
+    (sessions.into_inner().sessions, people.into_inner().people)
+}
+
+async fn seeded() -> TestApp {
+    let app = spawn_app().await;
+    app.person("speaker", "Valentina Rollo").await;
+    let mut s = session("Existing", "2026-07-01T09:00:00Z", "2026-07-01T11:00:00Z");
+    s.slots = vec![pb::Slot {
+        speaker_ids: vec!["speaker".into()],
+        ..slot("talk", "Talk", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z")
+    }];
+    app.create("existing", s).await;
+    app
+}
+
+fn create(id: &str, s: pb::Session) -> pb::CreateSessionRequest {
+    pb::CreateSessionRequest { session_id: id.into(), session: Some(s) }
+}
+
+fn valid() -> pb::Session {
+    session("New", "2026-07-02T09:00:00Z", "2026-07-02T10:00:00Z")
+}
+
+#[tokio::test]
+async fn each_invalid_session_is_refused_with_its_field_and_nothing_changes() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    let cases: Vec<(&str, pb::CreateSessionRequest, Vec<&str>)> = vec![
+        (
+            "end before start",
+            create("n", session("New", "2026-07-02T10:00:00Z", "2026-07-02T09:00:00Z")),
+            vec!["session.end_time"],
+        ),
+        (
+            "slot outside its session",
+            create(
+                "n",
+                pb::Session { slots: vec![slot("s", "S", "2026-07-02T08:00:00Z", "2026-07-02T09:30:00Z")], ..valid() },
+            ),
+            vec!["session.slots[0].start_time"],
+        ),
+        (
+            "unknown time zone",
+            create("n", pb::Session { time_zone: "Europe/Genf".into(), ..valid() }),
+            vec!["session.time_zone"],
+        ),
+        (
+            "malformed organizer e-mail",
+            create(
+                "n",
+                pb::Session {
+                    organizer: Some(pb::Organizer {
+                        name: "FMG".into(),
+                        short_name: String::new(),
+                        email: "fmg.example.org".into(),
+                    }),
+                    ..valid()
+                },
+            ),
+            vec!["session.organizer.email"],
+        ),
+        (
+            "malformed join URL",
+            create("n", pb::Session { join_url: "zoom.us/j/1".into(), ..valid() }),
+            vec!["session.join_url"],
+        ),
+        (
+            "malformed recording URL",
+            create("n", pb::Session { recording_url: "https://you tube".into(), ..valid() }),
+            vec!["session.recording_url"],
+        ),
+        ("empty title", create("n", pb::Session { title: " ".into(), ..valid() }), vec!["session.title"]),
+        ("oversize title", create("n", pb::Session { title: "x".repeat(301), ..valid() }), vec!["session.title"]),
+        (
+            "control characters in a title",
+            create("n", pb::Session { title: "Q&A\nEND:VEVENT".into(), ..valid() }),
+            vec!["session.title"],
+        ),
+        ("missing organizer", create("n", pb::Session { organizer: None, ..valid() }), vec!["session.organizer"]),
+        ("missing start", create("n", pb::Session { start_time: None, ..valid() }), vec!["session.start_time"]),
+        (
+            "fractional seconds",
+            create(
+                "n",
+                pb::Session {
+                    start_time: Some(prost_types::Timestamp { seconds: ts("2026-07-02T09:00:00Z").seconds, nanos: 5 }),
+                    ..valid()
+                },
+            ),
+            vec!["session.start_time"],
+        ),
+        ("bad id", create("Not An Id", valid()), vec!["session_id"]),
+        ("unknown enum value", create("n", pb::Session { status: 42, ..valid() }), vec!["session.status"]),
+        (
+            "unknown person on a slot",
+            create(
+                "n",
+                pb::Session {
+                    slots: vec![pb::Slot {
+                        speaker_ids: vec!["nobody".into()],
+                        ..slot("s", "S", "2026-07-02T09:00:00Z", "2026-07-02T09:30:00Z")
+                    }],
+                    ..valid()
+                },
+            ),
+            vec!["session.slots[0].speaker_ids[0]"],
+        ),
+        (
+            "overlapping slots",
+            create(
+                "n",
+                pb::Session {
+                    slots: vec![
+                        slot("a", "A", "2026-07-02T09:00:00Z", "2026-07-02T09:40:00Z"),
+                        slot("b", "B", "2026-07-02T09:30:00Z", "2026-07-02T10:00:00Z"),
+                    ],
+                    ..valid()
+                },
+            ),
+            vec!["session.slots[1].start_time"],
+        ),
+        (
+            "two problems at once",
+            create("n", pb::Session { title: String::new(), time_zone: "Nowhere".into(), ..valid() }),
+            vec!["session.time_zone", "session.title"],
+        ),
+    ];
+    for (what, req, want) in cases {
+        let (code, mut fields) = failure(app.sessions.clone().create_session(req).await);
+        fields.sort();
+        assert_eq!((code, fields), (Code::InvalidArgument, want.iter().map(|s| s.to_string()).collect()), "{what}");
+    }
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn a_duplicate_id_is_already_exists_and_keeps_the_original() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    let r = app.sessions.clone().create_session(create("existing", valid())).await;
+    assert_eq!(
+        reason(app.sessions.clone().create_session(create("existing", valid())).await),
+        "SESSION_ALREADY_EXISTS"
+    );
+    assert_eq!(failure(r).0, Code::AlreadyExists);
+    let dup_person = pb::CreatePersonRequest {
+        person_id: "speaker".into(),
+        person: Some(pb::Person { name: "Someone else".into(), ..Default::default() }),
+    };
+    assert_eq!(failure(app.people.clone().create_person(dup_person).await).0, Code::AlreadyExists);
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn invalid_updates_and_unknown_ids_change_nothing() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    let mut s = app.sessions.clone();
+    let mut p = app.people.clone();
+    let update = |sess: pb::Session, paths: &[&str]| pb::UpdateSessionRequest {
+        session: Some(sess),
+        update_mask: Some(FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() }),
+    };
+    // The new end would leave the existing slot outside the session.
+    let shrink = update(
+        pb::Session { id: "existing".into(), end_time: Some(ts("2026-07-01T09:30:00Z")), ..Default::default() },
+        &["end_time"],
+    );
+    assert_eq!(
+        failure(s.update_session(shrink).await),
+        (Code::InvalidArgument, vec!["session.slots[0].start_time".into()])
+    );
+    let not_writable = update(pb::Session { id: "existing".into(), ..Default::default() }, &["etag"]);
+    assert_eq!(
+        failure(s.update_session(not_writable).await),
+        (Code::InvalidArgument, vec!["update_mask.paths[0]".into()])
+    );
+    let unknown = update(pb::Session { id: "missing".into(), title: "T".into(), ..Default::default() }, &["title"]);
+    assert_eq!(failure(s.update_session(unknown).await).0, Code::NotFound);
+    let bad_email = pb::UpdatePersonRequest {
+        person: Some(pb::Person { id: "speaker".into(), email: "not-an-address".into(), ..Default::default() }),
+        update_mask: Some(FieldMask { paths: vec!["email".into()] }),
+    };
+    assert_eq!(failure(p.update_person(bad_email).await), (Code::InvalidArgument, vec!["person.email".into()]));
+    let slot_outside = pb::AddSlotRequest {
+        session_id: "existing".into(),
+        slot: Some(slot("late", "Late", "2026-07-01T10:30:00Z", "2026-07-01T11:30:00Z")),
+        etag: String::new(),
+    };
+    assert_eq!(failure(s.add_slot(slot_outside).await), (Code::InvalidArgument, vec!["slot.start_time".into()]));
+    let dup_slot = pb::AddSlotRequest {
+        session_id: "existing".into(),
+        slot: Some(slot("talk", "Again", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")),
+        etag: String::new(),
+    };
+    assert_eq!(reason(s.add_slot(dup_slot).await), "SLOT_ALREADY_EXISTS");
+    let stale = pb::AddSlotRequest {
+        session_id: "existing".into(),
+        slot: Some(slot("new", "New", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")),
+        etag: "1".into(),
+    };
+    assert_eq!(failure(s.add_slot(stale).await).0, Code::Aborted);
+    assert_eq!(
+        failure(s.list_sessions(pb::ListSessionsRequest { page_size: -1, ..Default::default() }).await),
+        (Code::InvalidArgument, vec!["page_size".into()])
+    );
+    let backwards = pb::ListSessionsRequest {
+        from_time: Some(ts("2026-07-02T00:00:00Z")),
+        to_time: Some(ts("2026-07-01T00:00:00Z")),
+        ..Default::default()
+    };
+    assert_eq!(failure(s.list_sessions(backwards).await), (Code::InvalidArgument, vec!["to_time".into()]));
+    assert_eq!(
+        failure(s.get_session(pb::GetSessionRequest { session_id: String::new() }).await),
+        (Code::InvalidArgument, vec!["session_id".into()])
+    );
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn too_many_slots_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_at(dir.path(), false, Limits { max_slots: 2, ..Limits::default() }).await;
+    let slots = (0..3)
+        .map(|i| {
+            slot(&format!("s{i}"), "S", &format!("2026-07-02T09:0{i}:00Z"), &format!("2026-07-02T09:0{}:00Z", i + 1))
+        })
+        .collect();
+    let r = app.sessions.clone().create_session(create("n", pb::Session { slots, ..valid() })).await;
+    assert_eq!(failure(r), (Code::InvalidArgument, vec!["session.slots".into()]));
+    app.stop().await;
+}
