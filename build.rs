@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "proto/agenda/v1/resources.proto",
     "proto/agenda/v1/session_service.proto",
     "proto/agenda/v1/person_service.proto",
+    "proto/agenda/v1/feed_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

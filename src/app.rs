@@ -6,10 +6,11 @@
 //! async reactor.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::{
-    Limits, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Session, SessionCursor,
-    SessionFilter, SessionId, Timestamp,
+    FeedScope, FeedToken, Limits, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Session,
+    SessionCursor, SessionFilter, SessionId, Timestamp,
 };
 use crate::error::{Error, Kind};
 use crate::store::{Expect, Store, StoreError};
@@ -23,6 +24,9 @@ const MAX_RETRIES: usize = 16;
 pub struct Agenda {
     store: Arc<dyn Store>,
     limits: Limits,
+    /// Counts successful writes of sessions and people since start. Caches of rendered data
+    /// (the feeds) are valid while it is unchanged: reading it costs one atomic load.
+    changes: Arc<AtomicU64>,
 }
 
 /// Now, at the precision records keep (microseconds), so what a write returns equals what a
@@ -42,13 +46,38 @@ fn check_etag(kind: Kind, id: &str, etag: Option<&str>, meta: &RecordMeta) -> Re
     }
 }
 
+/// Import files may leave out bookkeeping times (the demo file does): take the stored ones, or
+/// now for a new record, so a repeated import changes nothing.
+fn fill_times(meta: &mut RecordMeta, stored: Option<&RecordMeta>) {
+    let t = now();
+    if meta.create_time == Timestamp::UNIX_EPOCH {
+        meta.create_time = stored.map_or(t, |m| m.create_time);
+    }
+    if meta.update_time == Timestamp::UNIX_EPOCH {
+        meta.update_time = stored.map_or(meta.create_time, |m| m.update_time);
+    }
+}
+
 fn unknown_person(s: &Session, p: &PersonId) -> Error {
     Error::invalid(s.field_naming(p), format!("names person {p:?}, who does not exist"))
 }
 
 impl Agenda {
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
-        Self { store, limits }
+        Self { store, limits, changes: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// The number of writes since start; see the field's comment.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Passes a write's result through, counting it when it succeeded.
+    fn counted<T>(&self, r: Result<T, Error>) -> Result<T, Error> {
+        if r.is_ok() {
+            self.changes.fetch_add(1, Ordering::AcqRel);
+        }
+        r
     }
 
     pub fn limits(&self) -> &Limits {
@@ -75,6 +104,7 @@ impl Agenda {
         let t = now();
         s.meta = RecordMeta { create_time: t, update_time: t, revision: 0 };
         s.sequence = 0;
+        s.removed_slots.clear();
         for slot in &mut s.slots {
             slot.sequence = 0;
         }
@@ -85,16 +115,18 @@ impl Agenda {
             e => e.into(),
         })?;
         s.meta.revision = rev;
-        Ok(s)
+        self.counted(Ok(s))
     }
 
     /// Writes a session as loaded from an export (`import`): kept as given (times, sequence
-    /// numbers), created or replaced by id. Returns whether anything changed.
+    /// numbers), created or replaced by id. Returns whether anything changed. Times missing
+    /// from the file (the Unix epoch here) are the stored record's, or now for a new one.
     pub async fn import_session(&self, mut s: Session) -> Result<bool, Error> {
         s.validate(&self.limits).map_err(Error::Invalid)?;
         s.sort_slots();
         let id = s.id.clone();
         let current = self.store(move |st| st.get_session(&id)).await?;
+        fill_times(&mut s.meta, current.as_ref().map(|c| &c.meta));
         let expect = match &current {
             Some(c) => {
                 s.meta.revision = c.meta.revision;
@@ -106,11 +138,11 @@ impl Agenda {
             None => Expect::Absent,
         };
         let stored = s.clone();
-        self.store(move |st| st.put_session(&stored, expect)).await.map_err(|e| match e {
+        let r = self.store(move |st| st.put_session(&stored, expect)).await.map_err(|e| match e {
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
             e => e.into(),
-        })?;
-        Ok(true)
+        });
+        self.counted(r).map(|_| true)
     }
 
     pub async fn get_session(&self, id: &SessionId) -> Result<Session, Error> {
@@ -141,17 +173,18 @@ impl Agenda {
             change(&mut new)?;
             new.validate(&self.limits).map_err(Error::Invalid)?;
             new.sort_slots();
-            new.carry_over(&old);
+            let t = now();
+            new.carry_over(&old, t);
             if new == old {
                 return Ok(old);
             }
-            new.meta.update_time = now();
+            new.meta.update_time = t;
             let stored = new.clone();
             let expect = Expect::Revision(old.meta.revision);
             match self.store(move |st| st.put_session(&stored, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
-                    return Ok(new);
+                    return self.counted(Ok(new));
                 }
                 Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => continue,
                 Err(StoreError::RevisionMismatch { current }) => {
@@ -176,7 +209,7 @@ impl Agenda {
     pub async fn delete_session(&self, id: &SessionId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
         let key = id.clone();
-        self.store(move |st| st.delete_session(&key, expect)).await.map_err(|e| match e {
+        let r = self.store(move |st| st.delete_session(&key, expect)).await.map_err(|e| match e {
             StoreError::NotFound => Error::not_found(Kind::Session, id),
             StoreError::RevisionMismatch { current } => Error::StaleEtag {
                 kind: Kind::Session,
@@ -185,7 +218,8 @@ impl Agenda {
                 current: current.to_string(),
             },
             e => e.into(),
-        })
+        });
+        self.counted(r)
     }
 
     /// One page of sessions, and where the next page starts (if there may be one).
@@ -205,6 +239,20 @@ impl Agenda {
         Ok((page, next))
     }
 
+    /// Every session matching `filter`, page by page.
+    pub async fn all_sessions(&self, filter: SessionFilter) -> Result<Vec<Session>, Error> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, next) = self.list_sessions(filter.clone(), after, 1000).await?;
+            out.extend(page);
+            match next {
+                Some(n) => after = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
     // ----- people -----
 
     pub async fn create_person(&self, mut p: Person) -> Result<Person, Error> {
@@ -217,7 +265,7 @@ impl Agenda {
             e => e.into(),
         })?;
         p.meta.revision = rev;
-        Ok(p)
+        self.counted(Ok(p))
     }
 
     /// Writes a person as loaded from an export; returns whether anything changed.
@@ -225,6 +273,7 @@ impl Agenda {
         p.validate().map_err(Error::Invalid)?;
         let id = p.id.clone();
         let current = self.store(move |st| st.get_person(&id)).await?;
+        fill_times(&mut p.meta, current.as_ref().map(|c| &c.meta));
         let expect = match &current {
             Some(c) => {
                 p.meta.revision = c.meta.revision;
@@ -235,8 +284,8 @@ impl Agenda {
             }
             None => Expect::Absent,
         };
-        self.store(move |st| st.put_person(&p, expect)).await?;
-        Ok(true)
+        let r = self.store(move |st| st.put_person(&p, expect)).await.map_err(Error::from);
+        self.counted(r).map(|_| true)
     }
 
     pub async fn get_person(&self, id: &PersonId) -> Result<Person, Error> {
@@ -265,7 +314,7 @@ impl Agenda {
             match self.store(move |st| st.put_person(&stored, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
-                    return Ok(new);
+                    return self.counted(Ok(new));
                 }
                 Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => continue,
                 Err(StoreError::RevisionMismatch { current }) => {
@@ -289,7 +338,7 @@ impl Agenda {
     pub async fn delete_person(&self, id: &PersonId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
         let key = id.clone();
-        self.store(move |st| st.delete_person(&key, expect)).await.map_err(|e| match e {
+        let r = self.store(move |st| st.delete_person(&key, expect)).await.map_err(|e| match e {
             StoreError::NotFound => Error::not_found(Kind::Person, id),
             StoreError::RevisionMismatch { current } => Error::StaleEtag {
                 kind: Kind::Person,
@@ -304,7 +353,8 @@ impl Agenda {
                 ),
             },
             e => e.into(),
-        })
+        });
+        self.counted(r)
     }
 
     pub async fn list_people(
@@ -330,10 +380,13 @@ impl Agenda {
         to: Option<Timestamp>,
         after: Option<PersonSlotCursor>,
         page_size: usize,
+        include_removed: bool,
     ) -> Result<(Vec<PersonSlot>, Option<PersonSlotCursor>), Error> {
         self.get_person(person).await?;
         let key = person.clone();
-        let mut page = self.store(move |st| st.person_slots(&key, from, to, after.as_ref(), page_size + 1)).await?;
+        let mut page = self
+            .store(move |st| st.person_slots(&key, from, to, after.as_ref(), page_size + 1, include_removed))
+            .await?;
         let next = if page.len() > page_size {
             page.truncate(page_size);
             page.last().map(|p| PersonSlotCursor {
@@ -341,6 +394,60 @@ impl Agenda {
                 session: p.session_id.clone(),
                 slot: p.slot.id.clone(),
             })
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    // ----- secret feed tokens -----
+
+    /// Makes a secret feed address for `scope`, whose session or person must exist.
+    pub async fn create_feed_token(&self, scope: FeedScope, description: String) -> Result<FeedToken, Error> {
+        let mut v = crate::domain::Violations::new("");
+        crate::domain::check_text(&mut v, "description", &description, 200, false, false);
+        v.into_result().map_err(Error::Invalid)?;
+        match &scope {
+            FeedScope::Session(id) => drop(self.get_session(id).await?),
+            FeedScope::Person(id) => drop(self.get_person(id).await?),
+            FeedScope::AllSessions => {}
+        }
+        let token = FeedToken { token: FeedToken::generate_secret(), scope, description, create_time: now() };
+        let stored = token.clone();
+        self.store(move |st| st.put_feed_token(&stored)).await?;
+        Ok(token)
+    }
+
+    /// The token, when it exists (malformed ones are not looked up).
+    pub async fn feed_token(&self, token: &str) -> Result<Option<FeedToken>, Error> {
+        if !FeedToken::is_well_formed(token) {
+            return Ok(None);
+        }
+        let key = token.to_owned();
+        Ok(self.store(move |st| st.get_feed_token(&key)).await?)
+    }
+
+    pub async fn revoke_feed_token(&self, token: &str) -> Result<(), Error> {
+        let not_found = || Error::NotFound { kind: Kind::FeedToken, id: "(secret)".into() };
+        if !FeedToken::is_well_formed(token) {
+            return Err(not_found());
+        }
+        let key = token.to_owned();
+        self.store(move |st| st.delete_feed_token(&key)).await.map_err(|e| match e {
+            StoreError::NotFound => not_found(),
+            e => e.into(),
+        })
+    }
+
+    pub async fn list_feed_tokens(
+        &self,
+        after: Option<String>,
+        page_size: usize,
+    ) -> Result<(Vec<FeedToken>, Option<String>), Error> {
+        let mut page = self.store(move |st| st.list_feed_tokens(after.as_deref(), page_size + 1)).await?;
+        let next = if page.len() > page_size {
+            page.truncate(page_size);
+            page.last().map(|t| t.token.clone())
         } else {
             None
         };

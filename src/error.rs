@@ -17,6 +17,7 @@ pub enum Kind {
     Person,
     Participant,
     Group,
+    FeedToken,
 }
 
 impl Kind {
@@ -28,6 +29,7 @@ impl Kind {
             Kind::Person => "PERSON",
             Kind::Participant => "PARTICIPANT",
             Kind::Group => "GROUP",
+            Kind::FeedToken => "FEED_TOKEN",
         }
     }
 }
@@ -40,6 +42,7 @@ impl fmt::Display for Kind {
             Kind::Person => "person",
             Kind::Participant => "participant",
             Kind::Group => "participant group",
+            Kind::FeedToken => "feed token",
         })
     }
 }

@@ -12,6 +12,8 @@
 //!   nothing of protobuf, HTTP or sled.
 //! - [`store`] is the narrow storage interface and its sled implementation, with the key
 //!   layout, the stored record format and group commit.
+//! - [`ics`] renders iCalendar text from domain values (feeds, VTIMEZONE, content lines);
+//!   [`links`] builds the feed URLs given out over gRPC.
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
 //!
 //! `main.rs` is the command line around all this.
@@ -22,6 +24,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod ics;
+pub mod links;
 pub mod server;
 pub mod store;
 pub mod transfer;

@@ -83,7 +83,7 @@ async fn serve(dir: &Path, config: ServeConfig) -> anyhow::Result<()> {
         data = %dir.display(),
         "serving"
     );
-    agenda::server::run(agenda, grpc, http, shutdown_signal()).await?;
+    agenda::server::run(agenda, config.feeds(), grpc, http, shutdown_signal()).await?;
     tokio::task::spawn_blocking(move || store.flush()).await?.context("flushing the store")?;
     tracing::info!("stopped");
     Ok(())

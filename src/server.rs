@@ -8,8 +8,10 @@ use tokio::sync::watch;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use crate::api::{PersonApi, SessionApi};
+use crate::api::{FeedApi, PersonApi, SessionApi};
 use crate::app::Agenda;
+use crate::config::FeedConfig;
+use crate::pb::feed_service_server::FeedServiceServer;
 use crate::pb::person_service_server::PersonServiceServer;
 use crate::pb::session_service_server::SessionServiceServer;
 
@@ -18,6 +20,7 @@ use crate::pb::session_service_server::SessionServiceServer;
 /// can bind port 0 and production can log the real addresses.
 pub async fn run(
     agenda: Agenda,
+    feeds: FeedConfig,
     grpc: TcpListener,
     http: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -28,12 +31,13 @@ pub async fn run(
     };
 
     let grpc_server = Server::builder()
-        .add_service(SessionServiceServer::new(SessionApi::new(agenda.clone())))
-        .add_service(PersonServiceServer::new(PersonApi::new(agenda.clone())))
+        .add_service(SessionServiceServer::new(SessionApi::new(agenda.clone(), feeds.links.clone())))
+        .add_service(PersonServiceServer::new(PersonApi::new(agenda.clone(), feeds.links.clone())))
+        .add_service(FeedServiceServer::new(FeedApi::new(agenda.clone(), feeds.links.clone())))
         .serve_with_incoming_shutdown(TcpIncoming::from(grpc), stopped(stop_rx.clone()));
     let mut grpc_task = tokio::spawn(grpc_server);
 
-    let http_server = axum::serve(http, crate::http::router(agenda)).with_graceful_shutdown(stopped(stop_rx));
+    let http_server = axum::serve(http, crate::http::router(agenda, feeds)).with_graceful_shutdown(stopped(stop_rx));
     let mut http_task = tokio::spawn(async move { http_server.await });
 
     tokio::select! {

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::app::Agenda;
 use crate::domain::{
     Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
-    Role, Session, SessionFilter, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName,
-    Timestamp, Violations, Visibility, WebUrl,
+    RemovedSlot, Role, Session, SessionFilter, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus,
+    TimeZoneName, Timestamp, Violations, Visibility, WebUrl,
 };
 use crate::error::Error;
 
@@ -149,6 +149,13 @@ struct SlotDoc {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RemovedSlotDoc {
+    slot: SlotDoc,
+    removed_at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ParticipantDoc {
     person: String,
     role: RoleDoc,
@@ -189,6 +196,9 @@ struct SessionDoc {
     slots: Vec<SlotDoc>,
     #[serde(default)]
     participants: Vec<ParticipantDoc>,
+    /// Slots taken off the agenda recently, still shown cancelled in feeds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    removed_slots: Vec<RemovedSlotDoc>,
     #[serde(default, skip_serializing_if = "is_zero")]
     sequence: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -278,6 +288,47 @@ fn person_of(v: &mut Violations, field: &str, p: PersonDoc) -> Option<Person> {
     })
 }
 
+fn slot_of(v: &mut Violations, field: &str, sl: SlotDoc) -> Option<Slot> {
+    let g = |name: &str| format!("{field}.{name}");
+    let id = v.check(g("id"), SlotId::parse(&sl.id));
+    let start = time(v, &g("start"), &sl.start);
+    let end = time(v, &g("end"), &sl.end);
+    let speakers = people_ids(v, &g("speakers"), &sl.speakers);
+    let moderators = people_ids(v, &g("moderators"), &sl.moderators);
+    let materials = materials_of(v, &g("materials"), sl.materials);
+    Some(Slot {
+        id: id?,
+        start: start?,
+        end: end?,
+        title: sl.title,
+        kind: sl.kind.into(),
+        description: sl.description,
+        speakers: speakers?,
+        moderators: moderators?,
+        materials: materials?,
+        allow_overlap: sl.allow_overlap,
+        status: sl.status.into(),
+        sequence: sl.sequence,
+    })
+}
+
+fn slot_doc(sl: &Slot, tz: &TimeZoneName) -> SlotDoc {
+    SlotDoc {
+        id: sl.id.to_string(),
+        start: local(sl.start, tz),
+        end: local(sl.end, tz),
+        title: sl.title.clone(),
+        kind: sl.kind.into(),
+        description: sl.description.clone(),
+        speakers: strings(&sl.speakers),
+        moderators: strings(&sl.moderators),
+        materials: material_docs(&sl.materials),
+        allow_overlap: sl.allow_overlap,
+        status: sl.status.into(),
+        sequence: sl.sequence,
+    }
+}
+
 fn session_of(v: &mut Violations, field: &str, s: SessionDoc) -> Option<Session> {
     let f = |name: &str| format!("{field}.{name}");
     let id = v.check(f("id"), SessionId::parse(&s.id));
@@ -288,32 +339,17 @@ fn session_of(v: &mut Violations, field: &str, s: SessionDoc) -> Option<Session>
     let start = time(v, &f("start"), &s.start);
     let end = time(v, &f("end"), &s.end);
     let materials = materials_of(v, &f("materials"), s.materials);
-    let slots: Vec<Option<Slot>> = s
-        .slots
+    let slots: Vec<Option<Slot>> =
+        s.slots.into_iter().enumerate().map(|(i, sl)| slot_of(v, &format!("{field}.slots[{i}]"), sl)).collect();
+    let removed_slots: Vec<Option<RemovedSlot>> = s
+        .removed_slots
         .into_iter()
         .enumerate()
-        .map(|(i, sl)| {
-            let g = |name: &str| format!("{field}.slots[{i}].{name}");
-            let id = v.check(g("id"), SlotId::parse(&sl.id));
-            let start = time(v, &g("start"), &sl.start);
-            let end = time(v, &g("end"), &sl.end);
-            let speakers = people_ids(v, &g("speakers"), &sl.speakers);
-            let moderators = people_ids(v, &g("moderators"), &sl.moderators);
-            let materials = materials_of(v, &g("materials"), sl.materials);
-            Some(Slot {
-                id: id?,
-                start: start?,
-                end: end?,
-                title: sl.title,
-                kind: sl.kind.into(),
-                description: sl.description,
-                speakers: speakers?,
-                moderators: moderators?,
-                materials: materials?,
-                allow_overlap: sl.allow_overlap,
-                status: sl.status.into(),
-                sequence: sl.sequence,
-            })
+        .map(|(i, r)| {
+            let f = format!("{field}.removed_slots[{i}]");
+            let removed_at = time(v, &format!("{f}.removed_at"), &r.removed_at);
+            let slot = slot_of(v, &format!("{f}.slot"), r.slot);
+            Some(RemovedSlot { slot: slot?, removed_at: removed_at? })
         })
         .collect();
     let participants: Vec<Option<Participant>> = s
@@ -346,6 +382,7 @@ fn session_of(v: &mut Violations, field: &str, s: SessionDoc) -> Option<Session>
         visibility: s.visibility.into(),
         slots: slots.into_iter().collect::<Option<_>>()?,
         participants: participants.into_iter().collect::<Option<_>>()?,
+        removed_slots: removed_slots.into_iter().collect::<Option<_>>()?,
         meta: meta?,
         sequence: s.sequence,
     };
@@ -425,23 +462,11 @@ pub fn render(people: &[Person], sessions: &[Session]) -> String {
                 expected_attendance: s.expected_attendance,
                 actual_attendance: s.actual_attendance,
                 visibility: s.visibility.into(),
-                slots: s
-                    .slots
+                slots: s.slots.iter().map(|sl| slot_doc(sl, &s.time_zone)).collect(),
+                removed_slots: s
+                    .removed_slots
                     .iter()
-                    .map(|sl| SlotDoc {
-                        id: sl.id.to_string(),
-                        start: local(sl.start, &s.time_zone),
-                        end: local(sl.end, &s.time_zone),
-                        title: sl.title.clone(),
-                        kind: sl.kind.into(),
-                        description: sl.description.clone(),
-                        speakers: strings(&sl.speakers),
-                        moderators: strings(&sl.moderators),
-                        materials: material_docs(&sl.materials),
-                        allow_overlap: sl.allow_overlap,
-                        status: sl.status.into(),
-                        sequence: sl.sequence,
-                    })
+                    .map(|r| RemovedSlotDoc { slot: slot_doc(&r.slot, &s.time_zone), removed_at: utc(r.removed_at) })
                     .collect(),
                 participants: s
                     .participants
@@ -505,16 +530,7 @@ pub async fn export(agenda: &Agenda) -> Result<String, Error> {
             None => break,
         }
     }
-    let mut sessions = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, next) = agenda.list_sessions(SessionFilter::default(), after, 1000).await?;
-        sessions.extend(page);
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let sessions = agenda.all_sessions(SessionFilter::default()).await?;
     Ok(render(&people, &sessions))
 }
 

@@ -17,6 +17,7 @@ use crate::domain::{
     PersonSlot, RecordMeta, Role, Session, SessionId, SessionPatch, SessionStatus, Slot, SlotId, SlotKind, SlotPatch,
     SlotStatus, TimeZoneName, Timestamp, Violations, Visibility, WebUrl,
 };
+use crate::links::{FeedLinks, Urls};
 use crate::pb;
 
 // ----- scalars -----
@@ -440,6 +441,7 @@ pub fn new_session(v: &mut Violations, field: &str, id: SessionId, s: &pb::Sessi
         visibility: p.visibility?,
         slots: p.slots?,
         participants: p.participants?,
+        removed_slots: Vec::new(),
         meta: RecordMeta::default(),
         sequence: 0,
     })
@@ -475,7 +477,7 @@ pub fn slot_out(s: &Slot) -> pb::Slot {
     }
 }
 
-pub fn session_out(s: &Session) -> pb::Session {
+pub fn session_out(s: &Session, links: &FeedLinks) -> pb::Session {
     pb::Session {
         id: s.id.to_string(),
         title: s.title.clone(),
@@ -513,7 +515,12 @@ pub fn session_out(s: &Session) -> pb::Session {
         update_time: Some(timestamp(s.meta.update_time)),
         etag: s.meta.etag(),
         sequence: s.sequence,
+        feed_urls: (s.visibility == Visibility::Public).then(|| feed_urls(links.session(s.id.as_str()))),
     }
+}
+
+pub fn feed_urls(u: Urls) -> pb::FeedUrls {
+    pb::FeedUrls { https: u.https, webcal: u.webcal }
 }
 
 // ----- people -----
@@ -561,7 +568,7 @@ pub fn new_person(v: &mut Violations, field: &str, id: PersonId, p: &pb::Person)
     })
 }
 
-pub fn person_out(p: &Person) -> pb::Person {
+pub fn person_out(p: &Person, links: &FeedLinks) -> pb::Person {
     pb::Person {
         id: p.id.to_string(),
         name: p.name.clone(),
@@ -572,6 +579,7 @@ pub fn person_out(p: &Person) -> pb::Person {
         create_time: Some(timestamp(p.meta.create_time)),
         update_time: Some(timestamp(p.meta.update_time)),
         etag: p.meta.etag(),
+        feed_urls: Some(feed_urls(links.person(p.id.as_str()))),
     }
 }
 

@@ -3,11 +3,13 @@
 //! `status`, nowhere else.
 
 mod convert;
+mod feeds;
 mod page_token;
 mod people;
 mod sessions;
 pub mod status;
 
+pub use feeds::FeedApi;
 pub use people::PersonApi;
 pub use sessions::SessionApi;
 

@@ -6,16 +6,18 @@ use super::convert::{self as c, person_id};
 use super::{check, page_size, page_token, remap, under};
 use crate::app::Agenda;
 use crate::domain::{PersonCursor, PersonId, PersonSlotCursor, SessionId, SlotId, Timestamp, Violations};
+use crate::links::FeedLinks;
 use crate::pb::{self, person_service_server::PersonService};
 
 /// The PersonService implementation.
 pub struct PersonApi {
     agenda: Agenda,
+    links: FeedLinks,
 }
 
 impl PersonApi {
-    pub fn new(agenda: Agenda) -> Self {
-        Self { agenda }
+    pub fn new(agenda: Agenda, links: FeedLinks) -> Self {
+        Self { agenda, links }
     }
 }
 
@@ -39,7 +41,7 @@ impl PersonService for PersonApi {
         };
         check(v)?;
         let p = self.agenda.create_person(person.expect("checked")).await.map_err(|e| remap(e, under("person")))?;
-        Ok(Response::new(pb::CreatePersonResponse { person: Some(c::person_out(&p)) }))
+        Ok(Response::new(pb::CreatePersonResponse { person: Some(c::person_out(&p, &self.links)) }))
     }
 
     async fn get_person(&self, req: Request<pb::GetPersonRequest>) -> Reply<pb::GetPersonResponse> {
@@ -47,7 +49,7 @@ impl PersonService for PersonApi {
         let id = person_id(&mut v, "person_id", &req.get_ref().person_id);
         check(v)?;
         let p = self.agenda.get_person(&id.expect("checked")).await?;
-        Ok(Response::new(pb::GetPersonResponse { person: Some(c::person_out(&p)) }))
+        Ok(Response::new(pb::GetPersonResponse { person: Some(c::person_out(&p, &self.links)) }))
     }
 
     async fn update_person(&self, req: Request<pb::UpdatePersonRequest>) -> Reply<pb::UpdatePersonResponse> {
@@ -66,7 +68,7 @@ impl PersonService for PersonApi {
             .update_person(&id.expect("checked"), c::etag(&p.etag), |person| patch.clone().apply(person))
             .await
             .map_err(|e| remap(e, under("person")))?;
-        Ok(Response::new(pb::UpdatePersonResponse { person: Some(c::person_out(&updated)) }))
+        Ok(Response::new(pb::UpdatePersonResponse { person: Some(c::person_out(&updated, &self.links)) }))
     }
 
     async fn delete_person(&self, req: Request<pb::DeletePersonRequest>) -> Reply<pb::DeletePersonResponse> {
@@ -100,7 +102,7 @@ impl PersonService for PersonApi {
         check(v)?;
         let (people, next) = self.agenda.list_people(text, after, size).await?;
         Ok(Response::new(pb::ListPeopleResponse {
-            people: people.iter().map(c::person_out).collect(),
+            people: people.iter().map(|p| c::person_out(p, &self.links)).collect(),
             next_page_token: next
                 .map(|n| {
                     page_token::encode(fingerprint, page_token::Cursor { time: 0, a: n.name, b: n.id.to_string() })
@@ -140,7 +142,7 @@ impl PersonService for PersonApi {
             }
         };
         check(v)?;
-        let (slots, next) = self.agenda.person_slots(&id.expect("checked"), from, to, after, size).await?;
+        let (slots, next) = self.agenda.person_slots(&id.expect("checked"), from, to, after, size, false).await?;
         Ok(Response::new(pb::ListPersonSlotsResponse {
             slots: slots.iter().map(c::person_slot_out).collect(),
             next_page_token: next

@@ -6,23 +6,25 @@ use super::convert::{self as c, session_id};
 use super::{check, page_size, page_token, remap, slot_fields, under};
 use crate::app::Agenda;
 use crate::domain::{PersonId, SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, Violations};
+use crate::links::FeedLinks;
 use crate::pb::{self, session_service_server::SessionService};
 
 /// The SessionService implementation.
 pub struct SessionApi {
     agenda: Agenda,
+    links: FeedLinks,
 }
 
 impl SessionApi {
-    pub fn new(agenda: Agenda) -> Self {
-        Self { agenda }
+    pub fn new(agenda: Agenda, links: FeedLinks) -> Self {
+        Self { agenda, links }
     }
 }
 
 type Reply<T> = Result<Response<T>, Status>;
 
-fn session_reply(s: &crate::domain::Session) -> Option<pb::Session> {
-    Some(c::session_out(s))
+fn session_reply(s: &crate::domain::Session, links: &FeedLinks) -> Option<pb::Session> {
+    Some(c::session_out(s, links))
 }
 
 /// The filters of a ListSessions request, checked.
@@ -79,7 +81,7 @@ impl SessionService for SessionApi {
             .create_session(session.expect("no violations"))
             .await
             .map_err(|e| remap(e, under("session")))?;
-        Ok(Response::new(pb::CreateSessionResponse { session: session_reply(&s) }))
+        Ok(Response::new(pb::CreateSessionResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn get_session(&self, req: Request<pb::GetSessionRequest>) -> Reply<pb::GetSessionResponse> {
@@ -89,8 +91,8 @@ impl SessionService for SessionApi {
         let s = self.agenda.get_session(&id.expect("checked")).await?;
         let people = self.agenda.people_of(&s).await?;
         Ok(Response::new(pb::GetSessionResponse {
-            session: session_reply(&s),
-            people: people.iter().map(c::person_out).collect(),
+            session: session_reply(&s, &self.links),
+            people: people.iter().map(|p| c::person_out(p, &self.links)).collect(),
         }))
     }
 
@@ -114,7 +116,7 @@ impl SessionService for SessionApi {
             })
             .await
             .map_err(|e| remap(e, under("session")))?;
-        Ok(Response::new(pb::UpdateSessionResponse { session: session_reply(&s) }))
+        Ok(Response::new(pb::UpdateSessionResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn delete_session(&self, req: Request<pb::DeleteSessionRequest>) -> Reply<pb::DeleteSessionResponse> {
@@ -149,7 +151,7 @@ impl SessionService for SessionApi {
         check(v)?;
         let (sessions, next) = self.agenda.list_sessions(filter, after, size).await?;
         Ok(Response::new(pb::ListSessionsResponse {
-            sessions: sessions.iter().map(c::session_out).collect(),
+            sessions: sessions.iter().map(|s| c::session_out(s, &self.links)).collect(),
             next_page_token: next
                 .map(|n| {
                     page_token::encode(
@@ -181,7 +183,7 @@ impl SessionService for SessionApi {
             .await
             .map_err(|e| remap(e, slot_fields))?;
         let stored = s.slot(&slot_id).map(c::slot_out).ok();
-        Ok(Response::new(pb::AddSlotResponse { session: session_reply(&s), slot: stored }))
+        Ok(Response::new(pb::AddSlotResponse { session: session_reply(&s, &self.links), slot: stored }))
     }
 
     async fn update_slot(&self, req: Request<pb::UpdateSlotRequest>) -> Reply<pb::UpdateSlotResponse> {
@@ -202,7 +204,7 @@ impl SessionService for SessionApi {
             .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.update_slot(&slot_id, patch.clone()))
             .await
             .map_err(|e| remap(e, slot_fields))?;
-        Ok(Response::new(pb::UpdateSlotResponse { session: session_reply(&s) }))
+        Ok(Response::new(pb::UpdateSlotResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn remove_slot(&self, req: Request<pb::RemoveSlotRequest>) -> Reply<pb::RemoveSlotResponse> {
@@ -216,7 +218,7 @@ impl SessionService for SessionApi {
             .agenda
             .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.remove_slot(&slot_id).map(drop))
             .await?;
-        Ok(Response::new(pb::RemoveSlotResponse { session: session_reply(&s) }))
+        Ok(Response::new(pb::RemoveSlotResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn add_participant(&self, req: Request<pb::AddParticipantRequest>) -> Reply<pb::AddParticipantResponse> {
@@ -242,7 +244,7 @@ impl SessionService for SessionApi {
                     if f.starts_with("participants[") { "participant.person_id".into() } else { format!("session.{f}") }
                 })
             })?;
-        Ok(Response::new(pb::AddParticipantResponse { session: session_reply(&s) }))
+        Ok(Response::new(pb::AddParticipantResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn update_participant(
@@ -285,7 +287,7 @@ impl SessionService for SessionApi {
                     }
                 })
             })?;
-        Ok(Response::new(pb::UpdateParticipantResponse { session: session_reply(&s) }))
+        Ok(Response::new(pb::UpdateParticipantResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn remove_participant(
@@ -302,7 +304,7 @@ impl SessionService for SessionApi {
             .agenda
             .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.remove_participant(&person))
             .await?;
-        Ok(Response::new(pb::RemoveParticipantResponse { session: session_reply(&s) }))
+        Ok(Response::new(pb::RemoveParticipantResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn reorder_participants(
@@ -324,6 +326,6 @@ impl SessionService for SessionApi {
             .agenda
             .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.reorder_participants(&r.group, &order))
             .await?;
-        Ok(Response::new(pb::ReorderParticipantsResponse { session: session_reply(&s) }))
+        Ok(Response::new(pb::ReorderParticipantsResponse { session: session_reply(&s, &self.links) }))
     }
 }

@@ -6,6 +6,7 @@
 //! the path of the field it concerns, so an API can return them all in one answer.
 
 mod error;
+mod feed_token;
 mod ids;
 mod person;
 mod query;
@@ -13,12 +14,14 @@ mod session;
 mod values;
 
 pub use error::{FieldViolation, Violations};
+pub use feed_token::{FeedScope, FeedToken};
 pub use ids::{IdError, PersonId, SessionId, SlotId, new_id};
 pub use person::{Person, PersonPatch};
 pub use query::{PersonCursor, PersonSlot, PersonSlotCursor, SessionCursor, SessionFilter};
 pub use session::{
-    Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Role, Session, SessionPatch,
-    SessionStatus, Slot, SlotKind, SlotPatch, SlotStatus, Visibility,
+    Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus,
+    REMOVED_SLOT_RETENTION_SECONDS, RemovedSlot, Role, Session, SessionPatch, SessionStatus, Slot, SlotKind, SlotPatch,
+    SlotStatus, Visibility,
 };
 pub use values::{Email, TimeZoneName, Timestamp, ValueError, WebUrl, check_text};
 

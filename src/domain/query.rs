@@ -95,6 +95,9 @@ pub struct PersonSlot {
     pub session_title: String,
     pub time_zone: TimeZoneName,
     pub session_status: SessionStatus,
+    pub session_visibility: Visibility,
     pub slot: Slot,
     pub roles: Vec<Role>,
+    /// The slot was taken off the agenda recently (see `RemovedSlot`).
+    pub removed: bool,
 }

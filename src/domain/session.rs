@@ -129,6 +129,19 @@ pub struct Slot {
     pub sequence: u32,
 }
 
+/// A slot taken off the agenda, kept for a while so that calendars that have it see it
+/// cancelled (STATUS:CANCELLED, higher SEQUENCE) instead of it silently vanishing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedSlot {
+    /// The slot as it was, with status cancelled and its sequence raised.
+    pub slot: Slot,
+    pub removed_at: Timestamp,
+}
+
+/// How long a removed slot is kept (and shown cancelled in feeds): at least this long, until
+/// the next change of its session after that.
+pub const REMOVED_SLOT_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
+
 /// A person in a session, with the role and group shown on the event page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participant {
@@ -163,6 +176,8 @@ pub struct Session {
     /// Always in time order (start, then end, then id) once stored.
     pub slots: Vec<Slot>,
     pub participants: Vec<Participant>,
+    /// Slots removed recently; see [`RemovedSlot`]. Maintained by [`Session::carry_over`].
+    pub removed_slots: Vec<RemovedSlot>,
     pub meta: RecordMeta,
     /// The iCalendar SEQUENCE of the session's event.
     pub sequence: u32,
@@ -339,10 +354,12 @@ impl Session {
     }
 
     /// Takes what the store owns over from the stored version `old` (creation time, revision,
-    /// sequence numbers) and raises the sequence numbers as RFC 5545 asks: the session's when
-    /// its times, place or status change; a slot's when its times or status change, or when the
-    /// session's place or status changes (the slot's event shows both).
-    pub fn carry_over(&mut self, old: &Session) {
+    /// sequence numbers, removed slots) and raises the sequence numbers as RFC 5545 asks: the
+    /// session's when its times, place or status change; a slot's when its times or status
+    /// change, or when the session's place or status changes (the slot's event shows both).
+    /// Slots of `old` that are gone become [`RemovedSlot`]s as of `now`; a removed slot that
+    /// comes back continues its sequence; removed slots past the retention are dropped.
+    pub fn carry_over(&mut self, old: &Session, now: Timestamp) {
         self.meta.create_time = old.meta.create_time;
         self.meta.revision = old.meta.revision;
         let place_changed = self.location != old.location || self.join_url != old.join_url || self.format != old.format;
@@ -355,9 +372,26 @@ impl Session {
                     let changed = o.start != slot.start || o.end != slot.end || o.status != slot.status;
                     slot.sequence = o.sequence + u32::from(changed || place_changed || status_changed);
                 }
-                None => slot.sequence = 0,
+                None => {
+                    let removed = old.removed_slots.iter().find(|r| r.slot.id == slot.id);
+                    slot.sequence = removed.map_or(0, |r| r.slot.sequence + 1);
+                }
             }
         }
+        let mut removed: Vec<RemovedSlot> = old
+            .removed_slots
+            .iter()
+            .filter(|r| !self.slots.iter().any(|s| s.id == r.slot.id))
+            .filter(|r| now.as_second() - r.removed_at.as_second() <= REMOVED_SLOT_RETENTION_SECONDS)
+            .cloned()
+            .collect();
+        for gone in old.slots.iter().filter(|o| !self.slots.iter().any(|s| s.id == o.id)) {
+            let mut slot = gone.clone();
+            slot.status = SlotStatus::Cancelled;
+            slot.sequence += 1;
+            removed.push(RemovedSlot { slot, removed_at: now });
+        }
+        self.removed_slots = removed;
     }
 
     /// The slot with `id`.
@@ -594,6 +628,7 @@ mod tests {
                 slot("b", "2022-11-17T14:05:00Z", "2022-11-17T14:15:00Z"),
             ],
             participants: vec![],
+            removed_slots: vec![],
             meta: RecordMeta::default(),
             sequence: 0,
         }
@@ -643,18 +678,46 @@ mod tests {
         let old = session();
         let mut new = old.clone();
         new.title = "Renamed".into();
-        new.carry_over(&old);
+        new.carry_over(&old, now());
         assert_eq!((new.sequence, new.slots[0].sequence), (0, 0));
 
         let mut moved = old.clone();
         moved.slots[1].end = t("2022-11-17T14:20:00Z");
-        moved.carry_over(&old);
+        moved.carry_over(&old, now());
         assert_eq!((moved.sequence, moved.slots[0].sequence, moved.slots[1].sequence), (0, 0, 1));
 
         let mut cancelled = moved.clone();
         cancelled.status = SessionStatus::Cancelled;
-        cancelled.carry_over(&moved);
+        cancelled.carry_over(&moved, now());
         assert_eq!((cancelled.sequence, cancelled.slots[0].sequence, cancelled.slots[1].sequence), (1, 1, 2));
+    }
+
+    fn now() -> Timestamp {
+        t("2026-01-01T00:00:00Z")
+    }
+
+    #[test]
+    fn a_removed_slot_is_kept_cancelled_with_a_higher_sequence_then_dropped() {
+        let old = session();
+        let mut new = old.clone();
+        new.remove_slot(&SlotId::parse("b").unwrap()).unwrap();
+        new.carry_over(&old, now());
+        assert_eq!(new.removed_slots.len(), 1);
+        let gone = &new.removed_slots[0].slot;
+        assert_eq!((gone.id.as_str(), gone.status, gone.sequence), ("b", SlotStatus::Cancelled, 1));
+
+        // Re-added: it continues its sequence.
+        let mut back = new.clone();
+        back.add_slot(slot("b", "2022-11-17T14:05:00Z", "2022-11-17T14:15:00Z")).unwrap();
+        back.carry_over(&new, now());
+        assert!(back.removed_slots.is_empty());
+        assert_eq!(back.slots.iter().find(|s| s.id.as_str() == "b").unwrap().sequence, 2);
+
+        // Past the retention, the next write drops it.
+        let mut later = new.clone();
+        later.title = "later".into();
+        later.carry_over(&new, t("2026-03-01T00:00:00Z"));
+        assert!(later.removed_slots.is_empty());
     }
 
     #[test]

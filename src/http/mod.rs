@@ -1,8 +1,9 @@
 //! The HTTP listener: what calendar clients and operators reach without gRPC.
 //!
-//! For now: a liveness probe and robots.txt. The ICS feeds live here too (see the feeds
-//! module once it lands); this listener may face the internet, so it serves only what is
-//! meant to be public.
+//! The ICS feeds (`feeds`), a liveness probe and robots.txt. This listener may face the
+//! internet, so it serves only what is meant to be public.
+
+mod feeds;
 
 use axum::Router;
 use axum::http::header;
@@ -10,10 +11,11 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::app::Agenda;
+use crate::config::FeedConfig;
 
 /// Routes of the HTTP listener.
-pub fn router(_agenda: Agenda) -> Router {
-    Router::new().route("/healthz", get(|| async { "ok\n" })).route("/robots.txt", get(robots))
+pub fn router(agenda: Agenda, feeds: FeedConfig) -> Router {
+    feeds::routes(agenda, feeds).route("/healthz", get(|| async { "ok\n" })).route("/robots.txt", get(robots))
 }
 
 /// Allows the feeds to crawlers (Google Calendar's fetcher obeys robots.txt) and nothing else.

@@ -22,8 +22,8 @@ mod sled_store;
 pub use sled_store::SledStore;
 
 use crate::domain::{
-    Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter, SessionId,
-    Timestamp,
+    FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter,
+    SessionId, Timestamp,
 };
 
 /// What a write expects to find, checked atomically with the write.
@@ -83,7 +83,8 @@ pub trait Store: Send + Sync + 'static {
     /// `text` (lower case; empty for all).
     fn list_people(&self, text: &str, after: Option<&PersonCursor>, limit: usize) -> Result<Vec<Person>, StoreError>;
     /// Up to `limit` slots where `person` speaks or moderates, overlapping [from, to), in
-    /// (start, session, slot) order, after `after`.
+    /// (start, session, slot) order, after `after`; recently removed slots too when
+    /// `include_removed`.
     fn person_slots(
         &self,
         person: &PersonId,
@@ -91,5 +92,14 @@ pub trait Store: Send + Sync + 'static {
         to: Option<Timestamp>,
         after: Option<&PersonSlotCursor>,
         limit: usize,
+        include_removed: bool,
     ) -> Result<Vec<PersonSlot>, StoreError>;
+
+    /// Stores a new secret feed token.
+    fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError>;
+    fn get_feed_token(&self, token: &str) -> Result<Option<FeedToken>, StoreError>;
+    /// Revokes a token: its feed answers 404 from then on.
+    fn delete_feed_token(&self, token: &str) -> Result<(), StoreError>;
+    /// Up to `limit` tokens in token order, after `after`.
+    fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError>;
 }

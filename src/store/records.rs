@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::domain::{
-    Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
-    Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
-    WebUrl,
+    Email, FeedScope, FeedToken, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person,
+    PersonId, RecordMeta, RemovedSlot, Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus,
+    TimeZoneName, Timestamp, Visibility, WebUrl,
 };
 
 /// Maps a domain enum to stable one-byte codes and back.
@@ -77,6 +77,12 @@ struct SlotRecord {
 }
 
 #[derive(Serialize, Deserialize)]
+struct RemovedSlotRecord {
+    slot: SlotRecord,
+    removed_micros: i64,
+}
+
+#[derive(Serialize, Deserialize)]
 struct ParticipantRecord {
     person: String,
     role: u8,
@@ -107,6 +113,7 @@ struct SessionRecord {
     visibility: u8,
     slots: Vec<SlotRecord>,
     participants: Vec<ParticipantRecord>,
+    removed_slots: Vec<RemovedSlotRecord>,
     meta: MetaRecord,
     sequence: u32,
 }
@@ -120,6 +127,16 @@ struct PersonRecord {
     affiliation: String,
     email: Option<String>,
     meta: MetaRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FeedTokenRecord {
+    token: String,
+    /// 1 session, 2 person, 3 all sessions.
+    scope: u8,
+    id: String,
+    description: String,
+    create_micros: i64,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -182,6 +199,40 @@ fn materials_of(v: Vec<MaterialRecord>) -> Result<Vec<Material>, StoreError> {
         .collect()
 }
 
+fn slot_record(sl: &Slot) -> SlotRecord {
+    SlotRecord {
+        id: sl.id.as_str().to_owned(),
+        start: sl.start.as_second(),
+        end: sl.end.as_second(),
+        title: sl.title.clone(),
+        kind: slot_kind_code(sl.kind),
+        description: sl.description.clone(),
+        speakers: ids(&sl.speakers),
+        moderators: ids(&sl.moderators),
+        materials: material_records(&sl.materials),
+        allow_overlap: sl.allow_overlap,
+        status: slot_status_code(sl.status),
+        sequence: sl.sequence,
+    }
+}
+
+fn slot_of(sl: SlotRecord) -> Result<Slot, StoreError> {
+    Ok(Slot {
+        id: SlotId::try_from(sl.id).map_err(corrupt)?,
+        start: secs(sl.start)?,
+        end: secs(sl.end)?,
+        title: sl.title,
+        kind: slot_kind_of(sl.kind)?,
+        description: sl.description,
+        speakers: person_ids(sl.speakers)?,
+        moderators: person_ids(sl.moderators)?,
+        materials: materials_of(sl.materials)?,
+        allow_overlap: sl.allow_overlap,
+        status: slot_status_of(sl.status)?,
+        sequence: sl.sequence,
+    })
+}
+
 /// Encodes a session for the `sessions` tree.
 pub fn encode_session(s: &Session) -> Vec<u8> {
     let rec = SessionRecord {
@@ -204,23 +255,11 @@ pub fn encode_session(s: &Session) -> Vec<u8> {
         expected_attendance: s.expected_attendance,
         actual_attendance: s.actual_attendance,
         visibility: visibility_code(s.visibility),
-        slots: s
-            .slots
+        slots: s.slots.iter().map(slot_record).collect(),
+        removed_slots: s
+            .removed_slots
             .iter()
-            .map(|sl| SlotRecord {
-                id: sl.id.as_str().to_owned(),
-                start: sl.start.as_second(),
-                end: sl.end.as_second(),
-                title: sl.title.clone(),
-                kind: slot_kind_code(sl.kind),
-                description: sl.description.clone(),
-                speakers: ids(&sl.speakers),
-                moderators: ids(&sl.moderators),
-                materials: material_records(&sl.materials),
-                allow_overlap: sl.allow_overlap,
-                status: slot_status_code(sl.status),
-                sequence: sl.sequence,
-            })
+            .map(|r| RemovedSlotRecord { slot: slot_record(&r.slot), removed_micros: r.removed_at.as_microsecond() })
             .collect(),
         participants: s
             .participants
@@ -241,23 +280,14 @@ pub fn encode_session(s: &Session) -> Vec<u8> {
 /// Decodes a record of the `sessions` tree.
 pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
     let r: SessionRecord = postcard::from_bytes(bytes).map_err(corrupt)?;
-    let slots = r
-        .slots
+    let slots = r.slots.into_iter().map(slot_of).collect::<Result<_, StoreError>>()?;
+    let removed_slots = r
+        .removed_slots
         .into_iter()
-        .map(|sl| {
-            Ok(Slot {
-                id: SlotId::try_from(sl.id).map_err(corrupt)?,
-                start: secs(sl.start)?,
-                end: secs(sl.end)?,
-                title: sl.title,
-                kind: slot_kind_of(sl.kind)?,
-                description: sl.description,
-                speakers: person_ids(sl.speakers)?,
-                moderators: person_ids(sl.moderators)?,
-                materials: materials_of(sl.materials)?,
-                allow_overlap: sl.allow_overlap,
-                status: slot_status_of(sl.status)?,
-                sequence: sl.sequence,
+        .map(|rs| {
+            Ok(RemovedSlot {
+                slot: slot_of(rs.slot)?,
+                removed_at: Timestamp::from_microsecond(rs.removed_micros).map_err(corrupt)?,
             })
         })
         .collect::<Result<_, StoreError>>()?;
@@ -297,6 +327,7 @@ pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
         visibility: visibility_of(r.visibility)?,
         slots,
         participants,
+        removed_slots,
         meta: meta_of(r.meta)?,
         sequence: r.sequence,
     })
@@ -327,5 +358,39 @@ pub fn decode_person(bytes: &[u8]) -> Result<Person, StoreError> {
         affiliation: r.affiliation,
         email: r.email.map(|e| Email::try_from(e).map_err(corrupt)).transpose()?,
         meta: meta_of(r.meta)?,
+    })
+}
+
+/// Encodes a secret feed token for the `feed_tokens` tree.
+pub fn encode_feed_token(t: &FeedToken) -> Vec<u8> {
+    let (scope, id) = match &t.scope {
+        FeedScope::Session(id) => (1, id.as_str().to_owned()),
+        FeedScope::Person(id) => (2, id.as_str().to_owned()),
+        FeedScope::AllSessions => (3, String::new()),
+    };
+    let rec = FeedTokenRecord {
+        token: t.token.clone(),
+        scope,
+        id,
+        description: t.description.clone(),
+        create_micros: t.create_time.as_microsecond(),
+    };
+    postcard::to_stdvec(&rec).expect("encoding to a Vec cannot fail")
+}
+
+/// Decodes a record of the `feed_tokens` tree.
+pub fn decode_feed_token(bytes: &[u8]) -> Result<FeedToken, StoreError> {
+    let r: FeedTokenRecord = postcard::from_bytes(bytes).map_err(corrupt)?;
+    let scope = match r.scope {
+        1 => FeedScope::Session(SessionId::try_from(r.id).map_err(corrupt)?),
+        2 => FeedScope::Person(PersonId::try_from(r.id).map_err(corrupt)?),
+        3 => FeedScope::AllSessions,
+        c => return Err(StoreError::Corrupt(format!("unknown feed scope code {c}"))),
+    };
+    Ok(FeedToken {
+        token: r.token,
+        scope,
+        description: r.description,
+        create_time: Timestamp::from_microsecond(r.create_micros).map_err(corrupt)?,
     })
 }

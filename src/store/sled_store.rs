@@ -16,6 +16,7 @@
 //! | `slots_by_person`     | `person\0 t(slot start) session\0 slot` | `t(slot end) roles` |
 //! | `people_by_name`      | `lower(name)\0 id`                    | empty               |
 //! | `person_refs`         | person id                             | u64: sessions naming them |
+//! | `feed_tokens`         | secret token                          | `FeedTokenRecord`   |
 //!
 //! Every write is one sled transaction over all trees it touches, then waits for a group
 //! commit flush. Index entries are a pure function of the record (`session_entries`), so a
@@ -37,11 +38,13 @@ use sled::{Transactional, Tree};
 
 use super::group_commit::GroupCommit;
 use super::keys::{decode_time, key, prefix_end, term, time};
-use super::records::{decode_person, decode_session, encode_person, encode_session};
+use super::records::{
+    decode_feed_token, decode_person, decode_session, encode_feed_token, encode_person, encode_session,
+};
 use super::{Expect, Store, StoreError};
 use crate::domain::{
-    Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter, SessionId,
-    SlotId, Timestamp,
+    FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter,
+    SessionId, SlotId, Timestamp,
 };
 
 /// The stored format this build reads and writes. Bump it (and add a migration at open) for
@@ -75,6 +78,7 @@ pub struct SledStore {
     slots_by_person: Tree,
     people_by_name: Tree,
     person_refs: Tree,
+    feed_tokens: Tree,
     /// Declared last so it is dropped first: its final flush runs while the trees are open.
     commit: GroupCommit,
 }
@@ -104,6 +108,7 @@ struct Tx<'a> {
     slots_by_person: &'a TransactionalTree,
     people_by_name: &'a TransactionalTree,
     person_refs: &'a TransactionalTree,
+    feed_tokens: &'a TransactionalTree,
 }
 
 type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
@@ -185,7 +190,8 @@ fn session_entries(s: &Session) -> Vec<(Ix, Vec<u8>, Vec<u8>)> {
         out.push((Ix::ByTag, key(&[&term(&t), &start, id]), end.to_vec()));
     }
     let session_term = term(s.id.as_str());
-    for slot in &s.slots {
+    // Removed slots too, so a person's feed can show them cancelled.
+    for slot in s.slots.iter().chain(s.removed_slots.iter().map(|r| &r.slot)) {
         let people: BTreeSet<&PersonId> = slot.speakers.iter().chain(&slot.moderators).collect();
         for p in people {
             let roles = u8::from(slot.speakers.contains(p)) | (u8::from(slot.moderators.contains(p)) << 1);
@@ -240,6 +246,7 @@ impl SledStore {
             slots_by_person: db.open_tree("slots_by_person")?,
             people_by_name: db.open_tree("people_by_name")?,
             person_refs: db.open_tree("person_refs")?,
+            feed_tokens: db.open_tree("feed_tokens")?,
             meta,
             db,
             commit,
@@ -260,6 +267,7 @@ impl SledStore {
             &self.slots_by_person,
             &self.people_by_name,
             &self.person_refs,
+            &self.feed_tokens,
         );
         let out = trees
             .transaction(
@@ -274,6 +282,7 @@ impl SledStore {
                     slots_by_person,
                     people_by_name,
                     person_refs,
+                    feed_tokens,
                 )| {
                     f(&Tx {
                         meta,
@@ -286,6 +295,7 @@ impl SledStore {
                         slots_by_person,
                         people_by_name,
                         person_refs,
+                        feed_tokens,
                     })
                 },
             )
@@ -544,6 +554,7 @@ impl Store for SledStore {
         to: Option<Timestamp>,
         after: Option<&PersonSlotCursor>,
         limit: usize,
+        include_removed: bool,
     ) -> Result<Vec<PersonSlot>, StoreError> {
         let prefix = term(person.as_str());
         let after =
@@ -569,7 +580,10 @@ impl Store for SledStore {
             }
             let session = cached.as_ref().expect("loaded above");
             let slot_id = std::str::from_utf8(slot_id).ok().and_then(|s| SlotId::parse(s).ok());
-            if let Some(slot) = slot_id.and_then(|id| session.slots.iter().find(|s| s.id == id)) {
+            let current = session.slots.iter().map(|s| (s, false));
+            let removed = session.removed_slots.iter().map(|r| (&r.slot, true)).filter(|_| include_removed);
+            let found = slot_id.and_then(|id| current.chain(removed).find(|(s, _)| s.id == id));
+            if let Some((slot, removed)) = found {
                 let roles = slot.roles_of(person);
                 if !roles.is_empty() {
                     out.push(PersonSlot {
@@ -577,13 +591,47 @@ impl Store for SledStore {
                         session_title: session.title.clone(),
                         time_zone: session.time_zone.clone(),
                         session_status: session.status,
+                        session_visibility: session.visibility,
                         slot: slot.clone(),
                         roles,
+                        removed,
                     });
                 }
             }
             Ok(out.len() < limit)
         })?;
         Ok(out)
+    }
+
+    fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
+        let key = token.token.as_bytes();
+        let value = encode_feed_token(token);
+        self.write(|tx| {
+            if tx.feed_tokens.get(key)?.is_some() {
+                return abort(StoreError::Exists);
+            }
+            tx.feed_tokens.insert(key, value.as_slice())?;
+            Ok(())
+        })
+    }
+
+    fn get_feed_token(&self, token: &str) -> Result<Option<FeedToken>, StoreError> {
+        self.feed_tokens.get(token)?.map(|b| decode_feed_token(&b)).transpose()
+    }
+
+    fn delete_feed_token(&self, token: &str) -> Result<(), StoreError> {
+        self.write(|tx| match tx.feed_tokens.remove(token.as_bytes())? {
+            Some(_) => Ok(()),
+            None => abort(StoreError::NotFound),
+        })
+    }
+
+    fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError> {
+        let lower = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_bytes().to_vec()));
+        self.feed_tokens
+            .range::<Vec<u8>, _>((lower, Bound::Unbounded))
+            .take(limit)
+            .map(|item| decode_feed_token(&item?.1))
+            .collect()
     }
 }

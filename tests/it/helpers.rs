@@ -4,8 +4,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use agenda::app::Agenda;
+use agenda::config::FeedConfig;
 use agenda::domain::Limits;
-use agenda::pb::{self, person_service_client::PersonServiceClient, session_service_client::SessionServiceClient};
+use agenda::pb::{
+    self, feed_service_client::FeedServiceClient, person_service_client::PersonServiceClient,
+    session_service_client::SessionServiceClient,
+};
 use agenda::store::SledStore;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -18,6 +22,7 @@ use tonic_types::StatusExt;
 pub struct TestApp {
     pub sessions: SessionServiceClient<Channel>,
     pub people: PersonServiceClient<Channel>,
+    pub feeds: FeedServiceClient<Channel>,
     pub http_base: String,
     /// Keeps the temporary directory alive for the test's duration (None when the caller owns it).
     _dir: Option<tempfile::TempDir>,
@@ -55,13 +60,15 @@ pub async fn spawn_app_at(path: &Path, demo: bool, limits: Limits) -> TestApp {
     let grpc_addr = grpc.local_addr().unwrap();
     let http_addr = http.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(agenda::server::run(agenda, grpc, http, async move {
+    let feeds = FeedConfig::with_public_url(&format!("http://{http_addr}"));
+    let task = tokio::spawn(agenda::server::run(agenda, feeds, grpc, http, async move {
         let _ = stopped.await;
     }));
     let channel = Channel::from_shared(format!("http://{grpc_addr}")).unwrap().connect().await.expect("connecting");
     TestApp {
         sessions: SessionServiceClient::new(channel.clone()),
-        people: PersonServiceClient::new(channel),
+        people: PersonServiceClient::new(channel.clone()),
+        feeds: FeedServiceClient::new(channel),
         http_base: format!("http://{http_addr}"),
         _dir: None,
         stop: Some(stop),
@@ -119,6 +126,21 @@ impl TestApp {
             }
             req.page_token = page.next_page_token;
         }
+    }
+}
+
+impl TestApp {
+    /// GETs a path of the HTTP listener and returns the response.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("{}{path}", self.http_base)).await.expect("HTTP request")
+    }
+
+    /// The body of a feed that must answer 200 with the calendar content type.
+    pub async fn feed(&self, path: &str) -> String {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        assert_eq!(r.headers()["content-type"], "text/calendar; charset=utf-8");
+        r.text().await.unwrap()
     }
 }
 

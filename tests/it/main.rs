@@ -3,8 +3,10 @@
 //! tonic client (see `helpers::spawn_app`).
 
 mod durability;
+mod feeds;
 mod helpers;
 mod http;
+mod interop;
 mod people;
 mod sessions;
 mod transfer;

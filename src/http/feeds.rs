@@ -1,0 +1,401 @@
+//! The ICS feeds over HTTP: routes, rendering on demand, caching, conditional requests, gzip.
+//!
+//! | path | feed |
+//! |---|---|
+//! | `/feeds/sessions.ics` | every public session (default window; `from`, `to`, `organizer`, `tag`, `person`) |
+//! | `/feeds/sessions/{id}.ics` | one public session's agenda |
+//! | `/feeds/people/{id}.ics` | one person's slots in public sessions |
+//! | `/feeds/private/{token}.ics` | a secret feed (see `FeedService`), private sessions included |
+//!
+//! Rendered bodies (plain and gzip) are cached by feed and query, and are valid while the
+//! app's write counter is unchanged, so polling by thousands of clients costs a map lookup,
+//! and a write is visible in the next GET. Bodies depend only on the data (DTSTAMP is the
+//! record's last change), so ETags stay equal until the data changes.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::Agenda;
+use crate::config::FeedConfig;
+use crate::domain::{FeedScope, PersonId, Session, SessionFilter, SessionId, Timestamp, Visibility};
+use crate::error::Error;
+use crate::ics::feed::{self, CalendarInfo, EventData, People};
+
+/// Most cached bodies; past this the cache is emptied (feeds are cheap to render again, and
+/// the bound keeps memory flat whatever URLs clients invent).
+const CACHE_ENTRIES: usize = 10_000;
+
+/// Shared state of the feed routes.
+pub struct FeedState {
+    agenda: Agenda,
+    config: FeedConfig,
+    cache: RwLock<HashMap<String, Arc<Rendered>>>,
+}
+
+/// A rendered feed in both encodings, with its validators.
+struct Rendered {
+    /// The app's write counter when the data was read.
+    changes: u64,
+    body: Bytes,
+    gzip: Bytes,
+    etag: String,
+    gzip_etag: String,
+    last_modified: String,
+    last_modified_at: Timestamp,
+}
+
+/// Why a feed request failed, as an HTTP answer.
+enum FeedError {
+    /// Unknown or private: the same 404 either way, so nothing is revealed.
+    NotFound,
+    BadRequest(String),
+    Internal(Error),
+}
+
+impl From<Error> for FeedError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NotFound { .. } => FeedError::NotFound,
+            Error::Invalid(v) => FeedError::BadRequest(v.to_string()),
+            e => FeedError::Internal(e),
+        }
+    }
+}
+
+impl IntoResponse for FeedError {
+    fn into_response(self) -> Response {
+        let (status, text) = match self {
+            FeedError::NotFound => (StatusCode::NOT_FOUND, "no such feed\n".to_owned()),
+            FeedError::BadRequest(m) => (StatusCode::BAD_REQUEST, format!("{m}\n")),
+            FeedError::Internal(e) => {
+                tracing::error!(error = %e, "feed failed");
+                (StatusCode::SERVICE_UNAVAILABLE, "the feed is unavailable, try again later\n".to_owned())
+            }
+        };
+        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    }
+}
+
+pub fn routes(agenda: Agenda, config: FeedConfig) -> Router {
+    let state = Arc::new(FeedState { agenda, config, cache: RwLock::new(HashMap::new()) });
+    Router::new()
+        .route("/feeds/sessions.ics", get(all_sessions))
+        .route("/feeds/sessions/{file}", get(one_session))
+        .route("/feeds/people/{file}", get(one_person))
+        .route("/feeds/private/{file}", get(secret))
+        .with_state(state)
+}
+
+/// `{id}.ics` -> `id` (axum 0.8 allows one parameter per path segment, so the suffix is ours
+/// to strip).
+fn strip_ics(file: &str) -> Result<&str, FeedError> {
+    file.strip_suffix(".ics").ok_or(FeedError::NotFound)
+}
+
+type Query_ = Query<Vec<(String, String)>>;
+
+async fn all_sessions(State(st): State<Arc<FeedState>>, Query(q): Query_, headers: HeaderMap) -> Response {
+    let result = async {
+        let filter = sessions_filter(&st.config, &q)?;
+        st.serve(&headers, Feed::Sessions(filter), false).await
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn one_session(State(st): State<Arc<FeedState>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let id = SessionId::parse(strip_ics(&file)?).map_err(|_| FeedError::NotFound)?;
+        st.serve(&headers, Feed::Session(id), false).await
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn one_person(State(st): State<Arc<FeedState>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let id = PersonId::parse(strip_ics(&file)?).map_err(|_| FeedError::NotFound)?;
+        st.serve(&headers, Feed::Person(id), false).await
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let token = st.agenda.feed_token(strip_ics(&file)?).await?.ok_or(FeedError::NotFound)?;
+        let feed = match token.scope {
+            FeedScope::Session(id) => Feed::Session(id),
+            FeedScope::Person(id) => Feed::Person(id),
+            FeedScope::AllSessions => Feed::Sessions(sessions_filter(&st.config, &[])?),
+        };
+        st.serve(&headers, feed, true).await
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Which calendar to render.
+enum Feed {
+    Sessions(SessionFilter),
+    Session(SessionId),
+    Person(PersonId),
+}
+
+/// A date (`2026-03-01`, midnight UTC) or an RFC 3339 instant.
+fn parse_when(name: &str, value: &str) -> Result<Timestamp, FeedError> {
+    if let Ok(date) = value.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| FeedError::BadRequest(e.to_string()));
+    }
+    value.parse::<Timestamp>().map_err(|_| {
+        FeedError::BadRequest(format!("query parameter {name}: expected a date (2026-03-01) or an RFC 3339 time"))
+    })
+}
+
+/// The filter of `/feeds/sessions.ics`: the query's, within the default window unless `from`
+/// or `to` say otherwise. Unknown parameters are refused, so a typo cannot widen a feed.
+fn sessions_filter(config: &FeedConfig, q: &[(String, String)]) -> Result<SessionFilter, FeedError> {
+    let today = Timestamp::now().as_second().div_euclid(86_400) * 86_400;
+    let day = |d: i64| Timestamp::from_second(today + d * 86_400).expect("in range");
+    let mut f = SessionFilter {
+        from: Some(day(-i64::from(config.past_days))),
+        to: Some(day(i64::from(config.future_days))),
+        visibility: Some(Visibility::Public),
+        ..SessionFilter::default()
+    };
+    let mut seen = HashSet::new();
+    for (k, v) in q {
+        if !seen.insert(k.as_str()) {
+            return Err(FeedError::BadRequest(format!("query parameter {k} is given twice")));
+        }
+        let text = v.trim().to_lowercase();
+        match k.as_str() {
+            "from" => f.from = Some(parse_when(k, v)?),
+            "to" => f.to = Some(parse_when(k, v)?),
+            "organizer" if !text.is_empty() => f.organizer = Some(text),
+            "tag" if !text.is_empty() => f.tag = Some(text),
+            "person" => {
+                f.person = Some(
+                    PersonId::parse(v).map_err(|e| FeedError::BadRequest(format!("query parameter person: {e}")))?,
+                )
+            }
+            "organizer" | "tag" => return Err(FeedError::BadRequest(format!("query parameter {k} is empty"))),
+            _ => {
+                return Err(FeedError::BadRequest(format!(
+                    "unknown query parameter {k:?} (known: from, to, organizer, tag, person)"
+                )));
+            }
+        }
+    }
+    if let (Some(from), Some(to)) = (f.from, f.to)
+        && to <= from
+    {
+        return Err(FeedError::BadRequest("query parameter to must be after from".into()));
+    }
+    Ok(f)
+}
+
+fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn http_date(t: Timestamp) -> String {
+    jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&t).unwrap_or_default()
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let q_zero =
+                parts.any(|p| p.replace(' ', "").starts_with("q=0") && !p.contains(|c: char| ('1'..='9').contains(&c)));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+        },
+    )
+}
+
+impl Rendered {
+    /// Whether the client's cached copy is current (RFC 9110 section 13.1: If-None-Match wins
+    /// over If-Modified-Since).
+    fn not_modified(&self, headers: &HeaderMap) -> bool {
+        if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+            return inm
+                .split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || t == self.etag || t == self.gzip_etag);
+        }
+        if let Some(ims) = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok())
+            && let Ok(since) = jiff::fmt::rfc2822::parse(ims)
+        {
+            return self.last_modified_at.as_second() <= since.timestamp().as_second();
+        }
+        false
+    }
+}
+
+impl FeedState {
+    /// Answers a feed request from the cache, rendering on a miss.
+    async fn serve(&self, headers: &HeaderMap, feed: Feed, private: bool) -> Result<Response, FeedError> {
+        let key = match &feed {
+            Feed::Sessions(f) => format!("sessions {private} {f:?}"),
+            Feed::Session(id) => format!("session {private} {id}"),
+            Feed::Person(id) => format!("person {private} {id}"),
+        };
+        let changes = self.agenda.changes();
+        let cached = self.cache.read().expect("feed cache lock").get(&key).filter(|r| r.changes == changes).cloned();
+        let rendered = match cached {
+            Some(r) => r,
+            None => {
+                let r = Arc::new(self.render(feed, private, changes).await?);
+                let mut cache = self.cache.write().expect("feed cache lock");
+                if cache.len() >= CACHE_ENTRIES {
+                    cache.clear();
+                }
+                cache.insert(key, Arc::clone(&r));
+                r
+            }
+        };
+        let gzip = accepts_gzip(headers);
+        let etag = if gzip { &rendered.gzip_etag } else { &rendered.etag };
+        let cache_control =
+            format!("{}, max-age={}", if private { "private" } else { "public" }, self.config.settings.refresh_seconds);
+        let mut builder = Response::builder()
+            .header(header::ETAG, etag.as_str())
+            .header(header::LAST_MODIFIED, rendered.last_modified.as_str())
+            .header(header::CACHE_CONTROL, cache_control)
+            .header(header::VARY, "Accept-Encoding");
+        if private {
+            builder = builder.header("x-robots-tag", "noindex, nofollow");
+        }
+        if rendered.not_modified(headers) {
+            return Ok(builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).expect("valid response"));
+        }
+        builder = builder.header(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"));
+        let body = if gzip {
+            builder = builder.header(header::CONTENT_ENCODING, "gzip");
+            rendered.gzip.clone()
+        } else {
+            rendered.body.clone()
+        };
+        Ok(builder.status(StatusCode::OK).body(Body::from(body)).expect("valid response"))
+    }
+
+    async fn render(&self, feed: Feed, private: bool, changes: u64) -> Result<Rendered, FeedError> {
+        let settings = &self.config.settings;
+        let (info, events, last_modified) = match feed {
+            Feed::Sessions(filter) => self.sessions_feed(filter, private).await?,
+            Feed::Session(id) => {
+                let s = self.agenda.get_session(&id).await?;
+                if s.visibility == Visibility::Private && !private {
+                    return Err(FeedError::NotFound);
+                }
+                let people = self.people(std::slice::from_ref(&s)).await?;
+                let when = s.start.to_zoned_datetime(s.time_zone.tz()).strftime("%e %B %Y").to_string();
+                let info = CalendarInfo {
+                    name: s.title.clone(),
+                    description: format!("{}, {}: the agenda", s.organizer.name, when.trim()),
+                };
+                (info, feed::agenda_events(settings, &s, &people), s.meta.update_time)
+            }
+            Feed::Person(id) => self.person_feed(&id, private).await?,
+        };
+        let text = feed::render(settings, &info, &events);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes())
+            .and_then(|()| gz.flush())
+            .map_err(|e| FeedError::Internal(crate::store::StoreError::Backend(e.to_string()).into()))?;
+        let gzip =
+            gz.finish().map_err(|e| FeedError::Internal(crate::store::StoreError::Backend(e.to_string()).into()))?;
+        let hash = fnv64(text.as_bytes());
+        Ok(Rendered {
+            changes,
+            etag: format!("\"{hash:016x}\""),
+            gzip_etag: format!("\"{hash:016x}-gzip\""),
+            last_modified: http_date(last_modified),
+            last_modified_at: last_modified,
+            body: Bytes::from(text),
+            gzip: Bytes::from(gzip),
+        })
+    }
+
+    /// The people named by `sessions`.
+    async fn people(&self, sessions: &[Session]) -> Result<People, FeedError> {
+        let mut people = People::new();
+        for s in sessions {
+            for p in self.agenda.people_of(s).await? {
+                people.insert(p.id.clone(), p);
+            }
+        }
+        Ok(people)
+    }
+
+    async fn sessions_feed(
+        &self,
+        mut filter: SessionFilter,
+        private: bool,
+    ) -> Result<(CalendarInfo, Vec<EventData>, Timestamp), FeedError> {
+        if private {
+            filter.visibility = None;
+        }
+        let sessions = self.agenda.all_sessions(filter.clone()).await?;
+        let people = self.people(&sessions).await?;
+        let settings = &self.config.settings;
+        let events = sessions.iter().map(|s| feed::session_event(settings, s, &people)).collect();
+        let last = sessions.iter().map(|s| s.meta.update_time).max().unwrap_or(Timestamp::UNIX_EPOCH);
+        let day = |t: Option<Timestamp>| t.map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_else(|| "…".into());
+        let info = CalendarInfo {
+            name: "Sessions".into(),
+            description: format!("Sessions from {} to {}", day(filter.from), day(filter.to)),
+        };
+        Ok((info, events, last))
+    }
+
+    async fn person_feed(
+        &self,
+        id: &PersonId,
+        private: bool,
+    ) -> Result<(CalendarInfo, Vec<EventData>, Timestamp), FeedError> {
+        let person = self.agenda.get_person(id).await?;
+        let mut slots = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, next) = self.agenda.person_slots(id, None, None, after, 1000, true).await?;
+            slots.extend(page);
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        slots.retain(|s| private || s.session_visibility == Visibility::Public);
+        let mut sessions: HashMap<String, Session> = HashMap::new();
+        for s in &slots {
+            if !sessions.contains_key(s.session_id.as_str()) {
+                let session = self.agenda.get_session(&s.session_id).await?;
+                sessions.insert(s.session_id.to_string(), session);
+            }
+        }
+        let list: Vec<Session> = sessions.values().cloned().collect();
+        let mut people = self.people(&list).await?;
+        people.insert(person.id.clone(), person.clone());
+        let events = feed::person_events(&self.config.settings, &slots, &sessions, &people);
+        let last = list
+            .iter()
+            .map(|s| s.meta.update_time)
+            .chain([person.meta.update_time])
+            .max()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let info = CalendarInfo {
+            name: format!("{}: speaking and moderating", person.display_name()),
+            description: format!("The sessions where {} speaks or moderates", person.display_name()),
+        };
+        Ok((info, events, last))
+    }
+}

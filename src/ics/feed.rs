@@ -1,0 +1,386 @@
+//! Publishing calendars (METHOD:PUBLISH): the sessions feed, one session's agenda, one
+//! person's slots.
+//!
+//! Rules every feed keeps (each one something real clients have tripped over):
+//! - UIDs are stable forever: `session.<id>@<domain>` and `slot.<session>.<slot>@<domain>`,
+//!   never derived from times, titles or positions, so an edit updates the event in place.
+//! - DTSTAMP and LAST-MODIFIED come from the record's last change, never from "now", so the
+//!   body (and its ETag) changes only when the data does.
+//! - Times carry the session's TZID with a matching VTIMEZONE from the tz database, or are UTC
+//!   (`Z`) for UTC sessions; never floating, never an invented TZID.
+//! - ORGANIZER is always present; speakers and moderators go in the DESCRIPTION (RFC 5546
+//!   section 3.2.1 forbids ATTENDEE in PUBLISH).
+//! - The join URL is in LOCATION (when there is no place), URL and DESCRIPTION as well as in
+//!   CONFERENCE, since most clients ignore CONFERENCE.
+
+use std::collections::{BTreeMap, HashMap};
+
+use icalendar::{Calendar, Component, Event, Property};
+
+use super::lines::{clean_text, escape_text, param_value, refold, unfold};
+use super::vtimezone::{is_utc, vtimezone};
+use crate::domain::{
+    Material, Person, PersonId, PersonSlot, Session, SessionStatus, Slot, SlotStatus, TimeZoneName, Timestamp,
+};
+
+/// Settings that shape every feed.
+#[derive(Debug, Clone)]
+pub struct FeedSettings {
+    /// The domain part of every UID. Set once and never change it: clients match events by
+    /// UID, so a new domain duplicates every event in every subscribed calendar.
+    pub uid_domain: String,
+    /// How often clients should poll (REFRESH-INTERVAL, X-PUBLISHED-TTL), in seconds.
+    pub refresh_seconds: u32,
+    /// ORGANIZER address for sessions whose organizer has no e-mail.
+    pub fallback_organizer_email: String,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            uid_domain: "agenda.invalid".into(),
+            refresh_seconds: 3600,
+            fallback_organizer_email: "noreply@agenda.invalid".into(),
+        }
+    }
+}
+
+/// Our PRODID (the icalendar crate would write its own).
+pub const PRODID: &str = concat!("-//agenda//agenda ", env!("CARGO_PKG_VERSION"), "//EN");
+
+/// The people a feed names, by id, for display.
+pub type People = HashMap<PersonId, Person>;
+
+/// The UID of a session's event.
+pub fn session_uid(settings: &FeedSettings, s: &Session) -> String {
+    format!("session.{}@{}", s.id, settings.uid_domain)
+}
+
+/// The UID of a slot's event: the same in feeds and invites.
+pub fn slot_uid(settings: &FeedSettings, session: &str, slot: &str) -> String {
+    format!("slot.{session}.{slot}@{}", settings.uid_domain)
+}
+
+/// One VEVENT, in domain terms.
+#[derive(Debug, Clone)]
+pub struct EventData {
+    pub uid: String,
+    pub summary: String,
+    pub description: String,
+    pub location: String,
+    pub url: Option<String>,
+    pub conference: Option<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub time_zone: TimeZoneName,
+    pub sequence: u32,
+    pub cancelled: bool,
+    pub created: Timestamp,
+    pub last_modified: Timestamp,
+    pub organizer_name: String,
+    pub organizer_email: String,
+    pub categories: Vec<String>,
+}
+
+/// Calendar-level names.
+#[derive(Debug, Clone)]
+pub struct CalendarInfo {
+    pub name: String,
+    pub description: String,
+}
+
+/// "Amb. José Luís Cancela (Ambassador, Uruguay)".
+pub fn person_line(p: &Person) -> String {
+    let detail: Vec<&str> =
+        [p.position.as_str(), p.affiliation.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+    if detail.is_empty() { p.display_name() } else { format!("{} ({})", p.display_name(), detail.join(", ")) }
+}
+
+fn names(ids: &[PersonId], people: &People) -> Vec<String> {
+    ids.iter().map(|id| people.get(id).map_or_else(|| id.to_string(), person_line)).collect()
+}
+
+fn material_line(m: &Material) -> String {
+    match &m.url {
+        Some(u) => format!("- {}: {u}", m.title),
+        None => format!("- {}", m.title),
+    }
+}
+
+fn local_hm(t: Timestamp, tz: &TimeZoneName) -> String {
+    t.to_zoned_datetime(tz.tz()).strftime("%H:%M").to_string()
+}
+
+/// Where the event happens, for LOCATION: the place, else the join URL.
+fn location(s: &Session) -> String {
+    if !s.location.is_empty() {
+        s.location.clone()
+    } else {
+        s.join_url.as_ref().map(|u| u.to_string()).unwrap_or_default()
+    }
+}
+
+fn organizer(settings: &FeedSettings, s: &Session) -> (String, String) {
+    let name = if s.organizer.short_name.is_empty() || s.organizer.short_name == s.organizer.name {
+        s.organizer.name.clone()
+    } else {
+        format!("{} ({})", s.organizer.name, s.organizer.short_name)
+    };
+    let email = s.organizer.email.as_ref().map_or_else(|| settings.fallback_organizer_email.clone(), |e| e.to_string());
+    (name, email)
+}
+
+fn session_footer(s: &Session, out: &mut Vec<String>) {
+    if let Some(u) = &s.join_url {
+        out.push(format!("Join: {u}"));
+    }
+    if let Some(u) = &s.recording_url {
+        out.push(format!("Recording: {u}"));
+    }
+}
+
+/// The event of a whole session (the sessions feed, and an agenda without slots).
+pub fn session_event(settings: &FeedSettings, s: &Session, people: &People) -> EventData {
+    let (organizer_name, organizer_email) = organizer(settings, s);
+    let mut d = Vec::new();
+    if !s.description.is_empty() {
+        d.push(s.description.clone());
+        d.push(String::new());
+    }
+    d.push(format!("Organizer: {organizer_name}"));
+    if !s.slots.is_empty() {
+        d.push(String::new());
+        d.push("Programme:".into());
+        for slot in &s.slots {
+            let mut line =
+                format!("{}–{} {}", local_hm(slot.start, &s.time_zone), local_hm(slot.end, &s.time_zone), slot.title);
+            let speakers = names(&slot.speakers, people);
+            if !speakers.is_empty() {
+                line.push_str(&format!(" — {}", speakers.join(", ")));
+            }
+            let moderators = names(&slot.moderators, people);
+            if !moderators.is_empty() {
+                line.push_str(&format!(" (moderator: {})", moderators.join(", ")));
+            }
+            if slot.status == SlotStatus::Cancelled {
+                line.push_str(" [cancelled]");
+            }
+            d.push(line);
+        }
+    }
+    if !s.materials.is_empty() {
+        d.push(String::new());
+        d.push("Materials:".into());
+        d.extend(s.materials.iter().map(material_line));
+    }
+    d.push(String::new());
+    session_footer(s, &mut d);
+    EventData {
+        uid: session_uid(settings, s),
+        summary: s.title.clone(),
+        description: d.join("\n").trim_end().to_owned(),
+        location: location(s),
+        url: s.join_url.as_ref().or(s.recording_url.as_ref()).map(|u| u.to_string()),
+        conference: s.join_url.as_ref().map(|u| u.to_string()),
+        start: s.start,
+        end: s.end,
+        time_zone: s.time_zone.clone(),
+        sequence: s.sequence,
+        cancelled: s.status == SessionStatus::Cancelled,
+        created: s.meta.create_time,
+        last_modified: s.meta.update_time,
+        organizer_name,
+        organizer_email,
+        categories: s.tags.clone(),
+    }
+}
+
+/// The event of one slot of a session's agenda.
+pub fn slot_event(settings: &FeedSettings, s: &Session, slot: &Slot, people: &People) -> EventData {
+    let (organizer_name, organizer_email) = organizer(settings, s);
+    let mut d = Vec::new();
+    if !slot.description.is_empty() {
+        d.push(slot.description.clone());
+        d.push(String::new());
+    }
+    let speakers = names(&slot.speakers, people);
+    if !speakers.is_empty() {
+        d.push(format!("{}: {}", if speakers.len() == 1 { "Speaker" } else { "Speakers" }, speakers.join("; ")));
+    }
+    let moderators = names(&slot.moderators, people);
+    if !moderators.is_empty() {
+        d.push(format!(
+            "{}: {}",
+            if moderators.len() == 1 { "Moderator" } else { "Moderators" },
+            moderators.join("; ")
+        ));
+    }
+    if !slot.materials.is_empty() {
+        d.push("Materials:".into());
+        d.extend(slot.materials.iter().map(material_line));
+    }
+    if !d.is_empty() {
+        d.push(String::new());
+    }
+    d.push(format!("Session: {} ({organizer_name})", s.title));
+    session_footer(s, &mut d);
+    EventData {
+        uid: slot_uid(settings, s.id.as_str(), slot.id.as_str()),
+        summary: slot.title.clone(),
+        description: d.join("\n"),
+        location: location(s),
+        url: s.join_url.as_ref().map(|u| u.to_string()),
+        conference: s.join_url.as_ref().map(|u| u.to_string()),
+        start: slot.start,
+        end: slot.end,
+        time_zone: s.time_zone.clone(),
+        sequence: slot.sequence,
+        cancelled: slot.status == SlotStatus::Cancelled || s.status == SessionStatus::Cancelled,
+        created: s.meta.create_time,
+        last_modified: s.meta.update_time,
+        organizer_name,
+        organizer_email,
+        categories: s.tags.clone(),
+    }
+}
+
+/// Every event of a session's agenda feed: its slots, its recently removed slots (cancelled),
+/// or the session itself when it has no slots.
+pub fn agenda_events(settings: &FeedSettings, s: &Session, people: &People) -> Vec<EventData> {
+    if s.slots.is_empty() && s.removed_slots.is_empty() {
+        return vec![session_event(settings, s, people)];
+    }
+    let current = s.slots.iter();
+    let removed = s.removed_slots.iter().map(|r| &r.slot);
+    let mut events: Vec<EventData> = current.chain(removed).map(|slot| slot_event(settings, s, slot, people)).collect();
+    events.sort_by(|a, b| (a.start, &a.uid).cmp(&(b.start, &b.uid)));
+    events
+}
+
+/// The events of a person's feed, from their slots and the sessions holding them.
+pub fn person_events(
+    settings: &FeedSettings,
+    slots: &[PersonSlot],
+    sessions: &HashMap<String, Session>,
+    people: &People,
+) -> Vec<EventData> {
+    slots
+        .iter()
+        .filter_map(|ps| {
+            let s = sessions.get(ps.session_id.as_str())?;
+            let mut e = slot_event(settings, s, &ps.slot, people);
+            if ps.removed {
+                e.cancelled = true;
+            }
+            e.summary = format!("{} — {}", ps.slot.title, s.title);
+            Some(e)
+        })
+        .collect()
+}
+
+fn utc_stamp(t: Timestamp) -> String {
+    t.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
+fn time_property(name: &str, t: Timestamp, tz: &TimeZoneName, utc: bool) -> Property {
+    if utc {
+        Property::new(name, utc_stamp(t))
+    } else {
+        let local = t.to_zoned_datetime(tz.tz()).strftime("%Y%m%dT%H%M%S").to_string();
+        let mut p = Property::new(name, local);
+        p.add_parameter("TZID", tz.as_str());
+        p
+    }
+}
+
+/// Whether `t` falls in a repeated local hour of `tz` (e.g. 02:30 on the night clocks go
+/// back). RFC 5545 says such a local time means its first occurrence, but parsers differ
+/// (ical.js takes the second), so events touching one are written in UTC.
+fn ambiguous(t: Timestamp, tz: &TimeZoneName) -> bool {
+    let zone = tz.tz();
+    zone.to_ambiguous_timestamp(t.to_zoned_datetime(zone.clone()).datetime()).is_ambiguous()
+}
+
+fn event(e: &EventData, utc: bool) -> Event {
+    let utc = utc || ambiguous(e.start, &e.time_zone) || ambiguous(e.end, &e.time_zone);
+    let mut ev = Event::new();
+    ev.append_property(Property::new("UID", &e.uid));
+    ev.append_property(Property::new("DTSTAMP", utc_stamp(e.last_modified)));
+    ev.append_property(Property::new("CREATED", utc_stamp(e.created)));
+    ev.append_property(Property::new("LAST-MODIFIED", utc_stamp(e.last_modified)));
+    ev.append_property(Property::new("SEQUENCE", e.sequence.to_string()));
+    ev.append_property(Property::new("STATUS", if e.cancelled { "CANCELLED" } else { "CONFIRMED" }));
+    ev.append_property(time_property("DTSTART", e.start, &e.time_zone, utc));
+    ev.append_property(time_property("DTEND", e.end, &e.time_zone, utc));
+    ev.append_property(Property::new("SUMMARY", clean_text(&e.summary)));
+    ev.append_property(Property::new("DESCRIPTION", clean_text(&e.description)));
+    if !e.location.is_empty() {
+        ev.append_property(Property::new("LOCATION", clean_text(&e.location)));
+    }
+    let mut org = Property::new("ORGANIZER", format!("mailto:{}", e.organizer_email));
+    org.add_parameter("CN", &param_value(&e.organizer_name));
+    ev.append_property(org);
+    if let Some(u) = &e.url {
+        ev.append_property(Property::new("URL", u));
+    }
+    if let Some(u) = &e.conference {
+        let mut c = Property::new("CONFERENCE", u);
+        c.add_parameter("VALUE", "URI");
+        c.add_parameter("FEATURE", "AUDIO,VIDEO");
+        c.add_parameter("LABEL", "Join");
+        ev.append_property(c);
+    }
+    if !e.categories.is_empty() {
+        // CATEGORIES is a list the crate leaves unescaped: escape each item ourselves.
+        let list: Vec<String> = e.categories.iter().map(|c| escape_text(c)).collect();
+        ev.append_property(Property::new("CATEGORIES", list.join(",")));
+    }
+    ev.append_property(Property::new("TRANSP", "OPAQUE"));
+    ev.done()
+}
+
+/// Renders a PUBLISH calendar: CRLF line ends, folded at 75 octets, with one VTIMEZONE per
+/// zone used, covering the events' dates.
+pub fn render(settings: &FeedSettings, info: &CalendarInfo, events: &[EventData]) -> String {
+    let mut cal = Calendar::empty();
+    cal.append_property(Property::new("VERSION", "2.0"));
+    cal.append_property(Property::new("PRODID", PRODID));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
+    cal.append_property(Property::new("METHOD", "PUBLISH"));
+    // NAME is unknown to the crate, so it would not escape it; X- properties it escapes.
+    cal.append_property(Property::new("NAME", escape_text(&info.name)));
+    cal.append_property(Property::new("X-WR-CALNAME", clean_text(&info.name)));
+    if !info.description.is_empty() {
+        cal.append_property(Property::new("DESCRIPTION", clean_text(&info.description)));
+        cal.append_property(Property::new("X-WR-CALDESC", clean_text(&info.description)));
+    }
+    let ttl = format!("PT{}S", settings.refresh_seconds);
+    let mut refresh = Property::new("REFRESH-INTERVAL", &ttl);
+    refresh.add_parameter("VALUE", "DURATION");
+    cal.append_property(refresh);
+    cal.append_property(Property::new("X-PUBLISHED-TTL", &ttl));
+
+    // Zones used, each with the span of its events.
+    let mut zones: BTreeMap<&str, (&TimeZoneName, Timestamp, Timestamp)> = BTreeMap::new();
+    let mut utc_zone: HashMap<&str, bool> = HashMap::new();
+    for e in events {
+        let utc = *utc_zone.entry(e.time_zone.as_str()).or_insert_with(|| is_utc(&e.time_zone.tz()));
+        if !utc {
+            let span = zones.entry(e.time_zone.as_str()).or_insert((&e.time_zone, e.start, e.end));
+            span.1 = span.1.min(e.start);
+            span.2 = span.2.max(e.end);
+        }
+    }
+    if zones.len() == 1 {
+        // Google Calendar takes its display zone for the calendar from this.
+        let only = zones.keys().next().copied().unwrap_or_default();
+        cal.append_property(Property::new("X-WR-TIMEZONE", only));
+    }
+    for e in events {
+        cal.push(event(e, utc_zone[e.time_zone.as_str()]));
+    }
+    let timezones: Vec<String> =
+        zones.values().flat_map(|(tz, from, to)| vtimezone(tz.as_str(), &tz.tz(), *from, *to)).collect();
+    let lines = unfold(&cal.to_string());
+    refold(&lines, &timezones, |l| l == "BEGIN:VEVENT" || l == "END:VCALENDAR")
+}

@@ -1,0 +1,176 @@
+//! Content lines: the textual rules of RFC 5545 section 3.1 that calendar clients trip over.
+//!
+//! The icalendar crate builds our calendars, but its serializer leaves gaps that real clients
+//! notice (see the feeds issue): it does not escape `\r`, escapes TEXT only for the properties
+//! it knows (not `X-WR-CALNAME` or `NAME`), has no RFC 6868 parameter encoding, and may fold a
+//! line between a backslash and the character it escapes (which breaks Google Calendar's
+//! import). So values are cleaned before they reach the crate ([`clean_text`],
+//! [`param_value`], [`escape_text`] for properties it does not escape), and its output is
+//! unfolded and folded again here ([`refold`]): at 75 octets, never inside a UTF-8 character,
+//! never right after a backslash.
+
+/// The longest content line, in octets, before folding (RFC 5545 section 3.1).
+const LINE_OCTETS: usize = 75;
+
+/// Text as a feed may carry it: line breaks normalized to `\n`, and every other control
+/// character (C0, DEL, C1) removed, since none of them may appear in an iCalendar value and
+/// some clients reject the whole file when one does. Tabs stay (TEXT allows them).
+pub fn clean_text(s: &str) -> String {
+    let normalized = s.replace("\r\n", "\n").replace('\r', "\n");
+    normalized.chars().filter(|&c| c == '\n' || c == '\t' || !c.is_control()).collect()
+}
+
+/// Escapes a TEXT value (RFC 5545 section 3.3.11): backslash, semicolon, comma, newline.
+/// Only for properties the icalendar crate does not escape itself.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in clean_text(s).chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A parameter value (e.g. a CN) made safe: controls removed and RFC 6868 caret encoding for
+/// `^`, newline and `"` (which cannot otherwise appear in a parameter). The crate adds the
+/// surrounding quotes when the value holds `:`, `;` or `,`.
+pub fn param_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in clean_text(s).chars() {
+        match c {
+            '^' => out.push_str("^^"),
+            '\n' => out.push_str("^n"),
+            '"' => out.push_str("^'"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Folds one unfolded content line into `out`, with CRLF line ends.
+pub fn fold_into(line: &str, out: &mut String) {
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    // The first physical line holds 75 octets; continuation lines 74 after their leading space.
+    let mut room = LINE_OCTETS;
+    while bytes.len() - start > room {
+        let mut cut = start + room;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        // Never separate an escaping backslash from what it escapes.
+        if bytes[cut - 1] == b'\\' && escapes_next(&bytes[start..cut]) {
+            cut -= 1;
+        }
+        out.push_str(&line[start..cut]);
+        out.push_str("\r\n ");
+        start = cut;
+        room = LINE_OCTETS - 1;
+    }
+    out.push_str(&line[start..]);
+    out.push_str("\r\n");
+}
+
+/// Whether the last byte of `run` (a backslash) starts an escape, i.e. is preceded by an even
+/// number of backslashes.
+fn escapes_next(run: &[u8]) -> bool {
+    run.iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+}
+
+/// Unfolds a serialized calendar (removes every CRLF followed by a space) and returns its
+/// logical content lines.
+pub fn unfold(text: &str) -> Vec<String> {
+    text.replace("\r\n ", "").replace("\r\n\t", "").split("\r\n").filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+/// Folds every logical line with our rules, inserting `extra` (e.g. VTIMEZONE lines) before the
+/// first line for which `before` is true.
+pub fn refold(lines: &[String], extra: &[String], before: impl Fn(&str) -> bool) -> String {
+    let total: usize = lines.iter().chain(extra).map(|l| l.len() + l.len() / 70 * 3 + 2).sum();
+    let mut out = String::with_capacity(total);
+    let mut inserted = extra.is_empty();
+    for line in lines {
+        if !inserted && before(line) {
+            for e in extra {
+                fold_into(e, &mut out);
+            }
+            inserted = true;
+        }
+        fold_into(line, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold(line: &str) -> String {
+        let mut out = String::new();
+        fold_into(line, &mut out);
+        out
+    }
+
+    #[test]
+    fn short_lines_are_not_folded() {
+        assert_eq!(fold("SUMMARY:Opening"), "SUMMARY:Opening\r\n");
+    }
+
+    #[test]
+    fn folded_lines_are_at_most_75_octets_and_unfold_to_the_original() {
+        let line = format!("DESCRIPTION:{}", "Petter Ølberg, José Luís Cancela; ".repeat(20));
+        let folded = fold(&line);
+        for physical in folded.split("\r\n").filter(|l| !l.is_empty()) {
+            assert!(physical.len() <= 75, "{} octets: {physical:?}", physical.len());
+        }
+        assert_eq!(unfold(&folded), [line]);
+    }
+
+    #[test]
+    fn a_fold_never_splits_a_utf8_character() {
+        // 'Ø' is two octets; put one across every possible boundary.
+        for pad in 0..4 {
+            let line = format!("SUMMARY:{}{}", "x".repeat(60 + pad), "ØØØØØØØØØØØØØØØØ");
+            let folded = fold(&line);
+            assert!(folded.split("\r\n").all(|l| std::str::from_utf8(l.as_bytes()).is_ok()));
+            assert_eq!(unfold(&folded), [line]);
+        }
+    }
+
+    #[test]
+    fn a_fold_never_separates_a_backslash_from_what_it_escapes() {
+        for pad in 0..6 {
+            let line = format!("SUMMARY:{}{}", "x".repeat(62 + pad), "\\,\\;\\n\\\\\\,".repeat(3));
+            let folded = fold(&line);
+            for physical in folded.split("\r\n").filter(|l| !l.is_empty()) {
+                assert!(
+                    !physical.ends_with('\\') || physical.ends_with("\\\\") && escapes_pairs(physical),
+                    "{physical:?}"
+                );
+            }
+            assert_eq!(unfold(&folded), [line]);
+        }
+    }
+
+    /// A physical line ending in backslashes ends in complete `\\` pairs.
+    fn escapes_pairs(l: &str) -> bool {
+        l.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0
+    }
+
+    #[test]
+    fn text_cannot_inject_a_property() {
+        let evil = "Q&A; notes, part 2\nEND:VEVENT\r\nBEGIN:VEVENT\u{0}\u{7}";
+        assert_eq!(escape_text(evil), "Q&A\\; notes\\, part 2\\nEND:VEVENT\\nBEGIN:VEVENT");
+        assert_eq!(clean_text("a\r\nb\rc\u{1b}d\te"), "a\nb\ncd\te");
+    }
+
+    #[test]
+    fn parameter_values_use_rfc_6868() {
+        assert_eq!(param_value("Amb. \"Pepe\" ^ Cancela\nUY"), "Amb. ^'Pepe^' ^^ Cancela^nUY");
+    }
+}

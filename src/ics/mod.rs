@@ -1,0 +1,9 @@
+//! iCalendar: pure functions from domain values to calendar text (and, for invites, back).
+//!
+//! - `lines`: the content-line rules (escaping, RFC 6868 parameters, folding).
+//! - `vtimezone`: VTIMEZONE components from the bundled tz database.
+//! - `feed`: the PUBLISH calendars served as subscription feeds.
+
+pub mod feed;
+pub mod lines;
+pub mod vtimezone;
