@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "proto/agenda/v1/session_service.proto",
     "proto/agenda/v1/person_service.proto",
     "proto/agenda/v1/feed_service.proto",
+    "proto/agenda/v1/invite_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::{
-    FeedScope, FeedToken, Limits, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Session,
-    SessionCursor, SessionFilter, SessionId, Timestamp,
+    FeedScope, FeedToken, InviteMessage, Limits, Participant, ParticipationStatus, Person, PersonCursor, PersonId,
+    PersonSlot, PersonSlotCursor, RecordMeta, Role, SentInvite, Session, SessionCursor, SessionFilter, SessionId,
+    SlotId, Timestamp,
 };
 use crate::error::{Error, Kind};
 use crate::store::{Expect, Store, StoreError};
@@ -452,5 +453,73 @@ impl Agenda {
             None
         };
         Ok((page, next))
+    }
+
+    // ----- invites -----
+
+    /// The last invite recorded as sent for each slot and person of a session.
+    pub async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, Error> {
+        let key = session.clone();
+        Ok(self.store(move |st| st.sent_invites(&key)).await?)
+    }
+
+    /// Records messages as sent; every session named must exist.
+    pub async fn mark_invites_sent(&self, messages: Vec<InviteMessage>) -> Result<(), Error> {
+        let mut sent = Vec::with_capacity(messages.len());
+        for m in messages {
+            let s = self.get_session(&m.session).await?;
+            sent.push(SentInvite { message: m, session_created: s.meta.create_time });
+        }
+        self.store(move |st| st.mark_invites_sent(&sent)).await?;
+        Ok(())
+    }
+
+    /// Applies a speaker's answer to the invite for `slot`: the person on the slot whose
+    /// address is `email` gets `status` as their participation status. Refused when the
+    /// address is not an attendee's or the answer is to an older version of the slot.
+    pub async fn apply_reply(
+        &self,
+        session: &SessionId,
+        slot: &SlotId,
+        email: &str,
+        sequence: u32,
+        status: ParticipationStatus,
+    ) -> Result<(Session, PersonId), Error> {
+        let current = self.get_session(session).await?;
+        let people = self.people_of(&current).await?;
+        let on_slot = current.slot(slot)?;
+        let person = people
+            .iter()
+            .filter(|p| on_slot.speakers.contains(&p.id) || on_slot.moderators.contains(&p.id))
+            .find(|p| p.email.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case(email)))
+            .map(|p| p.id.clone())
+            .ok_or_else(|| Error::FailedPrecondition {
+                reason: "NOT_AN_ATTENDEE",
+                message: format!("{email} is not the address of a speaker or moderator of slot {slot:?}"),
+            })?;
+        let updated = self
+            .update_session(session, None, |s| {
+                let on_slot = s.slot(slot)?;
+                if sequence < on_slot.sequence {
+                    return Err(Error::FailedPrecondition {
+                        reason: "STALE_REPLY",
+                        message: format!(
+                            "the reply answers version {sequence} of slot {slot:?}, which is now at version {}; \
+                             the speaker will answer the newer invite",
+                            on_slot.sequence
+                        ),
+                    });
+                }
+                let role = if on_slot.moderators.contains(&person) { Role::Moderator } else { Role::Speaker };
+                match s.participants.iter_mut().find(|p| p.person == person) {
+                    Some(p) => p.status = status,
+                    None => {
+                        s.participants.push(Participant { person: person.clone(), role, group: String::new(), status })
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        Ok((updated, person))
     }
 }

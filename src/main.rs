@@ -39,6 +39,22 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Show the invite e-mails (iMIP) a person would be sent for their slots in a session.
+    /// Opens the store directly: run it while the server is stopped.
+    Invite {
+        session: String,
+        person: String,
+        /// Only this slot.
+        #[arg(long)]
+        slot: Option<String>,
+        /// Write the e-mail here (FILE.eml; with several messages, FILE-<slot>.eml each);
+        /// standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The UID domain the server uses (see `serve --uid-domain`).
+        #[arg(long, env = "AGENDA_UID_DOMAIN", default_value = "agenda.invalid")]
+        uid_domain: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +70,9 @@ fn main() -> anyhow::Result<()> {
             Command::Serve(config) => serve(&cli.data.path, config).await,
             Command::Import { file } => import(&cli.data.path, &file).await,
             Command::Export { out } => export(&cli.data.path, out.as_deref()).await,
+            Command::Invite { session, person, slot, out, uid_domain } => {
+                invite(&cli.data.path, &session, &person, slot.as_deref(), out.as_deref(), uid_domain).await
+            }
         }
     })
 }
@@ -129,6 +148,44 @@ async fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {
     match out {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
         None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+async fn invite(
+    dir: &Path,
+    session: &str,
+    person: &str,
+    slot: Option<&str>,
+    out: Option<&Path>,
+    uid_domain: String,
+) -> anyhow::Result<()> {
+    use agenda::domain::{PersonId, SessionId, SlotId};
+    let session = SessionId::parse(session).context("SESSION")?;
+    let person = PersonId::parse(person).context("PERSON")?;
+    let slot = slot.map(SlotId::parse).transpose().context("--slot")?;
+    let (agenda, _store) = open(dir, Limits::default()).await?;
+    let settings = agenda::ics::feed::FeedSettings { uid_domain, ..Default::default() };
+    let invites = agenda::invites::create(&agenda, &settings, &session, &person, slot.as_ref()).await?;
+    for (i, inv) in invites.iter().enumerate() {
+        match out {
+            None => {
+                if i > 0 {
+                    println!();
+                }
+                print!("{}", inv.email);
+            }
+            Some(path) => {
+                let path = if invites.len() == 1 {
+                    path.to_owned()
+                } else {
+                    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                    path.with_file_name(format!("{stem}-{}.eml", inv.message.slot))
+                };
+                std::fs::write(&path, &inv.email).with_context(|| format!("writing {}", path.display()))?;
+                tracing::info!(path = %path.display(), method = inv.message.method.as_str(), "invite written");
+            }
+        }
     }
     Ok(())
 }

@@ -8,10 +8,11 @@ use tokio::sync::watch;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use crate::api::{FeedApi, PersonApi, SessionApi};
+use crate::api::{FeedApi, InviteApi, PersonApi, SessionApi};
 use crate::app::Agenda;
 use crate::config::FeedConfig;
 use crate::pb::feed_service_server::FeedServiceServer;
+use crate::pb::invite_service_server::InviteServiceServer;
 use crate::pb::person_service_server::PersonServiceServer;
 use crate::pb::session_service_server::SessionServiceServer;
 
@@ -34,6 +35,11 @@ pub async fn run(
         .add_service(SessionServiceServer::new(SessionApi::new(agenda.clone(), feeds.links.clone())))
         .add_service(PersonServiceServer::new(PersonApi::new(agenda.clone(), feeds.links.clone())))
         .add_service(FeedServiceServer::new(FeedApi::new(agenda.clone(), feeds.links.clone())))
+        .add_service(InviteServiceServer::new(InviteApi::new(
+            agenda.clone(),
+            feeds.settings.clone(),
+            feeds.links.clone(),
+        )))
         .serve_with_incoming_shutdown(TcpIncoming::from(grpc), stopped(stop_rx.clone()));
     let mut grpc_task = tokio::spawn(grpc_server);
 

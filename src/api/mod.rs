@@ -4,12 +4,14 @@
 
 mod convert;
 mod feeds;
+mod invites;
 mod page_token;
 mod people;
 mod sessions;
 pub mod status;
 
 pub use feeds::FeedApi;
+pub use invites::InviteApi;
 pub use people::PersonApi;
 pub use sessions::SessionApi;
 

@@ -8,6 +8,7 @@
 mod error;
 mod feed_token;
 mod ids;
+mod invite;
 mod person;
 mod query;
 mod session;
@@ -16,6 +17,7 @@ mod values;
 pub use error::{FieldViolation, Violations};
 pub use feed_token::{FeedScope, FeedToken};
 pub use ids::{IdError, PersonId, SessionId, SlotId, new_id};
+pub use invite::{InviteMessage, InviteMethod, SentInvite, pending as pending_invites, wanted as wanted_invites};
 pub use person::{Person, PersonPatch};
 pub use query::{PersonCursor, PersonSlot, PersonSlotCursor, SessionCursor, SessionFilter};
 pub use session::{

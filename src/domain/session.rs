@@ -355,8 +355,9 @@ impl Session {
 
     /// Takes what the store owns over from the stored version `old` (creation time, revision,
     /// sequence numbers, removed slots) and raises the sequence numbers as RFC 5545 asks: the
-    /// session's when its times, place or status change; a slot's when its times or status
-    /// change, or when the session's place or status changes (the slot's event shows both).
+    /// session's when its times, place or status change; a slot's when its times, status,
+    /// speakers or moderators change, or when the session's place or status changes (the
+    /// slot's event shows both).
     /// Slots of `old` that are gone become [`RemovedSlot`]s as of `now`; a removed slot that
     /// comes back continues its sequence; removed slots past the retention are dropped.
     pub fn carry_over(&mut self, old: &Session, now: Timestamp) {
@@ -369,7 +370,13 @@ impl Session {
         for slot in &mut self.slots {
             match old.slots.iter().find(|o| o.id == slot.id) {
                 Some(o) => {
-                    let changed = o.start != slot.start || o.end != slot.end || o.status != slot.status;
+                    // People too: a speaker taken off gets a CANCEL and the others an updated
+                    // REQUEST (RFC 5546 section 3.2.2), which clients apply only when SEQUENCE grows.
+                    let changed = o.start != slot.start
+                        || o.end != slot.end
+                        || o.status != slot.status
+                        || o.speakers != slot.speakers
+                        || o.moderators != slot.moderators;
                     slot.sequence = o.sequence + u32::from(changed || place_changed || status_changed);
                 }
                 None => {

@@ -61,6 +61,18 @@ pub fn slot_uid(settings: &FeedSettings, session: &str, slot: &str) -> String {
     format!("slot.{session}.{slot}@{}", settings.uid_domain)
 }
 
+/// An ATTENDEE of an iTIP message (never of a PUBLISH feed).
+#[derive(Debug, Clone)]
+pub struct Attendee {
+    pub name: String,
+    pub email: String,
+    /// `CHAIR` for a moderator, `REQ-PARTICIPANT` for a speaker.
+    pub role: &'static str,
+    /// `NEEDS-ACTION`, `ACCEPTED`, `TENTATIVE` or `DECLINED`.
+    pub partstat: &'static str,
+    pub rsvp: bool,
+}
+
 /// One VEVENT, in domain terms.
 #[derive(Debug, Clone)]
 pub struct EventData {
@@ -80,6 +92,8 @@ pub struct EventData {
     pub organizer_name: String,
     pub organizer_email: String,
     pub categories: Vec<String>,
+    /// Empty in feeds (RFC 5546 section 3.2.1 forbids ATTENDEE in PUBLISH).
+    pub attendees: Vec<Attendee>,
 }
 
 /// Calendar-level names.
@@ -192,6 +206,7 @@ pub fn session_event(settings: &FeedSettings, s: &Session, people: &People) -> E
         organizer_name,
         organizer_email,
         categories: s.tags.clone(),
+        attendees: Vec::new(),
     }
 }
 
@@ -241,6 +256,7 @@ pub fn slot_event(settings: &FeedSettings, s: &Session, slot: &Slot, people: &Pe
         organizer_name,
         organizer_email,
         categories: s.tags.clone(),
+        attendees: Vec::new(),
     }
 }
 
@@ -330,6 +346,17 @@ fn event(e: &EventData, utc: bool) -> Event {
         c.add_parameter("LABEL", "Join");
         ev.append_property(c);
     }
+    for a in &e.attendees {
+        let mut p = Property::new("ATTENDEE", format!("mailto:{}", a.email));
+        p.add_parameter("CN", &param_value(&a.name));
+        p.add_parameter("CUTYPE", "INDIVIDUAL");
+        p.add_parameter("ROLE", a.role);
+        p.add_parameter("PARTSTAT", a.partstat);
+        if a.rsvp {
+            p.add_parameter("RSVP", "TRUE");
+        }
+        ev.append_multi_property(p);
+    }
     if !e.categories.is_empty() {
         // CATEGORIES is a list the crate leaves unescaped: escape each item ourselves.
         let list: Vec<String> = e.categories.iter().map(|c| escape_text(c)).collect();
@@ -342,11 +369,7 @@ fn event(e: &EventData, utc: bool) -> Event {
 /// Renders a PUBLISH calendar: CRLF line ends, folded at 75 octets, with one VTIMEZONE per
 /// zone used, covering the events' dates.
 pub fn render(settings: &FeedSettings, info: &CalendarInfo, events: &[EventData]) -> String {
-    let mut cal = Calendar::empty();
-    cal.append_property(Property::new("VERSION", "2.0"));
-    cal.append_property(Property::new("PRODID", PRODID));
-    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
-    cal.append_property(Property::new("METHOD", "PUBLISH"));
+    let mut cal = calendar("PUBLISH");
     // NAME is unknown to the crate, so it would not escape it; X- properties it escapes.
     cal.append_property(Property::new("NAME", escape_text(&info.name)));
     cal.append_property(Property::new("X-WR-CALNAME", clean_text(&info.name)));
@@ -359,7 +382,21 @@ pub fn render(settings: &FeedSettings, info: &CalendarInfo, events: &[EventData]
     refresh.add_parameter("VALUE", "DURATION");
     cal.append_property(refresh);
     cal.append_property(Property::new("X-PUBLISHED-TTL", &ttl));
+    finish(cal, events)
+}
 
+/// A calendar with the properties every object we write starts with.
+pub(super) fn calendar(method: &str) -> Calendar {
+    let mut cal = Calendar::empty();
+    cal.append_property(Property::new("VERSION", "2.0"));
+    cal.append_property(Property::new("PRODID", PRODID));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
+    cal.append_property(Property::new("METHOD", method));
+    cal
+}
+
+/// Adds the events and their VTIMEZONEs, and writes the text with our line rules.
+pub(super) fn finish(mut cal: Calendar, events: &[EventData]) -> String {
     // Zones used, each with the span of its events.
     let mut zones: BTreeMap<&str, (&TimeZoneName, Timestamp, Timestamp)> = BTreeMap::new();
     let mut utc_zone: HashMap<&str, bool> = HashMap::new();

@@ -3,7 +3,9 @@
 //! - `lines`: the content-line rules (escaping, RFC 6868 parameters, folding).
 //! - `vtimezone`: VTIMEZONE components from the bundled tz database.
 //! - `feed`: the PUBLISH calendars served as subscription feeds.
+//! - `itip`: invites (REQUEST, CANCEL) and replies (REPLY), RFC 5546.
 
 pub mod feed;
+pub mod itip;
 pub mod lines;
 pub mod vtimezone;

@@ -22,8 +22,8 @@ mod sled_store;
 pub use sled_store::SledStore;
 
 use crate::domain::{
-    FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter,
-    SessionId, Timestamp,
+    FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session, SessionCursor,
+    SessionFilter, SessionId, Timestamp,
 };
 
 /// What a write expects to find, checked atomically with the write.
@@ -102,4 +102,10 @@ pub trait Store: Send + Sync + 'static {
     fn delete_feed_token(&self, token: &str) -> Result<(), StoreError>;
     /// Up to `limit` tokens in token order, after `after`.
     fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError>;
+
+    /// Records invites as sent (one transaction). A record with a lower sequence than the one
+    /// stored for the same session, slot and person does not replace it.
+    fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError>;
+    /// The last invite recorded for each slot and person of a session.
+    fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError>;
 }

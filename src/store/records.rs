@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::domain::{
-    Email, FeedScope, FeedToken, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person,
-    PersonId, RecordMeta, RemovedSlot, Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus,
-    TimeZoneName, Timestamp, Visibility, WebUrl,
+    Email, FeedScope, FeedToken, Format, InviteMessage, InviteMethod, Material, MaterialKind, Organizer, Participant,
+    ParticipationStatus, Person, PersonId, RecordMeta, RemovedSlot, Role, SentInvite, Session, SessionId,
+    SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility, WebUrl,
 };
 
 /// Maps a domain enum to stable one-byte codes and back.
@@ -392,5 +392,52 @@ pub fn decode_feed_token(bytes: &[u8]) -> Result<FeedToken, StoreError> {
         scope,
         description: r.description,
         create_time: Timestamp::from_microsecond(r.create_micros).map_err(corrupt)?,
+    })
+}
+
+#[derive(Serialize, Deserialize)]
+struct SentInviteRecord {
+    session: String,
+    slot: String,
+    person: String,
+    /// 1 REQUEST, 2 CANCEL.
+    method: u8,
+    sequence: u32,
+    session_created_micros: i64,
+}
+
+/// Encodes a sent-invite record for the `invites_sent` tree.
+pub fn encode_sent_invite(s: &SentInvite) -> Vec<u8> {
+    let m = &s.message;
+    let rec = SentInviteRecord {
+        session: m.session.as_str().to_owned(),
+        slot: m.slot.as_str().to_owned(),
+        person: m.person.as_str().to_owned(),
+        method: match m.method {
+            InviteMethod::Request => 1,
+            InviteMethod::Cancel => 2,
+        },
+        sequence: m.sequence,
+        session_created_micros: s.session_created.as_microsecond(),
+    };
+    postcard::to_stdvec(&rec).expect("encoding to a Vec cannot fail")
+}
+
+/// Decodes a record of the `invites_sent` tree.
+pub fn decode_sent_invite(bytes: &[u8]) -> Result<SentInvite, StoreError> {
+    let r: SentInviteRecord = postcard::from_bytes(bytes).map_err(corrupt)?;
+    Ok(SentInvite {
+        message: InviteMessage {
+            session: SessionId::try_from(r.session).map_err(corrupt)?,
+            slot: SlotId::try_from(r.slot).map_err(corrupt)?,
+            person: PersonId::try_from(r.person).map_err(corrupt)?,
+            method: match r.method {
+                1 => InviteMethod::Request,
+                2 => InviteMethod::Cancel,
+                c => return Err(StoreError::Corrupt(format!("unknown invite method code {c}"))),
+            },
+            sequence: r.sequence,
+        },
+        session_created: Timestamp::from_microsecond(r.session_created_micros).map_err(corrupt)?,
     })
 }

@@ -17,6 +17,7 @@
 //! | `people_by_name`      | `lower(name)\0 id`                    | empty               |
 //! | `person_refs`         | person id                             | u64: sessions naming them |
 //! | `feed_tokens`         | secret token                          | `FeedTokenRecord`   |
+//! | `invites_sent`        | `session\0 slot\0 person`              | `SentInviteRecord`  |
 //!
 //! Every write is one sled transaction over all trees it touches, then waits for a group
 //! commit flush. Index entries are a pure function of the record (`session_entries`), so a
@@ -39,12 +40,13 @@ use sled::{Transactional, Tree};
 use super::group_commit::GroupCommit;
 use super::keys::{decode_time, key, prefix_end, term, time};
 use super::records::{
-    decode_feed_token, decode_person, decode_session, encode_feed_token, encode_person, encode_session,
+    decode_feed_token, decode_person, decode_sent_invite, decode_session, encode_feed_token, encode_person,
+    encode_sent_invite, encode_session,
 };
 use super::{Expect, Store, StoreError};
 use crate::domain::{
-    FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter,
-    SessionId, SlotId, Timestamp,
+    FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session, SessionCursor,
+    SessionFilter, SessionId, SlotId, Timestamp,
 };
 
 /// The stored format this build reads and writes. Bump it (and add a migration at open) for
@@ -79,6 +81,7 @@ pub struct SledStore {
     people_by_name: Tree,
     person_refs: Tree,
     feed_tokens: Tree,
+    invites_sent: Tree,
     /// Declared last so it is dropped first: its final flush runs while the trees are open.
     commit: GroupCommit,
 }
@@ -247,6 +250,7 @@ impl SledStore {
             people_by_name: db.open_tree("people_by_name")?,
             person_refs: db.open_tree("person_refs")?,
             feed_tokens: db.open_tree("feed_tokens")?,
+            invites_sent: db.open_tree("invites_sent")?,
             meta,
             db,
             commit,
@@ -633,5 +637,45 @@ impl Store for SledStore {
             .take(limit)
             .map(|item| decode_feed_token(&item?.1))
             .collect()
+    }
+
+    fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError> {
+        let records: Vec<(Vec<u8>, &SentInvite)> = sent
+            .iter()
+            .map(|s| {
+                let m = &s.message;
+                (key(&[&term(m.session.as_str()), &term(m.slot.as_str()), m.person.as_str().as_bytes()]), s)
+            })
+            .collect();
+        // Its own small transaction: one tree, no index to keep in step.
+        let out = self
+            .invites_sent
+            .transaction(|tx| {
+                for (k, s) in &records {
+                    let keep_stored = match tx.get(k)? {
+                        Some(b) => decode_sent_invite(&b).map_err(ConflictableTransactionError::Abort)?,
+                        None => {
+                            tx.insert(k.as_slice(), encode_sent_invite(s))?;
+                            continue;
+                        }
+                    };
+                    let newer = keep_stored.session_created != s.session_created
+                        || keep_stored.message.sequence <= s.message.sequence;
+                    if newer {
+                        tx.insert(k.as_slice(), encode_sent_invite(s))?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::from(e),
+            });
+        out?;
+        self.commit.wait_durable().map_err(StoreError::Backend)
+    }
+
+    fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
+        self.invites_sent.scan_prefix(term(session.as_str())).map(|item| decode_sent_invite(&item?.1)).collect()
     }
 }

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub people: PersonServiceClient<Channel>,
     pub feeds: FeedServiceClient<Channel>,
     pub http_base: String,
+    /// `http://127.0.0.1:PORT` of the gRPC listener.
+    pub grpc_base: String,
     /// Keeps the temporary directory alive for the test's duration (None when the caller owns it).
     _dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -70,6 +72,7 @@ pub async fn spawn_app_at(path: &Path, demo: bool, limits: Limits) -> TestApp {
         people: PersonServiceClient::new(channel.clone()),
         feeds: FeedServiceClient::new(channel),
         http_base: format!("http://{http_addr}"),
+        grpc_base: format!("http://{grpc_addr}"),
         _dir: None,
         stop: Some(stop),
         task: Some(task),

@@ -81,3 +81,10 @@ pub fn parse_both(ics: &str) -> (Value, Summary) {
     }
     (py, a)
 }
+
+/// Parses an e-mail with Python's standard `email` package (tests/interop/parse_mime.py).
+pub fn mime(email: &[u8]) -> Value {
+    let python = std::env::var("AGENDA_TEST_PYTHON")
+        .unwrap_or_else(|_| interop_dir().join(".venv/bin/python").to_string_lossy().into_owned());
+    run(&python, "parse_mime.py", std::str::from_utf8(email).expect("e-mails are ASCII"))
+}

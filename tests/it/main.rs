@@ -7,6 +7,7 @@ mod feeds;
 mod helpers;
 mod http;
 mod interop;
+mod invites;
 mod people;
 mod sessions;
 mod transfer;

@@ -1,0 +1,257 @@
+//! iTIP (RFC 5546) for speaker invites: REQUEST and CANCEL out, REPLY in.
+//!
+//! One message carries one slot (one UID, the same UID the feeds use), so every client
+//! (Outlook in particular) applies it to the event it already has.
+
+use std::collections::HashMap;
+
+use super::feed::{self, Attendee, EventData, FeedSettings, People, calendar, finish};
+use crate::domain::{InviteMethod, ParticipationStatus, Person, PersonId, Session, SessionId, Slot, SlotId};
+
+/// What a REPLY says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub uid: String,
+    pub sequence: u32,
+    /// The replying attendee's address, without `mailto:`, lower case.
+    pub attendee: String,
+    pub status: ParticipationStatus,
+}
+
+/// Why a REPLY was refused. The message goes back to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("is not UTF-8 text")]
+    NotUtf8,
+    #[error("nests components deeper than {0} levels")]
+    TooDeep(usize),
+    #[error("is not an iCalendar object: {0}")]
+    Syntax(String),
+    #[error("is not a VCALENDAR")]
+    NotCalendar,
+    #[error("has METHOD {0:?}, expected REPLY")]
+    NotReply(String),
+    #[error("has no VEVENT")]
+    NoEvent,
+    #[error("has VEVENTs with different UIDs")]
+    ManyUids,
+    #[error("has a VEVENT without UID")]
+    NoUid,
+    #[error("has no ATTENDEE with a mailto: address")]
+    NoAttendee,
+    #[error("has more than one ATTENDEE (a REPLY speaks for one)")]
+    ManyAttendees,
+    #[error("has PARTSTAT {0:?}; expected ACCEPTED, TENTATIVE or DECLINED")]
+    BadPartstat(String),
+    #[error("has SEQUENCE {0:?}, not a number")]
+    BadSequence(String),
+}
+
+/// Largest REPLY accepted: real ones are a few kilobytes.
+pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+/// Deepest component nesting accepted (VCALENDAR > VEVENT > VALARM is 3); checked before
+/// parsing, since a recursive parser would overflow its stack on deeply nested input.
+pub const MAX_DEPTH: usize = 8;
+
+fn partstat(s: ParticipationStatus) -> &'static str {
+    match s {
+        ParticipationStatus::NeedsAction => "NEEDS-ACTION",
+        ParticipationStatus::Accepted => "ACCEPTED",
+        ParticipationStatus::Tentative => "TENTATIVE",
+        ParticipationStatus::Declined => "DECLINED",
+    }
+}
+
+/// The session, slot and id a slot UID names, if it is one of ours.
+pub fn parse_slot_uid(settings: &FeedSettings, uid: &str) -> Option<(SessionId, SlotId)> {
+    let rest = uid.strip_prefix("slot.")?.strip_suffix(&format!("@{}", settings.uid_domain))?;
+    let (session, slot) = rest.split_once('.')?;
+    Some((SessionId::parse(session).ok()?, SlotId::parse(slot).ok()?))
+}
+
+/// The iTIP object for `person` about `slot`: a REQUEST listing every speaker (REQ-PARTICIPANT)
+/// and moderator (CHAIR) who has an address, with their current answers, or a CANCEL to
+/// `person` alone. `sequence` is the message's SEQUENCE.
+pub fn render(
+    settings: &FeedSettings,
+    session: &Session,
+    slot: &Slot,
+    person: &Person,
+    people: &People,
+    method: InviteMethod,
+    sequence: u32,
+) -> (EventData, String) {
+    let mut e = feed::slot_event(settings, session, slot, people);
+    e.sequence = sequence;
+    e.summary = format!("{} — {}", slot.title, session.title);
+    let status: HashMap<&PersonId, ParticipationStatus> =
+        session.participants.iter().map(|p| (&p.person, p.status)).collect();
+    let attendee = |p: &Person, role: &'static str| {
+        p.email.as_ref().map(|email| Attendee {
+            name: p.display_name(),
+            email: email.to_string(),
+            role,
+            partstat: partstat(status.get(&p.id).copied().unwrap_or(ParticipationStatus::NeedsAction)),
+            rsvp: true,
+        })
+    };
+    match method {
+        InviteMethod::Request => {
+            let roles = slot.moderators.iter().map(|id| (id, "CHAIR")).chain(
+                slot.speakers.iter().filter(|id| !slot.moderators.contains(id)).map(|id| (id, "REQ-PARTICIPANT")),
+            );
+            e.attendees = roles.filter_map(|(id, role)| people.get(id).and_then(|p| attendee(p, role))).collect();
+        }
+        InviteMethod::Cancel => {
+            e.cancelled = true;
+            let role = if slot.moderators.contains(&person.id) { "CHAIR" } else { "REQ-PARTICIPANT" };
+            e.attendees = attendee(person, role).into_iter().collect();
+        }
+    }
+    let text = finish(calendar(method.as_str()), std::slice::from_ref(&e));
+    (e, text)
+}
+
+/// Parses an iTIP REPLY strictly; never panics, whatever the input.
+pub fn parse_reply(bytes: &[u8]) -> Result<Reply, ReplyError> {
+    if bytes.len() > MAX_REPLY_BYTES {
+        return Err(ReplyError::TooLarge(MAX_REPLY_BYTES));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| ReplyError::NotUtf8)?;
+    let unfolded = icalendar::parser::unfold(text);
+    let mut depth = 0usize;
+    for line in unfolded.lines() {
+        // Bytes, not str slices: a line may start with a multi-byte character.
+        let line = line.as_bytes();
+        if line.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"BEGIN:")) {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(ReplyError::TooDeep(MAX_DEPTH));
+            }
+        } else if line.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"END:")) {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    // The parser is third-party: a panic in it must not take a request thread down.
+    let parsed = std::panic::catch_unwind(|| {
+        icalendar::parser::read_calendar(&unfolded).map_err(|e| e.lines().next().unwrap_or_default().to_owned())
+    })
+    .map_err(|_| ReplyError::Syntax("the parser failed".into()))?
+    .map_err(ReplyError::Syntax)?;
+    let prop = |props: &[icalendar::parser::Property<'_>], name: &str| {
+        props.iter().find(|p| p.name.as_str().eq_ignore_ascii_case(name)).map(|p| p.val.as_str().trim().to_owned())
+    };
+    let method = prop(&parsed.properties, "METHOD").ok_or(ReplyError::NotCalendar)?;
+    if !method.eq_ignore_ascii_case("REPLY") {
+        return Err(ReplyError::NotReply(method));
+    }
+    let events: Vec<&icalendar::parser::Component<'_>> =
+        parsed.components.iter().filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT")).collect();
+    let first = events.first().ok_or(ReplyError::NoEvent)?;
+    let uid = prop(&first.properties, "UID").filter(|u| !u.is_empty()).ok_or(ReplyError::NoUid)?;
+    if events.iter().any(|e| prop(&e.properties, "UID").as_deref() != Some(uid.as_str())) {
+        return Err(ReplyError::ManyUids);
+    }
+    let attendees: Vec<&icalendar::parser::Property<'_>> =
+        first.properties.iter().filter(|p| p.name.as_str().eq_ignore_ascii_case("ATTENDEE")).collect();
+    let attendee = match attendees.as_slice() {
+        [] => return Err(ReplyError::NoAttendee),
+        [one] => *one,
+        _ => return Err(ReplyError::ManyAttendees),
+    };
+    let value = attendee.val.as_str().trim();
+    let address = value
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("mailto:"))
+        .map(|_| value[7..].trim().to_lowercase())
+        .filter(|a| a.contains('@'))
+        .ok_or(ReplyError::NoAttendee)?;
+    let part = attendee
+        .params
+        .iter()
+        .find(|p| p.key.as_str().eq_ignore_ascii_case("PARTSTAT"))
+        .and_then(|p| p.val.as_ref())
+        .map(|v| v.as_str().trim_matches('"').to_uppercase())
+        .unwrap_or_default();
+    let status = match part.as_str() {
+        "ACCEPTED" => ParticipationStatus::Accepted,
+        "TENTATIVE" => ParticipationStatus::Tentative,
+        "DECLINED" => ParticipationStatus::Declined,
+        _ => return Err(ReplyError::BadPartstat(part)),
+    };
+    let sequence = match prop(&first.properties, "SEQUENCE") {
+        None => 0,
+        Some(s) => s.parse::<u32>().map_err(|_| ReplyError::BadSequence(s))?,
+    };
+    Ok(Reply { uid, sequence, attendee: address, status })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOGLE_STYLE: &str = "BEGIN:VCALENDAR\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\nVERSION:2.0\r\nCALSCALE:GREGORIAN\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nDTSTART:20221117T141500Z\r\nDTEND:20221117T142500Z\r\nDTSTAMP:20221110T100000Z\r\nORGANIZER;CN=FMG:mailto:fmg@example.org\r\nUID:slot.fmg-msme-2022-11-17.speaker-2-lundquist@agenda.invalid\r\nATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;CN=Kathryn\r\n  Lundquist;X-NUM-GUESTS=0:mailto:Kathryn.Lundquist@example.org\r\nSEQUENCE:2\r\nSTATUS:CONFIRMED\r\nSUMMARY:Speaker 2\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn a_client_reply_is_understood() {
+        let r = parse_reply(GOOGLE_STYLE.as_bytes()).unwrap();
+        assert_eq!(r.uid, "slot.fmg-msme-2022-11-17.speaker-2-lundquist@agenda.invalid");
+        assert_eq!(
+            (r.sequence, r.attendee.as_str(), r.status),
+            (2, "kathryn.lundquist@example.org", ParticipationStatus::Accepted)
+        );
+        let (session, slot) = parse_slot_uid(&FeedSettings::default(), &r.uid).unwrap();
+        assert_eq!((session.as_str(), slot.as_str()), ("fmg-msme-2022-11-17", "speaker-2-lundquist"));
+    }
+
+    #[test]
+    fn wrong_replies_say_why() {
+        let e = |s: String| parse_reply(s.as_bytes()).unwrap_err();
+        assert_eq!(e(GOOGLE_STYLE.replace("METHOD:REPLY", "METHOD:REQUEST")), ReplyError::NotReply("REQUEST".into()));
+        assert_eq!(
+            e(GOOGLE_STYLE.replace("PARTSTAT=ACCEPTED", "PARTSTAT=DELEGATED")),
+            ReplyError::BadPartstat("DELEGATED".into())
+        );
+        assert_eq!(e(GOOGLE_STYLE.replace("SEQUENCE:2", "SEQUENCE:two")), ReplyError::BadSequence("two".into()));
+        assert_eq!(e(GOOGLE_STYLE.replace("mailto:Kathryn", "tel:Kathryn")), ReplyError::NoAttendee);
+        assert_eq!(e("BEGIN:VCALENDAR\r\n".repeat(20)), ReplyError::TooDeep(MAX_DEPTH));
+        assert_eq!(parse_reply(&[0xff, 0xfe]).unwrap_err(), ReplyError::NotUtf8);
+        assert!(matches!(e(String::new()), ReplyError::Syntax(_) | ReplyError::NotCalendar));
+    }
+
+    /// Found by the malformed-reply test: a line starting with a multi-byte character used to
+    /// panic the nesting check (a str slice inside '—').
+    #[test]
+    fn regression_a_line_starting_with_a_multibyte_character() {
+        assert!(parse_reply("—\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".as_bytes()).is_err());
+        assert!(parse_reply("Ca —\r\nÉND:X\r\n".as_bytes()).is_err());
+    }
+
+    /// Random bytes and mutations of a real reply: always an answer, never a panic.
+    #[test]
+    fn random_input_never_panics() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"BEGIN:VCALENDAR\r\nEND:VEVENT;=\",:\\ \t\xc3\xa9\xe2\x80\x94ATTENDEE;PARTSTAT=ACCEPTEDmailto:METHOD:REPLY";
+        for round in 0..20_000 {
+            let bytes: Vec<u8> = if round % 2 == 0 {
+                (0..next() % 400).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect()
+            } else {
+                let mut m = GOOGLE_STYLE.as_bytes().to_vec();
+                for _ in 0..1 + next() % 6 {
+                    let i = (next() % m.len() as u64) as usize;
+                    m[i] = next() as u8;
+                }
+                m
+            };
+            let _ = parse_reply(&bytes);
+        }
+    }
+}
