@@ -8,10 +8,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use tokio::sync::broadcast;
+
 use crate::domain::{
-    FeedScope, FeedToken, InviteMessage, Limits, Participant, ParticipationStatus, Person, PersonCursor, PersonId,
-    PersonSlot, PersonSlotCursor, RecordMeta, Role, SentInvite, Session, SessionCursor, SessionFilter, SessionId,
-    SlotId, Timestamp,
+    Change, FeedScope, FeedToken, InviteMessage, Limits, Participant, ParticipationStatus, Person, PersonCursor,
+    PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Role, SentInvite, Session, SessionCursor, SessionFilter,
+    SessionId, SlotId, Timestamp,
 };
 use crate::error::{Error, Kind};
 use crate::store::{Expect, Store, StoreError};
@@ -25,10 +27,28 @@ const MAX_RETRIES: usize = 16;
 pub struct Agenda {
     store: Arc<dyn Store>,
     limits: Limits,
+    shared: Arc<Shared>,
+}
+
+/// State shared by every clone of an [`Agenda`].
+struct Shared {
     /// Counts successful writes of sessions and people since start. Caches of rendered data
     /// (the feeds) are valid while it is unchanged: reading it costs one atomic load.
-    changes: Arc<AtomicU64>,
+    changes: AtomicU64,
+    /// The highest revision known durable: every change up to it may be streamed.
+    durable: AtomicU64,
+    /// Announces each durable session write's revision to watchers. A broadcast channel:
+    /// a slow watcher lags and catches up from the change log, it never blocks writers.
+    notify: broadcast::Sender<u64>,
+    /// How many revisions the change log keeps for watchers that reconnect.
+    change_log_keep: AtomicU64,
 }
+
+/// Capacity of the notification channel; a watcher further behind reads the change log.
+const NOTIFY_CAPACITY: usize = 1024;
+
+/// The change log is pruned once every this many revisions.
+const PRUNE_EVERY: u64 = 256;
 
 /// Now, at the precision records keep (microseconds), so what a write returns equals what a
 /// later read returns.
@@ -65,20 +85,76 @@ fn unknown_person(s: &Session, p: &PersonId) -> Error {
 
 impl Agenda {
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
-        Self { store, limits, changes: Arc::new(AtomicU64::new(0)) }
+        // Everything on disk at open is durable.
+        let durable = store.revision().unwrap_or(0);
+        let (notify, _) = broadcast::channel(NOTIFY_CAPACITY);
+        let shared = Shared {
+            changes: AtomicU64::new(0),
+            durable: AtomicU64::new(durable),
+            notify,
+            change_log_keep: AtomicU64::new(100_000),
+        };
+        Self { store, limits, shared: Arc::new(shared) }
+    }
+
+    /// Keeps the last `keep` revisions in the change log (default 100,000).
+    pub fn with_change_log(self, keep: u64) -> Self {
+        self.shared.change_log_keep.store(keep.max(1), Ordering::Relaxed);
+        self
     }
 
     /// The number of writes since start; see the field's comment.
     pub fn changes(&self) -> u64 {
-        self.changes.load(Ordering::Acquire)
+        self.shared.changes.load(Ordering::Acquire)
+    }
+
+    /// The highest durable revision.
+    pub fn durable_revision(&self) -> u64 {
+        self.shared.durable.load(Ordering::Acquire)
+    }
+
+    /// Notifications of durable session writes (their revisions).
+    pub fn subscribe(&self) -> broadcast::Receiver<u64> {
+        self.shared.notify.subscribe()
+    }
+
+    /// Session changes with revisions in (after, upto], at most `limit`.
+    pub async fn changes_between(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, Error> {
+        Ok(self.store(move |st| st.changes(after, upto, limit)).await?)
+    }
+
+    /// Store figures for the metrics endpoint.
+    pub async fn store_stats(&self) -> Result<crate::store::StoreStats, Error> {
+        Ok(self.store(|st| st.stats()).await?)
+    }
+
+    /// The oldest revision the change log can replay from.
+    pub async fn changes_from(&self) -> Result<u64, Error> {
+        Ok(self.store(|st| st.changes_from()).await?)
     }
 
     /// Passes a write's result through, counting it when it succeeded.
     fn counted<T>(&self, r: Result<T, Error>) -> Result<T, Error> {
         if r.is_ok() {
-            self.changes.fetch_add(1, Ordering::AcqRel);
+            self.shared.changes.fetch_add(1, Ordering::AcqRel);
         }
         r
+    }
+
+    /// Counts a durable session write at `revision` and tells the watchers.
+    fn committed(&self, revision: u64) {
+        self.shared.changes.fetch_add(1, Ordering::AcqRel);
+        self.shared.durable.fetch_max(revision, Ordering::AcqRel);
+        let _ = self.shared.notify.send(revision);
+        if revision.is_multiple_of(PRUNE_EVERY) {
+            let store = Arc::clone(&self.store);
+            let keep = self.shared.change_log_keep.load(Ordering::Relaxed);
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = store.prune_changes(keep) {
+                    tracing::warn!(error = %e, "pruning the change log failed; it is retried later");
+                }
+            });
+        }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -116,7 +192,8 @@ impl Agenda {
             e => e.into(),
         })?;
         s.meta.revision = rev;
-        self.counted(Ok(s))
+        self.committed(rev);
+        Ok(s)
     }
 
     /// Writes a session as loaded from an export (`import`): kept as given (times, sequence
@@ -139,11 +216,12 @@ impl Agenda {
             None => Expect::Absent,
         };
         let stored = s.clone();
-        let r = self.store(move |st| st.put_session(&stored, expect)).await.map_err(|e| match e {
+        let rev = self.store(move |st| st.put_session(&stored, expect)).await.map_err(|e| match e {
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
             e => e.into(),
-        });
-        self.counted(r).map(|_| true)
+        })?;
+        self.committed(rev);
+        Ok(true)
     }
 
     pub async fn get_session(&self, id: &SessionId) -> Result<Session, Error> {
@@ -185,7 +263,8 @@ impl Agenda {
             match self.store(move |st| st.put_session(&stored, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
-                    return self.counted(Ok(new));
+                    self.committed(rev);
+                    return Ok(new);
                 }
                 Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => continue,
                 Err(StoreError::RevisionMismatch { current }) => {
@@ -210,7 +289,7 @@ impl Agenda {
     pub async fn delete_session(&self, id: &SessionId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
         let key = id.clone();
-        let r = self.store(move |st| st.delete_session(&key, expect)).await.map_err(|e| match e {
+        let rev = self.store(move |st| st.delete_session(&key, expect)).await.map_err(|e| match e {
             StoreError::NotFound => Error::not_found(Kind::Session, id),
             StoreError::RevisionMismatch { current } => Error::StaleEtag {
                 kind: Kind::Session,
@@ -219,8 +298,9 @@ impl Agenda {
                 current: current.to_string(),
             },
             e => e.into(),
-        });
-        self.counted(r)
+        })?;
+        self.committed(rev);
+        Ok(())
     }
 
     /// One page of sessions, and where the next page starts (if there may be one).

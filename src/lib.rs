@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod ics;
 pub mod invites;
 pub mod links;
 pub mod mail;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod transfer;
@@ -36,6 +38,9 @@ pub mod transfer;
 pub mod pb {
     tonic::include_proto!("agenda.v1");
 }
+
+/// The encoded descriptors of `proto/` (with their imports), for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/agenda_descriptor.bin"));
 
 /// The demo session's data file, embedded so `agenda serve --demo` works from any directory.
 pub const DEMO_DATA: &str = include_str!("../data/demo/fmg-msme-2022-11-17.json");

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use agenda::app::Agenda;
-use agenda::config::{DataDir, ServeConfig};
+use agenda::config::{Config, DataDir, ServeArgs};
 use agenda::domain::Limits;
 use agenda::store::SledStore;
 
@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the gRPC API and the HTTP feeds.
-    Serve(ServeConfig),
+    Serve(Box<ServeArgs>),
     /// Import sessions and people from an export file (idempotent by id).
     Import {
         /// The JSON file (see data/demo/ for an example); `-` reads standard input.
@@ -67,11 +67,18 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve(config) => serve(&cli.data.path, config).await,
-            Command::Import { file } => import(&cli.data.path, &file).await,
-            Command::Export { out } => export(&cli.data.path, out.as_deref()).await,
+            Command::Serve(args) => {
+                let config = Config::resolve(&args, cli.data.path.clone())?;
+                if args.print_config {
+                    print!("{}", config.to_toml());
+                    return Ok(());
+                }
+                serve(config).await
+            }
+            Command::Import { file } => import(&cli.data.or_default(), &file).await,
+            Command::Export { out } => export(&cli.data.or_default(), out.as_deref()).await,
             Command::Invite { session, person, slot, out, uid_domain } => {
-                invite(&cli.data.path, &session, &person, slot.as_deref(), out.as_deref(), uid_domain).await
+                invite(&cli.data.or_default(), &session, &person, slot.as_deref(), out.as_deref(), uid_domain).await
             }
         }
     })
@@ -86,8 +93,24 @@ async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledSto
     Ok((Agenda::new(store.clone(), limits), store))
 }
 
-async fn serve(dir: &Path, config: ServeConfig) -> anyhow::Result<()> {
-    let (agenda, store) = open(dir, config.limits()).await?;
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let tokens =
+        agenda::auth::load_tokens(config.auth.tokens_file.as_deref(), std::env::var("AGENDA_TOKENS").ok().as_deref())
+            .context("loading tokens")?;
+    let auth = agenda::auth::Auth::new(tokens, config.auth.require_read_token);
+    if !auth.enabled() {
+        if !config.grpc_listen.ip().is_loopback() && !config.auth.insecure_no_auth {
+            anyhow::bail!(
+                "refusing to serve gRPC on {} without tokens: anyone who reaches it could change every agenda. \
+                 Configure tokens (--tokens-file or AGENDA_TOKENS), listen on loopback, or pass --insecure-no-auth",
+                config.grpc_listen
+            );
+        }
+        tracing::warn!("authentication is off: no tokens are configured (fine on a laptop, not in production)");
+    }
+    let tls = tls_config(&config)?;
+    let (agenda, store) = open(&config.data, config.domain_limits()).await?;
+    let agenda = agenda.with_change_log(config.change_log_revisions);
     if config.demo {
         let summary = agenda::transfer::import(&agenda, agenda::DEMO_DATA).await.context("loading the demo session")?;
         tracing::info!(?summary, "demo session loaded");
@@ -99,13 +122,32 @@ async fn serve(dir: &Path, config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(
         grpc = %grpc.local_addr()?,
         http = %http.local_addr()?,
-        data = %dir.display(),
+        data = %config.data.display(),
+        tls = tls.is_some(),
+        auth = auth.enabled(),
         "serving"
     );
-    agenda::server::run(agenda, config.feeds(), grpc, http, shutdown_signal()).await?;
+    let mut options = agenda::server::ServerOptions::new(config.feeds());
+    options.auth = auth;
+    options.tls = tls;
+    options.limits = config.limits.clone();
+    options.grace = std::time::Duration::from_secs(config.shutdown_grace_seconds);
+    agenda::server::run(agenda, options, grpc, http, shutdown_signal()).await?;
     tokio::task::spawn_blocking(move || store.flush()).await?.context("flushing the store")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// TLS for the gRPC port from the configured PEM files; mutual TLS with a client CA.
+fn tls_config(config: &Config) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+    let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else { return Ok(None) };
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let identity = tonic::transport::Identity::from_pem(read(cert)?, read(key)?);
+    let mut tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &config.tls.client_ca {
+        tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+    }
+    Ok(Some(tls))
 }
 
 /// Ctrl-C or SIGTERM.

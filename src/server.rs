@@ -1,27 +1,65 @@
-//! Running the service: both listeners, one shutdown signal.
+//! Running the service: both listeners, the gRPC middleware (auth, concurrency limit,
+//! metrics), health and reflection, and one shutdown signal.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use prost::Message as _;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tonic::transport::Server;
+use tokio::sync::{Semaphore, watch};
+use tonic::body::Body;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Server, ServerTlsConfig};
+use tonic::{Code, Status};
 
 use crate::api::{FeedApi, InviteApi, PersonApi, SessionApi};
 use crate::app::Agenda;
-use crate::config::FeedConfig;
+use crate::auth::Auth;
+use crate::config::{FeedConfig, LimitsConfig};
+use crate::metrics::Metrics;
 use crate::pb::feed_service_server::FeedServiceServer;
 use crate::pb::invite_service_server::InviteServiceServer;
 use crate::pb::person_service_server::PersonServiceServer;
 use crate::pb::session_service_server::SessionServiceServer;
 
-/// Serves gRPC on `grpc` and HTTP on `http` until `shutdown` completes, then stops accepting,
-/// lets in-flight requests finish and returns. Listeners are bound by the caller, so tests
-/// can bind port 0 and production can log the real addresses.
+/// Everything `run` needs besides the data and the listeners.
+pub struct ServerOptions {
+    pub feeds: FeedConfig,
+    pub auth: Auth,
+    /// TLS (and mutual TLS when it has a client CA) for the gRPC port.
+    pub tls: Option<ServerTlsConfig>,
+    pub limits: LimitsConfig,
+    /// How long in-flight requests get to finish after the shutdown signal.
+    pub grace: Duration,
+    pub metrics: Arc<Metrics>,
+}
+
+impl ServerOptions {
+    /// Defaults: no auth, no TLS, default limits, 10 s grace.
+    pub fn new(feeds: FeedConfig) -> Self {
+        Self {
+            feeds,
+            auth: Auth::default(),
+            tls: None,
+            limits: LimitsConfig::default(),
+            grace: Duration::from_secs(10),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
+
+/// Serves gRPC on `grpc` and HTTP on `http` until `shutdown` completes. Then: health reports
+/// NOT_SERVING, watch streams end, both listeners stop accepting, in-flight requests get the
+/// grace period to finish, and `run` returns (the caller flushes the store). Listeners are
+/// bound by the caller, so tests bind port 0 and production logs the real addresses.
 pub async fn run(
     agenda: Agenda,
-    feeds: FeedConfig,
+    options: ServerOptions,
     grpc: TcpListener,
     http: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -30,20 +68,65 @@ pub async fn run(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let ServerOptions { feeds, auth, tls, limits, grace, metrics } = options;
+    let max = limits.max_message_bytes;
 
-    let grpc_server = Server::builder()
-        .add_service(SessionServiceServer::new(SessionApi::new(agenda.clone(), feeds.links.clone())))
-        .add_service(PersonServiceServer::new(PersonApi::new(agenda.clone(), feeds.links.clone())))
-        .add_service(FeedServiceServer::new(FeedApi::new(agenda.clone(), feeds.links.clone())))
-        .add_service(InviteServiceServer::new(InviteApi::new(
-            agenda.clone(),
-            feeds.settings.clone(),
-            feeds.links.clone(),
-        )))
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building reflection v1")?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("building reflection v1alpha")?;
+
+    let sessions = SessionServiceServer::new(SessionApi::new(
+        agenda.clone(),
+        feeds.links.clone(),
+        Arc::clone(&metrics),
+        stop_rx.clone(),
+        limits.max_watchers,
+    ))
+    .max_decoding_message_size(max);
+    let people =
+        PersonServiceServer::new(PersonApi::new(agenda.clone(), feeds.links.clone())).max_decoding_message_size(max);
+    let feed_tokens =
+        FeedServiceServer::new(FeedApi::new(agenda.clone(), feeds.links.clone())).max_decoding_message_size(max);
+    let invites = InviteServiceServer::new(InviteApi::new(agenda.clone(), feeds.settings.clone(), feeds.links.clone()))
+        .max_decoding_message_size(max);
+    for name in
+        ["", "agenda.v1.SessionService", "agenda.v1.PersonService", "agenda.v1.FeedService", "agenda.v1.InviteService"]
+    {
+        health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+    }
+
+    let guard = GuardLayer(Arc::new(GuardState {
+        auth,
+        requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+        metrics: Arc::clone(&metrics),
+        methods: known_methods(),
+    }));
+    let mut builder = Server::builder().timeout(Duration::from_secs(limits.request_timeout_seconds));
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).context("configuring TLS")?;
+    }
+    let grpc_server = builder
+        .layer(guard)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(sessions)
+        .add_service(people)
+        .add_service(feed_tokens)
+        .add_service(invites)
         .serve_with_incoming_shutdown(TcpIncoming::from(grpc), stopped(stop_rx.clone()));
     let mut grpc_task = tokio::spawn(grpc_server);
 
-    let http_server = axum::serve(http, crate::http::router(agenda, feeds)).with_graceful_shutdown(stopped(stop_rx));
+    let router = crate::http::router(agenda, feeds, Arc::clone(&metrics), &limits);
+    let http_server = axum::serve(http, router).with_graceful_shutdown(stopped(stop_rx));
     let mut http_task = tokio::spawn(async move { http_server.await });
 
     tokio::select! {
@@ -57,8 +140,165 @@ pub async fn run(
             anyhow::bail!("HTTP server stopped unexpectedly");
         }
     }
+    // Orchestrators see NOT_SERVING first, then the listeners close.
+    health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+    for name in
+        ["agenda.v1.SessionService", "agenda.v1.PersonService", "agenda.v1.FeedService", "agenda.v1.InviteService"]
+    {
+        health.set_service_status(name, tonic_health::ServingStatus::NotServing).await;
+    }
     let _ = stop_tx.send(true);
-    grpc_task.await.context("gRPC server task")?.context("gRPC server")?;
-    http_task.await.context("HTTP server task")?.context("HTTP server")?;
+    let drained = tokio::time::timeout(grace, async {
+        let g = (&mut grpc_task).await;
+        let h = (&mut http_task).await;
+        (g, h)
+    })
+    .await;
+    match drained {
+        Ok((g, h)) => {
+            g.context("gRPC server task")?.context("gRPC server")?;
+            h.context("HTTP server task")?.context("HTTP server")?;
+        }
+        Err(_) => {
+            // Streams that never end by themselves (e.g. a health Watch) hold the
+            // graceful shutdown open: past the grace period they are cut.
+            tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; closing the remaining connections");
+            grpc_task.abort();
+            http_task.abort();
+        }
+    }
     Ok(())
+}
+
+/// `/package.Service/Method` of every method served, so metrics get bounded labels.
+fn known_methods() -> HashSet<String> {
+    let mut out = HashSet::new();
+    for set in [crate::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET] {
+        if let Ok(fds) = prost_types::FileDescriptorSet::decode(set) {
+            for file in fds.file {
+                let package = file.package.unwrap_or_default();
+                for service in file.service {
+                    for method in service.method {
+                        out.insert(format!(
+                            "/{package}.{}/{}",
+                            service.name.as_deref().unwrap_or_default(),
+                            method.name.unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out.insert("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".into());
+    out.insert("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".into());
+    out
+}
+
+/// The upper snake case name of a gRPC code, as metrics label it.
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+struct GuardState {
+    auth: Auth,
+    /// Permits for unary calls in progress; none left means RESOURCE_EXHAUSTED at once
+    /// (queueing would only turn overload into timeouts).
+    requests: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+    methods: HashSet<String>,
+}
+
+/// The gRPC middleware: authentication and authorization, the concurrency limit, and
+/// request metrics, in front of every service.
+#[derive(Clone)]
+struct GuardLayer(Arc<GuardState>);
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard { inner, state: Arc::clone(&self.0) }
+    }
+}
+
+#[derive(Clone)]
+struct Guard<S> {
+    inner: S,
+    state: Arc<GuardState>,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S> tower::Service<http::Request<Body>> for Guard<S>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let start = Instant::now();
+        let state = Arc::clone(&self.state);
+        let path = req.uri().path();
+        let method = if state.methods.contains(path) { path.to_owned() } else { "unknown".to_owned() };
+        let refuse = |status: Status| -> Self::Future {
+            state.metrics.grpc_request(&method, code_name(status.code()), start.elapsed());
+            Box::pin(std::future::ready(Ok(status.into_http())))
+        };
+        if let Err(status) = state.auth.check(path, req.headers().get("authorization").map(|v| v.as_bytes())) {
+            return refuse(status);
+        }
+        // Streams are bounded by their own limit (max_watchers), not by this one.
+        let permit = if path.ends_with("/WatchSessions") || !path.starts_with("/agenda.") {
+            None
+        } else {
+            match Arc::clone(&state.requests).try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    return refuse(Status::resource_exhausted(
+                        "the server is at its concurrency limit; retry with backoff",
+                    ));
+                }
+            }
+        };
+        // The ready service is the one to call (tower's contract); a clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(req).await?;
+            drop(permit);
+            let code = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i32>().ok())
+                .map_or("OK", |c| code_name(Code::from_i32(c)));
+            state.metrics.grpc_request(&method, code, start.elapsed());
+            Ok(response)
+        })
+    }
 }

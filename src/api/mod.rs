@@ -9,6 +9,7 @@ mod page_token;
 mod people;
 mod sessions;
 pub mod status;
+mod watch;
 
 pub use feeds::FeedApi;
 pub use invites::InviteApi;

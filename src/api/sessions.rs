@@ -1,5 +1,8 @@
 //! `agenda.v1.SessionService`.
 
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, watch};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self as c, session_id};
@@ -7,17 +10,29 @@ use super::{check, page_size, page_token, remap, slot_fields, under};
 use crate::app::Agenda;
 use crate::domain::{PersonId, SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, Violations};
 use crate::links::FeedLinks;
+use crate::metrics::Metrics;
 use crate::pb::{self, session_service_server::SessionService};
 
 /// The SessionService implementation.
 pub struct SessionApi {
     agenda: Agenda,
     links: FeedLinks,
+    metrics: Arc<Metrics>,
+    /// Becomes true when the server shuts down: watch streams end then.
+    shutdown: watch::Receiver<bool>,
+    /// One permit per open watch stream: a bound on the tasks and buffers they hold.
+    watchers: Arc<Semaphore>,
 }
 
 impl SessionApi {
-    pub fn new(agenda: Agenda, links: FeedLinks) -> Self {
-        Self { agenda, links }
+    pub fn new(
+        agenda: Agenda,
+        links: FeedLinks,
+        metrics: Arc<Metrics>,
+        shutdown: watch::Receiver<bool>,
+        max_watchers: usize,
+    ) -> Self {
+        Self { agenda, links, metrics, shutdown, watchers: Arc::new(Semaphore::new(max_watchers)) }
     }
 }
 
@@ -327,5 +342,39 @@ impl SessionService for SessionApi {
             .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.reorder_participants(&r.group, &order))
             .await?;
         Ok(Response::new(pb::ReorderParticipantsResponse { session: session_reply(&s, &self.links) }))
+    }
+
+    type WatchSessionsStream = super::watch::WatchStream;
+
+    async fn watch_sessions(&self, req: Request<pb::WatchSessionsRequest>) -> Reply<Self::WatchSessionsStream> {
+        let r = req.into_inner();
+        let mut v = Violations::new("");
+        let session = if r.session_id.is_empty() { None } else { session_id(&mut v, "session_id", &r.session_id) };
+        let person = if r.person_id.is_empty() { None } else { v.check("person_id", PersonId::parse(&r.person_id)) };
+        let organizer = Some(r.organizer.trim().to_lowercase()).filter(|o| !o.is_empty());
+        check(v)?;
+        if let Some(after) = r.after_revision {
+            let from = self.agenda.changes_from().await?;
+            if after + 1 < from {
+                return Err(Status::out_of_range(format!(
+                    "revision {after} is older than the change log keeps (it starts after {}); list the sessions again and watch from now",
+                    from - 1
+                )));
+            }
+        }
+        let permit = Arc::clone(&self.watchers)
+            .try_acquire_owned()
+            .map_err(|_| Status::resource_exhausted("too many open watch streams; retry later"))?;
+        let filter = super::watch::WatchFilter { session, organizer, person };
+        let stream = super::watch::start(
+            permit,
+            self.agenda.clone(),
+            self.links.clone(),
+            Arc::clone(&self.metrics),
+            filter,
+            r.after_revision,
+            self.shutdown.clone(),
+        );
+        Ok(Response::new(stream))
     }
 }

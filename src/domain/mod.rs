@@ -5,6 +5,7 @@
 //! records are checked by `validate` methods that report every violation at once, each with
 //! the path of the field it concerns, so an API can return them all in one answer.
 
+mod change;
 mod error;
 mod feed_token;
 mod ids;
@@ -14,6 +15,7 @@ mod query;
 mod session;
 mod values;
 
+pub use change::{Change, ChangeKind};
 pub use error::{FieldViolation, Violations};
 pub use feed_token::{FeedScope, FeedToken};
 pub use ids::{IdError, PersonId, SessionId, SlotId, new_id};

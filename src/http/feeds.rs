@@ -28,6 +28,7 @@ use crate::config::FeedConfig;
 use crate::domain::{FeedScope, PersonId, Session, SessionFilter, SessionId, Timestamp, Visibility};
 use crate::error::Error;
 use crate::ics::feed::{self, CalendarInfo, EventData, People};
+use crate::metrics::Metrics;
 
 /// Most cached bodies; past this the cache is emptied (feeds are cheap to render again, and
 /// the bound keeps memory flat whatever URLs clients invent).
@@ -37,6 +38,7 @@ const CACHE_ENTRIES: usize = 10_000;
 pub struct FeedState {
     agenda: Agenda,
     config: FeedConfig,
+    metrics: Arc<Metrics>,
     cache: RwLock<HashMap<String, Arc<Rendered>>>,
 }
 
@@ -84,8 +86,8 @@ impl IntoResponse for FeedError {
     }
 }
 
-pub fn routes(agenda: Agenda, config: FeedConfig) -> Router {
-    let state = Arc::new(FeedState { agenda, config, cache: RwLock::new(HashMap::new()) });
+pub fn routes(agenda: Agenda, config: FeedConfig, metrics: Arc<Metrics>) -> Router {
+    let state = Arc::new(FeedState { agenda, config, metrics, cache: RwLock::new(HashMap::new()) });
     Router::new()
         .route("/feeds/sessions.ics", get(all_sessions))
         .route("/feeds/sessions/{file}", get(one_session))
@@ -252,8 +254,12 @@ impl FeedState {
         let changes = self.agenda.changes();
         let cached = self.cache.read().expect("feed cache lock").get(&key).filter(|r| r.changes == changes).cloned();
         let rendered = match cached {
-            Some(r) => r,
+            Some(r) => {
+                self.metrics.feed_cache_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                r
+            }
             None => {
+                self.metrics.feed_cache_misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let r = Arc::new(self.render(feed, private, changes).await?);
                 let mut cache = self.cache.write().expect("feed cache lock");
                 if cache.len() >= CACHE_ENTRIES {

@@ -10,12 +10,77 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::app::Agenda;
-use crate::config::FeedConfig;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Routes of the HTTP listener.
-pub fn router(agenda: Agenda, feeds: FeedConfig) -> Router {
-    feeds::routes(agenda, feeds).route("/healthz", get(|| async { "ok\n" })).route("/robots.txt", get(robots))
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tokio::sync::Semaphore;
+
+use crate::app::Agenda;
+use crate::config::{FeedConfig, LimitsConfig};
+use crate::metrics::{Metrics, StoreFigures};
+
+/// Routes of the HTTP listener, behind the limits and metrics middleware.
+pub fn router(agenda: Agenda, feeds: FeedConfig, metrics: Arc<Metrics>, limits: &LimitsConfig) -> Router {
+    let guard = Arc::new(HttpGuard {
+        metrics: Arc::clone(&metrics),
+        permits: Semaphore::new(limits.http_max_concurrent_requests),
+        timeout: Duration::from_secs(limits.http_request_timeout_seconds),
+    });
+    let scrape = MetricsState { metrics: Arc::clone(&metrics), agenda: agenda.clone() };
+    feeds::routes(agenda, feeds, metrics)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/robots.txt", get(robots))
+        .route("/metrics", get(metrics_text).with_state(scrape))
+        .layer(middleware::from_fn_with_state(guard, limit_and_measure))
+}
+
+struct HttpGuard {
+    metrics: Arc<Metrics>,
+    /// Requests in progress; none left means 503 at once.
+    permits: Semaphore,
+    timeout: Duration,
+}
+
+/// Concurrency limit and timeout (503 with Retry-After), and request metrics by route.
+async fn limit_and_measure(State(guard): State<Arc<HttpGuard>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let response = match guard.permits.try_acquire() {
+        Err(_) => overloaded("the server is at its concurrency limit"),
+        Ok(_permit) => match tokio::time::timeout(guard.timeout, next.run(req)).await {
+            Ok(r) => r,
+            Err(_) => overloaded("the request took too long"),
+        },
+    };
+    guard.metrics.http_request(&route, response.status().as_u16(), start.elapsed());
+    response
+}
+
+fn overloaded(why: &str) -> Response {
+    let mut r = (StatusCode::SERVICE_UNAVAILABLE, format!("{why}; retry later\n")).into_response();
+    r.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+    r
+}
+
+#[derive(Clone)]
+struct MetricsState {
+    metrics: Arc<Metrics>,
+    agenda: Agenda,
+}
+
+/// Prometheus text exposition.
+async fn metrics_text(State(s): State<MetricsState>) -> impl IntoResponse {
+    let store = s.agenda.store_stats().await.ok().map(|st| StoreFigures {
+        size_bytes: st.size_bytes,
+        revision: st.revision,
+        writes: st.writes,
+        flushes: st.flushes,
+    });
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render(store))
 }
 
 /// Allows the feeds to crawlers (Google Calendar's fetcher obeys robots.txt) and nothing else.

@@ -22,8 +22,8 @@ mod sled_store;
 pub use sled_store::SledStore;
 
 use crate::domain::{
-    FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session, SessionCursor,
-    SessionFilter, SessionId, Timestamp,
+    Change, FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session,
+    SessionCursor, SessionFilter, SessionId, Timestamp,
 };
 
 /// What a write expects to find, checked atomically with the write.
@@ -59,14 +59,26 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// Figures for operators (metrics).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreStats {
+    pub size_bytes: u64,
+    pub revision: u64,
+    /// Durable writes and flushes since open: their ratio shows group commit at work.
+    pub writes: u64,
+    pub flushes: u64,
+}
+
 /// Operations on sessions and people. See the module documentation for the guarantees.
 pub trait Store: Send + Sync + 'static {
     fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
     /// Writes `session` (creating or replacing it per `expect`), with its indexes, and
     /// returns the revision it was stored at.
+    /// Every session write also appends to the change log, in the same transaction.
     fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError>;
-    /// Deletes a session; with `Some(revision)`, only at that revision.
-    fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<(), StoreError>;
+    /// Deletes a session; with `Some(revision)`, only at that revision. Returns the revision
+    /// of the deletion.
+    fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError>;
     /// Up to `limit` sessions matching `filter`, in (start, id) order, after `after`.
     fn list_sessions(
         &self,
@@ -108,4 +120,15 @@ pub trait Store: Send + Sync + 'static {
     fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError>;
     /// The last invite recorded for each slot and person of a session.
     fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError>;
+
+    /// The revision of the last write.
+    fn revision(&self) -> Result<u64, StoreError>;
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+    /// Up to `limit` session changes with revisions in (after, upto], in commit order.
+    fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError>;
+    /// The oldest revision the change log can still replay from: a watcher may resume after
+    /// any revision >= this one minus one.
+    fn changes_from(&self) -> Result<u64, StoreError>;
+    /// Drops the change log entries older than the last `keep` revisions.
+    fn prune_changes(&self, keep: u64) -> Result<(), StoreError>;
 }

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::domain::{
-    Email, FeedScope, FeedToken, Format, InviteMessage, InviteMethod, Material, MaterialKind, Organizer, Participant,
-    ParticipationStatus, Person, PersonId, RecordMeta, RemovedSlot, Role, SentInvite, Session, SessionId,
-    SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility, WebUrl,
+    Change, ChangeKind, Email, FeedScope, FeedToken, Format, InviteMessage, InviteMethod, Material, MaterialKind,
+    Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta, RemovedSlot, Role, SentInvite, Session,
+    SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility, WebUrl,
 };
 
 /// Maps a domain enum to stable one-byte codes and back.
@@ -440,4 +440,28 @@ pub fn decode_sent_invite(bytes: &[u8]) -> Result<SentInvite, StoreError> {
         },
         session_created: Timestamp::from_microsecond(r.session_created_micros).map_err(corrupt)?,
     })
+}
+
+/// A change log entry: 1 created, 2 updated, 3 deleted; the session as encoded above.
+pub fn encode_change(kind: ChangeKind, session: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(session.len() + 1);
+    out.push(match kind {
+        ChangeKind::Created => 1,
+        ChangeKind::Updated => 2,
+        ChangeKind::Deleted => 3,
+    });
+    out.extend_from_slice(session);
+    out
+}
+
+/// Decodes a record of the `changes` tree.
+pub fn decode_change(revision: u64, bytes: &[u8]) -> Result<Change, StoreError> {
+    let (kind, session) = bytes.split_first().ok_or_else(|| StoreError::Corrupt("empty change record".into()))?;
+    let kind = match kind {
+        1 => ChangeKind::Created,
+        2 => ChangeKind::Updated,
+        3 => ChangeKind::Deleted,
+        c => return Err(StoreError::Corrupt(format!("unknown change kind {c}"))),
+    };
+    Ok(Change { revision, kind, session: decode_session(session)? })
 }

@@ -18,6 +18,7 @@
 //! | `person_refs`         | person id                             | u64: sessions naming them |
 //! | `feed_tokens`         | secret token                          | `FeedTokenRecord`   |
 //! | `invites_sent`        | `session\0 slot\0 person`              | `SentInviteRecord`  |
+//! | `changes`             | revision (u64, big-endian)            | kind byte + `SessionRecord` |
 //!
 //! Every write is one sled transaction over all trees it touches, then waits for a group
 //! commit flush. Index entries are a pure function of the record (`session_entries`), so a
@@ -40,13 +41,13 @@ use sled::{Transactional, Tree};
 use super::group_commit::GroupCommit;
 use super::keys::{decode_time, key, prefix_end, term, time};
 use super::records::{
-    decode_feed_token, decode_person, decode_sent_invite, decode_session, encode_feed_token, encode_person,
-    encode_sent_invite, encode_session,
+    decode_change, decode_feed_token, decode_person, decode_sent_invite, decode_session, encode_change,
+    encode_feed_token, encode_person, encode_sent_invite, encode_session,
 };
-use super::{Expect, Store, StoreError};
+use super::{Expect, Store, StoreError, StoreStats};
 use crate::domain::{
-    FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session, SessionCursor,
-    SessionFilter, SessionId, SlotId, Timestamp,
+    Change, ChangeKind, FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session,
+    SessionCursor, SessionFilter, SessionId, SlotId, Timestamp,
 };
 
 /// The stored format this build reads and writes. Bump it (and add a migration at open) for
@@ -56,6 +57,7 @@ pub const FORMAT_VERSION: u32 = 1;
 const K_FORMAT: &[u8] = b"format_version";
 const K_REVISION: &[u8] = b"revision";
 const K_MAX_SPAN: &[u8] = b"max_span";
+const K_CHANGES_FROM: &[u8] = b"changes_from";
 
 /// Which index tree an entry belongs to.
 #[derive(Clone, Copy)]
@@ -82,6 +84,7 @@ pub struct SledStore {
     person_refs: Tree,
     feed_tokens: Tree,
     invites_sent: Tree,
+    changes: Tree,
     /// Declared last so it is dropped first: its final flush runs while the trees are open.
     commit: GroupCommit,
 }
@@ -112,6 +115,7 @@ struct Tx<'a> {
     people_by_name: &'a TransactionalTree,
     person_refs: &'a TransactionalTree,
     feed_tokens: &'a TransactionalTree,
+    changes: &'a TransactionalTree,
 }
 
 type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
@@ -251,6 +255,7 @@ impl SledStore {
             person_refs: db.open_tree("person_refs")?,
             feed_tokens: db.open_tree("feed_tokens")?,
             invites_sent: db.open_tree("invites_sent")?,
+            changes: db.open_tree("changes")?,
             meta,
             db,
             commit,
@@ -272,6 +277,7 @@ impl SledStore {
             &self.people_by_name,
             &self.person_refs,
             &self.feed_tokens,
+            &self.changes,
         );
         let out = trees
             .transaction(
@@ -287,6 +293,7 @@ impl SledStore {
                     people_by_name,
                     person_refs,
                     feed_tokens,
+                    changes,
                 )| {
                     f(&Tx {
                         meta,
@@ -300,6 +307,7 @@ impl SledStore {
                         people_by_name,
                         person_refs,
                         feed_tokens,
+                        changes,
                     })
                 },
             )
@@ -419,12 +427,15 @@ impl Store for SledStore {
             let rev = tx.next_revision()?;
             let mut stored = s.clone();
             stored.meta.revision = rev;
-            tx.sessions.insert(id, encode_session(&stored))?;
+            let record = encode_session(&stored);
+            let kind = if old.is_some() { ChangeKind::Updated } else { ChangeKind::Created };
+            tx.changes.insert(&rev.to_be_bytes(), encode_change(kind, &record))?;
+            tx.sessions.insert(id, record)?;
             Ok(rev)
         })
     }
 
-    fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<(), StoreError> {
+    fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
         let id = id.as_str().as_bytes();
         self.write(|tx| {
             let Some(old) = tx.session(id)? else { return abort(StoreError::NotFound) };
@@ -440,9 +451,10 @@ impl Store for SledStore {
             for (ix, k, _) in session_entries(&old) {
                 tx.index(ix).remove(k)?;
             }
-            tx.sessions.remove(id)?;
-            tx.next_revision()?;
-            Ok(())
+            let last = tx.sessions.remove(id)?.expect("read above in this transaction");
+            let rev = tx.next_revision()?;
+            tx.changes.insert(&rev.to_be_bytes(), encode_change(ChangeKind::Deleted, &last))?;
+            Ok(rev)
         })
     }
 
@@ -677,5 +689,48 @@ impl Store for SledStore {
 
     fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
         self.invites_sent.scan_prefix(term(session.as_str())).map(|item| decode_sent_invite(&item?.1)).collect()
+    }
+
+    fn revision(&self) -> Result<u64, StoreError> {
+        Ok(u64_of(self.meta.get(K_REVISION)?))
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let (writes, flushes) = self.commit.stats();
+        Ok(StoreStats { size_bytes: self.db.size_on_disk()?, revision: self.revision()?, writes, flushes })
+    }
+
+    fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        if upto <= after {
+            return Ok(Vec::new());
+        }
+        let range = (after + 1).to_be_bytes()..=upto.to_be_bytes();
+        self.changes
+            .range(range)
+            .take(limit)
+            .map(|item| {
+                let (k, v) = item?;
+                let rev =
+                    u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("change key".into()))?);
+                decode_change(rev, &v)
+            })
+            .collect()
+    }
+
+    fn changes_from(&self) -> Result<u64, StoreError> {
+        Ok(u64_of(self.meta.get(K_CHANGES_FROM)?).max(1))
+    }
+
+    fn prune_changes(&self, keep: u64) -> Result<(), StoreError> {
+        let cut = self.revision()?.saturating_sub(keep);
+        if cut < self.changes_from()? {
+            return Ok(());
+        }
+        // Watchers are told first, then the entries go: a watcher never reads a silent gap.
+        self.meta.insert(K_CHANGES_FROM, &(cut + 1).to_be_bytes())?;
+        for key in self.changes.range(..=cut.to_be_bytes()).keys() {
+            self.changes.remove(key?)?;
+        }
+        Ok(())
     }
 }

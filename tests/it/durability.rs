@@ -52,13 +52,13 @@ async fn a_restarted_server_returns_the_same_data() {
 }
 
 /// The real binary, serving on ephemeral ports.
-struct Server {
+pub struct Server {
     child: Child,
-    grpc: String,
+    pub grpc: String,
 }
 
 impl Server {
-    fn start(dir: &Path) -> Server {
+    pub fn start(dir: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_agenda"))
             .arg("--data")
             .arg(dir)
@@ -88,6 +88,17 @@ impl Server {
     fn kill9(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().unwrap();
+    }
+
+    /// Sends SIGTERM (as systemd or Kubernetes do).
+    pub fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; returns whether it exited with success.
+    pub fn wait(mut self) -> bool {
+        self.child.wait().unwrap().success()
     }
 }
 

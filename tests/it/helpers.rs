@@ -10,6 +10,7 @@ use agenda::pb::{
     self, feed_service_client::FeedServiceClient, person_service_client::PersonServiceClient,
     session_service_client::SessionServiceClient,
 };
+use agenda::server::ServerOptions;
 use agenda::store::SledStore;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -24,8 +25,9 @@ pub struct TestApp {
     pub people: PersonServiceClient<Channel>,
     pub feeds: FeedServiceClient<Channel>,
     pub http_base: String,
-    /// `http://127.0.0.1:PORT` of the gRPC listener.
+    /// `http://127.0.0.1:PORT` of the gRPC listener (`https` with TLS).
     pub grpc_base: String,
+    pub grpc_addr: std::net::SocketAddr,
     /// Keeps the temporary directory alive for the test's duration (None when the caller owns it).
     _dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -52,6 +54,17 @@ pub async fn spawn_demo_app() -> TestApp {
 
 /// A server on the store in `path` (the caller keeps the directory).
 pub async fn spawn_app_at(path: &Path, demo: bool, limits: Limits) -> TestApp {
+    spawn_with(path, demo, limits, |_| {}).await
+}
+
+/// A server on the store in `path`, with its options adjusted by `configure` (auth, limits,
+/// grace period). The returned clients speak plaintext gRPC without a token.
+pub async fn spawn_with(
+    path: &Path,
+    demo: bool,
+    limits: Limits,
+    configure: impl FnOnce(&mut ServerOptions),
+) -> TestApp {
     let store = Arc::new(SledStore::open(path).expect("opening the store"));
     let agenda = Agenda::new(store, limits);
     if demo {
@@ -62,17 +75,21 @@ pub async fn spawn_app_at(path: &Path, demo: bool, limits: Limits) -> TestApp {
     let grpc_addr = grpc.local_addr().unwrap();
     let http_addr = http.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let feeds = FeedConfig::with_public_url(&format!("http://{http_addr}"));
-    let task = tokio::spawn(agenda::server::run(agenda, feeds, grpc, http, async move {
+    let mut options = ServerOptions::new(FeedConfig::with_public_url(&format!("http://{http_addr}")));
+    configure(&mut options);
+    let tls = options.tls.is_some();
+    let task = tokio::spawn(agenda::server::run(agenda, options, grpc, http, async move {
         let _ = stopped.await;
     }));
-    let channel = Channel::from_shared(format!("http://{grpc_addr}")).unwrap().connect().await.expect("connecting");
+    let scheme = if tls { "https" } else { "http" };
+    let channel = Channel::from_shared(format!("http://{grpc_addr}")).unwrap().connect_lazy();
     TestApp {
         sessions: SessionServiceClient::new(channel.clone()),
         people: PersonServiceClient::new(channel.clone()),
         feeds: FeedServiceClient::new(channel),
         http_base: format!("http://{http_addr}"),
-        grpc_base: format!("http://{grpc_addr}"),
+        grpc_base: format!("{scheme}://{grpc_addr}"),
+        grpc_addr,
         _dir: None,
         stop: Some(stop),
         task: Some(task),
@@ -84,6 +101,18 @@ impl TestApp {
     pub async fn stop(mut self) -> Option<tempfile::TempDir> {
         self.shutdown().await;
         self._dir.take()
+    }
+
+    /// Sends the shutdown signal without waiting.
+    pub fn signal_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits for the server to stop; returns its result.
+    pub async fn join(&mut self) -> anyhow::Result<()> {
+        self.task.take().expect("not joined yet").await.expect("server task")
     }
 
     async fn shutdown(&mut self) {

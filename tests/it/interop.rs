@@ -88,3 +88,25 @@ pub fn mime(email: &[u8]) -> Value {
         .unwrap_or_else(|_| interop_dir().join(".venv/bin/python").to_string_lossy().into_owned());
     run(&python, "parse_mime.py", std::str::from_utf8(email).expect("e-mails are ASCII"))
 }
+
+/// Lists the services of a server through gRPC reflection with grpcio-reflection
+/// (tests/interop/check_reflection.py); `--v1` for the v1 API, v1alpha otherwise.
+pub fn reflection(address: &str, flag: Option<&str>) -> Value {
+    let python = std::env::var("AGENDA_TEST_PYTHON")
+        .unwrap_or_else(|_| interop_dir().join(".venv/bin/python").to_string_lossy().into_owned());
+    let mut cmd = Command::new(&python);
+    cmd.arg(interop_dir().join("check_reflection.py"));
+    if let Some(f) = flag {
+        cmd.arg(f);
+    }
+    let out = cmd.arg(address).output().expect("running check_reflection.py (run scripts/test to install it)");
+    assert!(out.status.success(), "check_reflection.py: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Parses Prometheus text with the prometheus_client library (tests/interop/parse_metrics.py).
+pub fn metrics(text: &str) -> Value {
+    let python = std::env::var("AGENDA_TEST_PYTHON")
+        .unwrap_or_else(|_| interop_dir().join(".venv/bin/python").to_string_lossy().into_owned());
+    run(&python, "parse_metrics.py", text)
+}

@@ -4,11 +4,13 @@
 
 mod durability;
 mod feeds;
+mod h2util;
 mod helpers;
 mod http;
 mod interop;
 mod invites;
 mod people;
+mod production;
 mod sessions;
 mod transfer;
 mod validation;
