@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "proto/agenda/v1/person_service.proto",
     "proto/agenda/v1/feed_service.proto",
     "proto/agenda/v1/invite_service.proto",
+    "proto/agenda/v1/admin_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

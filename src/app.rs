@@ -28,6 +28,9 @@ pub struct Agenda {
     store: Arc<dyn Store>,
     limits: Limits,
     shared: Arc<Shared>,
+    /// Writes hold it shared; a snapshot (export) holds it exclusively, so what it reads is
+    /// one consistent state of the store.
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// State shared by every clone of an [`Agenda`].
@@ -94,7 +97,7 @@ impl Agenda {
             notify,
             change_log_keep: AtomicU64::new(100_000),
         };
-        Self { store, limits, shared: Arc::new(shared) }
+        Self { store, limits, shared: Arc::new(shared), gate: Arc::new(tokio::sync::RwLock::new(())) }
     }
 
     /// Keeps the last `keep` revisions in the change log (default 100,000).
@@ -172,6 +175,33 @@ impl Agenda {
             .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
 
+    /// Runs a blocking store write, admitted by the snapshot gate.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _shared = self.gate.read().await;
+        self.store(f).await
+    }
+
+    /// Every person and session as of one revision: writes wait meanwhile.
+    pub async fn snapshot(&self) -> Result<(Vec<Person>, Vec<Session>, u64), Error> {
+        let _exclusive = self.gate.write().await;
+        let revision = self.store(|st| st.revision()).await?;
+        let mut people = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, next) = self.list_people(String::new(), after, 1000).await?;
+            people.extend(page);
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        let sessions = self.all_sessions(SessionFilter::default()).await?;
+        Ok((people, sessions, revision))
+    }
+
     // ----- sessions -----
 
     /// Creates a session. Its id must be new; the people it names must exist.
@@ -186,7 +216,7 @@ impl Agenda {
             slot.sequence = 0;
         }
         let stored = s.clone();
-        let rev = self.store(move |st| st.put_session(&stored, Expect::Absent)).await.map_err(|e| match e {
+        let rev = self.write(move |st| st.put_session(&stored, Expect::Absent)).await.map_err(|e| match e {
             StoreError::Exists => Error::already_exists(Kind::Session, &s.id),
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
             e => e.into(),
@@ -216,7 +246,7 @@ impl Agenda {
             None => Expect::Absent,
         };
         let stored = s.clone();
-        let rev = self.store(move |st| st.put_session(&stored, expect)).await.map_err(|e| match e {
+        let rev = self.write(move |st| st.put_session(&stored, expect)).await.map_err(|e| match e {
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
             e => e.into(),
         })?;
@@ -260,7 +290,7 @@ impl Agenda {
             new.meta.update_time = t;
             let stored = new.clone();
             let expect = Expect::Revision(old.meta.revision);
-            match self.store(move |st| st.put_session(&stored, expect)).await {
+            match self.write(move |st| st.put_session(&stored, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
                     self.committed(rev);
@@ -289,7 +319,7 @@ impl Agenda {
     pub async fn delete_session(&self, id: &SessionId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
         let key = id.clone();
-        let rev = self.store(move |st| st.delete_session(&key, expect)).await.map_err(|e| match e {
+        let rev = self.write(move |st| st.delete_session(&key, expect)).await.map_err(|e| match e {
             StoreError::NotFound => Error::not_found(Kind::Session, id),
             StoreError::RevisionMismatch { current } => Error::StaleEtag {
                 kind: Kind::Session,
@@ -341,7 +371,7 @@ impl Agenda {
         let t = now();
         p.meta = RecordMeta { create_time: t, update_time: t, revision: 0 };
         let stored = p.clone();
-        let rev = self.store(move |st| st.put_person(&stored, Expect::Absent)).await.map_err(|e| match e {
+        let rev = self.write(move |st| st.put_person(&stored, Expect::Absent)).await.map_err(|e| match e {
             StoreError::Exists => Error::already_exists(Kind::Person, &p.id),
             e => e.into(),
         })?;
@@ -365,7 +395,7 @@ impl Agenda {
             }
             None => Expect::Absent,
         };
-        let r = self.store(move |st| st.put_person(&p, expect)).await.map_err(Error::from);
+        let r = self.write(move |st| st.put_person(&p, expect)).await.map_err(Error::from);
         self.counted(r).map(|_| true)
     }
 
@@ -392,7 +422,7 @@ impl Agenda {
             new.meta.update_time = now();
             let stored = new.clone();
             let expect = Expect::Revision(old.meta.revision);
-            match self.store(move |st| st.put_person(&stored, expect)).await {
+            match self.write(move |st| st.put_person(&stored, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
                     return self.counted(Ok(new));
@@ -419,7 +449,7 @@ impl Agenda {
     pub async fn delete_person(&self, id: &PersonId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
         let key = id.clone();
-        let r = self.store(move |st| st.delete_person(&key, expect)).await.map_err(|e| match e {
+        let r = self.write(move |st| st.delete_person(&key, expect)).await.map_err(|e| match e {
             StoreError::NotFound => Error::not_found(Kind::Person, id),
             StoreError::RevisionMismatch { current } => Error::StaleEtag {
                 kind: Kind::Person,
@@ -495,7 +525,7 @@ impl Agenda {
         }
         let token = FeedToken { token: FeedToken::generate_secret(), scope, description, create_time: now() };
         let stored = token.clone();
-        self.store(move |st| st.put_feed_token(&stored)).await?;
+        self.write(move |st| st.put_feed_token(&stored)).await?;
         Ok(token)
     }
 
@@ -514,7 +544,7 @@ impl Agenda {
             return Err(not_found());
         }
         let key = token.to_owned();
-        self.store(move |st| st.delete_feed_token(&key)).await.map_err(|e| match e {
+        self.write(move |st| st.delete_feed_token(&key)).await.map_err(|e| match e {
             StoreError::NotFound => not_found(),
             e => e.into(),
         })
@@ -550,7 +580,7 @@ impl Agenda {
             let s = self.get_session(&m.session).await?;
             sent.push(SentInvite { message: m, session_created: s.meta.create_time });
         }
-        self.store(move |st| st.mark_invites_sent(&sent)).await?;
+        self.write(move |st| st.mark_invites_sent(&sent)).await?;
         Ok(())
     }
 

@@ -16,7 +16,7 @@
 //! Scopes nest: admin can do everything write can, write everything read can. Reads (Get,
 //! List, Watch, ListPendingInvites) need `read` when reads are closed (`--require-read-token`),
 //! nothing otherwise; every other call of the agenda services needs `write`, and the
-//! FeedService (secret feed addresses) needs `admin`. Health and reflection are always open,
+//! FeedService (secret feed addresses) and the AdminService (export) need `admin`. Health and reflection are always open,
 //! so orchestrators and grpcurl work without a token. Secrets are compared in constant time
 //! and never logged.
 
@@ -134,7 +134,7 @@ pub fn required_scope(path: &str) -> Option<Scope> {
     if !service.starts_with("agenda.") {
         return None;
     }
-    if service.ends_with(".FeedService") {
+    if service.ends_with(".FeedService") || service.ends_with(".AdminService") {
         return Some(Scope::Admin);
     }
     let read = ["Get", "List", "Watch"].iter().any(|p| method.starts_with(p));

@@ -33,12 +33,22 @@ enum Command {
         /// The JSON file (see data/demo/ for an example); `-` reads standard input.
         file: PathBuf,
     },
-    /// Write every session and person as an import file.
+    /// Write every session and person as an import file (a consistent snapshot).
     Export {
         /// Where to write; standard output when absent.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Export from a running server (its gRPC address, e.g. http://127.0.0.1:50051)
+        /// instead of opening the store directly.
+        #[arg(long)]
+        server: Option<String>,
+        /// Admin token for --server (or AGENDA_TOKEN).
+        #[arg(long, env = "AGENDA_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
+    /// Check the store: every index against a recomputation from the records. Exits 1 and
+    /// lists the differences if there are any. Opens the store directly (server stopped).
+    Check,
     /// Show the invite e-mails (iMIP) a person would be sent for their slots in a session.
     /// Opens the store directly: run it while the server is stopped.
     Invite {
@@ -76,7 +86,11 @@ fn main() -> anyhow::Result<()> {
                 serve(config).await
             }
             Command::Import { file } => import(&cli.data.or_default(), &file).await,
-            Command::Export { out } => export(&cli.data.or_default(), out.as_deref()).await,
+            Command::Check => check(&cli.data.or_default()).await,
+            Command::Export { out, server: None, .. } => export(&cli.data.or_default(), out.as_deref()).await,
+            Command::Export { out, server: Some(server), token } => {
+                export_remote(&server, token.as_deref(), out.as_deref()).await
+            }
             Command::Invite { session, person, slot, out, uid_domain } => {
                 invite(&cli.data.or_default(), &session, &person, slot.as_deref(), out.as_deref(), uid_domain).await
             }
@@ -228,6 +242,44 @@ async fn invite(
                 tracing::info!(path = %path.display(), method = inv.message.method.as_str(), "invite written");
             }
         }
+    }
+    Ok(())
+}
+
+async fn check(dir: &Path) -> anyhow::Result<()> {
+    let (_agenda, store) = open(dir, Limits::default()).await?;
+    let problems = tokio::task::spawn_blocking(move || store.verify()).await??;
+    if problems.is_empty() {
+        println!("ok: every index agrees with the records");
+        return Ok(());
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    anyhow::bail!("{} problem(s) found", problems.len())
+}
+
+/// Streams a snapshot from a running server's AdminService.
+async fn export_remote(server: &str, token: Option<&str>, out: Option<&Path>) -> anyhow::Result<()> {
+    use agenda::pb::admin_service_client::AdminServiceClient;
+    let channel = tonic::transport::Channel::from_shared(server.to_owned())
+        .context("--server")?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {server}"))?;
+    let mut client = AdminServiceClient::new(channel);
+    let mut req = tonic::Request::new(agenda::pb::ExportDataRequest {});
+    if let Some(t) = token {
+        req.metadata_mut().insert("authorization", format!("Bearer {t}").parse().context("the token")?);
+    }
+    let mut stream = client.export_data(req).await.context("ExportData")?.into_inner();
+    let mut data = Vec::new();
+    while let Some(msg) = stream.message().await.context("ExportData")? {
+        data.extend_from_slice(&msg.chunk);
+    }
+    match out {
+        Some(path) => std::fs::write(path, &data).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().write_all(&data)?,
     }
     Ok(())
 }

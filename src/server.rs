@@ -17,11 +17,12 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Server, ServerTlsConfig};
 use tonic::{Code, Status};
 
-use crate::api::{FeedApi, InviteApi, PersonApi, SessionApi};
+use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, SessionApi};
 use crate::app::Agenda;
 use crate::auth::Auth;
 use crate::config::{FeedConfig, LimitsConfig};
 use crate::metrics::Metrics;
+use crate::pb::admin_service_server::AdminServiceServer;
 use crate::pb::feed_service_server::FeedServiceServer;
 use crate::pb::invite_service_server::InviteServiceServer;
 use crate::pb::person_service_server::PersonServiceServer;
@@ -122,6 +123,7 @@ pub async fn run(
         .add_service(people)
         .add_service(feed_tokens)
         .add_service(invites)
+        .add_service(AdminServiceServer::new(AdminApi::new(agenda.clone())))
         .serve_with_incoming_shutdown(TcpIncoming::from(grpc), stopped(stop_rx.clone()));
     let mut grpc_task = tokio::spawn(grpc_server);
 

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::app::Agenda;
 use crate::domain::{
     Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
-    RemovedSlot, Role, Session, SessionFilter, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus,
-    TimeZoneName, Timestamp, Violations, Visibility, WebUrl,
+    RemovedSlot, Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp,
+    Violations, Visibility, WebUrl,
 };
 use crate::error::Error;
 
@@ -518,19 +518,9 @@ pub async fn import(agenda: &Agenda, json: &str) -> Result<ImportSummary, Transf
     Ok(summary)
 }
 
-/// Exports every person and session.
+/// Exports every person and session, as one consistent snapshot.
 pub async fn export(agenda: &Agenda) -> Result<String, Error> {
-    let mut people = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, next) = agenda.list_people(String::new(), after, 1000).await?;
-        people.extend(page);
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
-    let sessions = agenda.all_sessions(SessionFilter::default()).await?;
+    let (people, sessions, _) = agenda.snapshot().await?;
     Ok(render(&people, &sessions))
 }
 

@@ -2,15 +2,17 @@
 //! values (`convert`), calls the app layer, and renders the answer. Errors become statuses in
 //! `status`, nowhere else.
 
+mod admin;
 mod convert;
 mod feeds;
 mod invites;
-mod page_token;
+pub mod page_token;
 mod people;
 mod sessions;
 pub mod status;
 mod watch;
 
+pub use admin::AdminApi;
 pub use feeds::FeedApi;
 pub use invites::InviteApi;
 pub use people::PersonApi;

@@ -96,6 +96,31 @@ pub fn routes(agenda: Agenda, config: FeedConfig, metrics: Arc<Metrics>) -> Rout
         .with_state(state)
 }
 
+/// The filter of `/feeds/sessions.ics` for a raw query string (`from=2026-01-01&tag=msme`),
+/// with the default window of `past_days` / `future_days` around today. Public so it can be
+/// fuzzed; the route uses the same code.
+pub fn parse_feed_query(raw: &str, past_days: u32, future_days: u32) -> Result<SessionFilter, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw).map_err(|e| format!("malformed query string: {e}"))?;
+    let config = FeedConfig { past_days, future_days, ..FeedConfig::with_public_url("http://localhost") };
+    sessions_filter(&config, &pairs).map_err(|e| match e {
+        FeedError::BadRequest(m) => m,
+        FeedError::NotFound => "not found".into(),
+        FeedError::Internal(e) => e.to_string(),
+    })
+}
+
+/// Whether an `If-None-Match` header value names one of `etags` (or is `*`); weak
+/// comparison, as RFC 9110 asks for If-None-Match.
+pub fn if_none_match(header: &str, etags: &[&str]) -> bool {
+    header.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || etags.contains(&t))
+}
+
+/// An HTTP date (`If-Modified-Since`), if it parses.
+pub fn parse_http_date(value: &str) -> Option<Timestamp> {
+    jiff::fmt::rfc2822::parse(value).ok().map(|z| z.timestamp())
+}
+
 /// `{id}.ics` -> `id` (axum 0.8 allows one parameter per path segment, so the suffix is ours
 /// to strip).
 fn strip_ics(file: &str) -> Result<&str, FeedError> {
@@ -234,10 +259,10 @@ impl Rendered {
                 .map(|t| t.trim().trim_start_matches("W/"))
                 .any(|t| t == "*" || t == self.etag || t == self.gzip_etag);
         }
-        if let Some(ims) = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok())
-            && let Ok(since) = jiff::fmt::rfc2822::parse(ims)
+        if let Some(since) =
+            headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(parse_http_date)
         {
-            return self.last_modified_at.as_second() <= since.timestamp().as_second();
+            return self.last_modified_at.as_second() <= since.as_second();
         }
         false
     }

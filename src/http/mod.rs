@@ -5,6 +5,8 @@
 
 mod feeds;
 
+pub use feeds::{if_none_match, parse_feed_query, parse_http_date};
+
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;

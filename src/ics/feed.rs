@@ -16,8 +16,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use icalendar::{Calendar, Component, Event, Property};
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
 
-use super::lines::{clean_text, escape_text, param_value, refold, unfold};
+use super::lines::{clean_text, escape_text, param_value, refold_text};
 use super::vtimezone::{is_utc, vtimezone};
 use crate::domain::{
     Material, Person, PersonId, PersonSlot, Session, SessionStatus, Slot, SlotStatus, TimeZoneName, Timestamp,
@@ -121,8 +123,14 @@ fn material_line(m: &Material) -> String {
     }
 }
 
-fn local_hm(t: Timestamp, tz: &TimeZoneName) -> String {
-    t.to_zoned_datetime(tz.tz()).strftime("%H:%M").to_string()
+/// `HH:MM` of `t` in `zone`.
+fn local_hm(t: Timestamp, zone: &TimeZone) -> String {
+    let dt = zone.to_datetime(t);
+    let mut out = String::with_capacity(5);
+    push_digits(&mut out, i64::from(dt.hour()), 2);
+    out.push(':');
+    push_digits(&mut out, i64::from(dt.minute()), 2);
+    out
 }
 
 /// Where the event happens, for LOCATION: the place, else the join URL.
@@ -165,9 +173,9 @@ pub fn session_event(settings: &FeedSettings, s: &Session, people: &People) -> E
     if !s.slots.is_empty() {
         d.push(String::new());
         d.push("Programme:".into());
+        let zone = s.time_zone.tz();
         for slot in &s.slots {
-            let mut line =
-                format!("{}–{} {}", local_hm(slot.start, &s.time_zone), local_hm(slot.end, &s.time_zone), slot.title);
+            let mut line = format!("{}–{} {}", local_hm(slot.start, &zone), local_hm(slot.end, &zone), slot.title);
             let speakers = names(&slot.speakers, people);
             if !speakers.is_empty() {
                 line.push_str(&format!(" — {}", speakers.join(", ")));
@@ -294,31 +302,68 @@ pub fn person_events(
         .collect()
 }
 
-fn utc_stamp(t: Timestamp) -> String {
-    t.strftime("%Y%m%dT%H%M%SZ").to_string()
+/// `n` in decimal, zero-padded to `width` digits (`0 <= n`).
+fn push_digits(out: &mut String, n: i64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut at = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    at = at.min(buf.len().saturating_sub(width));
+    out.push_str(std::str::from_utf8(&buf[at..]).expect("ASCII digits"));
 }
 
-fn time_property(name: &str, t: Timestamp, tz: &TimeZoneName, utc: bool) -> Property {
-    if utc {
-        Property::new(name, utc_stamp(t))
-    } else {
-        let local = t.to_zoned_datetime(tz.tz()).strftime("%Y%m%dT%H%M%S").to_string();
-        let mut p = Property::new(name, local);
-        p.add_parameter("TZID", tz.as_str());
-        p
+/// `YYYYMMDDTHHMMSS`, as `strftime("%Y%m%dT%H%M%S")` writes it (without parsing a format
+/// string for every property: feeds have thousands).
+fn compact(dt: DateTime) -> String {
+    if !(0..=9999).contains(&dt.year()) {
+        return dt.strftime("%Y%m%dT%H%M%S").to_string();
+    }
+    let mut out = String::with_capacity(16);
+    push_digits(&mut out, i64::from(dt.year()), 4);
+    push_digits(&mut out, i64::from(dt.month()), 2);
+    push_digits(&mut out, i64::from(dt.day()), 2);
+    out.push('T');
+    push_digits(&mut out, i64::from(dt.hour()), 2);
+    push_digits(&mut out, i64::from(dt.minute()), 2);
+    push_digits(&mut out, i64::from(dt.second()), 2);
+    out
+}
+
+fn utc_stamp(t: Timestamp) -> String {
+    let mut out = compact(TimeZone::UTC.to_datetime(t));
+    out.push('Z');
+    out
+}
+
+/// DTSTART / DTEND: local time with TZID in `zone`, or UTC when `zone` is `None`.
+fn time_property(name: &str, t: Timestamp, tz: &TimeZoneName, zone: Option<&TimeZone>) -> Property {
+    match zone {
+        None => Property::new(name, utc_stamp(t)),
+        Some(zone) => {
+            let mut p = Property::new(name, compact(zone.to_datetime(t)));
+            p.add_parameter("TZID", tz.as_str());
+            p
+        }
     }
 }
 
-/// Whether `t` falls in a repeated local hour of `tz` (e.g. 02:30 on the night clocks go
+/// Whether `t` falls in a repeated local hour of `zone` (e.g. 02:30 on the night clocks go
 /// back). RFC 5545 says such a local time means its first occurrence, but parsers differ
 /// (ical.js takes the second), so events touching one are written in UTC.
-fn ambiguous(t: Timestamp, tz: &TimeZoneName) -> bool {
-    let zone = tz.tz();
-    zone.to_ambiguous_timestamp(t.to_zoned_datetime(zone.clone()).datetime()).is_ambiguous()
+fn ambiguous(t: Timestamp, zone: &TimeZone) -> bool {
+    zone.to_ambiguous_timestamp(zone.to_datetime(t)).is_ambiguous()
 }
 
-fn event(e: &EventData, utc: bool) -> Event {
-    let utc = utc || ambiguous(e.start, &e.time_zone) || ambiguous(e.end, &e.time_zone);
+/// The VEVENT of `e`; `zone` is the rules of its time zone, `None` for a zone written as UTC.
+fn event(e: &EventData, zone: Option<&TimeZone>) -> Event {
+    let zone = zone.filter(|z| !ambiguous(e.start, z) && !ambiguous(e.end, z));
     let mut ev = Event::new();
     ev.append_property(Property::new("UID", &e.uid));
     ev.append_property(Property::new("DTSTAMP", utc_stamp(e.last_modified)));
@@ -326,8 +371,8 @@ fn event(e: &EventData, utc: bool) -> Event {
     ev.append_property(Property::new("LAST-MODIFIED", utc_stamp(e.last_modified)));
     ev.append_property(Property::new("SEQUENCE", e.sequence.to_string()));
     ev.append_property(Property::new("STATUS", if e.cancelled { "CANCELLED" } else { "CONFIRMED" }));
-    ev.append_property(time_property("DTSTART", e.start, &e.time_zone, utc));
-    ev.append_property(time_property("DTEND", e.end, &e.time_zone, utc));
+    ev.append_property(time_property("DTSTART", e.start, &e.time_zone, zone));
+    ev.append_property(time_property("DTEND", e.end, &e.time_zone, zone));
     ev.append_property(Property::new("SUMMARY", clean_text(&e.summary)));
     ev.append_property(Property::new("DESCRIPTION", clean_text(&e.description)));
     if !e.location.is_empty() {
@@ -397,12 +442,13 @@ pub(super) fn calendar(method: &str) -> Calendar {
 
 /// Adds the events and their VTIMEZONEs, and writes the text with our line rules.
 pub(super) fn finish(mut cal: Calendar, events: &[EventData]) -> String {
-    // Zones used, each with the span of its events.
+    // Zones used, each with the span of its events; each zone's rules looked up once (None
+    // for a zone written as UTC).
     let mut zones: BTreeMap<&str, (&TimeZoneName, Timestamp, Timestamp)> = BTreeMap::new();
-    let mut utc_zone: HashMap<&str, bool> = HashMap::new();
+    let mut rules: HashMap<&str, Option<TimeZone>> = HashMap::new();
     for e in events {
-        let utc = *utc_zone.entry(e.time_zone.as_str()).or_insert_with(|| is_utc(&e.time_zone.tz()));
-        if !utc {
+        let zone = rules.entry(e.time_zone.as_str()).or_insert_with(|| Some(e.time_zone.tz()).filter(|z| !is_utc(z)));
+        if zone.is_some() {
             let span = zones.entry(e.time_zone.as_str()).or_insert((&e.time_zone, e.start, e.end));
             span.1 = span.1.min(e.start);
             span.2 = span.2.max(e.end);
@@ -414,10 +460,14 @@ pub(super) fn finish(mut cal: Calendar, events: &[EventData]) -> String {
         cal.append_property(Property::new("X-WR-TIMEZONE", only));
     }
     for e in events {
-        cal.push(event(e, utc_zone[e.time_zone.as_str()]));
+        cal.push(event(e, rules[e.time_zone.as_str()].as_ref()));
     }
-    let timezones: Vec<String> =
-        zones.values().flat_map(|(tz, from, to)| vtimezone(tz.as_str(), &tz.tz(), *from, *to)).collect();
-    let lines = unfold(&cal.to_string());
-    refold(&lines, &timezones, |l| l == "BEGIN:VEVENT" || l == "END:VCALENDAR")
+    let timezones: Vec<String> = zones
+        .values()
+        .flat_map(|(tz, from, to)| {
+            let zone = rules[tz.as_str()].as_ref().expect("only zones not written as UTC have a span");
+            vtimezone(tz.as_str(), zone, *from, *to)
+        })
+        .collect();
+    refold_text(&cal.to_string(), &timezones, |l| l == "BEGIN:VEVENT" || l == "END:VCALENDAR")
 }

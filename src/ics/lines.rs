@@ -16,6 +16,10 @@ const LINE_OCTETS: usize = 75;
 /// character (C0, DEL, C1) removed, since none of them may appear in an iCalendar value and
 /// some clients reject the whole file when one does. Tabs stay (TEXT allows them).
 pub fn clean_text(s: &str) -> String {
+    // Nearly all text is clean already: one pass to check, one copy.
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.to_owned();
+    }
     let normalized = s.replace("\r\n", "\n").replace('\r', "\n");
     normalized.chars().filter(|&c| c == '\n' || c == '\t' || !c.is_control()).collect()
 }
@@ -106,6 +110,40 @@ pub fn refold(lines: &[String], extra: &[String], before: impl Fn(&str) -> bool)
     out
 }
 
+/// [`refold`] of [`unfold`]`(text)`, in one pass without the intermediate copies: each logical
+/// line is gathered in one reused buffer and folded straight into the output.
+pub fn refold_text(text: &str, extra: &[String], before: impl Fn(&str) -> bool) -> String {
+    let extra_len: usize = extra.iter().map(|l| l.len() + l.len() / 70 * 3 + 2).sum();
+    let mut out = String::with_capacity(text.len() + text.len() / 16 + extra_len);
+    let mut inserted = extra.is_empty();
+    let mut line = String::with_capacity(256);
+    let mut emit = |line: &str, out: &mut String| {
+        if line.is_empty() {
+            return;
+        }
+        if !inserted && before(line) {
+            for e in extra {
+                fold_into(e, out);
+            }
+            inserted = true;
+        }
+        fold_into(line, out);
+    };
+    for physical in text.split("\r\n") {
+        match physical.as_bytes().first() {
+            // A continuation: the fold (CRLF and one space or tab) goes, the rest joins.
+            Some(b' ' | b'\t') => line.push_str(&physical[1..]),
+            _ => {
+                emit(&line, &mut out);
+                line.clear();
+                line.push_str(physical);
+            }
+        }
+    }
+    emit(&line, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +205,36 @@ mod tests {
         let evil = "Q&A; notes, part 2\nEND:VEVENT\r\nBEGIN:VEVENT\u{0}\u{7}";
         assert_eq!(escape_text(evil), "Q&A\\; notes\\, part 2\\nEND:VEVENT\\nBEGIN:VEVENT");
         assert_eq!(clean_text("a\r\nb\rc\u{1b}d\te"), "a\nb\ncd\te");
+    }
+
+    #[test]
+    fn refold_text_is_refold_of_unfold() {
+        let extra =
+            vec!["BEGIN:VTIMEZONE".to_owned(), format!("X-LONG:{}", "z".repeat(200)), "END:VTIMEZONE".to_owned()];
+        let long = format!("DESCRIPTION:{}", "Petter Ølberg\\, José; ".repeat(12));
+        let texts = [
+            String::new(),
+            "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".to_owned(),
+            format!(
+                "BEGIN:VCALENDAR\r\nX-A:1\r\nBEGIN:VEVENT\r\n{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+                fold(&long).trim_end()
+            ),
+            "A:x\r\n y\r\n\tz\r\n \r\n\tw\r\n\r\n b\r\nBEGIN:VEVENT\r\nEND:VEVENT".to_owned(),
+        ];
+        let before = |l: &str| l == "BEGIN:VEVENT" || l == "END:VCALENDAR";
+        for text in &texts {
+            for extra in [&extra[..], &[]] {
+                assert_eq!(refold_text(text, extra, before), refold(&unfold(text), extra, before), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn clean_text_keeps_clean_text_as_it_is() {
+        for s in ["", "Opening remarks", "Line one\nline two\twith a tab", "Ølberg — 老虎"] {
+            assert_eq!(clean_text(s), s);
+        }
+        assert_eq!(clean_text("a\u{85}b\u{7f}c"), "abc");
     }
 
     #[test]

@@ -22,14 +22,14 @@
 //!
 //! Every write is one sled transaction over all trees it touches, then waits for a group
 //! commit flush. Index entries are a pure function of the record (`session_entries`), so a
-//! write removes the old record's entries and inserts the new one's: indexes can never drift
-//! from records.
+//! write removes the old record's entries and inserts the new one's (skipping those in both,
+//! which stay as they are): indexes can never drift from records.
 //!
 //! Time-window queries scan an index from `from - max_span`, where `max_span` is the longest
 //! session ever stored (kept in `meta`, only grows), so a session that started before the
 //! window but still runs in it is found without a second index on end times.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound;
 use std::path::Path;
 
@@ -54,13 +54,20 @@ use crate::domain::{
 /// any change to `records` or to the key layout above.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// sled's page cache, in bytes of cached pages (sled's own estimate; the heap it takes is
+/// larger). sled's default (1 GiB) lets a process reading across a large store grow past a
+/// gigabyte; records missing from the cache are read from the file (the OS page cache), so
+/// a smaller cache costs little while the hot set (recent sessions, their people) fits.
+/// Measured by `scripts/bench` (BENCHMARKS.md: resident memory under load).
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 const K_FORMAT: &[u8] = b"format_version";
 const K_REVISION: &[u8] = b"revision";
 const K_MAX_SPAN: &[u8] = b"max_span";
 const K_CHANGES_FROM: &[u8] = b"changes_from";
 
 /// Which index tree an entry belongs to.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Ix {
     ByStart,
     ByPerson,
@@ -176,8 +183,11 @@ fn check_expect(current: Option<u64>, expect: Expect) -> Result<(), StoreError> 
     }
 }
 
+/// An index entry: its tree, key and value.
+type Entry = (Ix, Vec<u8>, Vec<u8>);
+
 /// Every index entry of a session: a pure function of the record.
-fn session_entries(s: &Session) -> Vec<(Ix, Vec<u8>, Vec<u8>)> {
+fn session_entries(s: &Session) -> Vec<Entry> {
     let id = s.id.as_str().as_bytes();
     let (start, end) = (time(s.start), time(s.end));
     let mut out = vec![(Ix::ByStart, key(&[&start, id]), end.to_vec())];
@@ -215,7 +225,7 @@ impl SledStore {
     /// Opens (or creates) the store in `path`. Fails clearly when another process holds the
     /// directory or when it holds a format this build does not know.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(path).open().map_err(|e| match e {
+        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|e| match e {
             sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
                 StoreError::Backend(format!(
                     "store directory {} is locked by another process (is another agenda running on it?): {io}",
@@ -323,6 +333,75 @@ impl SledStore {
         Ok(self.meta.get(K_MAX_SPAN)?.and_then(|b| b.as_ref().try_into().ok()).map(i64::from_be_bytes).unwrap_or(0))
     }
 
+    /// Recomputes every index from the records and compares: the list of differences, empty
+    /// when indexes and records agree (after any crash, they must). Reads the whole store.
+    pub fn verify(&self) -> Result<Vec<String>, StoreError> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut problems = Vec::new();
+        type Entries = BTreeSet<(Vec<u8>, Vec<u8>)>;
+        let mut wanted: BTreeMap<&'static str, Entries> = BTreeMap::new();
+        let names = |ix: Ix| match ix {
+            Ix::ByStart => "sessions_by_start",
+            Ix::ByPerson => "sessions_by_person",
+            Ix::ByOrganizer => "sessions_by_organizer",
+            Ix::ByTag => "sessions_by_tag",
+            Ix::SlotsByPerson => "slots_by_person",
+        };
+        let mut refs: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for item in self.sessions.iter() {
+            let (k, v) = item?;
+            let s = decode_session(&v)?;
+            if k.as_ref() != s.id.as_str().as_bytes() {
+                problems.push(format!("session record under key {:?} has id {}", String::from_utf8_lossy(&k), s.id));
+            }
+            for (ix, key, value) in session_entries(&s) {
+                wanted.entry(names(ix)).or_default().insert((key, value));
+            }
+            for p in s.referenced_people() {
+                *refs.entry(p.as_str().as_bytes().to_vec()).or_default() += 1;
+                if self.people.get(p.as_str())?.is_none() {
+                    problems.push(format!("session {} names missing person {p}", s.id));
+                }
+            }
+        }
+        let trees = [
+            ("sessions_by_start", &self.by_start),
+            ("sessions_by_person", &self.by_person),
+            ("sessions_by_organizer", &self.by_organizer),
+            ("sessions_by_tag", &self.by_tag),
+            ("slots_by_person", &self.slots_by_person),
+        ];
+        for (name, tree) in trees {
+            let actual: BTreeSet<(Vec<u8>, Vec<u8>)> =
+                tree.iter().map(|i| i.map(|(k, v)| (k.to_vec(), v.to_vec()))).collect::<Result<_, _>>()?;
+            let expected = wanted.remove(name).unwrap_or_default();
+            for extra in actual.difference(&expected) {
+                problems
+                    .push(format!("{name} has an entry no record explains: {:?}", String::from_utf8_lossy(&extra.0)));
+            }
+            for missing in expected.difference(&actual) {
+                problems.push(format!("{name} lacks an entry: {:?}", String::from_utf8_lossy(&missing.0)));
+            }
+        }
+        let actual_refs: BTreeMap<Vec<u8>, u64> =
+            self.person_refs.iter().map(|i| i.map(|(k, v)| (k.to_vec(), u64_of(Some(v))))).collect::<Result<_, _>>()?;
+        if actual_refs != refs {
+            problems.push("person_refs differ from the people the sessions name".into());
+        }
+        let mut by_name = BTreeSet::new();
+        for item in self.people.iter() {
+            let (_, v) = item?;
+            let p = decode_person(&v)?;
+            by_name.insert(key(&[&term(&p.name.to_lowercase()), p.id.as_str().as_bytes()]));
+        }
+        let actual_names: BTreeSet<Vec<u8>> =
+            self.people_by_name.iter().keys().map(|k| k.map(|k| k.to_vec())).collect::<Result<_, _>>()?;
+        if actual_names != by_name {
+            problems.push("people_by_name differs from the people records".into());
+        }
+        Ok(problems)
+    }
+
     /// Writes made and flushes run since open: how well group commit batches.
     pub fn commit_stats(&self) -> (u64, u64) {
         self.commit.stats()
@@ -412,13 +491,21 @@ impl Store for SledStore {
             for p in old_people.difference(&people) {
                 tx.add_ref(p, -1)?;
             }
-            if let Some(old) = &old {
-                for (ix, k, _) in session_entries(old) {
-                    tx.index(ix).remove(k)?;
+            // Only the entries that change: an update that leaves an entry as it was (a new
+            // title, a moved participant) neither removes nor re-inserts it. The indexes end
+            // up exactly as "remove every old entry, insert every new one" would leave them.
+            let old_entries = old.as_ref().map(session_entries).unwrap_or_default();
+            let (old_set, new_set): (HashSet<&Entry>, HashSet<&Entry>) =
+                (old_entries.iter().collect(), entries.iter().collect());
+            for e @ (ix, k, _) in &old_entries {
+                if !new_set.contains(e) {
+                    tx.index(*ix).remove(k.as_slice())?;
                 }
             }
-            for (ix, k, v) in &entries {
-                tx.index(*ix).insert(k.as_slice(), v.as_slice())?;
+            for e @ (ix, k, v) in &entries {
+                if !old_set.contains(e) {
+                    tx.index(*ix).insert(k.as_slice(), v.as_slice())?;
+                }
             }
             let max_span = tx.meta.get(K_MAX_SPAN)?.and_then(|b| b.as_ref().try_into().ok()).map(i64::from_be_bytes);
             if max_span.is_none_or(|m| m < span) {

@@ -55,6 +55,7 @@ async fn a_restarted_server_returns_the_same_data() {
 pub struct Server {
     child: Child,
     pub grpc: String,
+    pub http: String,
 }
 
 impl Server {
@@ -69,15 +70,16 @@ impl Server {
             .spawn()
             .expect("starting agenda serve");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let grpc = loop {
+        let (grpc, http) = loop {
             let line = lines.next().expect("the server logs its addresses").unwrap();
             if let Some(rest) = line.split("grpc=").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_owned();
+                let http = line.split("http=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+                break (rest.split_whitespace().next().unwrap().to_owned(), http);
             }
         };
         // Keep draining the log so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Server { child, grpc }
+        Server { child, grpc, http }
     }
 
     async fn clients(&self) -> (SessionServiceClient<Channel>, PersonServiceClient<Channel>) {
@@ -85,9 +87,13 @@ impl Server {
         (SessionServiceClient::new(ch.clone()), PersonServiceClient::new(ch))
     }
 
-    fn kill9(mut self) {
+    pub fn kill9(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().unwrap();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM (as systemd or Kubernetes do).

@@ -231,3 +231,32 @@ pub fn failure<T: std::fmt::Debug>(r: Result<T, Status>) -> (Code, Vec<String>) 
 pub fn reason<T: std::fmt::Debug>(r: Result<T, Status>) -> String {
     r.expect_err("the call should fail").get_details_error_info().map(|i| i.reason).unwrap_or_default()
 }
+
+/// A small deterministic generator (xorshift), so a failing run can be replayed from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in 0..n.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// `agenda import` of the demo file into `dir` with the real binary.
+pub fn import_demo_into(dir: &Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_agenda"))
+        .arg("--data")
+        .arg(dir)
+        .arg("import")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/fmg-msme-2022-11-17.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

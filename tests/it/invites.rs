@@ -6,7 +6,7 @@ use prost_types::FieldMask;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::helpers::{TestApp, failure, reason, session, slot, spawn_demo_app, ts};
+use crate::helpers::{Rng, TestApp, failure, reason, session, slot, spawn_demo_app, ts};
 use crate::interop::{mime, parse_both};
 
 const ID: &str = "msme-follow-up";
@@ -290,21 +290,6 @@ async fn cancelling_the_session_cancels_every_invite_sent() {
     assert_eq!(events[0].4, "CANCELLED");
 }
 
-/// A small deterministic generator (xorshift), so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[tokio::test]
 async fn thousands_of_malformed_replies_are_refused_and_change_nothing() {
     let app = spawn_demo_app().await;
@@ -329,26 +314,26 @@ async fn thousands_of_malformed_replies_are_refused_and_change_nothing() {
     for _ in 0..3000 {
         let mut m = valid.clone();
         match rng.below(5) {
-            0 => m.truncate(rng.below(m.len())),
+            0 => m.truncate(rng.below(m.len() as u64) as usize),
             1 => {
                 for _ in 0..1 + rng.below(8) {
-                    let i = rng.below(m.len());
+                    let i = rng.below(m.len() as u64) as usize;
                     m[i] = rng.next() as u8;
                 }
             }
             2 => {
-                let i = rng.below(m.len());
+                let i = rng.below(m.len() as u64) as usize;
                 let junk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
                 m.splice(i..i, junk);
             }
             3 => {
-                let i = rng.below(m.len());
-                let nest = b"BEGIN:VEVENT\r\n".repeat(rng.below(40));
+                let i = rng.below(m.len() as u64) as usize;
+                let nest = b"BEGIN:VEVENT\r\n".repeat(rng.below(40) as usize);
                 m.splice(i..i, nest);
             }
             _ => {
-                let i = rng.below(m.len());
-                let j = i + rng.below(m.len() - i);
+                let i = rng.below(m.len() as u64) as usize;
+                let j = i + rng.below((m.len() - i) as u64) as usize;
                 m.drain(i..j);
             }
         }

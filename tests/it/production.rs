@@ -36,7 +36,7 @@ fn every_rpc() -> Vec<(String, bool)> {
             }
         }
     }
-    assert_eq!(out.len(), 26, "13 session, 6 person, 3 feed and 4 invite RPCs");
+    assert_eq!(out.len(), 27, "13 session, 6 person, 3 feed, 4 invite and 1 admin RPCs");
     out
 }
 
@@ -82,7 +82,7 @@ async fn every_rpc_refuses_a_missing_wrong_or_under_scoped_token() {
     let (app, _dir) = spawn_auth(false).await;
     for (path, streaming) in every_rpc() {
         let read = path.contains("/Get") || path.contains("/List") || path.contains("/Watch");
-        let admin = path.contains(".FeedService/");
+        let admin = path.contains(".FeedService/") || path.contains(".AdminService/");
         // No token: reads are open (by default), everything else is UNAUTHENTICATED.
         let none = call(&app, &path, streaming, None).await;
         if read && !admin {
@@ -468,14 +468,7 @@ async fn a_client_deadline_is_honoured() {
 #[tokio::test]
 async fn an_in_flight_request_completes_across_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let import = std::process::Command::new(env!("CARGO_BIN_EXE_agenda"))
-        .arg("--data")
-        .arg(dir.path())
-        .arg("import")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/fmg-msme-2022-11-17.json"))
-        .output()
-        .unwrap();
-    assert!(import.status.success());
+    crate::helpers::import_demo_into(dir.path());
     let server = crate::durability::Server::start(dir.path());
     let addr: std::net::SocketAddr = server.grpc.parse().unwrap();
     // A request whose body is still on its way when SIGTERM arrives.

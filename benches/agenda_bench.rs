@@ -1,0 +1,814 @@
+//! The benchmark driver behind `scripts/bench` (issue 6): the in-process parts and the load
+//! generators that wrk and h2load cannot play. Each subcommand prints `key=value` lines that
+//! the script reads; see `scripts/bench` for the whole run and BENCHMARKS.md for results.
+//!
+//! A `[[bench]]` target (not a second binary of the package) because it is a development tool:
+//! it is not installed with the service, `cargo run` keeps one binary to run, and it may use
+//! the dev-dependencies (h2, tempfile). Run by `cargo test --all-targets` without a subcommand,
+//! it does a quick self-check on tiny data and exits.
+//!
+//! ```text
+//! gen          generate a store (synth::Spec) into a sled directory, from many threads
+//! render       cold render of the 1,000-slot agenda feed, in process; --json dumps its events
+//! grpc-files   h2load request bodies (5-byte gRPC prefix + protobuf message)
+//! grpc-verify  sends those same bytes over HTTP/2 and checks grpc-status 0
+//! latency      sequential ListSessions (one-week window) and ListPersonSlots: p50/p99
+//! sweep        concurrent GetSession / ListPersonSlots over the whole store (memory under load)
+//! writes       concurrent CreateSession, then UpdateSlot, over gRPC for a fixed time
+//! raw-sled     the reference: N threads insert into sled, one flusher thread group-commits
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use agenda::domain::{
+    Format, MaterialKind, ParticipationStatus, Role, Session, SessionStatus, SlotKind, SlotStatus, Timestamp,
+    Visibility,
+};
+use agenda::ics::feed::{self, CalendarInfo, FeedSettings, People};
+use agenda::pb;
+use agenda::pb::person_service_client::PersonServiceClient;
+use agenda::pb::session_service_client::SessionServiceClient;
+use agenda::store::{SledStore, Store};
+use agenda::synth::{self, Spec};
+use bytes::Bytes;
+use clap::{Parser, Subcommand, ValueEnum};
+use prost::Message as _;
+use tonic::transport::Channel;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    Scale,
+    Small,
+}
+
+/// Which synthetic store: a preset, optionally with another session count (same density),
+/// start date or seed.
+#[derive(clap::Args, Clone)]
+struct SpecArgs {
+    #[arg(long, value_enum, default_value = "small")]
+    preset: Preset,
+    /// Sessions (people and days in proportion).
+    #[arg(long)]
+    sessions: Option<usize>,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    start: Option<String>,
+}
+
+impl SpecArgs {
+    fn spec(&self) -> Spec {
+        let mut spec = match self.preset {
+            Preset::Scale => Spec::scale(),
+            Preset::Small => Spec::small(),
+        };
+        if let Some(n) = self.sessions {
+            spec = spec.scaled_to(n);
+        }
+        if let Some(d) = &self.start {
+            spec.start = day(d);
+        }
+        spec
+    }
+}
+
+fn day(d: &str) -> Timestamp {
+    format!("{d}T00:00:00Z").parse().unwrap_or_else(|e| panic!("bad date {d:?}: {e}"))
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generates a store.
+    Gen {
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long, default_value_t = 256)]
+        threads: usize,
+        /// Also one large agenda with this id (conference week), from --agenda-start.
+        #[arg(long)]
+        agenda: Option<String>,
+        #[arg(long)]
+        agenda_start: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        agenda_slots: usize,
+    },
+    /// Cold render of the large agenda's feed.
+    Render {
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+        #[arg(long, default_value_t = 1000)]
+        slots: usize,
+        /// Writes the events (and the feed) for scripts/bench_icalendar.py.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[arg(long)]
+        ics: Option<PathBuf>,
+    },
+    /// h2load request files.
+    GrpcFiles {
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        spec: SpecArgs,
+    },
+    /// Sends request files (PATH=FILE) as h2load does, checks grpc-status 0.
+    GrpcVerify {
+        #[arg(long)]
+        addr: SocketAddr,
+        /// `/package.Service/Method=FILE`
+        requests: Vec<String>,
+    },
+    /// Sequential latency of the scale queries.
+    Latency {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long, default_value_t = 2000)]
+        reps: usize,
+    },
+    /// Reads spread over the whole store, for a fixed time (what a memory figure needs).
+    Sweep {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+    /// Concurrent durable writes over gRPC.
+    Writes {
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The store's spec (its people are named by the new sessions).
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// The raw sled reference for durable writes.
+    RawSled {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Bytes per record (default: the average protobuf size of a synthetic session).
+        #[arg(long)]
+        value_bytes: Option<usize>,
+    },
+}
+
+fn main() {
+    // `cargo bench -- ARGS` appends --bench; `cargo test --all-targets` runs us with no
+    // subcommand (or with its own filter arguments): then a quick self-check.
+    let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
+    const COMMANDS: &[&str] =
+        &["gen", "render", "grpc-files", "grpc-verify", "latency", "sweep", "writes", "raw-sled", "help"];
+    if args.get(1).is_none_or(|a| !COMMANDS.contains(&a.as_str()) && !a.starts_with("-h")) {
+        self_check();
+        return;
+    }
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Command::Gen { data, spec, threads, agenda, agenda_start, agenda_slots } => {
+            gen_store(&data, &spec.spec(), threads, agenda.as_deref(), agenda_start.as_deref(), agenda_slots)
+        }
+        Command::Render { iterations, slots, json, ics } => render(iterations, slots, json.as_deref(), ics.as_deref()),
+        Command::GrpcFiles { out, spec } => grpc_files(&out, &spec.spec()),
+        Command::GrpcVerify { addr, requests } => runtime().block_on(grpc_verify(addr, &requests)),
+        Command::Latency { addr, spec, reps } => runtime().block_on(latency(addr, &spec.spec(), reps)),
+        Command::Sweep { addr, spec, concurrency, seconds } => {
+            runtime().block_on(sweep(addr, &spec.spec(), concurrency, Duration::from_secs(seconds)))
+        }
+        Command::Writes { addr, spec, concurrency, seconds } => {
+            runtime().block_on(writes(addr, &spec.spec(), concurrency, Duration::from_secs(seconds)))
+        }
+        Command::RawSled { dir, concurrency, seconds, value_bytes } => {
+            raw_sled(&dir, concurrency, Duration::from_secs(seconds), value_bytes)
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
+}
+
+/// Under `cargo test`: everything in miniature, quickly.
+fn self_check() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = Spec::small().scaled_to(20);
+    let store = SledStore::open(dir.path()).expect("open");
+    synth::load(&store, &spec, 8).expect("load");
+    assert!(store.get_session(&spec.session_id(19)).expect("read").is_some());
+    let (ms, bytes) = render_once(&spec, 50);
+    assert!(bytes > 10_000, "{bytes}");
+    println!("agenda-bench self-check ok (render of 50 slots: {ms:.2} ms); scripts/bench runs the benchmarks");
+}
+
+// ----- gen -----
+
+fn gen_store(
+    data: &Path,
+    spec: &Spec,
+    threads: usize,
+    agenda: Option<&str>,
+    agenda_start: Option<&str>,
+    agenda_slots: usize,
+) {
+    let t0 = Instant::now();
+    let store = SledStore::open(data).expect("opening the store");
+    let report = synth::load(&store, spec, threads).expect("loading");
+    if let Some(id) = agenda {
+        let start = agenda_start.map_or(spec.start, day);
+        let s = spec.agenda(id, start, agenda_slots);
+        synth::put_session(&store, &s).expect("the large agenda");
+        println!("agenda={id} agenda_slots={}", s.slots.len());
+    }
+    let (writes, flushes) = store.commit_stats();
+    store.flush().expect("flush");
+    drop(store);
+    let secs = |d: Duration| d.as_secs_f64();
+    println!(
+        "people={} sessions={} slots={} threads={} people_seconds={:.1} sessions_seconds={:.1} \
+         sessions_per_second={:.0} writes={writes} flushes={flushes} total_seconds={:.1} disk_bytes={}",
+        report.people,
+        report.sessions,
+        report.slots,
+        report.threads,
+        secs(report.people_time),
+        secs(report.sessions_time),
+        report.sessions as f64 / secs(report.sessions_time),
+        secs(t0.elapsed()),
+        dir_size(data),
+    );
+}
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+// ----- render -----
+
+/// The large agenda of the feed benchmarks, its people, and the calendar names the feed route
+/// gives it.
+fn agenda_feed(spec: &Spec, slots: usize) -> (Session, People, CalendarInfo) {
+    let s = spec.agenda("conference-week", day("2026-06-08"), slots);
+    let people: People = spec.people_of(&s).into_iter().map(|p| (p.id.clone(), p)).collect();
+    let info =
+        CalendarInfo { name: s.title.clone(), description: format!("{}, 8 June 2026: the agenda", s.organizer.name) };
+    (s, people, info)
+}
+
+/// One cold render (events from the session, then the calendar text): (ms, bytes).
+fn render_once(spec: &Spec, slots: usize) -> (f64, usize) {
+    let (s, people, info) = agenda_feed(spec, slots);
+    let settings = FeedSettings::default();
+    let t = Instant::now();
+    let events = feed::agenda_events(&settings, &s, &people);
+    let text = feed::render(&settings, &info, &events);
+    (t.elapsed().as_secs_f64() * 1e3, std::hint::black_box(text).len())
+}
+
+fn render(iterations: usize, slots: usize, json: Option<&Path>, ics: Option<&Path>) {
+    let spec = Spec::small();
+    let (s, people, info) = agenda_feed(&spec, slots);
+    let settings = FeedSettings::default();
+    let mut times = Vec::with_capacity(iterations);
+    let mut bytes = 0;
+    // One untimed round first (tz database and allocator warm), as a server would have had.
+    for i in 0..=iterations {
+        let t = Instant::now();
+        let events = feed::agenda_events(&settings, &s, &people);
+        let text = feed::render(&settings, &info, &events);
+        let el = t.elapsed().as_secs_f64() * 1e3;
+        bytes = std::hint::black_box(&text).len();
+        if i > 0 {
+            times.push(el);
+        }
+        if i == 0 {
+            if let Some(p) = ics {
+                std::fs::write(p, &text).expect("writing the feed");
+            }
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let events = feed::agenda_events(&settings, &s, &people);
+    if let Some(p) = json {
+        let list: Vec<serde_json::Value> = events
+            .iter()
+            .map(|e| {
+                let utc = e.time_zone.as_str() == "UTC";
+                serde_json::json!({
+                    "uid": e.uid, "summary": e.summary, "description": e.description, "location": e.location,
+                    "url": e.url, "conference": e.conference, "start": e.start.to_string(), "end": e.end.to_string(),
+                    "tzid": if utc { None } else { Some(e.time_zone.as_str()) }, "sequence": e.sequence,
+                    "cancelled": e.cancelled, "created": e.created.to_string(),
+                    "last_modified": e.last_modified.to_string(), "organizer_name": e.organizer_name,
+                    "organizer_email": e.organizer_email, "categories": e.categories,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "name": info.name, "description": info.description, "prodid": feed::PRODID,
+            "refresh_seconds": settings.refresh_seconds, "events": list,
+        });
+        std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).expect("writing the events");
+    }
+    println!(
+        "render_events={} render_bytes={bytes} render_iterations={iterations} render_median_ms={:.3} render_min_ms={:.3}",
+        events.len(),
+        times[times.len() / 2],
+        times[0]
+    );
+}
+
+// ----- gRPC requests -----
+
+fn ts(t: Timestamp) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.as_second(), nanos: 0 }
+}
+
+/// The one-week window of the latency and load queries: the week from the middle day of the
+/// spec's span.
+fn week(spec: &Spec) -> (Timestamp, Timestamp) {
+    let from = spec.start.as_second() + i64::from(spec.span_days / 2) * 86_400;
+    (Timestamp::from_second(from).expect("range"), Timestamp::from_second(from + 7 * 86_400).expect("range"))
+}
+
+fn list_sessions_request(spec: &Spec) -> pb::ListSessionsRequest {
+    let (from, to) = week(spec);
+    pb::ListSessionsRequest { from_time: Some(ts(from)), to_time: Some(ts(to)), ..Default::default() }
+}
+
+fn person_slots_request(spec: &Spec) -> pb::ListPersonSlotsRequest {
+    pb::ListPersonSlotsRequest { person_id: spec.regular(0).to_string(), ..Default::default() }
+}
+
+fn get_session_request(spec: &Spec) -> pb::GetSessionRequest {
+    pb::GetSessionRequest { session_id: spec.session_id(spec.sessions / 2).to_string() }
+}
+
+/// A gRPC message frame: uncompressed flag, big-endian length, message.
+fn frame(msg: &impl prost::Message) -> Vec<u8> {
+    let body = msg.encode_to_vec();
+    let mut out = vec![0];
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn grpc_files(out: &Path, spec: &Spec) {
+    std::fs::create_dir_all(out).expect("creating the directory");
+    let files = [
+        ("health.bin", frame(&tonic_health::pb::HealthCheckRequest { service: String::new() })),
+        ("get_session.bin", frame(&get_session_request(spec))),
+        ("list_sessions.bin", frame(&list_sessions_request(spec))),
+        ("list_person_slots.bin", frame(&person_slots_request(spec))),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(out.join(name), bytes).expect("writing a request file");
+    }
+    let (from, to) = week(spec);
+    println!(
+        "get_session_id={} week_from={from} week_to={to} regular={}",
+        spec.session_id(spec.sessions / 2),
+        spec.regular(0)
+    );
+}
+
+/// One unary call over a fresh HTTP/2 connection with exactly `body` (already framed) and
+/// h2load's headers: (grpc-status, response message bytes).
+async fn raw_call(addr: SocketAddr, path: &str, body: Vec<u8>) -> (String, Vec<u8>) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut client = client.ready().await.expect("h2 ready");
+    let req = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("request");
+    let (response, mut send) = client.send_request(req, false).expect("send");
+    send.send_data(Bytes::from(body), true).expect("send body");
+    let response = response.await.expect("response");
+    let header_status = response.headers().get("grpc-status").map(|v| v.to_str().unwrap_or("?").to_owned());
+    let mut body = response.into_body();
+    let mut data = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.expect("body");
+        let _ = body.flow_control().release_capacity(chunk.len());
+        data.extend_from_slice(&chunk);
+    }
+    let trailer = body.trailers().await.expect("trailers");
+    let status = header_status
+        .or_else(|| trailer.and_then(|t| t.get("grpc-status").map(|v| v.to_str().unwrap_or("?").to_owned())))
+        .unwrap_or_default();
+    (status, data.get(5..).map(<[u8]>::to_vec).unwrap_or_default())
+}
+
+async fn grpc_verify(addr: SocketAddr, requests: &[String]) {
+    let mut failed = false;
+    for r in requests {
+        let (path, file) = r.split_once('=').expect("PATH=FILE");
+        let body = std::fs::read(file).expect("reading a request file");
+        let (status, msg) = raw_call(addr, path, body).await;
+        let detail = match path {
+            "/agenda.v1.SessionService/GetSession" => pb::GetSessionResponse::decode(msg.as_slice())
+                .map(|m| format!("session={} people={}", m.session.map(|s| s.id).unwrap_or_default(), m.people.len())),
+            "/agenda.v1.SessionService/ListSessions" => {
+                pb::ListSessionsResponse::decode(msg.as_slice()).map(|m| format!("sessions={}", m.sessions.len()))
+            }
+            "/agenda.v1.PersonService/ListPersonSlots" => {
+                pb::ListPersonSlotsResponse::decode(msg.as_slice()).map(|m| format!("slots={}", m.slots.len()))
+            }
+            _ => tonic_health::pb::HealthCheckResponse::decode(msg.as_slice()).map(|m| format!("status={}", m.status)),
+        }
+        .unwrap_or_else(|e| format!("undecodable response: {e}"));
+        let name = path.rsplit('/').next().unwrap_or(path);
+        println!("verify_{name}_grpc_status={status} verify_{name}_response_bytes={} {detail}", msg.len());
+        failed |= status != "0" || msg.is_empty() && !path.contains("Health");
+    }
+    if failed {
+        eprintln!("agenda-bench: a request did not succeed");
+        std::process::exit(1);
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn latency(addr: SocketAddr, spec: &Spec, reps: usize) {
+    let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+    let mut sessions = SessionServiceClient::new(channel.clone());
+    let mut people = PersonServiceClient::new(channel);
+    let list = list_sessions_request(spec);
+    let slots = person_slots_request(spec);
+    let mut results = Vec::new();
+    for (name, count_fn) in [("list_sessions_week", 0), ("list_person_slots", 1)] {
+        let mut times = Vec::with_capacity(reps);
+        let mut count = 0;
+        for i in 0..reps + reps / 10 {
+            let t = Instant::now();
+            count = if count_fn == 0 {
+                sessions.list_sessions(list.clone()).await.expect("ListSessions").into_inner().sessions.len()
+            } else {
+                people.list_person_slots(slots.clone()).await.expect("ListPersonSlots").into_inner().slots.len()
+            };
+            // The first tenth warms up (connection, caches) and is not counted.
+            if i >= reps / 10 {
+                times.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        results.push(format!(
+            "{name}_count={count} {name}_p50_us={:.0} {name}_p99_us={:.0}",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99)
+        ));
+    }
+    println!("{}", results.join(" "));
+}
+
+/// GetSession of random sessions and ListPersonSlots of random people, all over the store.
+async fn sweep(addr: SocketAddr, spec: &Spec, concurrency: usize, duration: Duration) {
+    let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+    let spec = Arc::new(spec.clone());
+    let (ok, failed, elapsed) = run_for(concurrency, duration, move |task, n| {
+        let mut sessions = SessionServiceClient::new(channel.clone());
+        let mut people = PersonServiceClient::new(channel.clone());
+        let mut r = synth::Rng::new(Spec::SEED ^ ((task as u64) << 32) ^ n);
+        let spec = Arc::clone(&spec);
+        async move {
+            if n % 2 == 0 {
+                let session_id = spec.session_id(r.below(spec.sessions)).to_string();
+                sessions.get_session(pb::GetSessionRequest { session_id }).await.map(drop)
+            } else {
+                let person_id = spec.person_id(r.below(spec.people)).to_string();
+                let req = pb::ListPersonSlotsRequest { person_id, ..Default::default() };
+                people.list_person_slots(req).await.map(drop)
+            }
+        }
+    })
+    .await;
+    println!("sweep_requests={ok} sweep_failures={failed} sweep_per_second={:.0}", ok as f64 / elapsed.as_secs_f64());
+}
+
+// ----- writes -----
+
+fn pb_session(s: &Session) -> pb::Session {
+    let material = |m: &agenda::domain::Material| pb::Material {
+        title: m.title.clone(),
+        url: m.url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        kind: match m.kind {
+            MaterialKind::Slides => pb::MaterialKind::Slides,
+            MaterialKind::Programme => pb::MaterialKind::Programme,
+            MaterialKind::ParticipantList => pb::MaterialKind::ParticipantList,
+            MaterialKind::Recording => pb::MaterialKind::Recording,
+            MaterialKind::Document => pb::MaterialKind::Document,
+            MaterialKind::Other => pb::MaterialKind::Other,
+        } as i32,
+        presenter_id: m.presenter.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+    };
+    let ids = |v: &[agenda::domain::PersonId]| v.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    pb::Session {
+        id: s.id.to_string(),
+        title: s.title.clone(),
+        description: s.description.clone(),
+        organizer: Some(pb::Organizer {
+            name: s.organizer.name.clone(),
+            short_name: s.organizer.short_name.clone(),
+            email: s.organizer.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+        }),
+        format: match s.format {
+            Format::Online => pb::SessionFormat::Online,
+            Format::InPerson => pb::SessionFormat::InPerson,
+            Format::Hybrid => pb::SessionFormat::Hybrid,
+        } as i32,
+        location: s.location.clone(),
+        join_url: s.join_url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        time_zone: s.time_zone.to_string(),
+        start_time: Some(ts(s.start)),
+        end_time: Some(ts(s.end)),
+        status: match s.status {
+            SessionStatus::Scheduled => pb::SessionStatus::Scheduled,
+            SessionStatus::Cancelled => pb::SessionStatus::Cancelled,
+            SessionStatus::Completed => pb::SessionStatus::Completed,
+        } as i32,
+        tags: s.tags.clone(),
+        recording_url: s.recording_url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        materials: s.materials.iter().map(material).collect(),
+        expected_attendance: s.expected_attendance,
+        actual_attendance: s.actual_attendance,
+        visibility: match s.visibility {
+            Visibility::Public => pb::Visibility::Public,
+            Visibility::Private => pb::Visibility::Private,
+        } as i32,
+        slots: s
+            .slots
+            .iter()
+            .map(|sl| pb::Slot {
+                id: sl.id.to_string(),
+                start_time: Some(ts(sl.start)),
+                end_time: Some(ts(sl.end)),
+                title: sl.title.clone(),
+                kind: match sl.kind {
+                    SlotKind::Opening => pb::SlotKind::Opening,
+                    SlotKind::Presentation => pb::SlotKind::Presentation,
+                    SlotKind::Panel => pb::SlotKind::Panel,
+                    SlotKind::Discussion => pb::SlotKind::Discussion,
+                    SlotKind::Break => pb::SlotKind::Break,
+                    SlotKind::Closing => pb::SlotKind::Closing,
+                    SlotKind::Other => pb::SlotKind::Other,
+                } as i32,
+                description: sl.description.clone(),
+                speaker_ids: ids(&sl.speakers),
+                moderator_ids: ids(&sl.moderators),
+                materials: sl.materials.iter().map(material).collect(),
+                allow_overlap: sl.allow_overlap,
+                status: match sl.status {
+                    SlotStatus::Scheduled => pb::SlotStatus::Scheduled,
+                    SlotStatus::Cancelled => pb::SlotStatus::Cancelled,
+                } as i32,
+                sequence: 0,
+            })
+            .collect(),
+        participants: s
+            .participants
+            .iter()
+            .map(|p| pb::Participant {
+                person_id: p.person.to_string(),
+                role: match p.role {
+                    Role::Organizer => pb::ParticipantRole::Organizer,
+                    Role::Moderator => pb::ParticipantRole::Moderator,
+                    Role::Speaker => pb::ParticipantRole::Speaker,
+                    Role::Participant => pb::ParticipantRole::Participant,
+                } as i32,
+                group: p.group.clone(),
+                status: match p.status {
+                    ParticipationStatus::NeedsAction => pb::ParticipationStatus::NeedsAction,
+                    ParticipationStatus::Accepted => pb::ParticipationStatus::Accepted,
+                    ParticipationStatus::Tentative => pb::ParticipationStatus::Tentative,
+                    ParticipationStatus::Declined => pb::ParticipationStatus::Declined,
+                } as i32,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Runs `concurrency` tasks calling `op(task, n)` until `duration` is over: (successes,
+/// failures, elapsed).
+async fn run_for<F, Fut>(concurrency: usize, duration: Duration, op: F) -> (u64, u64, Duration)
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), tonic::Status>> + Send,
+{
+    let op = Arc::new(op);
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + duration;
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..concurrency {
+        let (op, ok, failed) = (Arc::clone(&op), Arc::clone(&ok), Arc::clone(&failed));
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            while Instant::now() < deadline {
+                match op(task, n).await {
+                    Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => {
+                        if failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!("agenda-bench: first failure: {e}");
+                        }
+                        0
+                    }
+                };
+                n += 1;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed), t0.elapsed())
+}
+
+async fn writes(addr: SocketAddr, spec: &Spec, concurrency: usize, duration: Duration) {
+    // A few connections, tasks spread over them (one HTTP/2 connection per 16 streams).
+    let mut channels = Vec::new();
+    for _ in 0..concurrency.div_ceil(16) {
+        channels.push(Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect"));
+    }
+    let channels = Arc::new(channels);
+    let run = std::process::id();
+    let templates: Arc<Vec<pb::Session>> = Arc::new((0..64).map(|i| pb_session(&spec.session(i))).collect());
+    let (created, create_failed, create_time) = {
+        let (channels, templates) = (Arc::clone(&channels), Arc::clone(&templates));
+        run_for(concurrency, duration, move |task, n| {
+            let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
+            let mut session = templates[(task + n as usize) % templates.len()].clone();
+            session.id = String::new();
+            let session_id = format!("w{run}-{task}-{n}");
+            async move {
+                client.create_session(pb::CreateSessionRequest { session_id, session: Some(session) }).await.map(drop)
+            }
+        })
+        .await
+    };
+    // Slot updates: each task changes the title of the first slot of its own first session
+    // (so there is no contention between tasks; each update is a real change).
+    let (updated, update_failed, update_time) = {
+        let channels = Arc::clone(&channels);
+        run_for(concurrency, duration, move |task, n| {
+            let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
+            let session_id = format!("w{run}-{task}-0");
+            async move {
+                let slot =
+                    pb::Slot { id: "item-000".into(), title: format!("Opening remarks (v{n})"), ..Default::default() };
+                let mask = prost_types::FieldMask { paths: vec!["title".into()] };
+                client
+                    .update_slot(pb::UpdateSlotRequest {
+                        session_id,
+                        slot: Some(slot),
+                        update_mask: Some(mask),
+                        etag: String::new(),
+                    })
+                    .await
+                    .map(drop)
+            }
+        })
+        .await
+    };
+    let avg_bytes = templates.iter().map(|s| s.encoded_len()).sum::<usize>() / templates.len();
+    println!(
+        "creates={created} create_failures={create_failed} creates_per_second={:.0} \
+         slot_updates={updated} slot_update_failures={update_failed} slot_updates_per_second={:.0} \
+         concurrency={concurrency} session_proto_bytes={avg_bytes}",
+        created as f64 / create_time.as_secs_f64(),
+        updated as f64 / update_time.as_secs_f64(),
+    );
+}
+
+// ----- raw sled -----
+
+/// The reference: what sled itself gives for durable single-record writes on this disk with the
+/// best batching one flusher thread can do. `concurrency` threads each insert one record under
+/// a fresh key into one tree, then wait until a flush that started after their insert has
+/// finished; one flusher thread runs `Db::flush` back to back whenever someone waits, so every
+/// flush covers every insert made while the previous one ran (group commit, without
+/// transactions, indexes, validation or gRPC).
+fn raw_sled(dir: &Path, concurrency: usize, duration: Duration, value_bytes: Option<usize>) {
+    let value_bytes = value_bytes.unwrap_or_else(|| {
+        let spec = Spec::small();
+        (0..64).map(|i| pb_session(&spec.session(i)).encoded_len()).sum::<usize>() / 64
+    });
+    let db = sled::Config::new().path(dir).open().expect("open sled");
+    let tree = db.open_tree("records").expect("tree");
+    #[derive(Default)]
+    struct St {
+        requested: u64,
+        completed: u64,
+    }
+    let state = Arc::new((Mutex::new(St::default()), Condvar::new(), Condvar::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let flushes = Arc::new(AtomicU64::new(0));
+    let flusher = {
+        let (state, stop, flushes, db) = (Arc::clone(&state), Arc::clone(&stop), Arc::clone(&flushes), db.clone());
+        std::thread::spawn(move || {
+            let (lock, work, done) = &*state;
+            let mut st = lock.lock().expect("lock");
+            loop {
+                while st.requested == st.completed && !stop.load(Ordering::Relaxed) {
+                    st = work.wait_timeout(st, Duration::from_millis(50)).expect("lock").0;
+                }
+                if stop.load(Ordering::Relaxed) && st.requested == st.completed {
+                    return;
+                }
+                let target = st.requested;
+                drop(st);
+                db.flush().expect("flush");
+                flushes.fetch_add(1, Ordering::Relaxed);
+                st = lock.lock().expect("lock");
+                st.completed = target;
+                done.notify_all();
+            }
+        })
+    };
+    let count = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let deadline = t0 + duration;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (state, tree, count) = (Arc::clone(&state), tree.clone(), Arc::clone(&count));
+            std::thread::spawn(move || {
+                let mut value = vec![0u8; value_bytes];
+                let mut n: u64 = 0;
+                while Instant::now() < deadline {
+                    // Varied bytes, so compression or deduplication cannot flatter the figure.
+                    for (i, b) in value.iter_mut().enumerate().step_by(7) {
+                        *b = (n as usize ^ w ^ i) as u8;
+                    }
+                    tree.insert(format!("{w:04}-{n:012}").as_bytes(), value.as_slice()).expect("insert");
+                    let (lock, work, done) = &*state;
+                    let mut st = lock.lock().expect("lock");
+                    st.requested += 1;
+                    let ticket = st.requested;
+                    work.notify_one();
+                    while st.completed < ticket {
+                        st = done.wait(st).expect("lock");
+                    }
+                    drop(st);
+                    count.fetch_add(1, Ordering::Relaxed);
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let elapsed = t0.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    state.1.notify_all();
+    flusher.join().expect("flusher");
+    let n = count.load(Ordering::Relaxed);
+    let f = flushes.load(Ordering::Relaxed).max(1);
+    println!(
+        "raw_inserts={n} raw_inserts_per_second={:.0} raw_flushes={f} raw_records_per_flush={:.1} \
+         raw_value_bytes={value_bytes} raw_concurrency={concurrency}",
+        n as f64 / elapsed.as_secs_f64(),
+        n as f64 / f as f64
+    );
+}
