@@ -135,8 +135,11 @@ enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         spec: SpecArgs,
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 1000)]
         reps: usize,
+        /// Stops each query's series after this long (then fewer than --reps are counted).
+        #[arg(long, default_value_t = 15)]
+        max_seconds: u64,
     },
     /// Reads spread over the whole store, for a fixed time (what a memory figure needs).
     Sweep {
@@ -193,7 +196,9 @@ fn main() {
         Command::Render { iterations, slots, json, ics } => render(iterations, slots, json.as_deref(), ics.as_deref()),
         Command::GrpcFiles { out, spec } => grpc_files(&out, &spec.spec()),
         Command::GrpcVerify { addr, requests } => runtime().block_on(grpc_verify(addr, &requests)),
-        Command::Latency { addr, spec, reps } => runtime().block_on(latency(addr, &spec.spec(), reps)),
+        Command::Latency { addr, spec, reps, max_seconds } => {
+            runtime().block_on(latency(addr, &spec.spec(), reps, Duration::from_secs(max_seconds)))
+        }
         Command::Sweep { addr, spec, concurrency, seconds } => {
             runtime().block_on(sweep(addr, &spec.spec(), concurrency, Duration::from_secs(seconds)))
         }
@@ -469,7 +474,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn latency(addr: SocketAddr, spec: &Spec, reps: usize) {
+async fn latency(addr: SocketAddr, spec: &Spec, reps: usize, max: Duration) {
     let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
     let mut sessions = SessionServiceClient::new(channel.clone());
     let mut people = PersonServiceClient::new(channel);
@@ -479,7 +484,11 @@ async fn latency(addr: SocketAddr, spec: &Spec, reps: usize) {
     for (name, count_fn) in [("list_sessions_week", 0), ("list_person_slots", 1)] {
         let mut times = Vec::with_capacity(reps);
         let mut count = 0;
+        let deadline = Instant::now() + max;
         for i in 0..reps + reps / 10 {
+            if Instant::now() > deadline && times.len() >= 20 {
+                break;
+            }
             let t = Instant::now();
             count = if count_fn == 0 {
                 sessions.list_sessions(list.clone()).await.expect("ListSessions").into_inner().sessions.len()
@@ -493,7 +502,8 @@ async fn latency(addr: SocketAddr, spec: &Spec, reps: usize) {
         }
         times.sort_by(f64::total_cmp);
         results.push(format!(
-            "{name}_count={count} {name}_p50_us={:.0} {name}_p99_us={:.0}",
+            "{name}_count={count} {name}_calls={} {name}_p50_us={:.0} {name}_p99_us={:.0}",
+            times.len(),
             percentile(&times, 0.5),
             percentile(&times, 0.99)
         ));

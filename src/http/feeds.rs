@@ -39,7 +39,18 @@ pub struct FeedState {
     agenda: Agenda,
     config: FeedConfig,
     metrics: Arc<Metrics>,
-    cache: RwLock<HashMap<String, Arc<Rendered>>>,
+    cache: RwLock<HashMap<CacheKey, Arc<Rendered>>>,
+    /// `Cache-Control` of public and of secret feeds (the same for every answer).
+    cache_control: [HeaderValue; 2],
+}
+
+/// What a rendered body is cached under: the feed (with its query) and whether it was asked
+/// for by a secret address.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum CacheKey {
+    Sessions(bool, SessionFilter),
+    Session(bool, SessionId),
+    Person(bool, PersonId),
 }
 
 /// A rendered feed in both encodings, with its validators.
@@ -50,8 +61,11 @@ struct Rendered {
     gzip: Bytes,
     etag: String,
     gzip_etag: String,
-    last_modified: String,
     last_modified_at: Timestamp,
+    /// The validators as header values, made once per rendering rather than per answer.
+    etag_header: HeaderValue,
+    gzip_etag_header: HeaderValue,
+    last_modified_header: HeaderValue,
 }
 
 /// Why a feed request failed, as an HTTP answer.
@@ -87,7 +101,11 @@ impl IntoResponse for FeedError {
 }
 
 pub fn routes(agenda: Agenda, config: FeedConfig, metrics: Arc<Metrics>) -> Router {
-    let state = Arc::new(FeedState { agenda, config, metrics, cache: RwLock::new(HashMap::new()) });
+    let cache_control = ["public", "private"].map(|scope| {
+        let value = format!("{scope}, max-age={}", config.settings.refresh_seconds);
+        HeaderValue::from_str(&value).expect("ASCII letters and digits")
+    });
+    let state = Arc::new(FeedState { agenda, config, metrics, cache: RwLock::new(HashMap::new()), cache_control });
     Router::new()
         .route("/feeds/sessions.ics", get(all_sessions))
         .route("/feeds/sessions/{file}", get(one_session))
@@ -272,9 +290,9 @@ impl FeedState {
     /// Answers a feed request from the cache, rendering on a miss.
     async fn serve(&self, headers: &HeaderMap, feed: Feed, private: bool) -> Result<Response, FeedError> {
         let key = match &feed {
-            Feed::Sessions(f) => format!("sessions {private} {f:?}"),
-            Feed::Session(id) => format!("session {private} {id}"),
-            Feed::Person(id) => format!("person {private} {id}"),
+            Feed::Sessions(f) => CacheKey::Sessions(private, f.clone()),
+            Feed::Session(id) => CacheKey::Session(private, id.clone()),
+            Feed::Person(id) => CacheKey::Person(private, id.clone()),
         };
         let changes = self.agenda.changes();
         let cached = self.cache.read().expect("feed cache lock").get(&key).filter(|r| r.changes == changes).cloned();
@@ -295,14 +313,12 @@ impl FeedState {
             }
         };
         let gzip = accepts_gzip(headers);
-        let etag = if gzip { &rendered.gzip_etag } else { &rendered.etag };
-        let cache_control =
-            format!("{}, max-age={}", if private { "private" } else { "public" }, self.config.settings.refresh_seconds);
+        let etag = if gzip { &rendered.gzip_etag_header } else { &rendered.etag_header };
         let mut builder = Response::builder()
-            .header(header::ETAG, etag.as_str())
-            .header(header::LAST_MODIFIED, rendered.last_modified.as_str())
-            .header(header::CACHE_CONTROL, cache_control)
-            .header(header::VARY, "Accept-Encoding");
+            .header(header::ETAG, etag.clone())
+            .header(header::LAST_MODIFIED, rendered.last_modified_header.clone())
+            .header(header::CACHE_CONTROL, self.cache_control[usize::from(private)].clone())
+            .header(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         if private {
             builder = builder.header("x-robots-tag", "noindex, nofollow");
         }
@@ -346,11 +362,15 @@ impl FeedState {
         let gzip =
             gz.finish().map_err(|e| FeedError::Internal(crate::store::StoreError::Backend(e.to_string()).into()))?;
         let hash = fnv64(text.as_bytes());
+        let (etag, gzip_etag) = (format!("\"{hash:016x}\""), format!("\"{hash:016x}-gzip\""));
+        let header_value = |v: &str| HeaderValue::from_str(v).expect("quotes, hex digits, an HTTP date: all ASCII");
         Ok(Rendered {
             changes,
-            etag: format!("\"{hash:016x}\""),
-            gzip_etag: format!("\"{hash:016x}-gzip\""),
-            last_modified: http_date(last_modified),
+            etag_header: header_value(&etag),
+            gzip_etag_header: header_value(&gzip_etag),
+            last_modified_header: header_value(&http_date(last_modified)),
+            etag,
+            gzip_etag,
             last_modified_at: last_modified,
             body: Bytes::from(text),
             gzip: Bytes::from(gzip),

@@ -14,12 +14,13 @@
 //!   CONFERENCE, since most clients ignore CONFERENCE.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use icalendar::{Calendar, Component, Event, Property};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use super::lines::{clean_text, escape_text, param_value, refold_text};
+use super::lines::{Refolder, clean_text, escape_text, param_value};
 use super::vtimezone::{is_utc, vtimezone};
 use crate::domain::{
     Material, Person, PersonId, PersonSlot, Session, SessionStatus, Slot, SlotStatus, TimeZoneName, Timestamp,
@@ -469,5 +470,15 @@ pub(super) fn finish(mut cal: Calendar, events: &[EventData]) -> String {
             vtimezone(tz.as_str(), zone, *from, *to)
         })
         .collect();
-    refold_text(&cal.to_string(), &timezones, |l| l == "BEGIN:VEVENT" || l == "END:VCALENDAR")
+    // Refolded as the crate writes it, into a buffer of about its final size: growing a
+    // megabyte string step by step copies it again and again, and a megabyte buffer freed
+    // makes the allocator consolidate the thousands of small blocks the crate frees.
+    let estimate: usize = events
+        .iter()
+        .map(|e| 600 + e.summary.len() + e.description.len() * 11 / 10 + e.location.len() + e.uid.len())
+        .sum();
+    let extra: usize = timezones.iter().map(|l| l.len() + 2).sum();
+    let mut out = Refolder::new(&timezones, |l| l == "BEGIN:VEVENT" || l == "END:VCALENDAR", estimate + extra);
+    write!(out, "{cal}").expect("writing to a String cannot fail");
+    out.finish()
 }

@@ -16,8 +16,11 @@ const LINE_OCTETS: usize = 75;
 /// character (C0, DEL, C1) removed, since none of them may appear in an iCalendar value and
 /// some clients reject the whole file when one does. Tabs stay (TEXT allows them).
 pub fn clean_text(s: &str) -> String {
-    // Nearly all text is clean already: one pass to check, one copy.
-    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    // Nearly all text is clean already: one pass over the bytes to check, one copy. Control
+    // characters are C0 and DEL (single bytes) and C1 (U+0080..U+009F: 0xC2 0x80..0x9F in
+    // UTF-8); a 0xC2 byte of any other character only takes the careful path below.
+    let suspect = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2;
+    if !s.bytes().any(suspect) {
         return s.to_owned();
     }
     let normalized = s.replace("\r\n", "\n").replace('\r', "\n");
@@ -144,6 +147,84 @@ pub fn refold_text(text: &str, extra: &[String], before: impl Fn(&str) -> bool) 
     out
 }
 
+/// [`refold_text`] as a `fmt::Write` sink: the serialized calendar is unfolded and folded
+/// again as it is written, so it is never held whole (a feed is megabytes: one buffer less to
+/// allocate, fill, read and free). `finish` returns the folded text.
+pub struct Refolder<'a, F: Fn(&str) -> bool> {
+    out: String,
+    extra: &'a [String],
+    before: F,
+    inserted: bool,
+    /// The logical line gathered so far.
+    line: String,
+    /// Text written after the last CRLF: the start of a physical line.
+    partial: String,
+}
+
+impl<'a, F: Fn(&str) -> bool> Refolder<'a, F> {
+    /// `capacity`: the expected size of the output.
+    pub fn new(extra: &'a [String], before: F, capacity: usize) -> Self {
+        Self {
+            out: String::with_capacity(capacity),
+            extra,
+            before,
+            inserted: extra.is_empty(),
+            line: String::with_capacity(256),
+            partial: String::with_capacity(256),
+        }
+    }
+
+    /// One complete physical line (without its CRLF).
+    fn physical(&mut self, physical: &str) {
+        match physical.as_bytes().first() {
+            // A continuation: the fold (CRLF and one space or tab) goes, the rest joins.
+            Some(b' ' | b'\t') => self.line.push_str(&physical[1..]),
+            _ => {
+                self.emit();
+                self.line.push_str(physical);
+            }
+        }
+    }
+
+    /// Folds the gathered logical line into the output (inserting `extra` before the first
+    /// line `before` picks) and starts the next one.
+    fn emit(&mut self) {
+        if self.line.is_empty() {
+            return;
+        }
+        if !self.inserted && (self.before)(&self.line) {
+            for e in self.extra {
+                fold_into(e, &mut self.out);
+            }
+            self.inserted = true;
+        }
+        fold_into(&self.line, &mut self.out);
+        self.line.clear();
+    }
+
+    pub fn finish(mut self) -> String {
+        let rest = std::mem::take(&mut self.partial);
+        self.physical(&rest);
+        self.emit();
+        self.out
+    }
+}
+
+impl<F: Fn(&str) -> bool> std::fmt::Write for Refolder<'_, F> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let mut pending = std::mem::take(&mut self.partial);
+        pending.push_str(s);
+        let mut start = 0;
+        while let Some(i) = pending[start..].find("\r\n") {
+            self.physical(&pending[start..start + i]);
+            start += i + 2;
+        }
+        pending.drain(..start);
+        self.partial = pending;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,7 +305,22 @@ mod tests {
         let before = |l: &str| l == "BEGIN:VEVENT" || l == "END:VCALENDAR";
         for text in &texts {
             for extra in [&extra[..], &[]] {
-                assert_eq!(refold_text(text, extra, before), refold(&unfold(text), extra, before), "{text:?}");
+                let expected = refold(&unfold(text), extra, before);
+                assert_eq!(refold_text(text, extra, before), expected, "{text:?}");
+                // Written in pieces of every size, CRLFs split across pieces included.
+                for piece in [1, 2, 3, 7, 64, 4096] {
+                    let mut r = Refolder::new(extra, before, 0);
+                    let mut rest = text.as_str();
+                    while !rest.is_empty() {
+                        let mut cut = piece.min(rest.len());
+                        while !rest.is_char_boundary(cut) {
+                            cut += 1;
+                        }
+                        std::fmt::Write::write_str(&mut r, &rest[..cut]).unwrap();
+                        rest = &rest[cut..];
+                    }
+                    assert_eq!(r.finish(), expected, "{text:?} in pieces of {piece}");
+                }
             }
         }
     }
@@ -234,7 +330,8 @@ mod tests {
         for s in ["", "Opening remarks", "Line one\nline two\twith a tab", "Ølberg — 老虎"] {
             assert_eq!(clean_text(s), s);
         }
-        assert_eq!(clean_text("a\u{85}b\u{7f}c"), "abc");
+        assert_eq!(clean_text("a\u{85}b\u{7f}c\u{9f}d"), "abcd");
+        assert_eq!(clean_text("Ça, ¿qué? \u{a0}"), "Ça, ¿qué? \u{a0}");
     }
 
     #[test]
