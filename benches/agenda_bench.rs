@@ -317,10 +317,10 @@ fn render(iterations: usize, slots: usize, json: Option<&Path>, ics: Option<&Pat
         if i > 0 {
             times.push(el);
         }
-        if i == 0 {
-            if let Some(p) = ics {
-                std::fs::write(p, &text).expect("writing the feed");
-            }
+        if i == 0
+            && let Some(p) = ics
+        {
+            std::fs::write(p, &text).expect("writing the feed");
         }
     }
     times.sort_by(f64::total_cmp);

@@ -290,8 +290,7 @@ mod tests {
 
     #[test]
     fn refold_text_is_refold_of_unfold() {
-        let extra =
-            vec!["BEGIN:VTIMEZONE".to_owned(), format!("X-LONG:{}", "z".repeat(200)), "END:VTIMEZONE".to_owned()];
+        let extra = ["BEGIN:VTIMEZONE".to_owned(), format!("X-LONG:{}", "z".repeat(200)), "END:VTIMEZONE".to_owned()];
         let long = format!("DESCRIPTION:{}", "Petter Ølberg\\, José; ".repeat(12));
         let texts = [
             String::new(),
