@@ -164,6 +164,15 @@ impl Agenda {
         &self.limits
     }
 
+    /// Runs a point read (a few keys) right here on the runtime thread. A sled read of a
+    /// cached page takes microseconds and of an uncached one a `pread` of the OS page cache;
+    /// a hop to the blocking pool and back costs more than that (two thread wake-ups), and
+    /// took half the CPU of a GetSession under load (BENCHMARKS.md, profiles). Scans and
+    /// writes (which wait for a flush) still go to the blocking pool.
+    fn point_read<T>(&self, f: impl FnOnce(&dyn Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        f(self.store.as_ref())
+    }
+
     /// Runs a blocking store call on the blocking pool.
     async fn store<T: Send + 'static>(
         &self,
@@ -233,7 +242,7 @@ impl Agenda {
         s.validate(&self.limits).map_err(Error::Invalid)?;
         s.sort_slots();
         let id = s.id.clone();
-        let current = self.store(move |st| st.get_session(&id)).await?;
+        let current = self.point_read(|st| st.get_session(&id))?;
         fill_times(&mut s.meta, current.as_ref().map(|c| &c.meta));
         let expect = match &current {
             Some(c) => {
@@ -256,14 +265,13 @@ impl Agenda {
 
     pub async fn get_session(&self, id: &SessionId) -> Result<Session, Error> {
         let key = id.clone();
-        self.store(move |st| st.get_session(&key)).await?.ok_or_else(|| Error::not_found(Kind::Session, id))
+        self.point_read(|st| st.get_session(&key))?.ok_or_else(|| Error::not_found(Kind::Session, id))
     }
 
     /// The people a session names, in the order they first appear in it.
     pub async fn people_of(&self, s: &Session) -> Result<Vec<Person>, Error> {
         let ids: Vec<PersonId> = s.referenced_people().into_iter().collect();
-        let people =
-            self.store(move |st| ids.iter().map(|id| st.get_person(id)).collect::<Result<Vec<_>, _>>()).await?;
+        let people = self.point_read(|st| ids.iter().map(|id| st.get_person(id)).collect::<Result<Vec<_>, _>>())?;
         Ok(people.into_iter().flatten().collect())
     }
 
@@ -383,7 +391,7 @@ impl Agenda {
     pub async fn import_person(&self, mut p: Person) -> Result<bool, Error> {
         p.validate().map_err(Error::Invalid)?;
         let id = p.id.clone();
-        let current = self.store(move |st| st.get_person(&id)).await?;
+        let current = self.point_read(|st| st.get_person(&id))?;
         fill_times(&mut p.meta, current.as_ref().map(|c| &c.meta));
         let expect = match &current {
             Some(c) => {
@@ -401,7 +409,7 @@ impl Agenda {
 
     pub async fn get_person(&self, id: &PersonId) -> Result<Person, Error> {
         let key = id.clone();
-        self.store(move |st| st.get_person(&key)).await?.ok_or_else(|| Error::not_found(Kind::Person, id))
+        self.point_read(|st| st.get_person(&key))?.ok_or_else(|| Error::not_found(Kind::Person, id))
     }
 
     pub async fn update_person(
@@ -535,7 +543,7 @@ impl Agenda {
             return Ok(None);
         }
         let key = token.to_owned();
-        Ok(self.store(move |st| st.get_feed_token(&key)).await?)
+        Ok(self.point_read(|st| st.get_feed_token(&key))?)
     }
 
     pub async fn revoke_feed_token(&self, token: &str) -> Result<(), Error> {

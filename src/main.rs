@@ -67,6 +67,12 @@ enum Command {
     },
 }
 
+/// mimalloc instead of glibc malloc: sled 0.34 copies a leaf node on every write and the
+/// server allocates per request; under load glibc's malloc took a quarter of the CPU
+/// (`_int_malloc`, `malloc_consolidate`; BENCHMARKS.md, profiles).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
@@ -75,7 +81,9 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
-    runtime.block_on(async move {
+    // The store a command leaves to reopen once it is done (see `checkpoint`).
+    let mut finished_store = None;
+    let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => {
                 let config = Config::resolve(&args, cli.data.path.clone())?;
@@ -83,9 +91,13 @@ fn main() -> anyhow::Result<()> {
                     print!("{}", config.to_toml());
                     return Ok(());
                 }
-                serve(config).await
+                finished_store = Some(serve(config).await?);
+                Ok(())
             }
-            Command::Import { file } => import(&cli.data.or_default(), &file).await,
+            Command::Import { file } => {
+                finished_store = Some(import(&cli.data.or_default(), &file).await?);
+                Ok(())
+            }
             Command::Check => check(&cli.data.or_default()).await,
             Command::Export { out, server: None, .. } => export(&cli.data.or_default(), out.as_deref()).await,
             Command::Export { out, server: Some(server), token } => {
@@ -95,7 +107,15 @@ fn main() -> anyhow::Result<()> {
                 invite(&cli.data.or_default(), &session, &person, slot.as_deref(), out.as_deref(), uid_domain).await
             }
         }
-    })
+    });
+    // Dropping the runtime drops every task still holding the store: connections past the
+    // grace period (tonic does not end them), watchers, background pruning.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    result?;
+    if let Some(store) = finished_store {
+        checkpoint(store);
+    }
+    Ok(())
 }
 
 async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledStore>)> {
@@ -107,7 +127,7 @@ async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledSto
     Ok((Agenda::new(store.clone(), limits), store))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config) -> anyhow::Result<Arc<SledStore>> {
     let tokens =
         agenda::auth::load_tokens(config.auth.tokens_file.as_deref(), std::env::var("AGENDA_TOKENS").ok().as_deref())
             .context("loading tokens")?;
@@ -147,9 +167,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     options.limits = config.limits.clone();
     options.grace = std::time::Duration::from_secs(config.shutdown_grace_seconds);
     agenda::server::run(agenda, options, grpc, http, shutdown_signal()).await?;
-    tokio::task::spawn_blocking(move || store.flush()).await?.context("flushing the store")?;
-    tracing::info!("stopped");
-    Ok(())
+    let flushing = Arc::clone(&store);
+    tokio::task::spawn_blocking(move || flushing.flush()).await?.context("flushing the store")?;
+    tracing::info!("stopped serving; every write is on disk");
+    Ok(store)
 }
 
 /// TLS for the gRPC port from the configured PEM files; mutual TLS with a client CA.
@@ -186,16 +207,32 @@ async fn shutdown_signal() {
     }
 }
 
-async fn import(dir: &Path, file: &Path) -> anyhow::Result<()> {
+async fn import(dir: &Path, file: &Path) -> anyhow::Result<Arc<SledStore>> {
     let json = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
-    let (agenda, _store) = open(dir, Limits::default()).await?;
+    let (agenda, store) = open(dir, Limits::default()).await?;
     let summary = agenda::transfer::import(&agenda, &json).await?;
     tracing::info!(?summary, "imported");
-    Ok(())
+    Ok(store)
+}
+
+/// Reopens the store once so that the next start does not replay everything this process
+/// wrote (see `SledStore::checkpoint`). Runs after the runtime is gone, so nothing else holds
+/// the store. Everything is durable already: when this cannot run or fails, the next start is
+/// only slower.
+fn checkpoint(store: Arc<SledStore>) {
+    let Ok(store) = Arc::try_unwrap(store) else {
+        tracing::warn!("the store is still in use; skipping the recovery snapshot (the next start replays the log)");
+        return;
+    };
+    let t0 = std::time::Instant::now();
+    match store.checkpoint() {
+        Ok(()) => tracing::info!(seconds = t0.elapsed().as_secs_f64(), "wrote the store's recovery snapshot"),
+        Err(e) => tracing::warn!(error = %e, "writing the recovery snapshot failed; the next start replays the log"),
+    }
 }
 
 async fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use agenda::domain::Limits;
 use agenda::pb::{self, person_service_client::PersonServiceClient, session_service_client::SessionServiceClient};
@@ -56,6 +57,8 @@ pub struct Server {
     child: Child,
     pub grpc: String,
     pub http: String,
+    /// Every line the server has logged so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -70,16 +73,24 @@ impl Server {
             .spawn()
             .expect("starting agenda serve");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
         let (grpc, http) = loop {
             let line = lines.next().expect("the server logs its addresses").unwrap();
+            log.lock().unwrap().push(line.clone());
             if let Some(rest) = line.split("grpc=").nth(1) {
                 let http = line.split("http=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
                 break (rest.split_whitespace().next().unwrap().to_owned(), http);
             }
         };
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, grpc, http }
+        let kept = Arc::clone(&log);
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| kept.lock().unwrap().push(l)));
+        Server { child, grpc, http, log }
+    }
+
+    /// The lines logged so far that contain `text`.
+    pub fn logged(&self, text: &str) -> Vec<String> {
+        self.log.lock().unwrap().iter().filter(|l| l.contains(text)).cloned().collect()
     }
 
     async fn clients(&self) -> (SessionServiceClient<Channel>, PersonServiceClient<Channel>) {
@@ -106,6 +117,11 @@ impl Server {
     pub fn wait(mut self) -> bool {
         self.child.wait().unwrap().success()
     }
+
+    /// Like [`Server::wait`], keeping the server's log readable afterwards.
+    pub fn wait_exit(&mut self) -> bool {
+        self.child.wait().unwrap().success()
+    }
 }
 
 /// A failing test must not leave its server running.
@@ -114,6 +130,50 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// sled replays at open everything written since the store was last opened; a clean stop
+/// reopens the store once so that the next start does not (BENCHMARKS.md, open to serving).
+/// The reopen must lose nothing and must not fail the shutdown.
+#[tokio::test]
+async fn a_clean_stop_writes_the_recovery_snapshot_and_keeps_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let (mut sessions, _) = server.clients().await;
+    for i in 0..20 {
+        let body = session(&format!("Session {i}"), "2026-11-01T09:00:00Z", "2026-11-01T10:00:00Z");
+        sessions
+            .create_session(pb::CreateSessionRequest { session_id: format!("s-{i}"), session: Some(body) })
+            .await
+            .unwrap();
+    }
+    // The client's connection stays open, as a service's channel would: hyper's HTTP/2
+    // graceful shutdown waits for clients to close (hyperium/hyper#4170), so the server cuts
+    // it after the grace period, and must still get the store back to reopen it.
+    server.terminate();
+    assert!(server.wait_exit(), "a clean stop exits 0");
+    // The log is read by another thread: give it the last lines.
+    let mut snapshot = Vec::new();
+    for _ in 0..100 {
+        snapshot = server.logged("");
+        if snapshot.iter().any(|l| l.contains("recovery snapshot")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        snapshot.iter().any(|l| l.contains("wrote the store's recovery snapshot")),
+        "the stop reopened the store: {snapshot:?}"
+    );
+    drop(server);
+
+    let server = Server::start(dir.path());
+    let (mut sessions, _) = server.clients().await;
+    let all = pb::ListSessionsRequest { page_size: 100, ..Default::default() };
+    let ids: Vec<String> =
+        sessions.list_sessions(all).await.unwrap().into_inner().sessions.into_iter().map(|s| s.id).collect();
+    assert_eq!(ids.len(), 20, "{ids:?}");
+    server.kill9();
 }
 
 #[tokio::test]
