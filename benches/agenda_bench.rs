@@ -24,11 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use agenda::domain::{
-    Format, MaterialKind, ParticipationStatus, Role, Session, SessionStatus, SlotKind, SlotStatus, Timestamp,
-    Visibility,
-};
+use agenda::domain::{Session, Timestamp};
 use agenda::ics::feed::{self, CalendarInfo, FeedSettings, People};
+use agenda::links::FeedLinks;
 use agenda::pb;
 use agenda::pb::person_service_client::PersonServiceClient;
 use agenda::pb::session_service_client::SessionServiceClient;
@@ -549,105 +547,17 @@ async fn sweep(addr: SocketAddr, spec: &Spec, concurrency: usize, duration: Dura
 
 // ----- writes -----
 
+/// `s` as a client would send it to CreateSession: the API's own conversion, without the
+/// output-only fields.
 fn pb_session(s: &Session) -> pb::Session {
-    let material = |m: &agenda::domain::Material| pb::Material {
-        title: m.title.clone(),
-        url: m.url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
-        kind: match m.kind {
-            MaterialKind::Slides => pb::MaterialKind::Slides,
-            MaterialKind::Programme => pb::MaterialKind::Programme,
-            MaterialKind::ParticipantList => pb::MaterialKind::ParticipantList,
-            MaterialKind::Recording => pb::MaterialKind::Recording,
-            MaterialKind::Document => pb::MaterialKind::Document,
-            MaterialKind::Other => pb::MaterialKind::Other,
-        } as i32,
-        presenter_id: m.presenter.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-    };
-    let ids = |v: &[agenda::domain::PersonId]| v.iter().map(|p| p.to_string()).collect::<Vec<_>>();
-    pb::Session {
-        id: s.id.to_string(),
-        title: s.title.clone(),
-        description: s.description.clone(),
-        organizer: Some(pb::Organizer {
-            name: s.organizer.name.clone(),
-            short_name: s.organizer.short_name.clone(),
-            email: s.organizer.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
-        }),
-        format: match s.format {
-            Format::Online => pb::SessionFormat::Online,
-            Format::InPerson => pb::SessionFormat::InPerson,
-            Format::Hybrid => pb::SessionFormat::Hybrid,
-        } as i32,
-        location: s.location.clone(),
-        join_url: s.join_url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
-        time_zone: s.time_zone.to_string(),
-        start_time: Some(ts(s.start)),
-        end_time: Some(ts(s.end)),
-        status: match s.status {
-            SessionStatus::Scheduled => pb::SessionStatus::Scheduled,
-            SessionStatus::Cancelled => pb::SessionStatus::Cancelled,
-            SessionStatus::Completed => pb::SessionStatus::Completed,
-        } as i32,
-        tags: s.tags.clone(),
-        recording_url: s.recording_url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
-        materials: s.materials.iter().map(material).collect(),
-        expected_attendance: s.expected_attendance,
-        actual_attendance: s.actual_attendance,
-        visibility: match s.visibility {
-            Visibility::Public => pb::Visibility::Public,
-            Visibility::Private => pb::Visibility::Private,
-        } as i32,
-        slots: s
-            .slots
-            .iter()
-            .map(|sl| pb::Slot {
-                id: sl.id.to_string(),
-                start_time: Some(ts(sl.start)),
-                end_time: Some(ts(sl.end)),
-                title: sl.title.clone(),
-                kind: match sl.kind {
-                    SlotKind::Opening => pb::SlotKind::Opening,
-                    SlotKind::Presentation => pb::SlotKind::Presentation,
-                    SlotKind::Panel => pb::SlotKind::Panel,
-                    SlotKind::Discussion => pb::SlotKind::Discussion,
-                    SlotKind::Break => pb::SlotKind::Break,
-                    SlotKind::Closing => pb::SlotKind::Closing,
-                    SlotKind::Other => pb::SlotKind::Other,
-                } as i32,
-                description: sl.description.clone(),
-                speaker_ids: ids(&sl.speakers),
-                moderator_ids: ids(&sl.moderators),
-                materials: sl.materials.iter().map(material).collect(),
-                allow_overlap: sl.allow_overlap,
-                status: match sl.status {
-                    SlotStatus::Scheduled => pb::SlotStatus::Scheduled,
-                    SlotStatus::Cancelled => pb::SlotStatus::Cancelled,
-                } as i32,
-                sequence: 0,
-            })
-            .collect(),
-        participants: s
-            .participants
-            .iter()
-            .map(|p| pb::Participant {
-                person_id: p.person.to_string(),
-                role: match p.role {
-                    Role::Organizer => pb::ParticipantRole::Organizer,
-                    Role::Moderator => pb::ParticipantRole::Moderator,
-                    Role::Speaker => pb::ParticipantRole::Speaker,
-                    Role::Participant => pb::ParticipantRole::Participant,
-                } as i32,
-                group: p.group.clone(),
-                status: match p.status {
-                    ParticipationStatus::NeedsAction => pb::ParticipationStatus::NeedsAction,
-                    ParticipationStatus::Accepted => pb::ParticipationStatus::Accepted,
-                    ParticipationStatus::Tentative => pb::ParticipationStatus::Tentative,
-                    ParticipationStatus::Declined => pb::ParticipationStatus::Declined,
-                } as i32,
-            })
-            .collect(),
-        ..Default::default()
-    }
+    let mut out = agenda::api::session_out(s, &FeedLinks::new("http://bench.invalid"));
+    out.create_time = None;
+    out.update_time = None;
+    out.etag.clear();
+    out.sequence = 0;
+    out.feed_urls = None;
+    out.slots.iter_mut().for_each(|slot| slot.sequence = 0);
+    out
 }
 
 /// Runs `concurrency` tasks calling `op(task, n)` until `duration` is over: (successes,

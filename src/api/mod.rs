@@ -13,6 +13,8 @@ pub mod status;
 mod watch;
 
 pub use admin::AdminApi;
+/// A session as the API answers it; the benchmark driver builds its requests with it.
+pub use convert::session_out;
 pub use feeds::FeedApi;
 pub use invites::InviteApi;
 pub use people::PersonApi;
