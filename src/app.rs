@@ -166,9 +166,10 @@ impl Agenda {
 
     /// Runs a point read (a few keys) right here on the runtime thread. A sled read of a
     /// cached page takes microseconds and of an uncached one a `pread` of the OS page cache;
-    /// a hop to the blocking pool and back costs more than that (two thread wake-ups), and
-    /// took half the CPU of a GetSession under load (BENCHMARKS.md, profiles). Scans and
-    /// writes (which wait for a flush) still go to the blocking pool.
+    /// a hop to the blocking pool and back costs about as much (two thread wake-ups: 14% of
+    /// the CPU of GetSession under load, the reads 20%); in place, GetSession served nearly
+    /// twice the requests (BENCHMARKS.md, profiles). Scans and writes (which wait for a
+    /// flush) still go to the blocking pool.
     fn point_read<T>(&self, f: impl FnOnce(&dyn Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
         f(self.store.as_ref())
     }
@@ -241,8 +242,7 @@ impl Agenda {
     pub async fn import_session(&self, mut s: Session) -> Result<bool, Error> {
         s.validate(&self.limits).map_err(Error::Invalid)?;
         s.sort_slots();
-        let id = s.id.clone();
-        let current = self.point_read(|st| st.get_session(&id))?;
+        let current = self.point_read(|st| st.get_session(&s.id))?;
         fill_times(&mut s.meta, current.as_ref().map(|c| &c.meta));
         let expect = match &current {
             Some(c) => {
@@ -264,8 +264,7 @@ impl Agenda {
     }
 
     pub async fn get_session(&self, id: &SessionId) -> Result<Session, Error> {
-        let key = id.clone();
-        self.point_read(|st| st.get_session(&key))?.ok_or_else(|| Error::not_found(Kind::Session, id))
+        self.point_read(|st| st.get_session(id))?.ok_or_else(|| Error::not_found(Kind::Session, id))
     }
 
     /// The people a session names, in the order they first appear in it.
@@ -390,8 +389,7 @@ impl Agenda {
     /// Writes a person as loaded from an export; returns whether anything changed.
     pub async fn import_person(&self, mut p: Person) -> Result<bool, Error> {
         p.validate().map_err(Error::Invalid)?;
-        let id = p.id.clone();
-        let current = self.point_read(|st| st.get_person(&id))?;
+        let current = self.point_read(|st| st.get_person(&p.id))?;
         fill_times(&mut p.meta, current.as_ref().map(|c| &c.meta));
         let expect = match &current {
             Some(c) => {
@@ -408,8 +406,7 @@ impl Agenda {
     }
 
     pub async fn get_person(&self, id: &PersonId) -> Result<Person, Error> {
-        let key = id.clone();
-        self.point_read(|st| st.get_person(&key))?.ok_or_else(|| Error::not_found(Kind::Person, id))
+        self.point_read(|st| st.get_person(id))?.ok_or_else(|| Error::not_found(Kind::Person, id))
     }
 
     pub async fn update_person(
@@ -542,8 +539,7 @@ impl Agenda {
         if !FeedToken::is_well_formed(token) {
             return Ok(None);
         }
-        let key = token.to_owned();
-        Ok(self.point_read(|st| st.get_feed_token(&key))?)
+        Ok(self.point_read(|st| st.get_feed_token(token))?)
     }
 
     pub async fn revoke_feed_token(&self, token: &str) -> Result<(), Error> {
