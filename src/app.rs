@@ -17,6 +17,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Kind};
 use crate::store::{Expect, Store, StoreError};
+use crate::transfer::{ImportMode, ImportOutcome};
 
 /// How often a read-modify-write without an etag is retried when another write got in
 /// between. Each retry re-reads, so this only bounds pathological contention.
@@ -70,15 +71,14 @@ fn check_etag(kind: Kind, id: &str, etag: Option<&str>, meta: &RecordMeta) -> Re
     }
 }
 
-/// Import files may leave out bookkeeping times (the demo file does): take the stored ones, or
-/// now for a new record, so a repeated import changes nothing.
-fn fill_times(meta: &mut RecordMeta, stored: Option<&RecordMeta>) {
-    let t = now();
+/// Import files may leave out bookkeeping times (the demo file does): a new record was created
+/// now, and last updated when it was created.
+fn fill_times(meta: &mut RecordMeta) {
     if meta.create_time == Timestamp::UNIX_EPOCH {
-        meta.create_time = stored.map_or(t, |m| m.create_time);
+        meta.create_time = now();
     }
     if meta.update_time == Timestamp::UNIX_EPOCH {
-        meta.update_time = stored.map_or(meta.create_time, |m| m.update_time);
+        meta.update_time = meta.create_time;
     }
 }
 
@@ -236,23 +236,27 @@ impl Agenda {
         Ok(s)
     }
 
-    /// Writes a session as loaded from an export (`import`): kept as given (times, sequence
-    /// numbers), created or replaced by id. Returns whether anything changed. Times missing
-    /// from the file (the Unix epoch here) are the stored record's, or now for a new one.
-    pub async fn import_session(&self, mut s: Session) -> Result<bool, Error> {
+    /// Writes a session as loaded from an import file. A new id is created as given (times,
+    /// sequence numbers; times missing from the file are now). A stored one is left exactly
+    /// as it is with [`ImportMode::SkipExisting`]; with [`ImportMode::Replace`] it is replaced
+    /// as an edit would be ([`Session::replace_over`]: sequences only go up, slots the file
+    /// lacks become removed slots), or left alone when the file holds the same session.
+    pub async fn import_session(&self, mut s: Session, mode: ImportMode) -> Result<ImportOutcome, Error> {
         s.validate(&self.limits).map_err(Error::Invalid)?;
         s.sort_slots();
         let current = self.point_read(|st| st.get_session(&s.id))?;
-        fill_times(&mut s.meta, current.as_ref().map(|c| &c.meta));
-        let expect = match &current {
-            Some(c) => {
-                s.meta.revision = c.meta.revision;
-                if *c == s {
-                    return Ok(false);
-                }
-                Expect::Revision(c.meta.revision)
+        let (expect, outcome) = match (&current, mode) {
+            (None, _) => {
+                fill_times(&mut s.meta);
+                (Expect::Absent, ImportOutcome::Created)
             }
-            None => Expect::Absent,
+            (Some(_), ImportMode::SkipExisting) => return Ok(ImportOutcome::Skipped),
+            (Some(old), ImportMode::Replace) => {
+                if !s.replace_over(old, now()) {
+                    return Ok(ImportOutcome::Unchanged);
+                }
+                (Expect::Revision(old.meta.revision), ImportOutcome::Replaced)
+            }
         };
         let stored = s.clone();
         let rev = self.write(move |st| st.put_session(&stored, expect)).await.map_err(|e| match e {
@@ -260,7 +264,7 @@ impl Agenda {
             e => e.into(),
         })?;
         self.committed(rev);
-        Ok(true)
+        Ok(outcome)
     }
 
     pub async fn get_session(&self, id: &SessionId) -> Result<Session, Error> {
@@ -386,23 +390,28 @@ impl Agenda {
         self.counted(Ok(p))
     }
 
-    /// Writes a person as loaded from an export; returns whether anything changed.
-    pub async fn import_person(&self, mut p: Person) -> Result<bool, Error> {
+    /// Writes a person as loaded from an import file, by the same rules as
+    /// [`Agenda::import_session`]: a replaced person keeps its creation time and is updated now.
+    pub async fn import_person(&self, mut p: Person, mode: ImportMode) -> Result<ImportOutcome, Error> {
         p.validate().map_err(Error::Invalid)?;
         let current = self.point_read(|st| st.get_person(&p.id))?;
-        fill_times(&mut p.meta, current.as_ref().map(|c| &c.meta));
-        let expect = match &current {
-            Some(c) => {
-                p.meta.revision = c.meta.revision;
-                if *c == p {
-                    return Ok(false);
-                }
-                Expect::Revision(c.meta.revision)
+        let (expect, outcome) = match (&current, mode) {
+            (None, _) => {
+                fill_times(&mut p.meta);
+                (Expect::Absent, ImportOutcome::Created)
             }
-            None => Expect::Absent,
+            (Some(_), ImportMode::SkipExisting) => return Ok(ImportOutcome::Skipped),
+            (Some(old), ImportMode::Replace) => {
+                p.meta = old.meta;
+                if p == *old {
+                    return Ok(ImportOutcome::Unchanged);
+                }
+                p.meta.update_time = now();
+                (Expect::Revision(old.meta.revision), ImportOutcome::Replaced)
+            }
         };
         let r = self.write(move |st| st.put_person(&p, expect)).await.map_err(Error::from);
-        self.counted(r).map(|_| true)
+        self.counted(r).map(|_| outcome)
     }
 
     pub async fn get_person(&self, id: &PersonId) -> Result<Person, Error> {

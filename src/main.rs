@@ -13,6 +13,7 @@ use agenda::app::Agenda;
 use agenda::config::{Config, DataDir, ServeArgs};
 use agenda::domain::Limits;
 use agenda::store::SledStore;
+use agenda::transfer::ImportMode;
 
 /// Meeting sessions and their agendas: a gRPC service with iCalendar feeds.
 #[derive(Parser)]
@@ -28,10 +29,14 @@ struct Cli {
 enum Command {
     /// Serve the gRPC API and the HTTP feeds.
     Serve(Box<ServeArgs>),
-    /// Import sessions and people from an export file (idempotent by id).
+    /// Import sessions and people from an export file; prints what it did. Importing the
+    /// same file twice changes nothing the second time.
     Import {
         /// The JSON file (see data/demo/ for an example); `-` reads standard input.
         file: PathBuf,
+        /// What to do with a session or person whose id is already stored.
+        #[arg(long, value_enum, default_value_t)]
+        mode: ImportMode,
     },
     /// Write every session and person as an import file (a consistent snapshot).
     Export {
@@ -98,8 +103,8 @@ fn main() -> anyhow::Result<()> {
                 finished_store = Some(serve(config).await?);
                 Ok(())
             }
-            Command::Import { file } => {
-                finished_store = Some(import(&cli.data.or_default(), &file).await?);
+            Command::Import { file, mode } => {
+                finished_store = Some(import(&cli.data.or_default(), &file, mode).await?);
                 Ok(())
             }
             Command::Check => check(&cli.data.or_default()).await,
@@ -150,8 +155,11 @@ async fn serve(config: Config) -> anyhow::Result<Arc<SledStore>> {
     let (agenda, store) = open(&config.data, config.domain_limits()).await?;
     let agenda = agenda.with_change_log(config.change_log_revisions);
     if config.demo {
-        let summary = agenda::transfer::import(&agenda, agenda::DEMO_DATA).await.context("loading the demo session")?;
-        tracing::info!(?summary, "demo session loaded");
+        // Only where absent: a restart must never undo the edits made to the demo since.
+        let summary = agenda::transfer::import(&agenda, agenda::DEMO_DATA, ImportMode::SkipExisting)
+            .await
+            .context("loading the demo session")?;
+        tracing::info!(%summary, "demo data loaded");
     }
     let grpc =
         TcpListener::bind(config.grpc_listen).await.with_context(|| format!("binding {}", config.grpc_listen))?;
@@ -211,15 +219,15 @@ async fn shutdown_signal() {
     }
 }
 
-async fn import(dir: &Path, file: &Path) -> anyhow::Result<Arc<SledStore>> {
+async fn import(dir: &Path, file: &Path, mode: ImportMode) -> anyhow::Result<Arc<SledStore>> {
     let json = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
     let (agenda, store) = open(dir, Limits::default()).await?;
-    let summary = agenda::transfer::import(&agenda, &json).await?;
-    tracing::info!(?summary, "imported");
+    let summary = agenda::transfer::import(&agenda, &json, mode).await?;
+    println!("{summary}");
     Ok(store)
 }
 

@@ -3,8 +3,13 @@
 //! `agenda import FILE`, `agenda export` and `agenda serve --demo` (which imports
 //! `data/demo/*.json`) all use it. Times are RFC 3339 with the offset of the session's time
 //! zone (`2022-11-17T15:00:00+01:00`), so a file reads like the event page it came from.
-//! Unknown fields are refused so a typo cannot silently drop data. Import is idempotent by id:
-//! a record that exists is replaced, one that is unchanged is left alone.
+//! Unknown fields are refused so a typo cannot silently drop data.
+//!
+//! Import never loses an edit made in the store: by default ([`ImportMode::SkipExisting`],
+//! also what `serve --demo` uses) a record whose id exists is left exactly as stored;
+//! [`ImportMode::Replace`] replaces it as an edit would, with SEQUENCE numbers past the stored
+//! ones. Either way importing the same file twice changes nothing the second time, and
+//! [`ImportSummary`] says what was created, replaced, unchanged or skipped.
 //!
 //! Exports carry what a faithful backup needs beyond the page (sequence numbers, creation and
 //! update times); imports keep those when given.
@@ -15,7 +20,7 @@ use crate::app::Agenda;
 use crate::domain::{
     Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
     RemovedSlot, Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp,
-    Violations, Visibility, WebUrl,
+    Violations, Visibility, WebUrl, check_time_range,
 };
 use crate::error::Error;
 
@@ -223,8 +228,12 @@ pub fn parse(json: &str) -> Result<(Vec<Person>, Vec<Session>), TransferError> {
     Ok((people.into_iter().flatten().collect(), sessions.into_iter().flatten().collect()))
 }
 
+/// A time of the file: RFC 3339, within the range the service accepts.
 fn time(v: &mut Violations, field: &str, s: &str) -> Option<Timestamp> {
-    v.check(field, s.parse::<Timestamp>().map_err(|_| "is not an RFC 3339 time with an offset"))
+    v.check(
+        field,
+        s.parse::<Timestamp>().map_err(|_| "is not an RFC 3339 time with an offset").and_then(check_time_range),
+    )
 }
 
 fn meta(v: &mut Violations, field: &str, create: Option<&str>, update: Option<&str>) -> Option<RecordMeta> {
@@ -489,31 +498,81 @@ pub fn render(people: &[Person], sessions: &[Session]) -> String {
     out
 }
 
-/// What an import did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ImportSummary {
-    pub people_written: usize,
-    pub sessions_written: usize,
-    pub unchanged: usize,
+/// What an import does with a record whose id is already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ImportMode {
+    /// Leave stored records exactly as they are; create only the new ones.
+    #[default]
+    SkipExisting,
+    /// Replace stored records by the file's, as an edit would: sequence numbers go past the
+    /// stored ones, slots the file lacks are shown cancelled; identical records are left alone.
+    Replace,
 }
 
-/// Imports a file: people first (sessions name them), then sessions; idempotent by id.
-pub async fn import(agenda: &Agenda, json: &str) -> Result<ImportSummary, TransferError> {
+/// What importing one record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// The id was new.
+    Created,
+    /// The stored record was replaced by the file's (replace mode).
+    Replaced,
+    /// The stored record already held what the file holds (replace mode).
+    Unchanged,
+    /// The stored record was left as it is (skip-existing mode).
+    Skipped,
+}
+
+/// How many records of one kind each outcome had.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub created: usize,
+    pub replaced: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+}
+
+impl ImportCounts {
+    fn add(&mut self, outcome: ImportOutcome) {
+        *match outcome {
+            ImportOutcome::Created => &mut self.created,
+            ImportOutcome::Replaced => &mut self.replaced,
+            ImportOutcome::Unchanged => &mut self.unchanged,
+            ImportOutcome::Skipped => &mut self.skipped,
+        } += 1;
+    }
+}
+
+impl std::fmt::Display for ImportCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { created, replaced, unchanged, skipped } = self;
+        write!(f, "{created} created, {replaced} replaced, {unchanged} unchanged, {skipped} skipped")
+    }
+}
+
+/// What an import did, per kind of record; shown as one line
+/// (`sessions: 1 created, 0 replaced, 0 unchanged, 0 skipped; people: ...`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub sessions: ImportCounts,
+    pub people: ImportCounts,
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sessions: {}; people: {}", self.sessions, self.people)
+    }
+}
+
+/// Imports a file: people first (sessions name them), then sessions. The whole file is
+/// checked before anything is written.
+pub async fn import(agenda: &Agenda, json: &str, mode: ImportMode) -> Result<ImportSummary, TransferError> {
     let (people, sessions) = parse(json)?;
     let mut summary = ImportSummary::default();
     for p in people {
-        if agenda.import_person(p).await? {
-            summary.people_written += 1;
-        } else {
-            summary.unchanged += 1;
-        }
+        summary.people.add(agenda.import_person(p, mode).await?);
     }
     for s in sessions {
-        if agenda.import_session(s).await? {
-            summary.sessions_written += 1;
-        } else {
-            summary.unchanged += 1;
-        }
+        summary.sessions.add(agenda.import_session(s, mode).await?);
     }
     Ok(summary)
 }
@@ -559,6 +618,14 @@ mod tests {
         let bad = DEMO.replacen("\"Europe/Zurich\"", "\"Europe/Geneva-ish\"", 1);
         match parse(&bad) {
             Err(TransferError::Invalid(v)) => assert_eq!(v.violations()[0].field, "sessions[0].time_zone"),
+            other => panic!("{other:?}"),
+        }
+        let ancient = DEMO.replacen("\"2022-11-17T15:00:00+01:00\"", "\"0001-11-17T15:00:00+01:00\"", 1);
+        match parse(&ancient) {
+            Err(TransferError::Invalid(v)) => {
+                assert_eq!(v.violations()[0].field, "sessions[0].start");
+                assert!(v.violations()[0].description.contains("1900-01-01T00:00:00Z"));
+            }
             other => panic!("{other:?}"),
         }
         let typo = DEMO.replacen("\"recording_url\"", "\"recordingurl\"", 1);

@@ -37,10 +37,15 @@ pub fn parse_time(v: &mut Violations, field: &str, t: Option<&prost_types::Times
     }
 }
 
-/// An optional timestamp (absent stays absent).
+/// An optional timestamp (absent stays absent), within the accepted range.
 pub fn parse_optional_time(v: &mut Violations, field: &str, t: Option<&prost_types::Timestamp>) -> Option<Timestamp> {
     let t = t?;
-    v.check(field, Timestamp::new(t.seconds, t.nanos).map_err(|_| "is not a valid timestamp"))
+    v.check(
+        field,
+        Timestamp::new(t.seconds, t.nanos)
+            .map_err(|_| "is not a valid timestamp")
+            .and_then(crate::domain::check_time_range),
+    )
 }
 
 // Malformed optional values are recorded and read as absent, so the rest of the request can

@@ -27,7 +27,10 @@ pub use session::{
     REMOVED_SLOT_RETENTION_SECONDS, RemovedSlot, Role, Session, SessionPatch, SessionStatus, Slot, SlotKind, SlotPatch,
     SlotStatus, Visibility,
 };
-pub use values::{Email, TimeZoneName, Timestamp, ValueError, WebUrl, check_text};
+pub use values::{
+    EARLIEST_TIME, END_OF_TIME, Email, TIME_RANGE_RULE, TimeZoneName, Timestamp, ValueError, WebUrl, check_text,
+    check_time_range,
+};
 
 /// Bookkeeping every stored record carries: when it was made and changed, and its revision.
 ///

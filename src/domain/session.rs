@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use super::{Email, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl, check_text};
+use super::{
+    Email, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl, check_text,
+    check_time_range,
+};
 use crate::error::{Error, Kind};
 
 /// Upper bounds on the size of a session, so that one record, one feed and one response stay
@@ -183,9 +186,14 @@ pub struct Session {
     pub sequence: u32,
 }
 
-fn check_whole_second(v: &mut Violations, field: &str, t: Timestamp) {
+/// An agenda time: a whole second within the accepted range ([`super::EARLIEST_TIME`] to
+/// [`super::END_OF_TIME`]).
+fn check_time(v: &mut Violations, field: &str, t: Timestamp) {
     if t.subsec_nanosecond() != 0 {
         v.add(field, "must be a whole second (iCalendar has no finer precision)");
+    }
+    if let Err(rule) = check_time_range(t) {
+        v.add(field, rule);
     }
 }
 
@@ -211,8 +219,8 @@ impl Slot {
     fn validate(&self, v: &mut Violations, field: &str, limits: &Limits) {
         check_text(v, &format!("{field}.title"), &self.title, 300, true, false);
         check_text(v, &format!("{field}.description"), &self.description, 20_000, false, true);
-        check_whole_second(v, &format!("{field}.start_time"), self.start);
-        check_whole_second(v, &format!("{field}.end_time"), self.end);
+        check_time(v, &format!("{field}.start_time"), self.start);
+        check_time(v, &format!("{field}.end_time"), self.end);
         if self.end <= self.start {
             v.add(format!("{field}.end_time"), "must be after start_time");
         }
@@ -244,8 +252,8 @@ impl Session {
         check_text(&mut v, "organizer.name", &self.organizer.name, 200, true, false);
         check_text(&mut v, "organizer.short_name", &self.organizer.short_name, 50, false, false);
         check_text(&mut v, "location", &self.location, 500, false, false);
-        check_whole_second(&mut v, "start_time", self.start);
-        check_whole_second(&mut v, "end_time", self.end);
+        check_time(&mut v, "start_time", self.start);
+        check_time(&mut v, "end_time", self.end);
         if self.end <= self.start {
             v.add("end_time", "must be after start_time");
         } else if self.end.as_second() - self.start.as_second() > MAX_SESSION_SECONDS {
@@ -401,6 +409,45 @@ impl Session {
         self.removed_slots = removed;
     }
 
+    /// Makes `self`, a session read from an import file, the replacement of the stored `old`
+    /// as an edit would be, and says whether it differs from `old` (when it does not, `self`
+    /// equals `old` and nothing needs writing).
+    ///
+    /// An import must never move a SEQUENCE backwards (calendar clients would ignore the
+    /// update, and the invite outbox would forget what it sent): [`Session::carry_over`]
+    /// keeps the stored numbers and turns slots the file lacks into removed slots; on top of
+    /// that, the session's sequence and each differing slot's go past the stored ones (a
+    /// replacement is news to every calendar, whatever field changed), and never below the
+    /// file's own. Removed slots the file brings are kept unless the agenda has them again.
+    pub fn replace_over(&mut self, old: &Session, now: Timestamp) -> bool {
+        let file = self.clone();
+        self.carry_over(old, now);
+        self.sequence = self.sequence.max(file.sequence);
+        for (slot, from_file) in self.slots.iter_mut().zip(&file.slots) {
+            if let Some(o) = old.slots.iter().find(|o| o.id == slot.id)
+                && !same_but_sequence(o, slot)
+            {
+                slot.sequence = slot.sequence.max(o.sequence + 1);
+            }
+            slot.sequence = slot.sequence.max(from_file.sequence);
+        }
+        for r in file.removed_slots {
+            let on_agenda = self.slots.iter().any(|s| s.id == r.slot.id);
+            match self.removed_slots.iter_mut().find(|k| k.slot.id == r.slot.id) {
+                Some(kept) => kept.slot.sequence = kept.slot.sequence.max(r.slot.sequence),
+                None if !on_agenda => self.removed_slots.push(r),
+                None => {}
+            }
+        }
+        self.meta.update_time = old.meta.update_time;
+        let changed = Session { sequence: old.sequence, ..self.clone() } != *old;
+        if changed {
+            self.sequence = self.sequence.max(old.sequence + 1);
+            self.meta.update_time = now;
+        }
+        changed
+    }
+
     /// The slot with `id`.
     pub fn slot(&self, id: &SlotId) -> Result<&Slot, Error> {
         self.slots.iter().find(|s| &s.id == id).ok_or_else(|| Error::not_found(Kind::Slot, id))
@@ -490,6 +537,11 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Whether two versions of a slot are the same apart from their sequence numbers.
+fn same_but_sequence(a: &Slot, b: &Slot) -> bool {
+    Slot { sequence: b.sequence, ..a.clone() } == *b
 }
 
 /// A change to some of a session's writable fields; `None` leaves a field as it is.
@@ -725,6 +777,36 @@ mod tests {
         later.title = "later".into();
         later.carry_over(&new, t("2026-03-01T00:00:00Z"));
         assert!(later.removed_slots.is_empty());
+    }
+
+    #[test]
+    fn a_replacement_never_lowers_a_sequence_and_an_identical_one_changes_nothing() {
+        let mut stored = session();
+        stored.sequence = 3;
+        stored.slots[0].sequence = 2;
+        stored.slots[1].sequence = 5;
+        stored.slots[1].status = SlotStatus::Cancelled;
+        stored.meta.revision = 9;
+
+        // The file: sequence numbers 0, slot b scheduled again, slot a gone, slot c new.
+        let mut file = session();
+        file.slots.remove(0);
+        file.slots.push(slot("c", "2022-11-17T14:20:00Z", "2022-11-17T14:30:00Z"));
+        assert!(file.replace_over(&stored, now()));
+        assert_eq!(file.sequence, 4);
+        assert_eq!((file.slots[0].id.as_str(), file.slots[0].sequence), ("b", 6));
+        assert_eq!((file.slots[1].id.as_str(), file.slots[1].sequence), ("c", 0));
+        let gone = &file.removed_slots[0].slot;
+        assert_eq!((gone.id.as_str(), gone.status, gone.sequence), ("a", SlotStatus::Cancelled, 3));
+        assert_eq!((file.meta.revision, file.meta.update_time), (9, now()));
+
+        // The same file again: nothing to write.
+        let replaced = file.clone();
+        let mut again = session();
+        again.slots.remove(0);
+        again.slots.push(slot("c", "2022-11-17T14:20:00Z", "2022-11-17T14:30:00Z"));
+        assert!(!again.replace_over(&replaced, now()));
+        assert_eq!(again, replaced);
     }
 
     #[test]

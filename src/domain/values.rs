@@ -10,8 +10,52 @@ use super::Violations;
 /// iCalendar can express), microseconds for bookkeeping times.
 pub type Timestamp = jiff::Timestamp;
 
+/// The earliest instant the service accepts (included): 1900-01-01T00:00:00Z.
+pub const EARLIEST_TIME: Timestamp = Timestamp::constant(-2_208_988_800, 0);
+/// The first instant past the accepted range (excluded): 2200-01-01T00:00:00Z.
+///
+/// One range for every time the service takes in (session and slot times, import files,
+/// ListSessions and ListPersonSlots windows, feed queries). Outside it, calendar clients break
+/// (year 0001 becomes a local year 0000 in zones with a negative historical offset) and no
+/// meeting is ever planned; inside it, every time zone rule and every client works.
+pub const END_OF_TIME: Timestamp = Timestamp::constant(7_258_118_400, 0);
+
+/// Why a time is refused, as a field violation's description.
+pub const TIME_RANGE_RULE: &str = "must be between 1900-01-01T00:00:00Z (included) and 2200-01-01T00:00:00Z (excluded)";
+
+/// `t` if it lies in the accepted range ([`EARLIEST_TIME`], [`END_OF_TIME`]).
+pub fn check_time_range(t: Timestamp) -> Result<Timestamp, &'static str> {
+    if (EARLIEST_TIME..END_OF_TIME).contains(&t) { Ok(t) } else { Err(TIME_RANGE_RULE) }
+}
+
+/// Characters some programs take for a line break although they are not control characters:
+/// U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (JavaScript, some calendar clients).
+/// In a title they would split an iCalendar content line and smuggle in a property.
+fn is_hidden_line_break(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069):
+/// they make text display in another order than it is stored ("Trojan Source",
+/// CVE-2021-42574). Natural right-to-left text needs none of them; the marks U+200E and
+/// U+200F stay allowed.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether `c` may not appear in any text the service stores or passes on: control
+/// characters (U+0085 included), hidden line breaks and bidi controls.
+fn is_forbidden_char(c: char) -> bool {
+    c.is_control() || is_hidden_line_break(c) || is_bidi_control(c)
+}
+
 /// Checks a text field: present when `required`, at most `max` characters, and free of
 /// control characters (line breaks and tabs are allowed only where `multiline`).
+///
+/// Refused everywhere, multiline or not: U+2028 and U+2029 (line breaks to many programs,
+/// though not to Rust's `is_control`) and the bidi controls U+202A to U+202E and U+2066 to
+/// U+2069 (see `is_bidi_control`). Right-to-left text and the marks U+200E and U+200F are
+/// accepted.
 pub fn check_text(v: &mut Violations, field: &str, value: &str, max: usize, required: bool, multiline: bool) {
     if required && value.trim().is_empty() {
         v.add(field, "must not be empty");
@@ -19,6 +63,10 @@ pub fn check_text(v: &mut Violations, field: &str, value: &str, max: usize, requ
     }
     if value.chars().count() > max {
         v.add(field, format!("must be at most {max} characters"));
+    }
+    if value.chars().any(|c| is_hidden_line_break(c) || is_bidi_control(c)) {
+        v.add(field, "must not contain the line separators U+2028 and U+2029 or the bidi controls U+202A to U+202E and U+2066 to U+2069");
+        return;
     }
     let bad = value.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
     if bad {
@@ -93,7 +141,7 @@ impl WebUrl {
         let ok = s.len() <= 2048
             && !host.is_empty()
             && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'[' || b == b']')
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+            && !s.chars().any(|c| c.is_whitespace() || is_forbidden_char(c) || c == '"' || c == '<' || c == '>');
         if ok { Ok(Self(s.to_owned())) } else { Err(ValueError::Url) }
     }
 
@@ -197,5 +245,26 @@ mod tests {
         check_text(&mut v, "title", "abcdef", 5, true, false);
         let fields: Vec<_> = v.violations().iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["title", "title", "title"]);
+    }
+
+    #[test]
+    fn the_time_range_constants_are_the_documented_instants() {
+        assert_eq!(EARLIEST_TIME, "1900-01-01T00:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(END_OF_TIME, "2200-01-01T00:00:00Z".parse::<Timestamp>().unwrap());
+        assert!(check_time_range(EARLIEST_TIME).is_ok());
+        assert!(check_time_range(END_OF_TIME).is_err());
+    }
+
+    #[test]
+    fn hidden_line_breaks_and_bidi_controls_are_refused_in_text_and_urls() {
+        for bad in ["a\u{2028}b", "a\u{2029}b", "a\u{202E}b", "a\u{2067}b", "a\u{0085}b"] {
+            let mut v = Violations::new("");
+            check_text(&mut v, "description", bad, 100, false, true);
+            assert_eq!(v.violations().len(), 1, "{bad:?}");
+            assert!(WebUrl::parse(&format!("https://example.org/{bad}")).is_err(), "{bad:?}");
+        }
+        let mut v = Violations::new("");
+        check_text(&mut v, "title", "\u{200F}שלום \u{200E}abc", 100, true, false);
+        assert!(v.into_result().is_ok());
     }
 }

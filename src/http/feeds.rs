@@ -25,7 +25,9 @@ use axum::routing::get;
 
 use crate::app::Agenda;
 use crate::config::FeedConfig;
-use crate::domain::{FeedScope, PersonId, Session, SessionFilter, SessionId, Timestamp, Visibility};
+use crate::domain::{
+    FeedScope, PersonId, Session, SessionFilter, SessionId, TIME_RANGE_RULE, Timestamp, Visibility, check_time_range,
+};
 use crate::error::Error;
 use crate::ics::feed::{self, CalendarInfo, EventData, People};
 use crate::metrics::Metrics;
@@ -191,17 +193,15 @@ enum Feed {
     Person(PersonId),
 }
 
-/// A date (`2026-03-01`, midnight UTC) or an RFC 3339 instant.
+/// A date (`2026-03-01`, midnight UTC) or an RFC 3339 instant, within the range the service
+/// accepts for every time ([`check_time_range`]).
 fn parse_when(name: &str, value: &str) -> Result<Timestamp, FeedError> {
-    if let Ok(date) = value.parse::<jiff::civil::Date>() {
-        return date
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .map_err(|e| FeedError::BadRequest(e.to_string()));
-    }
-    value.parse::<Timestamp>().map_err(|_| {
-        FeedError::BadRequest(format!("query parameter {name}: expected a date (2026-03-01) or an RFC 3339 time"))
-    })
+    let when = match value.parse::<jiff::civil::Date>() {
+        // A date jiff cannot place in UTC lies far outside the range: say the range.
+        Ok(date) => date.to_zoned_datetime(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).map_err(|_| TIME_RANGE_RULE),
+        Err(_) => value.parse::<Timestamp>().map_err(|_| "expected a date (2026-03-01) or an RFC 3339 time"),
+    };
+    when.and_then(check_time_range).map_err(|e| FeedError::BadRequest(format!("query parameter {name}: {e}")))
 }
 
 /// The filter of `/feeds/sessions.ics`: the query's, within the default window unless `from`

@@ -370,11 +370,25 @@ async fn unknown_ids_are_404_and_bad_query_parameters_are_400() {
         "tag=",
         "person=Not%20An%20Id",
         "tag=a&tag=b",
+        "from=0001-01-01",
+        "to=2200-01-01",
     ] {
         let r = app.get(&format!("/feeds/sessions.ics?{query}")).await;
         assert_eq!(r.status(), 400, "{query}");
         assert!(!r.text().await.unwrap().is_empty());
     }
+    // The one range of times, named instead of a library's message.
+    for query in ["to=9999-12-31", "from=1899-12-31T23:59:59Z", "to=-009999-01-01"] {
+        let r = app.get(&format!("/feeds/sessions.ics?{query}")).await;
+        assert_eq!(r.status(), 400, "{query}");
+        let text = r.text().await.unwrap();
+        assert!(
+            text.contains("between 1900-01-01T00:00:00Z (included) and 2200-01-01T00:00:00Z (excluded)"),
+            "{query}: {text}"
+        );
+    }
+    let (_, edges) = parse_both(&app.feed("/feeds/sessions.ics?from=1900-01-01&to=2199-12-31").await);
+    assert_eq!(edges.len(), 1);
     let (_, by_tag) =
         parse_both(&app.feed("/feeds/sessions.ics?from=2022-01-01&tag=MSME&organizer=fmg&person=patrick-low").await);
     assert_eq!(by_tag.len(), 1);

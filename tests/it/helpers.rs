@@ -68,7 +68,9 @@ pub async fn spawn_with(
     let store = Arc::new(SledStore::open(path).expect("opening the store"));
     let agenda = Agenda::new(store, limits);
     if demo {
-        agenda::transfer::import(&agenda, agenda::DEMO_DATA).await.expect("demo import");
+        agenda::transfer::import(&agenda, agenda::DEMO_DATA, agenda::transfer::ImportMode::SkipExisting)
+            .await
+            .expect("demo import");
     }
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -249,3 +249,90 @@ async fn too_many_slots_is_refused() {
     assert_eq!(failure(r), (Code::InvalidArgument, vec!["session.slots".into()]));
     app.stop().await;
 }
+
+/// The field violations of a failed call, as (field, description).
+fn violations<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> (Code, Vec<(String, String)>) {
+    use tonic_types::StatusExt;
+    let status = r.expect_err("the call should fail");
+    let found = status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.description)).collect())
+        .unwrap_or_default();
+    (status.code(), found)
+}
+
+#[tokio::test]
+async fn invisible_line_breaks_and_bidi_controls_in_text_are_refused() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    // The title: a sync client turned it into a LOCATION property.
+    for title in [
+        "Weekly sync\u{2028}LOCATION:Evil Place",
+        "Weekly sync\u{2029}LOCATION:Evil Place",
+        "Invoice \u{202E}fdp.exe",
+        "a \u{2066}b\u{2069}",
+    ] {
+        let r = app.sessions.clone().create_session(create("n", pb::Session { title: title.into(), ..valid() })).await;
+        let (code, found) = violations(r);
+        assert_eq!(code, Code::InvalidArgument, "{title:?}");
+        assert_eq!(found.len(), 1, "{title:?}: {found:?}");
+        assert_eq!(found[0].0, "session.title", "{title:?}");
+        assert!(found[0].1.contains("U+2028") && found[0].1.contains("U+202A"), "{}", found[0].1);
+    }
+    // In multi-line text too: a line break a client does not expect is a line break.
+    let r = app
+        .sessions
+        .clone()
+        .create_session(create("n", pb::Session { description: "one\u{2028}two".into(), ..valid() }))
+        .await;
+    assert_eq!(failure(r), (Code::InvalidArgument, vec!["session.description".to_owned()]));
+    assert_eq!(snapshot(&app).await, before);
+
+    // Right-to-left text needs no override; the right-to-left mark stays allowed.
+    let rtl = "\u{200F}اجتماع أسبوعي — פגישה שבועית";
+    let created = app.create("rtl", pb::Session { title: rtl.into(), ..valid() }).await;
+    assert_eq!(created.title, rtl);
+}
+
+#[tokio::test]
+async fn times_outside_1900_to_2200_are_refused_with_the_range() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    for (start, end, field) in [
+        ("0001-01-01T10:00:00Z", "0001-01-01T11:00:00Z", "session.start_time"),
+        ("9999-12-30T10:00:00Z", "9999-12-30T11:00:00Z", "session.start_time"),
+        ("1899-12-31T23:00:00Z", "1900-01-01T01:00:00Z", "session.start_time"),
+        ("2199-12-31T23:00:00Z", "2200-01-01T00:00:00Z", "session.end_time"),
+    ] {
+        let r = app.sessions.clone().create_session(create("n", session("Far", start, end))).await;
+        let (code, found) = violations(r);
+        assert_eq!(code, Code::InvalidArgument, "{start}");
+        let (f, description) = found.iter().find(|(f, _)| f == field).unwrap_or_else(|| panic!("{start}: {found:?}"));
+        assert!(description.contains("1900-01-01T00:00:00Z") && description.contains("2200-01-01T00:00:00Z"), "{f}");
+    }
+    assert_eq!(snapshot(&app).await, before);
+
+    // The edges: the first instant is accepted, the last second before the end too.
+    app.create("first", session("First", "1900-01-01T00:00:00Z", "1900-01-01T01:00:00Z")).await;
+    app.create("last", session("Last", "2199-12-31T23:00:00Z", "2199-12-31T23:59:59Z")).await;
+
+    // Query windows follow the same rule.
+    let window = |from: &str, to: &str| pb::ListSessionsRequest {
+        from_time: Some(ts(from)),
+        to_time: Some(ts(to)),
+        ..Default::default()
+    };
+    let r = app.sessions.clone().list_sessions(window("2026-01-01T00:00:00Z", "9999-12-30T00:00:00Z")).await;
+    assert_eq!(failure(r), (Code::InvalidArgument, vec!["to_time".to_owned()]));
+    let req = pb::ListPersonSlotsRequest {
+        person_id: "speaker".into(),
+        from_time: Some(ts("0001-01-01T00:00:00Z")),
+        ..Default::default()
+    };
+    assert_eq!(
+        failure(app.people.clone().list_person_slots(req).await),
+        (Code::InvalidArgument, vec!["from_time".to_owned()])
+    );
+    let (ids, _) = app.list_all(window("1900-01-01T00:00:00Z", "2199-12-31T23:59:59Z")).await;
+    assert_eq!(ids.len(), 3);
+}
