@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::broadcast;
 
 use crate::domain::{
-    Change, FeedScope, FeedToken, InviteMessage, Limits, Participant, ParticipationStatus, Person, PersonCursor,
-    PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Role, SentInvite, Session, SessionCursor, SessionFilter,
-    SessionId, SlotId, Timestamp,
+    Change, FeedScope, FeedToken, InviteMessage, Limits, ParticipationStatus, Person, PersonCursor, PersonId,
+    PersonSlot, PersonSlotCursor, RecordMeta, SentInvite, Session, SessionCursor, SessionFilter, SessionId, SlotId,
+    Timestamp,
 };
-use crate::error::{Error, Kind};
+use crate::error::{self, Error, Kind, Reason};
 use crate::store::{Expect, Store, StoreError};
 use crate::transfer::{ImportMode, ImportOutcome};
 
@@ -60,15 +60,48 @@ fn now() -> Timestamp {
     Timestamp::from_microsecond(Timestamp::now().as_microsecond()).expect("now is in range")
 }
 
-/// The revision an etag names, or a stale-etag error for anything unparsable (an etag from
-/// elsewhere can never match).
+/// A stale-etag error when `etag` is given and is not the record's (an etag from elsewhere,
+/// or one that does not parse, can never match).
 fn check_etag(kind: Kind, id: &str, etag: Option<&str>, meta: &RecordMeta) -> Result<(), Error> {
     match etag {
-        Some(e) if e != meta.etag() => {
-            Err(Error::StaleEtag { kind, id: id.to_owned(), given: e.to_owned(), current: meta.etag() })
-        }
+        Some(e) if e != meta.etag() => Err(Error::stale_etag(kind, id, etag, meta.etag())),
         _ => Ok(()),
     }
+}
+
+/// What a failed write of the `kind` record `id` (with the request's `etag`) means to the
+/// caller: the one mapping of store refusals to errors. Failures particular to one operation
+/// (an unknown person named by a session) are mapped by that operation first.
+fn write_failed(kind: Kind, id: &str, etag: Option<&str>, e: StoreError) -> Error {
+    match e {
+        StoreError::NotFound => Error::not_found(kind, id),
+        StoreError::Exists => Error::already_exists(kind, id),
+        StoreError::RevisionMismatch { current } => Error::stale_etag(kind, id, etag, current),
+        StoreError::PersonInUse { sessions } => Error::refused(
+            Reason::PersonInUse,
+            format!("person \"{id}\" is named by {sessions} session(s); remove them from those agendas first"),
+            [("person_id", id.to_owned()), ("sessions", sessions.to_string())],
+        ),
+        e => e.into(),
+    }
+}
+
+/// A read-modify-write without an etag lost the race `MAX_RETRIES` times in a row.
+fn contention(kind: Kind, id: &str) -> Error {
+    let ids = error::metadata_key(kind).map(|k| (k, id.to_owned()));
+    Error::refused(Reason::Contention, format!("{kind} \"{id}\" changed too often to apply the update; retry"), ids)
+}
+
+/// A page read with one entry more than `page_size`: the page, and the cursor of its last
+/// entry when the extra one shows that another page follows.
+fn paginate<T, C>(mut page: Vec<T>, page_size: usize, cursor: impl FnOnce(&T) -> C) -> (Vec<T>, Option<C>) {
+    let next = if page.len() > page_size {
+        page.truncate(page_size);
+        page.last().map(cursor)
+    } else {
+        None
+    };
+    (page, next)
 }
 
 /// Import files may leave out bookkeeping times (the demo file does): a new record was created
@@ -83,7 +116,7 @@ fn fill_times(meta: &mut RecordMeta) {
 }
 
 fn unknown_person(s: &Session, p: &PersonId) -> Error {
-    Error::invalid(s.field_naming(p), format!("names person {p:?}, who does not exist"))
+    Error::invalid(s.field_naming(p), format!("names person \"{p}\", who does not exist"))
 }
 
 impl Agenda {
@@ -216,7 +249,7 @@ impl Agenda {
 
     /// Creates a session. Its id must be new; the people it names must exist.
     pub async fn create_session(&self, mut s: Session) -> Result<Session, Error> {
-        s.validate(&self.limits).map_err(Error::Invalid)?;
+        s.validate(&self.limits)?;
         s.sort_slots();
         let t = now();
         s.meta = RecordMeta { create_time: t, update_time: t, revision: 0 };
@@ -227,9 +260,8 @@ impl Agenda {
         }
         let stored = s.clone();
         let rev = self.write(move |st| st.put_session(&stored, Expect::Absent)).await.map_err(|e| match e {
-            StoreError::Exists => Error::already_exists(Kind::Session, &s.id),
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
-            e => e.into(),
+            e => write_failed(Kind::Session, s.id.as_str(), None, e),
         })?;
         s.meta.revision = rev;
         self.committed(rev);
@@ -242,7 +274,7 @@ impl Agenda {
     /// as an edit would be ([`Session::replace_over`]: sequences only go up, slots the file
     /// lacks become removed slots), or left alone when the file holds the same session.
     pub async fn import_session(&self, mut s: Session, mode: ImportMode) -> Result<ImportOutcome, Error> {
-        s.validate(&self.limits).map_err(Error::Invalid)?;
+        s.validate(&self.limits)?;
         s.sort_slots();
         let current = self.point_read(|st| st.get_session(&s.id))?;
         let (expect, outcome) = match (&current, mode) {
@@ -284,14 +316,14 @@ impl Agenda {
         &self,
         id: &SessionId,
         etag: Option<&str>,
-        change: impl Fn(&mut Session) -> Result<(), Error>,
+        change: impl Fn(&mut Session) -> Result<(), crate::domain::Error>,
     ) -> Result<Session, Error> {
         for _ in 0..MAX_RETRIES {
             let old = self.get_session(id).await?;
             check_etag(Kind::Session, id.as_str(), etag, &old.meta)?;
             let mut new = old.clone();
             change(&mut new)?;
-            new.validate(&self.limits).map_err(Error::Invalid)?;
+            new.validate(&self.limits)?;
             new.sort_slots();
             let t = now();
             new.carry_over(&old, t);
@@ -308,38 +340,20 @@ impl Agenda {
                     return Ok(new);
                 }
                 Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => continue,
-                Err(StoreError::RevisionMismatch { current }) => {
-                    return Err(Error::StaleEtag {
-                        kind: Kind::Session,
-                        id: id.to_string(),
-                        given: etag.unwrap_or_default().to_owned(),
-                        current: current.to_string(),
-                    });
-                }
-                Err(StoreError::NotFound) => return Err(Error::not_found(Kind::Session, id)),
                 Err(StoreError::UnknownPerson(p)) => return Err(unknown_person(&new, &p)),
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(write_failed(Kind::Session, id.as_str(), etag, e)),
             }
         }
-        Err(Error::FailedPrecondition {
-            reason: "CONTENTION",
-            message: format!("session {id:?} changed too often to apply the update; retry"),
-        })
+        Err(contention(Kind::Session, id.as_str()))
     }
 
     pub async fn delete_session(&self, id: &SessionId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
         let key = id.clone();
-        let rev = self.write(move |st| st.delete_session(&key, expect)).await.map_err(|e| match e {
-            StoreError::NotFound => Error::not_found(Kind::Session, id),
-            StoreError::RevisionMismatch { current } => Error::StaleEtag {
-                kind: Kind::Session,
-                id: id.to_string(),
-                given: etag.unwrap_or_default().to_owned(),
-                current: current.to_string(),
-            },
-            e => e.into(),
-        })?;
+        let rev = self
+            .write(move |st| st.delete_session(&key, expect))
+            .await
+            .map_err(|e| write_failed(Kind::Session, id.as_str(), etag, e))?;
         self.committed(rev);
         Ok(())
     }
@@ -351,14 +365,8 @@ impl Agenda {
         after: Option<SessionCursor>,
         page_size: usize,
     ) -> Result<(Vec<Session>, Option<SessionCursor>), Error> {
-        let mut page = self.store(move |st| st.list_sessions(&filter, after.as_ref(), page_size + 1)).await?;
-        let next = if page.len() > page_size {
-            page.truncate(page_size);
-            page.last().map(|s| SessionCursor { start: s.start, id: s.id.clone() })
-        } else {
-            None
-        };
-        Ok((page, next))
+        let page = self.store(move |st| st.list_sessions(&filter, after.as_ref(), page_size + 1)).await?;
+        Ok(paginate(page, page_size, |s| SessionCursor { start: s.start, id: s.id.clone() }))
     }
 
     /// Every session matching `filter`, page by page.
@@ -378,14 +386,14 @@ impl Agenda {
     // ----- people -----
 
     pub async fn create_person(&self, mut p: Person) -> Result<Person, Error> {
-        p.validate().map_err(Error::Invalid)?;
+        p.validate()?;
         let t = now();
         p.meta = RecordMeta { create_time: t, update_time: t, revision: 0 };
         let stored = p.clone();
-        let rev = self.write(move |st| st.put_person(&stored, Expect::Absent)).await.map_err(|e| match e {
-            StoreError::Exists => Error::already_exists(Kind::Person, &p.id),
-            e => e.into(),
-        })?;
+        let rev = self
+            .write(move |st| st.put_person(&stored, Expect::Absent))
+            .await
+            .map_err(|e| write_failed(Kind::Person, p.id.as_str(), None, e))?;
         p.meta.revision = rev;
         self.counted(Ok(p))
     }
@@ -393,7 +401,7 @@ impl Agenda {
     /// Writes a person as loaded from an import file, by the same rules as
     /// [`Agenda::import_session`]: a replaced person keeps its creation time and is updated now.
     pub async fn import_person(&self, mut p: Person, mode: ImportMode) -> Result<ImportOutcome, Error> {
-        p.validate().map_err(Error::Invalid)?;
+        p.validate()?;
         let current = self.point_read(|st| st.get_person(&p.id))?;
         let (expect, outcome) = match (&current, mode) {
             (None, _) => {
@@ -429,7 +437,7 @@ impl Agenda {
             check_etag(Kind::Person, id.as_str(), etag, &old.meta)?;
             let mut new = old.clone();
             change(&mut new);
-            new.validate().map_err(Error::Invalid)?;
+            new.validate()?;
             if new == old {
                 return Ok(old);
             }
@@ -442,43 +450,19 @@ impl Agenda {
                     return self.counted(Ok(new));
                 }
                 Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => continue,
-                Err(StoreError::RevisionMismatch { current }) => {
-                    return Err(Error::StaleEtag {
-                        kind: Kind::Person,
-                        id: id.to_string(),
-                        given: etag.unwrap_or_default().to_owned(),
-                        current: current.to_string(),
-                    });
-                }
-                Err(StoreError::NotFound) => return Err(Error::not_found(Kind::Person, id)),
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(write_failed(Kind::Person, id.as_str(), etag, e)),
             }
         }
-        Err(Error::FailedPrecondition {
-            reason: "CONTENTION",
-            message: format!("person {id:?} changed too often to apply the update; retry"),
-        })
+        Err(contention(Kind::Person, id.as_str()))
     }
 
     pub async fn delete_person(&self, id: &PersonId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
         let key = id.clone();
-        let r = self.write(move |st| st.delete_person(&key, expect)).await.map_err(|e| match e {
-            StoreError::NotFound => Error::not_found(Kind::Person, id),
-            StoreError::RevisionMismatch { current } => Error::StaleEtag {
-                kind: Kind::Person,
-                id: id.to_string(),
-                given: etag.unwrap_or_default().to_owned(),
-                current: current.to_string(),
-            },
-            StoreError::PersonInUse { sessions } => Error::FailedPrecondition {
-                reason: "PERSON_IN_USE",
-                message: format!(
-                    "person {id:?} is named by {sessions} session(s); remove them from those agendas first"
-                ),
-            },
-            e => e.into(),
-        });
+        let r = self
+            .write(move |st| st.delete_person(&key, expect))
+            .await
+            .map_err(|e| write_failed(Kind::Person, id.as_str(), etag, e));
         self.counted(r)
     }
 
@@ -488,14 +472,8 @@ impl Agenda {
         after: Option<PersonCursor>,
         page_size: usize,
     ) -> Result<(Vec<Person>, Option<PersonCursor>), Error> {
-        let mut page = self.store(move |st| st.list_people(&text, after.as_ref(), page_size + 1)).await?;
-        let next = if page.len() > page_size {
-            page.truncate(page_size);
-            page.last().map(|p| PersonCursor { name: p.name.to_lowercase(), id: p.id.clone() })
-        } else {
-            None
-        };
-        Ok((page, next))
+        let page = self.store(move |st| st.list_people(&text, after.as_ref(), page_size + 1)).await?;
+        Ok(paginate(page, page_size, |p| PersonCursor { name: p.name.to_lowercase(), id: p.id.clone() }))
     }
 
     pub async fn person_slots(
@@ -509,20 +487,14 @@ impl Agenda {
     ) -> Result<(Vec<PersonSlot>, Option<PersonSlotCursor>), Error> {
         self.get_person(person).await?;
         let key = person.clone();
-        let mut page = self
+        let page = self
             .store(move |st| st.person_slots(&key, from, to, after.as_ref(), page_size + 1, include_removed))
             .await?;
-        let next = if page.len() > page_size {
-            page.truncate(page_size);
-            page.last().map(|p| PersonSlotCursor {
-                start: p.slot.start,
-                session: p.session_id.clone(),
-                slot: p.slot.id.clone(),
-            })
-        } else {
-            None
-        };
-        Ok((page, next))
+        Ok(paginate(page, page_size, |p| PersonSlotCursor {
+            start: p.slot.start,
+            session: p.session_id.clone(),
+            slot: p.slot.id.clone(),
+        }))
     }
 
     // ----- secret feed tokens -----
@@ -531,7 +503,7 @@ impl Agenda {
     pub async fn create_feed_token(&self, scope: FeedScope, description: String) -> Result<FeedToken, Error> {
         let mut v = crate::domain::Violations::new("");
         crate::domain::check_text(&mut v, "description", &description, 200, false, false);
-        v.into_result().map_err(Error::Invalid)?;
+        v.into_result()?;
         match &scope {
             FeedScope::Session(id) => drop(self.get_session(id).await?),
             FeedScope::Person(id) => drop(self.get_person(id).await?),
@@ -552,15 +524,15 @@ impl Agenda {
     }
 
     pub async fn revoke_feed_token(&self, token: &str) -> Result<(), Error> {
-        let not_found = || Error::NotFound { kind: Kind::FeedToken, id: "(secret)".into() };
+        // The token is the secret: errors name it only as a secret.
+        let secret = "(secret)";
         if !FeedToken::is_well_formed(token) {
-            return Err(not_found());
+            return Err(Error::not_found(Kind::FeedToken, secret));
         }
         let key = token.to_owned();
-        self.write(move |st| st.delete_feed_token(&key)).await.map_err(|e| match e {
-            StoreError::NotFound => not_found(),
-            e => e.into(),
-        })
+        self.write(move |st| st.delete_feed_token(&key))
+            .await
+            .map_err(|e| write_failed(Kind::FeedToken, secret, None, e))
     }
 
     pub async fn list_feed_tokens(
@@ -568,14 +540,8 @@ impl Agenda {
         after: Option<String>,
         page_size: usize,
     ) -> Result<(Vec<FeedToken>, Option<String>), Error> {
-        let mut page = self.store(move |st| st.list_feed_tokens(after.as_deref(), page_size + 1)).await?;
-        let next = if page.len() > page_size {
-            page.truncate(page_size);
-            page.last().map(|t| t.token.clone())
-        } else {
-            None
-        };
-        Ok((page, next))
+        let page = self.store(move |st| st.list_feed_tokens(after.as_deref(), page_size + 1)).await?;
+        Ok(paginate(page, page_size, |t| t.token.clone()))
     }
 
     // ----- invites -----
@@ -616,33 +582,14 @@ impl Agenda {
             .filter(|p| on_slot.speakers.contains(&p.id) || on_slot.moderators.contains(&p.id))
             .find(|p| p.email.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case(email)))
             .map(|p| p.id.clone())
-            .ok_or_else(|| Error::FailedPrecondition {
-                reason: "NOT_AN_ATTENDEE",
-                message: format!("{email} is not the address of a speaker or moderator of slot {slot:?}"),
+            .ok_or_else(|| {
+                Error::refused(
+                    Reason::NotAnAttendee,
+                    format!("{email} is not the address of a speaker or moderator of slot \"{slot}\""),
+                    [("session_id", session.to_string()), ("slot_id", slot.to_string())],
+                )
             })?;
-        let updated = self
-            .update_session(session, None, |s| {
-                let on_slot = s.slot(slot)?;
-                if sequence < on_slot.sequence {
-                    return Err(Error::FailedPrecondition {
-                        reason: "STALE_REPLY",
-                        message: format!(
-                            "the reply answers version {sequence} of slot {slot:?}, which is now at version {}; \
-                             the speaker will answer the newer invite",
-                            on_slot.sequence
-                        ),
-                    });
-                }
-                let role = if on_slot.moderators.contains(&person) { Role::Moderator } else { Role::Speaker };
-                match s.participants.iter_mut().find(|p| p.person == person) {
-                    Some(p) => p.status = status,
-                    None => {
-                        s.participants.push(Participant { person: person.clone(), role, group: String::new(), status })
-                    }
-                }
-                Ok(())
-            })
-            .await?;
+        let updated = self.update_session(session, None, |s| s.record_reply(slot, &person, sequence, status)).await?;
         Ok((updated, person))
     }
 }

@@ -26,6 +26,9 @@ use std::path::Path;
 use serde::Deserialize;
 use tonic::Status;
 
+use crate::api::status::refusal;
+use crate::error::Reason;
+
 /// What a token allows, in increasing order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,6 +45,15 @@ impl Scope {
             "write" => Some(Scope::Write),
             "admin" => Some(Scope::Admin),
             _ => None,
+        }
+    }
+
+    /// As written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
         }
     }
 }
@@ -177,10 +189,12 @@ impl Auth {
         if needed == Scope::Read && !self.require_read_token && authorization.is_none() {
             return Ok(None);
         }
-        let presented =
-            authorization
-                .and_then(|h| h.strip_prefix(b"Bearer ").or_else(|| h.strip_prefix(b"bearer ")))
-                .ok_or_else(|| Status::unauthenticated("this call needs an `authorization: Bearer <token>` header"))?;
+        let method = || ("method", path.to_owned());
+        let presented = authorization
+            .and_then(|h| h.strip_prefix(b"Bearer ").or_else(|| h.strip_prefix(b"bearer ")))
+            .ok_or_else(|| {
+            refusal(Reason::MissingToken, "this call needs an `authorization: Bearer <token>` header", [method()])
+        })?;
         // Compare with every token, so the time taken does not tell which one nearly matched.
         let mut found = None;
         for t in &self.tokens {
@@ -188,12 +202,23 @@ impl Auth {
                 found = Some(t);
             }
         }
-        let token = found.ok_or_else(|| Status::unauthenticated("unknown token"))?;
+        let token = found.ok_or_else(|| refusal(Reason::UnknownToken, "unknown token", [method()]))?;
         if token.scope < needed {
-            return Err(Status::permission_denied(format!(
-                "token {:?} has scope {:?}; {path} needs {needed:?}",
-                token.name, token.scope
-            )));
+            return Err(refusal(
+                Reason::InsufficientScope,
+                format!(
+                    "token \"{}\" has scope {}; {path} needs {}",
+                    token.name,
+                    token.scope.as_str(),
+                    needed.as_str()
+                ),
+                [
+                    method(),
+                    ("token_name", token.name.clone()),
+                    ("scope", token.scope.as_str().to_owned()),
+                    ("required_scope", needed.as_str().to_owned()),
+                ],
+            ));
         }
         Ok(Some(&token.name))
     }

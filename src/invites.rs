@@ -7,7 +7,7 @@ use crate::domain::{
     InviteMessage, InviteMethod, Person, PersonId, Session, SessionFilter, SessionId, Slot, SlotId, Timestamp,
     pending_invites, wanted_invites,
 };
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::ics::feed::{FeedSettings, People, person_line, slot_uid};
 use crate::ics::itip;
 use crate::mail::{self, Mail};
@@ -24,10 +24,6 @@ pub struct RenderedInvite {
     pub message_id: String,
 }
 
-fn precondition(reason: &'static str, message: String) -> Error {
-    Error::FailedPrecondition { reason, message }
-}
-
 /// The messages `person` should have about their slots in `session` (only `slot` if given).
 pub async fn create(
     agenda: &Agenda,
@@ -39,12 +35,17 @@ pub async fn create(
     let s = agenda.get_session(session).await?;
     let p = agenda.get_person(person).await?;
     let Some(to) = p.email.clone() else {
-        return Err(precondition("PERSON_HAS_NO_EMAIL", format!("person {person:?} has no e-mail address to invite")));
+        return Err(Error::refused(
+            Reason::PersonHasNoEmail,
+            format!("person \"{person}\" has no e-mail address to invite"),
+            [("person_id", person.to_string())],
+        ));
     };
     let Some(from) = s.organizer.email.clone() else {
-        return Err(precondition(
-            "ORGANIZER_HAS_NO_EMAIL",
-            format!("session {session:?} has no organizer e-mail: replies would have nowhere to go"),
+        return Err(Error::refused(
+            Reason::OrganizerHasNoEmail,
+            format!("session \"{session}\" has no organizer e-mail: replies would have nowhere to go"),
+            [("session_id", session.to_string())],
         ));
     };
     let sent = agenda.sent_invites(session).await?;
@@ -53,9 +54,12 @@ pub async fn create(
         .filter(|m| &m.person == person && slot.is_none_or(|id| &m.slot == id))
         .collect();
     if messages.is_empty() {
-        return Err(precondition(
-            "NOT_ON_AGENDA",
-            format!("person {person:?} speaks in or moderates no slot of session {session:?} (nor was invited to one)"),
+        return Err(Error::refused(
+            Reason::NotOnAgenda,
+            format!(
+                "person \"{person}\" speaks in or moderates no slot of session \"{session}\" (nor was invited to one)"
+            ),
+            [("person_id", person.to_string()), ("session_id", session.to_string())],
         ));
     }
     let mut people: People = agenda.people_of(&s).await?.into_iter().map(|p| (p.id.clone(), p)).collect();

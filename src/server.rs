@@ -283,8 +283,10 @@ where
             match Arc::clone(&state.requests).try_acquire_owned() {
                 Ok(p) => Some(p),
                 Err(_) => {
-                    return refuse(Status::resource_exhausted(
+                    return refuse(crate::api::status::refusal(
+                        crate::error::Reason::ConcurrencyLimit,
                         "the server is at its concurrency limit; retry with backoff",
+                        [("method", method.clone())],
                     ));
                 }
             }

@@ -49,16 +49,12 @@ fn check(v: Violations) -> Result<(), Status> {
 /// Rewrites the field paths of a validation error from the domain's (relative to a session)
 /// to the request's.
 fn remap(e: Error, f: impl Fn(&str) -> String) -> Error {
-    match e {
-        Error::Invalid(v) => {
-            let mut out = Violations::new("");
-            for x in v.violations() {
-                out.add(f(&x.field), x.description.clone());
-            }
-            Error::Invalid(out)
-        }
-        e => e,
+    let Some(v) = e.violations() else { return e };
+    let mut out = Violations::new("");
+    for x in v.violations() {
+        out.add(f(&x.field), x.description.clone());
     }
+    out.into()
 }
 
 /// Paths under a request field: `title` -> `session.title`.

@@ -356,15 +356,10 @@ impl SessionService for SessionApi {
         if let Some(after) = r.after_revision {
             let from = self.agenda.changes_from().await?;
             if after + 1 < from {
-                return Err(Status::out_of_range(format!(
-                    "revision {after} is older than the change log keeps (it starts after {}); list the sessions again and watch from now",
-                    from - 1
-                )));
+                return Err(super::watch::out_of_range(after, from));
             }
         }
-        let permit = Arc::clone(&self.watchers)
-            .try_acquire_owned()
-            .map_err(|_| Status::resource_exhausted("too many open watch streams; retry later"))?;
+        let permit = Arc::clone(&self.watchers).try_acquire_owned().map_err(|_| super::watch::too_many_watchers())?;
         let filter = super::watch::WatchFilter { session, organizer, person };
         let stream = super::watch::start(
             permit,

@@ -1,26 +1,30 @@
-//! The one place errors become gRPC statuses.
+//! The one place refusals become gRPC statuses.
 //!
-//! Every status carries a `google.rpc.ErrorInfo` with a machine-readable `reason` in upper
-//! snake case (domain `agenda`), and validation failures a `google.rpc.BadRequest` with one
-//! field violation per invalid field. Internal failures are logged with their whole cause and
-//! answered with an opaque message: clients learn that it failed, not how the disk looks.
+//! Every status the service builds goes through [`refusal`]: its code comes from the reason
+//! table (`error::Reason`), and it carries a `google.rpc.ErrorInfo` with that reason (domain
+//! `agenda`) and the ids it is about as metadata; validation failures add a
+//! `google.rpc.BadRequest` with one field violation per invalid field. Internal failures are
+//! logged with their whole cause and answered with an opaque message: clients learn that it
+//! failed, not how the disk looks.
 
 use std::collections::HashMap;
 
-use tonic::{Code, Status};
+use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::Violations;
-use crate::error::Error;
-use crate::store::StoreError;
+use crate::error::{Error, Reason};
 
+/// `ErrorInfo.domain` of every refusal.
 const DOMAIN: &str = "agenda";
 
-fn with_info(code: Code, message: String, reason: &str, meta: &[(&str, &str)]) -> Status {
-    let mut d = ErrorDetails::new();
-    let meta: HashMap<String, String> = meta.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    d.set_error_info(reason, DOMAIN, meta);
-    Status::with_error_details(code, message, d)
+/// A status for `reason` with its ErrorInfo; `metadata` names the ids it is about.
+pub fn refusal(
+    reason: Reason,
+    message: impl Into<String>,
+    metadata: impl IntoIterator<Item = (&'static str, String)>,
+) -> Status {
+    with_details(reason, message.into(), metadata, ErrorDetails::new())
 }
 
 /// INVALID_ARGUMENT with a BadRequest listing every violation.
@@ -29,33 +33,28 @@ pub fn invalid(v: &Violations) -> Status {
     for f in v.violations() {
         d.add_bad_request_violation(f.field.clone(), f.description.clone());
     }
-    d.set_error_info("INVALID_ARGUMENT", DOMAIN, HashMap::new());
-    Status::with_error_details(Code::InvalidArgument, format!("invalid request: {v}"), d)
+    with_details(Reason::InvalidArgument, format!("invalid request: {v}"), [], d)
+}
+
+fn with_details(
+    reason: Reason,
+    message: String,
+    metadata: impl IntoIterator<Item = (&'static str, String)>,
+    mut details: ErrorDetails,
+) -> Status {
+    let metadata: HashMap<String, String> = metadata.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    details.set_error_info(reason.as_str(), DOMAIN, metadata);
+    Status::with_error_details(reason.code(), message, details)
 }
 
 impl From<Error> for Status {
     fn from(e: Error) -> Status {
-        let message = e.to_string();
-        match e {
-            Error::Invalid(v) => invalid(&v),
-            Error::NotFound { kind, id } => {
-                with_info(Code::NotFound, message, &format!("{}_NOT_FOUND", kind.upper()), &[("id", &id)])
-            }
-            Error::AlreadyExists { kind, id } => {
-                with_info(Code::AlreadyExists, message, &format!("{}_ALREADY_EXISTS", kind.upper()), &[("id", &id)])
-            }
-            Error::FailedPrecondition { reason, .. } => with_info(Code::FailedPrecondition, message, reason, &[]),
-            Error::StaleEtag { id, current, .. } => {
-                with_info(Code::Aborted, message, "STALE_ETAG", &[("id", &id), ("current_etag", &current)])
-            }
-            Error::Store(e) => {
-                tracing::error!(error = %e, "store operation failed");
-                let (code, reason) = match e {
-                    StoreError::Corrupt(_) => (Code::DataLoss, "STORE_CORRUPT"),
-                    _ => (Code::Unavailable, "STORE_UNAVAILABLE"),
-                };
-                with_info(code, "the store could not complete the operation; nothing was changed".into(), reason, &[])
-            }
+        if let Some(v) = e.violations() {
+            return invalid(v);
         }
+        if let Error::Store(cause) = &e {
+            tracing::error!(error = %cause, "store operation failed");
+        }
+        refusal(e.reason(), e.client_message(), e.metadata())
     }
 }

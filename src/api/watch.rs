@@ -19,6 +19,7 @@ use tonic::Status;
 use super::convert as c;
 use crate::app::Agenda;
 use crate::domain::{Change, ChangeKind, PersonId, SessionFilter, SessionId};
+use crate::error::Reason;
 use crate::links::FeedLinks;
 use crate::metrics::Metrics;
 use crate::pb;
@@ -51,11 +52,21 @@ impl WatchFilter {
     }
 }
 
-fn out_of_range(after: u64, from: u64) -> Status {
-    Status::out_of_range(format!(
-        "revision {after} is older than the change log keeps (it starts after {}); list the sessions again and watch from now",
-        from.saturating_sub(1)
-    ))
+/// Refuses a resume point the change log no longer keeps (`from` is its oldest revision).
+pub fn out_of_range(after: u64, from: u64) -> Status {
+    let oldest = from.saturating_sub(1);
+    super::status::refusal(
+        Reason::RevisionCompacted,
+        format!(
+            "revision {after} is older than the change log keeps (it starts after {oldest}); list the sessions again and watch from now"
+        ),
+        [("after_revision", after.to_string()), ("oldest_revision", oldest.to_string())],
+    )
+}
+
+/// Refuses a watcher past the server's limit of open streams.
+pub fn too_many_watchers() -> Status {
+    super::status::refusal(Reason::TooManyWatchers, "too many open watch streams; retry later", [])
 }
 
 /// Starts a watcher; the stream is ready to return to tonic.

@@ -1,6 +1,73 @@
-//! Validation failures, reported field by field.
+//! What domain operations fail with: invalid values (field by field), missing or duplicate
+//! parts of a record, and answers the rules refuse.
+//!
+//! The domain's own error type, so the domain depends on nothing above it: the app's
+//! `error::Error` wraps this one and adds what only the app can fail with (the store, etags,
+//! contention). Messages quote ids with `Display`, never `Debug`.
 
 use std::fmt;
+
+use super::SlotId;
+
+/// What kind of thing an error is about, for messages (and, above the domain, reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Session,
+    Slot,
+    Person,
+    Participant,
+    Group,
+    FeedToken,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Session => "session",
+            Kind::Slot => "slot",
+            Kind::Person => "person",
+            Kind::Participant => "participant",
+            Kind::Group => "participant group",
+            Kind::FeedToken => "feed token",
+        })
+    }
+}
+
+/// Why a domain operation refused a change. Each is the caller's to fix; the value operated on
+/// is left as it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The value breaks one or more rules; each violation names its field.
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    #[error("{kind} \"{id}\" not found")]
+    NotFound { kind: Kind, id: String },
+    #[error("{kind} \"{id}\" already exists")]
+    AlreadyExists { kind: Kind, id: String },
+    /// A reply to an invite for an older version of a slot: the person will answer the newer
+    /// invite, and applying the old answer would undo a newer one.
+    #[error(
+        "the reply answers version {answered} of slot \"{slot}\", which is now at version {current}; \
+         the speaker will answer the newer invite"
+    )]
+    StaleReply { slot: SlotId, answered: u32, current: u32 },
+}
+
+impl Error {
+    pub fn not_found(kind: Kind, id: impl fmt::Display) -> Self {
+        Error::NotFound { kind, id: id.to_string() }
+    }
+
+    pub fn already_exists(kind: Kind, id: impl fmt::Display) -> Self {
+        Error::AlreadyExists { kind, id: id.to_string() }
+    }
+}
+
+impl From<Violations> for Error {
+    fn from(v: Violations) -> Self {
+        Error::Invalid(v)
+    }
+}
 
 /// One invalid field: its path in the request (e.g. `session.slots[2].end_time`) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ mod session;
 mod values;
 
 pub use change::{Change, ChangeKind};
-pub use error::{FieldViolation, Violations};
+pub use error::{Error, FieldViolation, Kind, Violations};
 pub use feed_token::{FeedScope, FeedToken};
 pub use ids::{IdError, PersonId, SessionId, SlotId, new_id};
 pub use invite::{InviteMessage, InviteMethod, SentInvite, pending as pending_invites, wanted as wanted_invites};

@@ -3,10 +3,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::{
-    Email, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl, check_text,
-    check_time_range,
+    Email, Error, Kind, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl,
+    check_text, check_time_range,
 };
-use crate::error::{Error, Kind};
 
 /// Upper bounds on the size of a session, so that one record, one feed and one response stay
 /// bounded. Configurable; the defaults fit a large conference day.
@@ -525,7 +524,7 @@ impl Session {
             v.add("person_ids", "names a person twice");
         }
         if given != members {
-            v.add("person_ids", format!("must list exactly the {} members of group {group:?}", members.len()));
+            v.add("person_ids", format!("must list exactly the {} members of group \"{group}\"", members.len()));
         }
         v.into_result().map_err(Error::Invalid)?;
         let mut reordered: Vec<Participant> = order
@@ -534,6 +533,29 @@ impl Session {
             .collect();
         for &i in slots.iter().rev() {
             self.participants[i] = reordered.pop().expect("same length");
+        }
+        Ok(())
+    }
+
+    /// Records `person`'s answer to the invite for `slot` that carried `sequence`. An answer
+    /// to an older version of the slot is refused: it would undo the answer to the newer
+    /// invite the person has (or will have) received. A speaker or moderator who is not yet a
+    /// participant becomes one, in the role they have on the slot.
+    pub fn record_reply(
+        &mut self,
+        slot: &SlotId,
+        person: &PersonId,
+        sequence: u32,
+        status: ParticipationStatus,
+    ) -> Result<(), Error> {
+        let on_slot = self.slot(slot)?;
+        if sequence < on_slot.sequence {
+            return Err(Error::StaleReply { slot: slot.clone(), answered: sequence, current: on_slot.sequence });
+        }
+        let role = if on_slot.moderators.contains(person) { Role::Moderator } else { Role::Speaker };
+        match self.participants.iter_mut().find(|p| &p.person == person) {
+            Some(p) => p.status = status,
+            None => self.participants.push(Participant { person: person.clone(), role, group: String::new(), status }),
         }
         Ok(())
     }

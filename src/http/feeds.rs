@@ -26,9 +26,10 @@ use axum::routing::get;
 use crate::app::Agenda;
 use crate::config::FeedConfig;
 use crate::domain::{
-    FeedScope, PersonId, Session, SessionFilter, SessionId, TIME_RANGE_RULE, Timestamp, Visibility, check_time_range,
+    self, FeedScope, PersonId, Session, SessionFilter, SessionId, TIME_RANGE_RULE, Timestamp, Visibility,
+    check_time_range,
 };
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::ics::feed::{self, CalendarInfo, EventData, People};
 use crate::metrics::Metrics;
 
@@ -81,8 +82,8 @@ enum FeedError {
 impl From<Error> for FeedError {
     fn from(e: Error) -> Self {
         match e {
-            Error::NotFound { .. } => FeedError::NotFound,
-            Error::Invalid(v) => FeedError::BadRequest(v.to_string()),
+            Error::Domain(domain::Error::NotFound { .. }) => FeedError::NotFound,
+            Error::Domain(domain::Error::Invalid(v)) => FeedError::BadRequest(v.to_string()),
             e => FeedError::Internal(e),
         }
     }
@@ -90,15 +91,14 @@ impl From<Error> for FeedError {
 
 impl IntoResponse for FeedError {
     fn into_response(self) -> Response {
-        let (status, text) = match self {
-            FeedError::NotFound => (StatusCode::NOT_FOUND, "no such feed\n".to_owned()),
-            FeedError::BadRequest(m) => (StatusCode::BAD_REQUEST, format!("{m}\n")),
+        match self {
+            FeedError::NotFound => super::refusal(Reason::FeedNotFound, "no such feed"),
+            FeedError::BadRequest(m) => super::refusal(Reason::InvalidFeedQuery, &m),
             FeedError::Internal(e) => {
                 tracing::error!(error = %e, "feed failed");
-                (StatusCode::SERVICE_UNAVAILABLE, "the feed is unavailable, try again later\n".to_owned())
+                super::refusal(e.reason(), "the feed is unavailable, try again later")
             }
-        };
-        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+        }
     }
 }
 

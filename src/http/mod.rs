@@ -2,6 +2,10 @@
 //!
 //! The ICS feeds (`feeds`), a liveness probe and robots.txt. This listener may face the
 //! internet, so it serves only what is meant to be public.
+//!
+//! Refusals answer through the same reason table as gRPC (`error::Reason`): the status is the
+//! reason's, the body a one-line message, and the `agenda-error-reason` header names the
+//! reason (`FEED_NOT_FOUND`, `CONCURRENCY_LIMIT`, ...) for machines.
 
 mod feeds;
 
@@ -16,13 +20,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::sync::Semaphore;
 
 use crate::app::Agenda;
 use crate::config::{FeedConfig, LimitsConfig};
+use crate::error::Reason;
 use crate::metrics::{Metrics, StoreFigures};
 
 /// Routes of the HTTP listener, behind the limits and metrics middleware.
@@ -52,19 +57,30 @@ async fn limit_and_measure(State(guard): State<Arc<HttpGuard>>, req: Request, ne
     let start = Instant::now();
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let response = match guard.permits.try_acquire() {
-        Err(_) => overloaded("the server is at its concurrency limit"),
+        Err(_) => refusal(Reason::ConcurrencyLimit, "the server is at its concurrency limit; retry later"),
         Ok(_permit) => match tokio::time::timeout(guard.timeout, next.run(req)).await {
             Ok(r) => r,
-            Err(_) => overloaded("the request took too long"),
+            Err(_) => refusal(Reason::Overloaded, "the request took too long; retry later"),
         },
     };
     guard.metrics.http_request(&route, response.status().as_u16(), start.elapsed());
     response
 }
 
-fn overloaded(why: &str) -> Response {
-    let mut r = (StatusCode::SERVICE_UNAVAILABLE, format!("{why}; retry later\n")).into_response();
-    r.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+/// The header that names the reason of a refused request.
+pub const REASON_HEADER: &str = "agenda-error-reason";
+
+/// The one way the HTTP listener refuses a request: the reason's status, `message` as a
+/// plain-text body, the reason in [`REASON_HEADER`], and `Retry-After` with every 503 (each
+/// is temporary: a limit, a timeout, a store that failed).
+fn refusal(reason: Reason, message: &str) -> Response {
+    let status = reason.http_status();
+    let mut r = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response();
+    let headers = r.headers_mut();
+    headers.insert(REASON_HEADER, HeaderValue::from_static(reason.as_str()));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
     r
 }
 

@@ -2,10 +2,12 @@
 //! real server on port 0 with its own temporary sled directory and talks to it with a real
 //! tonic client (see `helpers::spawn_app`).
 
+mod architecture;
 mod backup;
 mod crash;
 mod diskfull;
 mod durability;
+mod errors;
 mod feeds;
 mod h2util;
 mod helpers;

@@ -13,6 +13,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, ServerTl
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 use tonic_prost::ProstCodec;
+use tonic_types::StatusExt;
 
 use crate::helpers::{TestApp, session, spawn_with};
 use crate::interop;
@@ -334,6 +335,8 @@ async fn resuming_from_before_the_change_log_is_out_of_range() {
     let app = spawn_with(dir.path(), false, Limits::default(), |_| {}).await;
     let err = app.sessions.clone().watch_sessions(watch_req(Some(5))).await.unwrap_err();
     assert_eq!(err.code(), Code::OutOfRange);
+    let info = err.get_details_error_info().expect("ErrorInfo");
+    assert_eq!((info.reason.as_str(), info.metadata["after_revision"].as_str()), ("REVISION_COMPACTED", "5"));
     let mut ok = app.sessions.clone().watch_sessions(watch_req(Some(from - 1))).await.unwrap().into_inner();
     assert_eq!(next(&mut ok).await.revision, from);
 }
@@ -447,7 +450,9 @@ async fn oversize_messages_and_saturation_are_refused_with_their_codes() {
     let held = crate::h2util::HeldRequest::open(app.grpc_addr, "/agenda.v1.PersonService/GetPerson").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let r = app.people.clone().get_person(pb::GetPersonRequest { person_id: "patrick-low".into() }).await;
-    assert_eq!(r.unwrap_err().code(), Code::ResourceExhausted);
+    let refused = r.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert_eq!(refused.get_details_error_info().expect("ErrorInfo").reason, "CONCURRENCY_LIMIT");
     let (status, _) = held.finish(&pb::GetPersonRequest { person_id: "patrick-low".into() }.encode_to_vec()).await;
     assert_eq!(status, "0");
     // The permit is back.
