@@ -8,10 +8,13 @@ pub struct FeedLinks {
     base: String,
 }
 
-/// An https (or http) address and its webcal twin.
+/// A feed's address and its webcal twin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Urls {
-    pub https: String,
+    /// The address as served: the public base URL's scheme (https in production, http when the
+    /// base URL is http, as by default), so the name does not promise https.
+    pub url: String,
+    /// The same address with the `webcal` scheme, for one-click subscription.
     pub webcal: String,
 }
 
@@ -21,9 +24,9 @@ impl FeedLinks {
     }
 
     fn urls(&self, path: &str) -> Urls {
-        let https = format!("{}{path}", self.base);
-        let rest = https.split_once("://").map_or(https.as_str(), |(_, r)| r);
-        Urls { webcal: format!("webcal://{rest}"), https }
+        let url = format!("{}{path}", self.base);
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+        Urls { webcal: format!("webcal://{rest}"), url }
     }
 
     /// Every public session.
@@ -52,14 +55,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn webcal_mirrors_the_https_address() {
+    fn webcal_mirrors_the_address() {
         let l = FeedLinks::new("https://agenda.example.org/");
         assert_eq!(
             l.session("fmg-msme-2022-11-17"),
             Urls {
-                https: "https://agenda.example.org/feeds/sessions/fmg-msme-2022-11-17.ics".into(),
+                url: "https://agenda.example.org/feeds/sessions/fmg-msme-2022-11-17.ics".into(),
                 webcal: "webcal://agenda.example.org/feeds/sessions/fmg-msme-2022-11-17.ics".into(),
             }
         );
+    }
+
+    #[test]
+    fn an_http_base_gives_http_addresses() {
+        let l = FeedLinks::new("http://127.0.0.1:8080");
+        assert_eq!(l.person("rollo").url, "http://127.0.0.1:8080/feeds/people/rollo.ics");
+        assert_eq!(l.person("rollo").webcal, "webcal://127.0.0.1:8080/feeds/people/rollo.ics");
     }
 }

@@ -118,7 +118,7 @@ impl InviteService for InviteApi {
 
     async fn apply_reply(&self, req: Request<pb::ApplyReplyRequest>) -> Reply<pb::ApplyReplyResponse> {
         let r = req.into_inner();
-        let reply = itip::parse_reply(&r.ics).map_err(|e| {
+        let reply = itip::parse_reply(r.ics.as_bytes()).map_err(|e| {
             let mut v = Violations::new("");
             v.add("ics", e.to_string());
             status::invalid(&v)

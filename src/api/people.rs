@@ -31,16 +31,10 @@ impl PersonService for PersonApi {
         let r = req.into_inner();
         let mut v = Violations::new("");
         let id = c::id(&mut v, "person_id", &r.person_id, true, PersonId::parse, PersonId::generate);
-        let person = match (&r.person, id) {
-            (None, _) => {
-                v.add("person", "is required");
-                None
-            }
-            (Some(p), Some(id)) => c::new_person(&mut v, "person", id, p),
-            (Some(_), None) => None,
-        };
+        // An absent person is read as an empty one, so the answer names each required field.
+        let person = c::new_person(&mut v, "person", id, &r.person.unwrap_or_default());
         check(v)?;
-        let p = self.agenda.create_person(person.expect("checked")).await.map_err(|e| remap(e, under("person")))?;
+        let p = self.agenda.create_person(person).await.map_err(|e| remap(e, under("person")))?;
         Ok(Response::new(pb::CreatePersonResponse { person: Some(c::person_out(&p, &self.links)) }))
     }
 
@@ -60,8 +54,7 @@ impl PersonService for PersonApi {
             return Err(super::status::invalid(&v));
         };
         let id = person_id(&mut v, "person.id", &p.id);
-        let paths = c::person_mask(&mut v, p, r.update_mask.as_ref());
-        let patch = c::person_patch(&mut v, "person", p, &paths);
+        let patch = c::person_patch(&mut v, "person", p, r.update_mask.as_ref());
         check(v)?;
         let updated = self
             .agenda

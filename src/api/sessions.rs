@@ -74,28 +74,10 @@ impl SessionService for SessionApi {
         let r = req.into_inner();
         let mut v = Violations::new("");
         let id = c::id(&mut v, "session_id", &r.session_id, true, SessionId::parse, SessionId::generate);
-        let session = match (&r.session, id) {
-            (None, _) => {
-                v.add("session", "is required");
-                None
-            }
-            (Some(s), Some(id)) => c::new_session(&mut v, "session", id, s),
-            (Some(_), None) => None,
-        };
-        if let (false, Some(s)) = (v.is_empty(), &session) {
-            // Report the domain's rules too, not only what failed to parse.
-            if let Err(rules) = s.validate(self.agenda.limits()) {
-                for x in rules.violations() {
-                    v.add(format!("session.{}", x.field), x.description.clone());
-                }
-            }
-        }
+        // An absent session is read as an empty one, so the answer names each required field.
+        let session = c::new_session(&mut v, "session", id, &r.session.unwrap_or_default(), self.agenda.limits());
         check(v)?;
-        let s = self
-            .agenda
-            .create_session(session.expect("no violations"))
-            .await
-            .map_err(|e| remap(e, under("session")))?;
+        let s = self.agenda.create_session(session).await.map_err(|e| remap(e, under("session")))?;
         Ok(Response::new(pb::CreateSessionResponse { session: session_reply(&s, &self.links) }))
     }
 
@@ -119,8 +101,7 @@ impl SessionService for SessionApi {
             return Err(super::status::invalid(&v));
         };
         let id = session_id(&mut v, "session.id", &s.id);
-        let paths = c::session_mask(&mut v, s, r.update_mask.as_ref());
-        let patch = c::session_patch(&mut v, "session", s, &paths);
+        let patch = c::session_patch(&mut v, "session", s, r.update_mask.as_ref());
         check(v)?;
         let id = id.expect("checked");
         let s = self
@@ -182,15 +163,9 @@ impl SessionService for SessionApi {
         let r = req.into_inner();
         let mut v = Violations::new("");
         let id = session_id(&mut v, "session_id", &r.session_id);
-        let slot = match &r.slot {
-            None => {
-                v.add("slot", "is required");
-                None
-            }
-            Some(s) => c::slot(&mut v, "slot", s),
-        };
+        // An absent slot is read as an empty one, so the answer names each required field.
+        let slot = c::new_slot(&mut v, "slot", &r.slot.unwrap_or_default(), self.agenda.limits());
         check(v)?;
-        let slot = slot.expect("checked");
         let slot_id = slot.id.clone();
         let s = self
             .agenda
@@ -210,8 +185,7 @@ impl SessionService for SessionApi {
             return Err(super::status::invalid(&v));
         };
         let slot_id = c::slot_id(&mut v, "slot.id", &slot.id);
-        let paths = c::slot_mask(&mut v, slot, r.update_mask.as_ref());
-        let patch = c::slot_patch(&mut v, "slot", slot, &paths);
+        let patch = c::slot_patch(&mut v, "slot", slot, r.update_mask.as_ref());
         check(v)?;
         let slot_id: SlotId = slot_id.expect("checked");
         let s = self
@@ -274,22 +248,13 @@ impl SessionService for SessionApi {
             return Err(super::status::invalid(&v));
         };
         let person = c::person_id(&mut v, "participant.person_id", &p.person_id);
-        let (role, group, status) = c::participant_patch(&mut v, "participant", p, r.update_mask.as_ref());
+        let patch = c::participant_patch(&mut v, "participant", p, r.update_mask.as_ref());
         check(v)?;
         let person = person.expect("checked");
         let s = self
             .agenda
             .update_session(&id.expect("checked"), c::etag(&r.etag), |s| {
-                let entry = s.participant_mut(&person)?;
-                if let Some(role) = role {
-                    entry.role = role;
-                }
-                if let Some(group) = &group {
-                    entry.group.clone_from(group);
-                }
-                if let Some(status) = status {
-                    entry.status = status;
-                }
+                patch.clone().apply(s.participant_mut(&person)?);
                 Ok(())
             })
             .await

@@ -215,7 +215,9 @@ fn check_people(v: &mut Violations, field: &str, people: &[PersonId]) {
 }
 
 impl Slot {
-    fn validate(&self, v: &mut Violations, field: &str, limits: &Limits) {
+    /// Checks the slot's own rules, with paths under `field`; the rules between slots and
+    /// their session are [`Session::validate`]'s.
+    pub fn validate(&self, v: &mut Violations, field: &str, limits: &Limits) {
         check_text(v, &format!("{field}.title"), &self.title, 300, true, false);
         check_text(v, &format!("{field}.description"), &self.description, 20_000, false, true);
         check_time(v, &format!("{field}.start_time"), self.start);

@@ -114,12 +114,12 @@ async fn grpc_answers_carry_the_feed_urls() {
     let app = spawn_demo_app().await;
     let s = app.session(DEMO).await;
     let urls = s.feed_urls.unwrap();
-    assert_eq!(urls.https, format!("{}/feeds/sessions/{DEMO}.ics", app.http_base));
+    assert_eq!(urls.url, format!("{}/feeds/sessions/{DEMO}.ics", app.http_base));
     assert!(urls.webcal.starts_with("webcal://127.0.0.1:"), "{}", urls.webcal);
-    let path = urls.https.strip_prefix(&app.http_base).unwrap();
+    let path = urls.url.strip_prefix(&app.http_base).unwrap();
     app.feed(path).await;
     let p = app.people.clone().get_person(pb::GetPersonRequest { person_id: "patrick-low".into() }).await.unwrap();
-    let purl = p.into_inner().person.unwrap().feed_urls.unwrap().https;
+    let purl = p.into_inner().person.unwrap().feed_urls.unwrap().url;
     app.feed(purl.strip_prefix(&app.http_base).unwrap()).await;
 }
 
@@ -428,7 +428,7 @@ async fn a_private_session_is_only_behind_its_secret_url_until_revoked() {
         .into_inner()
         .feed_token
         .unwrap();
-    let secret = token.feed_urls.unwrap().https;
+    let secret = token.feed_urls.unwrap().url;
     let path = secret.strip_prefix(&app.http_base).unwrap().to_owned();
     let r = app.get(&path).await;
     assert!(r.headers()["cache-control"].to_str().unwrap().starts_with("private"));

@@ -201,6 +201,7 @@ pub fn session(title: &str, start: &str, end: &str) -> pb::Session {
             short_name: "FMG".into(),
             email: "fmg@example.org".into(),
         }),
+        format: pb::SessionFormat::InPerson as i32,
         time_zone: "Europe/Zurich".into(),
         start_time: Some(ts(start)),
         end_time: Some(ts(end)),

@@ -461,3 +461,15 @@ async fn a_deleted_session_is_gone() {
     );
     assert!(app.list_all(list()).await.0.is_empty());
 }
+
+#[tokio::test]
+async fn feed_urls_name_the_address_as_served_http_included() {
+    let app = spawn_app().await;
+    assert!(app.http_base.starts_with("http://"), "the test server's public URL is plain http");
+    let s = app.create("plain", session("Plain", "2026-07-01T09:00:00Z", "2026-07-01T10:00:00Z")).await;
+    let urls = s.feed_urls.unwrap();
+    let path = "/feeds/sessions/plain.ics";
+    assert_eq!(urls.url, format!("{}{path}", app.http_base));
+    assert_eq!(urls.webcal, format!("webcal://{}{path}", app.http_base.trim_start_matches("http://")));
+    assert_eq!(app.get(path).await.status(), 200, "the address is the one the feed is served at");
+}

@@ -143,6 +143,25 @@ async fn each_invalid_session_is_refused_with_its_field_and_nothing_changes() {
             create("n", pb::Session { title: String::new(), time_zone: "Nowhere".into(), ..valid() }),
             vec!["session.time_zone", "session.title"],
         ),
+        (
+            "a missing start and an empty title, in one answer",
+            create("n", pb::Session { title: String::new(), start_time: None, ..valid() }),
+            vec!["session.start_time", "session.title"],
+        ),
+        (
+            "a malformed URL beside a broken rule",
+            create(
+                "n",
+                pb::Session { join_url: "zoom.us/j/1".into(), end_time: Some(ts("2026-07-02T08:00:00Z")), ..valid() },
+            ),
+            vec!["session.end_time", "session.join_url"],
+        ),
+        (
+            "missing time zone",
+            create("n", pb::Session { time_zone: String::new(), ..valid() }),
+            vec!["session.time_zone"],
+        ),
+        ("unspecified format", create("n", pb::Session { format: 0, ..valid() }), vec!["session.format"]),
     ];
     for (what, req, want) in cases {
         let (code, mut fields) = failure(app.sessions.clone().create_session(req).await);
@@ -250,17 +269,6 @@ async fn too_many_slots_is_refused() {
     app.stop().await;
 }
 
-/// The field violations of a failed call, as (field, description).
-fn violations<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> (Code, Vec<(String, String)>) {
-    use tonic_types::StatusExt;
-    let status = r.expect_err("the call should fail");
-    let found = status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| (v.field, v.description)).collect())
-        .unwrap_or_default();
-    (status.code(), found)
-}
-
 #[tokio::test]
 async fn invisible_line_breaks_and_bidi_controls_in_text_are_refused() {
     let app = seeded().await;
@@ -273,8 +281,7 @@ async fn invisible_line_breaks_and_bidi_controls_in_text_are_refused() {
         "a \u{2066}b\u{2069}",
     ] {
         let r = app.sessions.clone().create_session(create("n", pb::Session { title: title.into(), ..valid() })).await;
-        let (code, found) = violations(r);
-        assert_eq!(code, Code::InvalidArgument, "{title:?}");
+        let found = violations(r);
         assert_eq!(found.len(), 1, "{title:?}: {found:?}");
         assert_eq!(found[0].0, "session.title", "{title:?}");
         assert!(found[0].1.contains("U+2028") && found[0].1.contains("U+202A"), "{}", found[0].1);
@@ -305,8 +312,7 @@ async fn times_outside_1900_to_2200_are_refused_with_the_range() {
         ("2199-12-31T23:00:00Z", "2200-01-01T00:00:00Z", "session.end_time"),
     ] {
         let r = app.sessions.clone().create_session(create("n", session("Far", start, end))).await;
-        let (code, found) = violations(r);
-        assert_eq!(code, Code::InvalidArgument, "{start}");
+        let found = violations(r);
         let (f, description) = found.iter().find(|(f, _)| f == field).unwrap_or_else(|| panic!("{start}: {found:?}"));
         assert!(description.contains("1900-01-01T00:00:00Z") && description.contains("2200-01-01T00:00:00Z"), "{f}");
     }
@@ -335,4 +341,108 @@ async fn times_outside_1900_to_2200_are_refused_with_the_range() {
     );
     let (ids, _) = app.list_all(window("1900-01-01T00:00:00Z", "2199-12-31T23:59:59Z")).await;
     assert_eq!(ids.len(), 3);
+    app.stop().await;
+}
+
+/// The field violations of a failed call: (field, description), sorted by field.
+fn violations<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> Vec<(String, String)> {
+    use tonic_types::StatusExt;
+    let status = r.expect_err("the call should fail");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let mut out: Vec<(String, String)> = status
+        .get_details_bad_request()
+        .expect("a BadRequest detail")
+        .field_violations
+        .into_iter()
+        .map(|v| (v.field, v.description))
+        .collect();
+    out.sort();
+    out
+}
+
+fn fields(v: &[(String, String)]) -> Vec<&str> {
+    v.iter().map(|(f, _)| f.as_str()).collect()
+}
+
+#[tokio::test]
+async fn an_empty_create_session_lists_every_missing_field_in_one_answer() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    let want = [
+        "session.end_time",
+        "session.format",
+        "session.organizer",
+        "session.start_time",
+        "session.time_zone",
+        "session.title",
+    ];
+    let empty = app.sessions.clone().create_session(create("", pb::Session::default())).await;
+    assert_eq!(fields(&violations(empty)), want);
+    let absent = pb::CreateSessionRequest { session_id: String::new(), session: None };
+    assert_eq!(fields(&violations(app.sessions.clone().create_session(absent).await)), want, "no session at all");
+    let bad_id = app.sessions.clone().create_session(create("Not An Id", pb::Session::default())).await;
+    assert_eq!(fields(&violations(bad_id)), [&want[..], &["session_id"]].concat());
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn an_empty_slot_or_person_lists_every_missing_field_in_one_answer() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    let empty_slot = pb::AddSlotRequest { session_id: "existing".into(), slot: None, etag: String::new() };
+    assert_eq!(
+        fields(&violations(app.sessions.clone().add_slot(empty_slot).await)),
+        ["slot.end_time", "slot.start_time", "slot.title"]
+    );
+    let bad_speaker = pb::AddSlotRequest {
+        session_id: "existing".into(),
+        slot: Some(pb::Slot {
+            title: String::new(),
+            speaker_ids: vec!["Not An Id".into()],
+            ..slot("new", "", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")
+        }),
+        etag: String::new(),
+    };
+    assert_eq!(
+        fields(&violations(app.sessions.clone().add_slot(bad_speaker).await)),
+        ["slot.speaker_ids[0]", "slot.title"]
+    );
+    let empty_person = pb::CreatePersonRequest { person_id: String::new(), person: None };
+    assert_eq!(fields(&violations(app.people.clone().create_person(empty_person).await)), ["person.name"]);
+    let bad_email = pb::CreatePersonRequest {
+        person_id: String::new(),
+        person: Some(pb::Person { email: "not-an-address".into(), ..Default::default() }),
+    };
+    assert_eq!(fields(&violations(app.people.clone().create_person(bad_email).await)), ["person.email", "person.name"]);
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn time_zone_and_format_are_required_not_guessed() {
+    let app = seeded().await;
+    let before = snapshot(&app).await;
+    let zone = "required: an IANA time zone such as Europe/Zurich";
+    let r = app.sessions.clone().create_session(create("n", pb::Session { time_zone: String::new(), ..valid() })).await;
+    assert_eq!(violations(r), [("session.time_zone".to_owned(), zone.to_owned())]);
+    let r = app.sessions.clone().create_session(create("n", pb::Session { format: 0, ..valid() })).await;
+    assert_eq!(fields(&violations(r)), ["session.format"]);
+
+    // Naming them in an update's mask without a value would clear them: refused the same way.
+    let clear = |paths: &[&str]| pb::UpdateSessionRequest {
+        session: Some(pb::Session { id: "existing".into(), ..Default::default() }),
+        update_mask: Some(FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() }),
+    };
+    let r = app.sessions.clone().update_session(clear(&["time_zone"])).await;
+    assert_eq!(violations(r), [("session.time_zone".to_owned(), zone.to_owned())]);
+    let r = app.sessions.clone().update_session(clear(&["format"])).await;
+    assert_eq!(fields(&violations(r)), ["session.format"]);
+    assert_eq!(snapshot(&app).await, before);
+
+    // An update with an empty mask leaves both as they are.
+    let retitle = pb::UpdateSessionRequest {
+        session: Some(pb::Session { id: "existing".into(), title: "Renamed".into(), ..Default::default() }),
+        update_mask: None,
+    };
+    let s = app.sessions.clone().update_session(retitle).await.unwrap().into_inner().session.unwrap();
+    assert_eq!((s.title.as_str(), s.time_zone.as_str(), s.format), ("Renamed", "Europe/Zurich", before.0[0].format));
 }
