@@ -2,8 +2,10 @@
 //!
 //! A tour, from the outside in:
 //!
-//! - [`server::run`] serves two listeners until a shutdown signal: the internal gRPC API
-//!   ([`api`]) and the HTTP listener for calendar clients and operators ([`http`]).
+//! - [`server::build`] turns a [`config::Config`] into a ready [`server::Service`] (tokens,
+//!   TLS, the store, the demo); [`server::Service::run`] serves two listeners until a shutdown
+//!   signal: the internal gRPC API ([`api`]) and the HTTP listener for calendar clients and
+//!   operators ([`http`]). `main` and the integration tests both go through `build`.
 //! - [`api`] is a thin layer: it parses protobuf requests into domain values, calls
 //!   [`app::Agenda`], and maps [`error::Error`] to gRPC statuses in one place.
 //! - [`app`] holds the operations: read, apply a domain change, validate, write with an etag
@@ -17,7 +19,7 @@
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
 //! - [`synth`] generates deterministic data at scale for tests and benchmarks.
 //!
-//! `main.rs` is the command line around all this.
+//! `main.rs` is the command line around all this: parse, trace, bind, run, checkpoint.
 
 pub mod api;
 pub mod app;

@@ -9,9 +9,9 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use agenda::app::Agenda;
 use agenda::config::{Config, DataDir, ServeArgs};
 use agenda::domain::Limits;
+use agenda::server::open;
 use agenda::store::SledStore;
 use agenda::transfer::ImportMode;
 
@@ -127,96 +127,41 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledStore>)> {
-    let path = dir.to_owned();
-    let store = tokio::task::spawn_blocking(move || SledStore::open(&path))
-        .await?
-        .with_context(|| format!("opening the store in {}", dir.display()))?;
-    let store = Arc::new(store);
-    Ok((Agenda::new(store.clone(), limits), store))
-}
-
+/// Serves until Ctrl-C or SIGTERM: the library builds the service from the configuration;
+/// the binary binds the listeners (so it can log the real addresses) and supplies the signal.
 async fn serve(config: Config) -> anyhow::Result<Arc<SledStore>> {
-    let tokens =
-        agenda::auth::load_tokens(config.auth.tokens_file.as_deref(), std::env::var("AGENDA_TOKENS").ok().as_deref())
-            .context("loading tokens")?;
-    let auth = agenda::auth::Auth::new(tokens, config.auth.require_read_token);
-    if !auth.enabled() {
-        if !config.grpc_listen.ip().is_loopback() && !config.auth.insecure_no_auth {
-            anyhow::bail!(
-                "refusing to serve gRPC on {} without tokens: anyone who reaches it could change every agenda. \
-                 Configure tokens (--tokens-file or AGENDA_TOKENS), listen on loopback, or pass --insecure-no-auth",
-                config.grpc_listen
-            );
-        }
-        tracing::warn!("authentication is off: no tokens are configured (fine on a laptop, not in production)");
-    }
-    let tls = tls_config(&config)?;
-    let (agenda, store) = open(&config.data, config.domain_limits()).await?;
-    let agenda = agenda.with_change_log(config.change_log_revisions);
-    if config.demo {
-        // Only where absent: a restart must never undo the edits made to the demo since.
-        let summary = agenda::transfer::import(&agenda, agenda::DEMO_DATA, ImportMode::SkipExisting)
-            .await
-            .context("loading the demo session")?;
-        tracing::info!(%summary, "demo data loaded");
-    }
+    let shutdown = shutdown_signal()?;
+    let service = agenda::server::build(&config).await?;
     let grpc =
         TcpListener::bind(config.grpc_listen).await.with_context(|| format!("binding {}", config.grpc_listen))?;
     let http =
         TcpListener::bind(config.http_listen).await.with_context(|| format!("binding {}", config.http_listen))?;
-    tracing::info!(
-        grpc = %grpc.local_addr()?,
-        http = %http.local_addr()?,
-        data = %config.data.display(),
-        tls = tls.is_some(),
-        auth = auth.enabled(),
-        "serving"
-    );
-    let mut options = agenda::server::ServerOptions::new(config.feeds());
-    options.auth = auth;
-    options.tls = tls;
-    options.limits = config.limits.clone();
-    options.grace = std::time::Duration::from_secs(config.shutdown_grace_seconds);
-    agenda::server::run(agenda, options, grpc, http, shutdown_signal()).await?;
-    let flushing = Arc::clone(&store);
-    tokio::task::spawn_blocking(move || flushing.flush()).await?.context("flushing the store")?;
+    let store = service.run(grpc, http, shutdown).await?;
     tracing::info!("stopped serving; every write is on disk");
     Ok(store)
 }
 
-/// TLS for the gRPC port from the configured PEM files; mutual TLS with a client CA.
-fn tls_config(config: &Config) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
-    let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else { return Ok(None) };
-    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
-    let identity = tonic::transport::Identity::from_pem(read(cert)?, read(key)?);
-    let mut tls = tonic::transport::ServerTlsConfig::new().identity(identity);
-    if let Some(ca) = &config.tls.client_ca {
-        tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
-    }
-    Ok(Some(tls))
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future
+/// is first polled: `serve` calls it before building the service, so a signal that arrives
+/// once "serving" is logged starts a clean shutdown instead of killing the process (SIGTERM's
+/// default action), which a lazily installed handler allowed.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 async fn import(dir: &Path, file: &Path, mode: ImportMode) -> anyhow::Result<Arc<SledStore>> {

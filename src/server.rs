@@ -1,8 +1,12 @@
-//! Running the service: both listeners, the gRPC middleware (auth, concurrency limit,
-//! metrics), health and reflection, and one shutdown signal.
+//! Running the service: [`build`] turns a [`Config`] into a ready [`Service`] (tokens, TLS,
+//! the store, the demo), and [`Service::run`] serves both listeners (the gRPC middleware for
+//! auth, the concurrency limit and metrics; health and reflection) until one shutdown signal.
+//! `main` and the integration tests both go through `build`, so the tests exercise the
+//! production wiring; only binding the listeners and the signal are the caller's.
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -13,52 +17,148 @@ use prost::Message as _;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tonic::body::Body;
+use tonic::server::NamedService;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Server, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Code, Status};
 
 use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, SessionApi};
 use crate::app::Agenda;
 use crate::auth::Auth;
-use crate::config::{FeedConfig, LimitsConfig};
+use crate::config::{Config, FeedConfig, LimitsConfig};
+use crate::domain::Limits;
 use crate::metrics::Metrics;
 use crate::pb::admin_service_server::AdminServiceServer;
 use crate::pb::feed_service_server::FeedServiceServer;
 use crate::pb::invite_service_server::InviteServiceServer;
 use crate::pb::person_service_server::PersonServiceServer;
 use crate::pb::session_service_server::SessionServiceServer;
+use crate::store::SledStore;
 
-/// Everything `run` needs besides the data and the listeners.
-pub struct ServerOptions {
-    pub feeds: FeedConfig,
-    pub auth: Auth,
-    /// TLS (and mutual TLS when it has a client CA) for the gRPC port.
-    pub tls: Option<ServerTlsConfig>,
-    pub limits: LimitsConfig,
-    /// How long in-flight requests get to finish after the shutdown signal.
-    pub grace: Duration,
-    pub metrics: Arc<Metrics>,
+/// The gRPC services whose health is reported, by the names tonic's generated servers route
+/// on: one list for SERVING and for NOT_SERVING (the production tests check it against every
+/// service of the descriptor set).
+const HEALTH_REPORTED: [&str; 5] = [
+    <SessionServiceServer<SessionApi> as NamedService>::NAME,
+    <PersonServiceServer<PersonApi> as NamedService>::NAME,
+    <FeedServiceServer<FeedApi> as NamedService>::NAME,
+    <InviteServiceServer<InviteApi> as NamedService>::NAME,
+    <AdminServiceServer<AdminApi> as NamedService>::NAME,
+];
+
+/// A service built from its configuration: the store is open (and the demo loaded), tokens
+/// and TLS are read. Only the listeners and the shutdown signal are missing.
+pub struct Service {
+    agenda: Agenda,
+    /// Flushed after serving, then handed back: the binary reopens it once (checkpoint).
+    store: Arc<SledStore>,
+    /// Where the store lives, for the "serving" log line.
+    data: std::path::PathBuf,
+    options: ServerOptions,
 }
 
-impl ServerOptions {
-    /// Defaults: no auth, no TLS, default limits, 10 s grace.
-    pub fn new(feeds: FeedConfig) -> Self {
-        Self {
-            feeds,
-            auth: Auth::default(),
-            tls: None,
-            limits: LimitsConfig::default(),
-            grace: Duration::from_secs(10),
-            metrics: Arc::new(Metrics::default()),
+/// Everything `serve` needs besides the data and the listeners.
+struct ServerOptions {
+    feeds: FeedConfig,
+    auth: Auth,
+    /// TLS (and mutual TLS when it has a client CA) for the gRPC port.
+    tls: Option<ServerTlsConfig>,
+    limits: LimitsConfig,
+    /// How long in-flight requests get to finish after the shutdown signal.
+    grace: Duration,
+    metrics: Arc<Metrics>,
+}
+
+/// Opens the store in `dir` off the reactor (sled replays its log at open).
+pub async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledStore>)> {
+    let path = dir.to_owned();
+    let store = tokio::task::spawn_blocking(move || SledStore::open(&path))
+        .await?
+        .with_context(|| format!("opening the store in {}", dir.display()))?;
+    let store = Arc::new(store);
+    Ok((Agenda::new(store.clone(), limits), store))
+}
+
+/// Everything `agenda serve` does before it binds: loads the tokens (file, then the
+/// `AGENDA_TOKENS` environment variable), refuses to serve without them on a non-loopback
+/// address, reads the TLS files, opens the store, sets the change log, loads the demo.
+pub async fn build(config: &Config) -> anyhow::Result<Service> {
+    let tokens =
+        crate::auth::load_tokens(config.auth.tokens_file.as_deref(), std::env::var("AGENDA_TOKENS").ok().as_deref())
+            .context("loading tokens")?;
+    let auth = Auth::new(tokens, config.auth.require_read_token);
+    if !auth.enabled() {
+        if !config.grpc_listen.ip().is_loopback() && !config.auth.insecure_no_auth {
+            anyhow::bail!(
+                "refusing to serve gRPC on {} without tokens: anyone who reaches it could change every agenda. \
+                 Configure tokens (--tokens-file or AGENDA_TOKENS), listen on loopback, or pass --insecure-no-auth",
+                config.grpc_listen
+            );
         }
+        tracing::warn!("authentication is off: no tokens are configured (fine on a laptop, not in production)");
+    }
+    let tls = tls_config(config)?;
+    let (agenda, store) = open(&config.data, config.domain_limits()).await?;
+    let agenda = agenda.with_change_log(config.change_log_revisions);
+    if config.demo {
+        // Only where absent: a restart must never undo the edits made to the demo since.
+        let summary = crate::transfer::import(&agenda, crate::DEMO_DATA, crate::transfer::ImportMode::SkipExisting)
+            .await
+            .context("loading the demo session")?;
+        tracing::info!(%summary, "demo data loaded");
+    }
+    let options = ServerOptions {
+        feeds: config.feeds(),
+        auth,
+        tls,
+        limits: config.limits.clone(),
+        grace: Duration::from_secs(config.shutdown_grace_seconds),
+        metrics: Arc::new(Metrics::default()),
+    };
+    Ok(Service { agenda, store, data: config.data.clone(), options })
+}
+
+/// TLS for the gRPC port from the configured PEM files; mutual TLS with a client CA.
+fn tls_config(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
+    let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) else { return Ok(None) };
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+    if let Some(ca) = &config.tls.client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(Some(tls))
+}
+
+impl Service {
+    /// Serves gRPC on `grpc` and HTTP on `http` until `shutdown` completes (see `serve`),
+    /// then flushes the store and returns it. Listeners are bound by the caller, so tests
+    /// bind port 0 and production logs the real addresses.
+    pub async fn run(
+        self,
+        grpc: TcpListener,
+        http: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<Arc<SledStore>> {
+        let Service { agenda, store, data, options } = self;
+        tracing::info!(
+            grpc = %grpc.local_addr()?,
+            http = %http.local_addr()?,
+            data = %data.display(),
+            tls = options.tls.is_some(),
+            auth = options.auth.enabled(),
+            "serving"
+        );
+        serve(agenda, options, grpc, http, shutdown).await?;
+        let flushing = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || flushing.flush()).await?.context("flushing the store")?;
+        Ok(store)
     }
 }
 
-/// Serves gRPC on `grpc` and HTTP on `http` until `shutdown` completes. Then: health reports
-/// NOT_SERVING, watch streams end, both listeners stop accepting, in-flight requests get the
-/// grace period to finish, and `run` returns (the caller flushes the store). Listeners are
-/// bound by the caller, so tests bind port 0 and production logs the real addresses.
-pub async fn run(
+/// Serves until `shutdown` completes. Then: health reports NOT_SERVING, watch streams end,
+/// both listeners stop accepting, in-flight requests get the grace period to finish, and
+/// `serve` returns (the caller flushes the store).
+async fn serve(
     agenda: Agenda,
     options: ServerOptions,
     grpc: TcpListener,
@@ -98,9 +198,7 @@ pub async fn run(
         FeedServiceServer::new(FeedApi::new(agenda.clone(), feeds.links.clone())).max_decoding_message_size(max);
     let invites = InviteServiceServer::new(InviteApi::new(agenda.clone(), feeds.settings.clone(), feeds.links.clone()))
         .max_decoding_message_size(max);
-    for name in
-        ["", "agenda.v1.SessionService", "agenda.v1.PersonService", "agenda.v1.FeedService", "agenda.v1.InviteService"]
-    {
+    for name in std::iter::once("").chain(HEALTH_REPORTED) {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
     }
 
@@ -145,10 +243,7 @@ pub async fn run(
         }
     }
     // Orchestrators see NOT_SERVING first, then the listeners close.
-    health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
-    for name in
-        ["agenda.v1.SessionService", "agenda.v1.PersonService", "agenda.v1.FeedService", "agenda.v1.InviteService"]
-    {
+    for name in std::iter::once("").chain(HEALTH_REPORTED) {
         health.set_service_status(name, tonic_health::ServingStatus::NotServing).await;
     }
     let _ = stop_tx.send(true);

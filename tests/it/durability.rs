@@ -10,7 +10,7 @@ use agenda::pb::{self, person_service_client::PersonServiceClient, session_servi
 use prost_types::FieldMask;
 use tonic::transport::Channel;
 
-use crate::helpers::{session, slot, spawn_app_at};
+use crate::helpers::{eventually, session, slot, spawn_app_at};
 
 #[tokio::test]
 async fn a_restarted_server_returns_the_same_data() {
@@ -152,19 +152,10 @@ async fn a_clean_stop_writes_the_recovery_snapshot_and_keeps_every_write() {
     // it after the grace period, and must still get the store back to reopen it.
     server.terminate();
     assert!(server.wait_exit(), "a clean stop exits 0");
-    // The log is read by another thread: give it the last lines.
-    let mut snapshot = Vec::new();
-    for _ in 0..100 {
-        snapshot = server.logged("");
-        if snapshot.iter().any(|l| l.contains("recovery snapshot")) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(
-        snapshot.iter().any(|l| l.contains("wrote the store's recovery snapshot")),
-        "the stop reopened the store: {snapshot:?}"
-    );
+    // The log is read by another thread: wait for its last lines.
+    let snapshot =
+        eventually("the recovery snapshot's log line", || async { server.logged("recovery snapshot").pop() }).await;
+    assert!(snapshot.contains("wrote the store's recovery snapshot"), "the stop reopened the store: {snapshot}");
     drop(server);
 
     let server = Server::start(dir.path());

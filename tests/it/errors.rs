@@ -3,7 +3,7 @@
 //! `agenda-error-reason` header, with that reason's code or status; and no message shows Rust
 //! `Debug` text.
 
-use agenda::auth::{Auth, load_tokens};
+use agenda::config::AuthConfig;
 use agenda::domain::Limits;
 use agenda::error::Reason;
 use agenda::pb;
@@ -33,8 +33,17 @@ fn create_person(token: Option<&str>) -> Request<pb::CreatePersonRequest> {
 #[tokio::test]
 async fn a_missing_unknown_or_under_scoped_token_is_refused_with_error_info() {
     let dir = tempfile::tempdir().unwrap();
-    let tokens = load_tokens(None, Some("reader=read:reader-token-0123456789")).unwrap();
-    let app = spawn_with(dir.path(), false, Limits::default(), |o| o.auth = Auth::new(tokens, false)).await;
+    let tokens_file = dir.path().join("tokens.toml");
+    std::fs::write(
+        &tokens_file,
+        "[[tokens]]\nname = \"reader\"\nscope = \"read\"\ntoken = \"reader-token-0123456789\"\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let app = spawn_with(&store, false, Limits::default(), |c| {
+        c.auth = AuthConfig { tokens_file: Some(tokens_file), ..AuthConfig::default() }
+    })
+    .await;
     let method = "/agenda.v1.PersonService/CreatePerson";
 
     let (_, info) = refused(app.people.clone().create_person(create_person(None)).await, Reason::MissingToken);

@@ -8,6 +8,9 @@ use tokio::net::TcpStream;
 
 pub struct HeldRequest {
     send: h2::SendStream<Bytes>,
+    /// PINGs on the request's connection: the answer comes after the server read every frame
+    /// sent before it.
+    ping_pong: h2::PingPong,
     response: h2::client::ResponseFuture,
     _connection: tokio::task::JoinHandle<()>,
 }
@@ -25,7 +28,8 @@ impl HeldRequest {
 
     async fn open_inner(addr: SocketAddr, path: &str, timeout: Option<&str>) -> Self {
         let tcp = TcpStream::connect(addr).await.unwrap();
-        let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+        let (client, mut connection) = h2::client::handshake(tcp).await.unwrap();
+        let ping_pong = connection.ping_pong().expect("the first call takes it");
         let connection = tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -41,7 +45,13 @@ impl HeldRequest {
         let (response, mut send) = client.send_request(req.body(()).unwrap(), false).unwrap();
         // The compression flag of the length-prefixed message; the rest comes later.
         send.send_data(Bytes::from_static(&[0]), false).unwrap();
-        HeldRequest { send, response, _connection: connection }
+        HeldRequest { send, ping_pong, response, _connection: connection }
+    }
+
+    /// Returns once the server has read the request's headers and first byte (a PING sent
+    /// after them has been answered), so a signal sent now finds the request in flight.
+    pub async fn reached_server(&mut self) {
+        self.ping_pong.ping(h2::Ping::opaque()).await.expect("PING answered");
     }
 
     /// Sends the rest of the message and returns the grpc-status and the response body.

@@ -1,17 +1,16 @@
-//! `spawn_app` and request builders shared by the tests.
+//! `spawn_app` (the server built from a `Config` by `agenda::server::build`, as `main` does),
+//! `eventually` (polling instead of sleeping) and request builders shared by the tests.
 
+use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use agenda::app::Agenda;
-use agenda::config::FeedConfig;
+use agenda::config::Config;
 use agenda::domain::Limits;
 use agenda::pb::{
     self, feed_service_client::FeedServiceClient, person_service_client::PersonServiceClient,
     session_service_client::SessionServiceClient,
 };
-use agenda::server::ServerOptions;
-use agenda::store::SledStore;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -57,33 +56,37 @@ pub async fn spawn_app_at(path: &Path, demo: bool, limits: Limits) -> TestApp {
     spawn_with(path, demo, limits, |_| {}).await
 }
 
-/// A server on the store in `path`, with its options adjusted by `configure` (auth, limits,
-/// grace period). The returned clients speak plaintext gRPC without a token.
-pub async fn spawn_with(
-    path: &Path,
-    demo: bool,
-    limits: Limits,
-    configure: impl FnOnce(&mut ServerOptions),
-) -> TestApp {
-    let store = Arc::new(SledStore::open(path).expect("opening the store"));
-    let agenda = Agenda::new(store, limits);
-    if demo {
-        agenda::transfer::import(&agenda, agenda::DEMO_DATA, agenda::transfer::ImportMode::SkipExisting)
-            .await
-            .expect("demo import");
-    }
+/// A server on the store in `path`, built through `agenda::server::build` from a `Config`
+/// that `configure` may adjust (tokens file, TLS files, limits, grace period, public URL).
+/// Listeners are bound on port 0 first and the config names them. The returned clients speak
+/// plaintext gRPC without a token.
+pub async fn spawn_with(path: &Path, demo: bool, limits: Limits, configure: impl FnOnce(&mut Config)) -> TestApp {
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let grpc_addr = grpc.local_addr().unwrap();
     let http_addr = http.local_addr().unwrap();
+    let mut config = Config {
+        data: path.to_owned(),
+        grpc_listen: grpc_addr,
+        http_listen: http_addr,
+        demo,
+        public_url: format!("http://{http_addr}"),
+        ..Config::default()
+    };
+    config.limits.max_slots = limits.max_slots;
+    config.limits.max_participants = limits.max_participants;
+    configure(&mut config);
+    let service = agenda::server::build(&config).await.expect("building the service from its config");
     let (stop, stopped) = oneshot::channel::<()>();
-    let mut options = ServerOptions::new(FeedConfig::with_public_url(&format!("http://{http_addr}")));
-    configure(&mut options);
-    let tls = options.tls.is_some();
-    let task = tokio::spawn(agenda::server::run(agenda, options, grpc, http, async move {
-        let _ = stopped.await;
-    }));
-    let scheme = if tls { "https" } else { "http" };
+    let task = tokio::spawn(async move {
+        service
+            .run(grpc, http, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .map(drop)
+    });
+    let scheme = if config.tls.cert.is_some() { "https" } else { "http" };
     let channel = Channel::from_shared(format!("http://{grpc_addr}")).unwrap().connect_lazy();
     TestApp {
         sessions: SessionServiceClient::new(channel.clone()),
@@ -95,6 +98,24 @@ pub async fn spawn_with(
         _dir: None,
         stop: Some(stop),
         task: Some(task),
+    }
+}
+
+/// Polls `check` until it returns `Some`, and returns that; fails the test with `what` when
+/// it has not within 10 s. For conditions the server reaches in the background (pruning, a
+/// request reaching the handler, a log line): no fixed sleep to tune, no flaky margin.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "still waiting after 10 s for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -254,11 +275,16 @@ impl Rng {
 
 /// `agenda import` of the demo file into `dir` with the real binary.
 pub fn import_demo_into(dir: &Path) {
+    import_into(dir, Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/fmg-msme-2022-11-17.json")));
+}
+
+/// `agenda import FILE` into `dir` with the real binary.
+pub fn import_into(dir: &Path, file: &Path) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_agenda"))
         .arg("--data")
         .arg(dir)
         .arg("import")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/fmg-msme-2022-11-17.json"))
+        .arg(file)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

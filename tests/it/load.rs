@@ -11,18 +11,22 @@ use tonic::Code;
 
 use crate::durability::Server;
 use crate::h2util::HeldRequest;
-use crate::helpers::{session, spawn_with};
+use crate::helpers::{eventually, session, spawn_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_above_the_concurrency_limit_is_shed_and_the_server_recovers() {
     let dir = tempfile::tempdir().unwrap();
-    let app = spawn_with(dir.path(), true, Limits::default(), |o| o.limits.max_concurrent_requests = 4).await;
+    let app = spawn_with(dir.path(), true, Limits::default(), |c| c.limits.max_concurrent_requests = 4).await;
     // Four calls in progress (bodies not finished) hold every permit.
     let mut held = Vec::new();
     for _ in 0..4 {
         held.push(HeldRequest::open(app.grpc_addr, "/agenda.v1.PersonService/GetPerson").await);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("the held calls to take every permit", || async {
+        let r = app.people.clone().get_person(pb::GetPersonRequest { person_id: "patrick-low".into() }).await;
+        r.err().filter(|s| s.code() == Code::ResourceExhausted)
+    })
+    .await;
     // A burst from many connections: every call is shed at once, none hangs.
     let mut calls = Vec::new();
     for i in 0..200 {
@@ -61,11 +65,18 @@ async fn a_burst_above_the_concurrency_limit_is_shed_and_the_server_recovers() {
 async fn an_overloaded_http_listener_answers_503_with_retry_after() {
     // No permits at all: every request finds the listener saturated.
     let dir = tempfile::tempdir().unwrap();
-    let app = spawn_with(dir.path(), true, Limits::default(), |o| o.limits.http_max_concurrent_requests = 0).await;
+    let app = spawn_with(dir.path(), true, Limits::default(), |c| c.limits.http_max_concurrent_requests = 0).await;
     let r = app.get("/feeds/sessions/fmg-msme-2022-11-17.ics").await;
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "5");
     assert!(r.text().await.unwrap().contains("concurrency limit"));
+}
+
+/// The value of an unlabelled metric of the server at `http` (its /metrics text).
+async fn metric(http: &str, name: &str) -> i64 {
+    let text = reqwest::get(format!("http://{http}/metrics")).await.unwrap().text().await.unwrap();
+    let line = text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' '));
+    line.unwrap_or_else(|| panic!("no {name} in {text}")).parse().unwrap()
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -79,7 +90,9 @@ async fn clients_that_never_read_cost_bounded_memory() {
     crate::helpers::import_demo_into(dir.path());
     let server = Server::start(dir.path());
     let pid = server.pid();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Idle means serving: the first feed rendered, nothing else going on.
+    let feed = reqwest::get(format!("http://{}/feeds/sessions/fmg-msme-2022-11-17.ics", server.http)).await.unwrap();
+    assert_eq!(feed.status(), 200);
     let before = rss_kib(pid);
     // 300 HTTP clients ask for a feed, again and again, and never read a byte of the answers;
     // 100 watch streams are opened and never read.
@@ -99,7 +112,14 @@ async fn clients_that_never_read_cost_bounded_memory() {
             c.watch_sessions(pb::WatchSessionsRequest { after_revision: Some(0), ..Default::default() }).await.unwrap(),
         );
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Loaded: every stream subscribed, and every HTTP client's first request answered.
+    eventually("100 watch streams and 300 feed requests to reach the server", || async {
+        let feeds = metric(&server.http, "agenda_feed_cache_hits_total").await
+            + metric(&server.http, "agenda_feed_cache_misses_total").await;
+        let watchers = metric(&server.http, "agenda_watch_subscribers").await;
+        (watchers == 100 && feeds > 300).then_some(())
+    })
+    .await;
     let loaded = rss_kib(pid);
     // Still serving everyone else.
     let health = reqwest::get(format!("http://{}/healthz", server.http)).await.unwrap();
@@ -110,7 +130,10 @@ async fn clients_that_never_read_cost_bounded_memory() {
     assert!(loaded < before + 100 * 1024, "memory stays bounded: {before} KiB -> {loaded} KiB");
     drop(sockets);
     drop(streams);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("every watch stream to be released", || async {
+        (metric(&server.http, "agenda_watch_subscribers").await == 0).then_some(())
+    })
+    .await;
     assert!(people.get_person(pb::GetPersonRequest { person_id: "patrick-low".into() }).await.is_ok(), "recovered");
     server.kill9();
 }

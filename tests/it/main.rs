@@ -1,6 +1,8 @@
 //! Integration tests: one binary (fast to link), one module per feature. Every test starts the
-//! real server on port 0 with its own temporary sled directory and talks to it with a real
-//! tonic client (see `helpers::spawn_app`).
+//! real server, built from a `Config` by `agenda::server::build` as `agenda serve` does, on
+//! port 0 with its own temporary sled directory, and talks to it with a real tonic client (see
+//! `helpers::spawn_app`). Tests wait for conditions with `helpers::eventually`, never a fixed
+//! sleep.
 
 mod architecture;
 mod backup;
@@ -19,5 +21,6 @@ mod people;
 mod production;
 mod properties;
 mod sessions;
+mod snapshots;
 mod transfer;
 mod validation;

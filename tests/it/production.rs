@@ -1,29 +1,36 @@
 //! Production readiness: auth on every RPC, TLS and mutual TLS, the change stream, health,
 //! reflection, metrics, limits and shutdown.
 
+use std::path::Path;
 use std::time::Duration;
 
-use agenda::auth::{Auth, load_tokens};
+use agenda::config::{AuthConfig, TlsConfig};
 use agenda::domain::Limits;
 use agenda::pb;
 use prost::Message as _;
 use tonic::Code;
 use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, ServerTlsConfig};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 use tonic_prost::ProstCodec;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, session, spawn_with};
+use crate::helpers::{TestApp, eventually, session, spawn_with};
 use crate::interop;
 
 const READ: &str = "reader-token-0123456789";
 const WRITE: &str = "writer-token-0123456789";
 const ADMIN: &str = "admin-token-0123456789ab";
 
-fn tokens() -> Vec<agenda::auth::Token> {
-    load_tokens(None, Some(&format!("reader=read:{READ},writer=write:{WRITE},admin=admin:{ADMIN}"))).unwrap()
+/// A tokens file (the format of `--tokens-file`) in `dir` with one token of each scope.
+fn tokens_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("tokens.toml");
+    let entries = [("reader", "read", READ), ("writer", "write", WRITE), ("admin", "admin", ADMIN)].map(
+        |(name, scope, token)| format!("[[tokens]]\nname = \"{name}\"\nscope = \"{scope}\"\ntoken = \"{token}\"\n"),
+    );
+    std::fs::write(&path, entries.join("\n")).unwrap();
+    path
 }
 
 /// Every method of the agenda services, with whether it streams.
@@ -69,8 +76,11 @@ async fn call(app: &TestApp, path: &str, streaming: bool, token: Option<&str>) -
 
 async fn spawn_auth(require_read_token: bool) -> (TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let app =
-        spawn_with(dir.path(), false, Limits::default(), |o| o.auth = Auth::new(tokens(), require_read_token)).await;
+    let tokens_file = Some(tokens_file(dir.path()));
+    let app = spawn_with(&dir.path().join("data"), false, Limits::default(), |c| {
+        c.auth = AuthConfig { tokens_file, require_read_token, ..AuthConfig::default() }
+    })
+    .await;
     (app, dir)
 }
 
@@ -172,6 +182,21 @@ fn pki() -> TestPki {
     }
 }
 
+/// The server's PEM files written to `dir`, as the TLS configuration names them (with the
+/// CA as `client_ca` for mutual TLS).
+fn tls_files(dir: &Path, pki: &TestPki, mutual: bool) -> TlsConfig {
+    let write = |name: &str, pem: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        Some(path)
+    };
+    TlsConfig {
+        cert: write("server.pem", &pki.server_cert),
+        key: write("server.key", &pki.server_key),
+        client_ca: if mutual { write("ca.pem", &pki.ca) } else { None },
+    }
+}
+
 async fn tls_client(app: &TestApp, pki: &TestPki, with_cert: bool) -> Result<Channel, tonic::transport::Error> {
     let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&pki.ca)).domain_name("localhost");
     if with_cert {
@@ -188,8 +213,8 @@ async fn tls_client(app: &TestApp, pki: &TestPki, with_cert: bool) -> Result<Cha
 async fn tls_and_mutual_tls_work_with_a_test_ca_and_a_client_without_certificate_is_refused() {
     let pki = pki();
     let dir = tempfile::tempdir().unwrap();
-    let server_tls = ServerTlsConfig::new().identity(Identity::from_pem(&pki.server_cert, &pki.server_key));
-    let app = spawn_with(dir.path(), true, Limits::default(), |o| o.tls = Some(server_tls)).await;
+    let tls = tls_files(dir.path(), &pki, false);
+    let app = spawn_with(&dir.path().join("data"), true, Limits::default(), |c| c.tls = tls).await;
     let ch = tls_client(&app, &pki, false).await.unwrap();
     let mut people = pb::person_service_client::PersonServiceClient::new(ch);
     let p = people.get_person(pb::GetPersonRequest { person_id: "patrick-low".into() }).await.unwrap();
@@ -205,10 +230,8 @@ async fn tls_and_mutual_tls_work_with_a_test_ca_and_a_client_without_certificate
     app.stop().await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mtls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(&pki.server_cert, &pki.server_key))
-        .client_ca_root(Certificate::from_pem(&pki.ca));
-    let app = spawn_with(dir.path(), true, Limits::default(), |o| o.tls = Some(mtls)).await;
+    let mtls = tls_files(dir.path(), &pki, true);
+    let app = spawn_with(&dir.path().join("data"), true, Limits::default(), |c| c.tls = mtls).await;
     let ch = tls_client(&app, &pki, true).await.unwrap();
     let mut people = pb::person_service_client::PersonServiceClient::new(ch);
     assert!(people.get_person(pb::GetPersonRequest { person_id: "patrick-low".into() }).await.is_ok());
@@ -322,14 +345,11 @@ async fn resuming_from_before_the_change_log_is_out_of_range() {
             .unwrap();
     }
     // Pruning runs in the background: wait for it.
-    let mut from = 0;
-    for _ in 0..100 {
-        from = agenda.changes_from().await.unwrap();
-        if from > 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let from = eventually("the change log to be pruned", || async {
+        let from = agenda.changes_from().await.unwrap();
+        (from > 1).then_some(from)
+    })
+    .await;
     assert!(from > 200, "pruned up to {from}");
     drop(agenda);
     let app = spawn_with(dir.path(), false, Limits::default(), |_| {}).await;
@@ -341,23 +361,38 @@ async fn resuming_from_before_the_change_log_is_out_of_range() {
     assert_eq!(next(&mut ok).await.revision, from);
 }
 
+/// The overall health name (`""`) and every service of the `agenda.v1` package.
+fn health_names() -> Vec<String> {
+    let fds = prost_types::FileDescriptorSet::decode(agenda::FILE_DESCRIPTOR_SET).unwrap();
+    let services = fds.file.iter().filter(|f| f.package() == "agenda.v1").flat_map(|f| &f.service);
+    let names: Vec<String> =
+        std::iter::once(String::new()).chain(services.map(|s| format!("agenda.v1.{}", s.name()))).collect();
+    assert!(names.contains(&"agenda.v1.AdminService".to_owned()), "{names:?}");
+    names
+}
+
 #[tokio::test]
-async fn health_flips_to_not_serving_on_shutdown() {
+async fn health_reports_every_service_and_flips_to_not_serving_on_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = spawn_with(dir.path(), false, Limits::default(), |o| o.grace = Duration::from_secs(1)).await;
+    let mut app = spawn_with(dir.path(), false, Limits::default(), |c| c.shutdown_grace_seconds = 1).await;
     let ch = Channel::from_shared(app.grpc_base.clone()).unwrap().connect().await.unwrap();
     let mut health = HealthClient::new(ch);
-    for service in ["", "agenda.v1.SessionService", "agenda.v1.InviteService"] {
-        let r = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
+    let mut watches = Vec::new();
+    for service in health_names() {
+        let req = HealthCheckRequest { service: service.clone() };
+        let r = health.check(req.clone()).await.unwrap_or_else(|e| panic!("Check {service:?}: {e}")).into_inner();
         assert_eq!(r.status, ServingStatus::Serving as i32, "{service:?}");
+        let mut watch = health.watch(req).await.unwrap().into_inner();
+        assert_eq!(watch.message().await.unwrap().unwrap().status, ServingStatus::Serving as i32, "{service:?}");
+        watches.push((service, watch));
     }
-    let mut watch = health.watch(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner();
-    assert_eq!(watch.message().await.unwrap().unwrap().status, ServingStatus::Serving as i32);
     // An open change stream ends cleanly too.
     let mut changes = app.sessions.clone().watch_sessions(watch_req(None)).await.unwrap().into_inner();
     app.signal_shutdown();
-    let flipped = tokio::time::timeout(Duration::from_secs(5), watch.message()).await.unwrap().unwrap().unwrap();
-    assert_eq!(flipped.status, ServingStatus::NotServing as i32);
+    for (service, mut watch) in watches {
+        let flipped = tokio::time::timeout(Duration::from_secs(5), watch.message()).await.unwrap().unwrap().unwrap();
+        assert_eq!(flipped.status, ServingStatus::NotServing as i32, "{service:?}");
+    }
     let end = tokio::time::timeout(Duration::from_secs(5), changes.message()).await.expect("the watch stream ends");
     assert!(matches!(end, Ok(None)), "ended cleanly: {end:?}");
     app.join().await.unwrap();
@@ -447,11 +482,13 @@ async fn oversize_messages_and_saturation_are_refused_with_their_codes() {
     assert_eq!(r.unwrap_err().code(), Code::OutOfRange, "tonic reports a message over the limit as OUT_OF_RANGE");
 
     // Hold the only permit with a request whose body never finishes, then call again.
+    // Until the held request reaches the guard, calls still find the permit free.
     let held = crate::h2util::HeldRequest::open(app.grpc_addr, "/agenda.v1.PersonService/GetPerson").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let r = app.people.clone().get_person(pb::GetPersonRequest { person_id: "patrick-low".into() }).await;
-    let refused = r.unwrap_err();
-    assert_eq!(refused.code(), Code::ResourceExhausted);
+    let refused = eventually("the held request to take the only permit", || async {
+        let r = app.people.clone().get_person(pb::GetPersonRequest { person_id: "patrick-low".into() }).await;
+        r.err().filter(|s| s.code() == Code::ResourceExhausted)
+    })
+    .await;
     assert_eq!(refused.get_details_error_info().expect("ErrorInfo").reason, "CONCURRENCY_LIMIT");
     let (status, _) = held.finish(&pb::GetPersonRequest { person_id: "patrick-low".into() }.encode_to_vec()).await;
     assert_eq!(status, "0");
@@ -477,10 +514,10 @@ async fn an_in_flight_request_completes_across_sigterm() {
     let server = crate::durability::Server::start(dir.path());
     let addr: std::net::SocketAddr = server.grpc.parse().unwrap();
     // A request whose body is still on its way when SIGTERM arrives.
-    let held = crate::h2util::HeldRequest::open(addr, "/agenda.v1.PersonService/GetPerson").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut held = crate::h2util::HeldRequest::open(addr, "/agenda.v1.PersonService/GetPerson").await;
+    held.reached_server().await;
     server.terminate();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("the server to begin its shutdown", || async { server.logged("shutting down").pop() }).await;
     let (status, body) = held.finish(&pb::GetPersonRequest { person_id: "petter-olberg".into() }.encode_to_vec()).await;
     assert_eq!(status, "0", "the in-flight call completes");
     let reply = pb::GetPersonResponse::decode(&body[5..]).unwrap();
