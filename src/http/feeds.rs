@@ -10,7 +10,10 @@
 //! Rendered bodies (plain and gzip) are cached by feed and query, and are valid while the
 //! app's write counter is unchanged, so polling by thousands of clients costs a map lookup,
 //! and a write is visible in the next GET. Bodies depend only on the data (DTSTAMP is the
-//! record's last change), so ETags stay equal until the data changes.
+//! record's last change), so ETags stay equal until the data changes. Last-Modified is the
+//! latest change of the records in a body, or the midnight the default window of
+//! `/feeds/sessions.ics` last moved if later; a body no date describes (an empty feed with a
+//! fixed window) has none, rather than 1970.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
@@ -64,11 +67,12 @@ struct Rendered {
     gzip: Bytes,
     etag: String,
     gzip_etag: String,
-    last_modified_at: Timestamp,
+    /// When the body last changed, if anything dates it (see `FeedState::sessions_feed`).
+    last_modified_at: Option<Timestamp>,
     /// The validators as header values, made once per rendering rather than per answer.
     etag_header: HeaderValue,
     gzip_etag_header: HeaderValue,
-    last_modified_header: HeaderValue,
+    last_modified_header: Option<HeaderValue>,
 }
 
 /// Why a feed request failed, as an HTTP answer.
@@ -130,10 +134,24 @@ pub fn parse_feed_query(raw: &str, past_days: u32, future_days: u32) -> Result<S
     })
 }
 
-/// Whether an `If-None-Match` header value names one of `etags` (or is `*`); weak
-/// comparison, as RFC 9110 asks for If-None-Match.
-pub fn if_none_match(header: &str, etags: &[&str]) -> bool {
-    header.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || etags.contains(&t))
+/// Whether a GET with these conditional headers may be answered `304 Not Modified` for a
+/// body with `etags` (its plain and gzip ones) and `last_modified`. If-None-Match, when sent,
+/// decides alone (RFC 9110 section 13.2.2), by weak comparison or `*`; If-Modified-Since counts
+/// only for a body that has a Last-Modified. The one copy of this rule: the routes and the
+/// fuzz target (`fuzz/fuzz_targets/etag.rs`) both call it.
+pub fn not_modified(
+    if_none_match: Option<&str>,
+    if_modified_since: Option<&str>,
+    etags: &[&str],
+    last_modified: Option<Timestamp>,
+) -> bool {
+    if let Some(tags) = if_none_match {
+        return tags.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || etags.contains(&t));
+    }
+    match (last_modified, if_modified_since.and_then(parse_http_date)) {
+        (Some(modified), Some(since)) => modified.as_second() <= since.as_second(),
+        _ => false,
+    }
 }
 
 /// An HTTP date (`If-Modified-Since`), if it parses.
@@ -152,7 +170,8 @@ type Query_ = Query<Vec<(String, String)>>;
 async fn all_sessions(State(st): State<Arc<FeedState>>, Query(q): Query_, headers: HeaderMap) -> Response {
     let result = async {
         let filter = sessions_filter(&st.config, &q)?;
-        st.serve(&headers, Feed::Sessions(filter), false).await
+        let moved = window_moved(&q);
+        st.serve(&headers, Feed::Sessions(filter, moved), false).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -179,7 +198,7 @@ async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, head
         let feed = match token.scope {
             FeedScope::Session(id) => Feed::Session(id),
             FeedScope::Person(id) => Feed::Person(id),
-            FeedScope::AllSessions => Feed::Sessions(sessions_filter(&st.config, &[])?),
+            FeedScope::AllSessions => Feed::Sessions(sessions_filter(&st.config, &[])?, window_moved(&[])),
         };
         st.serve(&headers, feed, true).await
     };
@@ -188,7 +207,8 @@ async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, head
 
 /// Which calendar to render.
 enum Feed {
-    Sessions(SessionFilter),
+    /// The filter, and when its default window last moved if it has one (`window_moved`).
+    Sessions(SessionFilter, Option<Timestamp>),
     Session(SessionId),
     Person(PersonId),
 }
@@ -202,6 +222,17 @@ fn parse_when(name: &str, value: &str) -> Result<Timestamp, FeedError> {
         Err(_) => value.parse::<Timestamp>().map_err(|_| "expected a date (2026-03-01) or an RFC 3339 time"),
     };
     when.and_then(check_time_range).map_err(|e| FeedError::BadRequest(format!("query parameter {name}: {e}")))
+}
+
+/// When the default window of `/feeds/sessions.ics` last moved (midnight UTC today), if the
+/// query leaves `from` or `to` to it. The feed's body (the window it names, which sessions are
+/// in it) changes then without any write, so its Last-Modified may not be older. Called after
+/// `sessions_filter`, so at midnight this may be a day later than the filter's window, never
+/// earlier: a later Last-Modified costs a client one full answer, an earlier one a stale feed.
+fn window_moved(q: &[(String, String)]) -> Option<Timestamp> {
+    let given = |name: &str| q.iter().any(|(k, _)| k == name);
+    let now = Timestamp::now().as_second();
+    (!given("from") || !given("to")).then(|| Timestamp::from_second(now - now.rem_euclid(86_400)).expect("in range"))
 }
 
 /// The filter of `/feeds/sessions.ics`: the query's, within the default window unless `from`
@@ -268,21 +299,15 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 impl Rendered {
-    /// Whether the client's cached copy is current (RFC 9110 section 13.1: If-None-Match wins
-    /// over If-Modified-Since).
+    /// Whether the client's cached copy is current (`not_modified` on this request's headers).
     fn not_modified(&self, headers: &HeaderMap) -> bool {
-        if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-            return inm
-                .split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == self.etag || t == self.gzip_etag);
-        }
-        if let Some(since) =
-            headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(parse_http_date)
-        {
-            return self.last_modified_at.as_second() <= since.as_second();
-        }
-        false
+        let value = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        not_modified(
+            value(header::IF_NONE_MATCH),
+            value(header::IF_MODIFIED_SINCE),
+            &[&self.etag, &self.gzip_etag],
+            self.last_modified_at,
+        )
     }
 }
 
@@ -290,7 +315,7 @@ impl FeedState {
     /// Answers a feed request from the cache, rendering on a miss.
     async fn serve(&self, headers: &HeaderMap, feed: Feed, private: bool) -> Result<Response, FeedError> {
         let key = match &feed {
-            Feed::Sessions(f) => CacheKey::Sessions(private, f.clone()),
+            Feed::Sessions(f, _) => CacheKey::Sessions(private, f.clone()),
             Feed::Session(id) => CacheKey::Session(private, id.clone()),
             Feed::Person(id) => CacheKey::Person(private, id.clone()),
         };
@@ -316,9 +341,11 @@ impl FeedState {
         let etag = if gzip { &rendered.gzip_etag_header } else { &rendered.etag_header };
         let mut builder = Response::builder()
             .header(header::ETAG, etag.clone())
-            .header(header::LAST_MODIFIED, rendered.last_modified_header.clone())
             .header(header::CACHE_CONTROL, self.cache_control[usize::from(private)].clone())
             .header(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        if let Some(last_modified) = &rendered.last_modified_header {
+            builder = builder.header(header::LAST_MODIFIED, last_modified.clone());
+        }
         if private {
             builder = builder.header("x-robots-tag", "noindex, nofollow");
         }
@@ -338,7 +365,7 @@ impl FeedState {
     async fn render(&self, feed: Feed, private: bool, changes: u64) -> Result<Rendered, FeedError> {
         let settings = &self.config.settings;
         let (info, events, last_modified) = match feed {
-            Feed::Sessions(filter) => self.sessions_feed(filter, private).await?,
+            Feed::Sessions(filter, moved) => self.sessions_feed(filter, moved, private).await?,
             Feed::Session(id) => {
                 let s = self.agenda.get_session(&id).await?;
                 if s.visibility == Visibility::Private && !private {
@@ -350,7 +377,7 @@ impl FeedState {
                     name: s.title.clone(),
                     description: format!("{}, {}: the agenda", s.organizer.name, when.trim()),
                 };
-                (info, feed::agenda_events(settings, &s, &people), s.meta.update_time)
+                (info, feed::agenda_events(settings, &s, &people), Some(s.meta.update_time))
             }
             Feed::Person(id) => self.person_feed(&id, private).await?,
         };
@@ -368,7 +395,7 @@ impl FeedState {
             changes,
             etag_header: header_value(&etag),
             gzip_etag_header: header_value(&gzip_etag),
-            last_modified_header: header_value(&http_date(last_modified)),
+            last_modified_header: last_modified.map(|t| header_value(&http_date(t))),
             etag,
             gzip_etag,
             last_modified_at: last_modified,
@@ -388,11 +415,16 @@ impl FeedState {
         Ok(people)
     }
 
+    /// Every session in `filter`. Its Last-Modified is the latest of their changes and of
+    /// `moved` (when the default window last moved); none when neither exists (an empty
+    /// feed with a fixed window), since no date describes that body: an invented one (1970,
+    /// or the store's last write) would be false, and ETag still validates it.
     async fn sessions_feed(
         &self,
         mut filter: SessionFilter,
+        moved: Option<Timestamp>,
         private: bool,
-    ) -> Result<(CalendarInfo, Vec<EventData>, Timestamp), FeedError> {
+    ) -> Result<(CalendarInfo, Vec<EventData>, Option<Timestamp>), FeedError> {
         if private {
             filter.visibility = None;
         }
@@ -400,7 +432,7 @@ impl FeedState {
         let people = self.people(&sessions).await?;
         let settings = &self.config.settings;
         let events = sessions.iter().map(|s| feed::session_event(settings, s, &people)).collect();
-        let last = sessions.iter().map(|s| s.meta.update_time).max().unwrap_or(Timestamp::UNIX_EPOCH);
+        let last = sessions.iter().map(|s| s.meta.update_time).chain(moved).max();
         let day = |t: Option<Timestamp>| t.map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_else(|| "…".into());
         let info = CalendarInfo {
             name: "Sessions".into(),
@@ -413,7 +445,7 @@ impl FeedState {
         &self,
         id: &PersonId,
         private: bool,
-    ) -> Result<(CalendarInfo, Vec<EventData>, Timestamp), FeedError> {
+    ) -> Result<(CalendarInfo, Vec<EventData>, Option<Timestamp>), FeedError> {
         let person = self.agenda.get_person(id).await?;
         let mut slots = Vec::new();
         let mut after = None;
@@ -437,12 +469,7 @@ impl FeedState {
         let mut people = self.people(&list).await?;
         people.insert(person.id.clone(), person.clone());
         let events = feed::person_events(&self.config.settings, &slots, &sessions, &people);
-        let last = list
-            .iter()
-            .map(|s| s.meta.update_time)
-            .chain([person.meta.update_time])
-            .max()
-            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let last = list.iter().map(|s| s.meta.update_time).chain([person.meta.update_time]).max();
         let info = CalendarInfo {
             name: format!("{}: speaking and moderating", person.display_name()),
             description: format!("The sessions where {} speaks or moderates", person.display_name()),

@@ -9,7 +9,7 @@
 
 mod feeds;
 
-pub use feeds::{if_none_match, parse_feed_query, parse_http_date};
+pub use feeds::{not_modified, parse_feed_query, parse_http_date};
 
 use axum::Router;
 use axum::http::header;

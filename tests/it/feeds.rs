@@ -321,6 +321,54 @@ async fn etag_and_last_modified_give_304_until_the_data_changes() {
     assert_ne!(changed.text().await.unwrap(), body);
 }
 
+/// Midnight UTC today: the default window of `/feeds/sessions.ics` moves then.
+fn midnight_utc_today() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now().as_second();
+    jiff::Timestamp::from_second(now - now.rem_euclid(86_400)).unwrap()
+}
+
+fn last_modified(r: &reqwest::Response) -> Option<jiff::Timestamp> {
+    let value = r.headers().get("last-modified")?.to_str().unwrap();
+    Some(jiff::fmt::rfc2822::parse(value).unwrap().timestamp())
+}
+
+#[tokio::test]
+async fn the_default_window_feed_is_last_modified_when_its_window_moved_not_in_1970() {
+    // The demo is from 2022: outside the default window, so this feed has no event. Its body
+    // (the window it names) changed when the window last moved, at midnight UTC.
+    let app = spawn_demo_app().await;
+    let before = midnight_utc_today();
+    let empty = app.get("/feeds/sessions.ics").await;
+    assert_eq!(empty.status(), 200);
+    let modified = last_modified(&empty).expect("a Last-Modified");
+    assert!(before <= modified && modified <= jiff::Timestamp::now(), "Last-Modified {modified}, today {before}");
+    let text = empty.text().await.unwrap();
+    assert!(!text.contains("BEGIN:VEVENT"), "{text}");
+
+    // With a window of its own that holds the demo, the feed is as old as the demo's last change.
+    let demo = app.session(DEMO).await;
+    let update_time = jiff::Timestamp::from_second(demo.update_time.unwrap().seconds).unwrap();
+    let with_demo = app.get("/feeds/sessions.ics?from=2022-11-01&to=2022-12-01").await;
+    assert_eq!(last_modified(&with_demo), Some(update_time));
+}
+
+#[tokio::test]
+async fn an_empty_feed_with_a_fixed_window_has_no_last_modified_and_still_gives_304_by_etag() {
+    let app = spawn_demo_app().await;
+    let path = "/feeds/sessions.ics?from=2030-01-01&to=2030-02-01";
+    let first = app.get(path).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(last_modified(&first), None, "nothing in this feed was ever modified");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+
+    let url = format!("{}{path}", app.http_base);
+    let client = reqwest::Client::new();
+    let ims = client.get(&url).header("if-modified-since", "Thu, 01 Jan 2026 00:00:00 GMT").send().await.unwrap();
+    assert_eq!(ims.status(), 200, "no Last-Modified, so If-Modified-Since cannot validate");
+    let inm = client.get(&url).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(inm.status(), 304);
+}
+
 #[tokio::test]
 async fn gzip_head_and_http2_are_served() {
     let app = spawn_demo_app().await;

@@ -1,27 +1,69 @@
 //! Third-party calendar parsers, run on what the server serves: Mozilla's ical.js (the parser
-//! Thunderbird uses) and Python's icalendar. Installed from lock files by `scripts/test`
-//! (tests/interop); both print the same normalized JSON (see tests/interop/parse_ics.py).
+//! Thunderbird uses) and Python's icalendar. Both print the same normalized JSON (see
+//! tests/interop/parse_ics.py).
+//!
+//! The tools come from the lock files in tests/interop. `scripts/test` installs them and says
+//! where they are (AGENDA_TEST_PYTHON, AGENDA_TEST_NODE, AGENDA_INTEROP_DIR); without those,
+//! the first test that needs them runs `scripts/interop-tools` (the same installer), so plain
+//! `cargo test` works on a fresh clone. If that cannot work (no node, npm or python3), the
+//! test binary stops with one message saying what to install, rather than failing every
+//! interop test with the same cause.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
-fn interop_dir() -> PathBuf {
-    std::env::var_os("AGENDA_INTEROP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop"))
+/// Where the interop tools are.
+struct Tools {
+    python: String,
+    node: String,
+    /// tests/interop: the scripts the tools run.
+    dir: PathBuf,
+}
+
+/// The interop tools, installed on first use unless the environment names them.
+fn tools() -> &'static Tools {
+    static TOOLS: OnceLock<Tools> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::var_os("AGENDA_INTEROP_DIR").map_or_else(|| repo.join("tests/interop"), PathBuf::from);
+        let (python, node) = (std::env::var("AGENDA_TEST_PYTHON").ok(), std::env::var("AGENDA_TEST_NODE").ok());
+        if python.is_none() || node.is_none() {
+            install(&repo);
+        }
+        Tools {
+            python: python.unwrap_or_else(|| dir.join(".venv/bin/python").to_string_lossy().into_owned()),
+            node: node.unwrap_or_else(|| "node".into()),
+            dir,
+        }
+    })
+}
+
+/// Runs `scripts/interop-tools` (idempotent, quick once installed); on failure, ends the test
+/// process with its message. Written to stderr directly: the test harness captures `eprintln!`
+/// and would show nothing of a process that exits.
+fn install(repo: &std::path::Path) {
+    let out = Command::new("bash").arg(repo.join("scripts/interop-tools")).output();
+    let message = match out {
+        Ok(out) if out.status.success() => return,
+        Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+        Err(e) => format!("cannot run scripts/interop-tools: {e}\n"),
+    };
+    let _ = write!(std::io::stderr(), "\nthe interop tests cannot run: scripts/interop-tools failed\n{message}");
+    std::process::exit(2);
 }
 
 fn run(program: &str, script: &str, input: &str) -> Value {
     let mut child = Command::new(program)
-        .arg(interop_dir().join(script))
+        .arg(tools().dir.join(script))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{program} {script}: {e} (run scripts/test, which installs the interop tools)"));
+        .unwrap_or_else(|e| panic!("{program} {script}: {e}"));
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -34,15 +76,12 @@ fn run(program: &str, script: &str, input: &str) -> Value {
 
 /// Parses `ics` with Python's icalendar.
 pub fn python(ics: &str) -> Value {
-    let python = std::env::var("AGENDA_TEST_PYTHON")
-        .unwrap_or_else(|_| interop_dir().join(".venv/bin/python").to_string_lossy().into_owned());
-    run(&python, "parse_ics.py", ics)
+    run(&tools().python, "parse_ics.py", ics)
 }
 
 /// Parses `ics` with ical.js.
 pub fn icaljs(ics: &str) -> Value {
-    let node = std::env::var("AGENDA_TEST_NODE").unwrap_or_else(|_| "node".into());
-    run(&node, "parse_ics.mjs", ics)
+    run(&tools().node, "parse_ics.mjs", ics)
 }
 
 /// What both parsers agree on, per event: (uid, start_utc, end_utc, sequence, status).
@@ -84,29 +123,24 @@ pub fn parse_both(ics: &str) -> (Value, Summary) {
 
 /// Parses an e-mail with Python's standard `email` package (tests/interop/parse_mime.py).
 pub fn mime(email: &[u8]) -> Value {
-    let python = std::env::var("AGENDA_TEST_PYTHON")
-        .unwrap_or_else(|_| interop_dir().join(".venv/bin/python").to_string_lossy().into_owned());
-    run(&python, "parse_mime.py", std::str::from_utf8(email).expect("e-mails are ASCII"))
+    run(&tools().python, "parse_mime.py", std::str::from_utf8(email).expect("e-mails are ASCII"))
 }
 
 /// Lists the services of a server through gRPC reflection with grpcio-reflection
 /// (tests/interop/check_reflection.py); `--v1` for the v1 API, v1alpha otherwise.
 pub fn reflection(address: &str, flag: Option<&str>) -> Value {
-    let python = std::env::var("AGENDA_TEST_PYTHON")
-        .unwrap_or_else(|_| interop_dir().join(".venv/bin/python").to_string_lossy().into_owned());
-    let mut cmd = Command::new(&python);
-    cmd.arg(interop_dir().join("check_reflection.py"));
+    let tools = tools();
+    let mut cmd = Command::new(&tools.python);
+    cmd.arg(tools.dir.join("check_reflection.py"));
     if let Some(f) = flag {
         cmd.arg(f);
     }
-    let out = cmd.arg(address).output().expect("running check_reflection.py (run scripts/test to install it)");
+    let out = cmd.arg(address).output().expect("running check_reflection.py");
     assert!(out.status.success(), "check_reflection.py: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Parses Prometheus text with the prometheus_client library (tests/interop/parse_metrics.py).
 pub fn metrics(text: &str) -> Value {
-    let python = std::env::var("AGENDA_TEST_PYTHON")
-        .unwrap_or_else(|_| interop_dir().join(".venv/bin/python").to_string_lossy().into_owned());
-    run(&python, "parse_metrics.py", text)
+    run(&tools().python, "parse_metrics.py", text)
 }
