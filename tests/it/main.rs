@@ -17,5 +17,6 @@ mod people;
 mod production;
 mod properties;
 mod sessions;
+mod synth;
 mod transfer;
 mod validation;
