@@ -279,9 +279,25 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// The environment layer: the variables of [`ENV`], under their keys.
-fn environment() -> Env {
-    Env::raw().filter_map(|var| ENV.iter().find(|(_, v)| var == *v).map(|(key, _)| (*key).into()))
+/// The environment layer: the variables of [`ENV`], under their keys. Its errors name the
+/// variable (figment's own `Env` would name the key in capitals, which is no variable here).
+struct Environment(Env);
+
+fn environment() -> Environment {
+    Environment(Env::raw().filter_map(|var| ENV.iter().find(|(_, v)| var == *v).map(|(key, _)| (*key).into())))
+}
+
+impl figment::Provider for Environment {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("the environment").interpolater(|_: &figment::Profile, keys: &[&str]| {
+            let key = keys.join(".");
+            ENV.iter().find(|(k, _)| *k == key).map_or(key, |(_, var)| (*var).to_owned())
+        })
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        self.0.data()
+    }
 }
 
 impl Config {
@@ -447,6 +463,9 @@ mod tests {
             assert_eq!(c.limits.max_watchers, 7);
             assert_eq!(c.tls.cert, Some(PathBuf::from("server.pem")));
             assert!(c.auth.require_read_token);
+            jail.set_env("AGENDA_MAX_WATCHERS", "many");
+            let err = Config::resolve(&ServeArgs::default(), None).unwrap_err().to_string();
+            assert!(err.contains("AGENDA_MAX_WATCHERS"), "the error names the variable: {err}");
             Ok(())
         });
     }
