@@ -8,7 +8,8 @@
 //! it does a quick self-check on tiny data and exits.
 //!
 //! ```text
-//! gen          generate a store (synth::Spec) into a sled directory, from many threads
+//! gen          generate a store (synth::Spec, benches/synth.rs) into a sled directory, through
+//!              the service's import path, many writes at once
 //! render       cold render of the 1,000-slot agenda feed, in process; --json dumps its events
 //! grpc-files   h2load request bodies (5-byte gRPC prefix + protobuf message)
 //! grpc-verify  sends those same bytes over HTTP/2 and checks grpc-status 0
@@ -18,23 +19,26 @@
 //! raw-sled     the reference: N threads insert into sled, one flusher thread group-commits
 //! ```
 
+mod synth;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use agenda::domain::{Session, Timestamp};
+use agenda::app::Agenda;
+use agenda::domain::{Limits, Session, Timestamp};
 use agenda::ics::feed::{self, CalendarInfo, FeedSettings, People};
 use agenda::links::FeedLinks;
 use agenda::pb;
 use agenda::pb::person_service_client::PersonServiceClient;
 use agenda::pb::session_service_client::SessionServiceClient;
 use agenda::store::{SledStore, Store};
-use agenda::synth::{self, Spec};
 use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
 use prost::Message as _;
+use synth::Spec;
 use tonic::transport::Channel;
 
 #[derive(Parser)]
@@ -91,6 +95,7 @@ enum Command {
         data: PathBuf,
         #[command(flatten)]
         spec: SpecArgs,
+        /// Writes in flight at once (group commit shares their flushes).
         #[arg(long, default_value_t = 256)]
         threads: usize,
         /// Also one large agenda with this id (conference week), from --agenda-start.
@@ -222,8 +227,9 @@ fn runtime() -> tokio::runtime::Runtime {
 fn self_check() {
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = Spec::small().scaled_to(20);
-    let store = SledStore::open(dir.path()).expect("open");
-    synth::load(&store, &spec, 8).expect("load");
+    let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let agenda = Agenda::new(store.clone(), Limits::default());
+    runtime().block_on(synth::load(&agenda, &spec, 8)).expect("load");
     assert!(store.get_session(&spec.session_id(19)).expect("read").is_some());
     let (ms, bytes) = render_once(&spec, 50);
     assert!(bytes > 10_000, "{bytes}");
@@ -241,14 +247,21 @@ fn gen_store(
     agenda_slots: usize,
 ) {
     let t0 = Instant::now();
-    let store = SledStore::open(data).expect("opening the store");
-    let report = synth::load(&store, spec, threads).expect("loading");
+    let store = Arc::new(SledStore::open(data).expect("opening the store"));
+    let rt = runtime();
+    let service = Agenda::new(store.clone(), Limits::default());
+    let report = rt.block_on(synth::load(&service, spec, threads)).expect("loading");
     if let Some(id) = agenda {
         let start = agenda_start.map_or(spec.start, day);
         let s = spec.agenda(id, start, agenda_slots);
-        synth::put_session(&store, &s).expect("the large agenda");
-        println!("agenda={id} agenda_slots={}", s.slots.len());
+        let slots = s.slots.len();
+        rt.block_on(service.import_session(s, agenda::transfer::ImportMode::Replace)).expect("the large agenda");
+        println!("agenda={id} agenda_slots={slots}");
     }
+    // Dropping the runtime waits for the service's background work (change log pruning), so
+    // the store is ours alone again.
+    drop((service, rt));
+    let store = Arc::into_inner(store).expect("the service has let go of the store");
     let (writes, flushes) = store.commit_stats();
     store.flush().expect("flush");
     let total = t0.elapsed();

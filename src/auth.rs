@@ -24,6 +24,7 @@ use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, CtOption};
 use tonic::Status;
 
 use crate::api::status::refusal;
@@ -153,14 +154,6 @@ pub fn required_scope(path: &str) -> Option<Scope> {
     Some(if read { Scope::Read } else { Scope::Write })
 }
 
-/// Equality that takes the same time wherever the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The configured tokens and the read policy.
 #[derive(Debug, Clone, Default)]
 pub struct Auth {
@@ -195,14 +188,19 @@ impl Auth {
             .ok_or_else(|| {
             refusal(Reason::MissingToken, "this call needs an `authorization: Bearer <token>` header", [method()])
         })?;
-        // Compare with every token, so the time taken does not tell which one nearly matched.
-        let mut found = None;
-        for t in &self.tokens {
-            if constant_time_eq(presented, t.token.0.as_bytes()) && found.is_none() {
-                found = Some(t);
-            }
+        // Compare with every token in constant time (`subtle`) and pick the first match without a
+        // branch, so the time taken does not tell which one matched or nearly matched. Only a
+        // token's length can show (subtle returns early on unequal lengths).
+        let mut found = Choice::from(0);
+        let mut index = 0u64;
+        for (i, t) in self.tokens.iter().enumerate() {
+            let hit = presented.ct_eq(t.token.0.as_bytes()) & !found;
+            index.conditional_assign(&(i as u64), hit);
+            found |= hit;
         }
-        let token = found.ok_or_else(|| refusal(Reason::UnknownToken, "unknown token", [method()]))?;
+        let token = Option::<u64>::from(CtOption::new(index, found))
+            .map(|i| &self.tokens[i as usize])
+            .ok_or_else(|| refusal(Reason::UnknownToken, "unknown token", [method()]))?;
         if token.scope < needed {
             return Err(refusal(
                 Reason::InsufficientScope,

@@ -1,6 +1,14 @@
 //! Configuration of `agenda serve`: defaults, then a TOML file (`--config`), then environment
 //! variables, then flags; `agenda serve --print-config` shows the result.
 //!
+//! `figment` merges the first three layers (and names the key and the layer in its errors);
+//! flags are applied last. Every key has an environment variable, listed in [`ENV`] (and in
+//! README.md): `AGENDA_` and the key's name, without its table for the few tables whose keys
+//! already say what they are about (`AGENDA_MAX_SLOTS` is `limits.max_slots`), with a short
+//! prefix for the others (`AGENDA_FEED_PAST_DAYS`, `AGENDA_TLS_CERT`). Values are written as
+//! in TOML (`true`, `42`, bare strings). Other `AGENDA_*` variables are not settings and are
+//! ignored here.
+//!
 //! Every key of the file, with its default (also in README.md):
 //!
 //! ```toml
@@ -43,6 +51,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Limits;
@@ -150,8 +160,9 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Flags of `agenda serve`; each can also be set by the environment variable in its help.
-/// Unset flags leave the file's (or the default) value.
+/// Flags of `agenda serve`. Unset flags leave the environment's, the file's or the default
+/// value; the environment variables are figment's layer ([`ENV`]), not clap's, so that a
+/// flag always wins over the environment.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
     /// TOML configuration file (see --print-config for every key).
@@ -161,93 +172,144 @@ pub struct ServeArgs {
     #[arg(long)]
     pub print_config: bool,
     /// Address of the internal gRPC API (default 127.0.0.1:50051). Port 0 picks a free port.
-    #[arg(long, env = "AGENDA_GRPC_LISTEN")]
+    #[arg(long)]
     pub grpc_listen: Option<SocketAddr>,
     /// Address of the HTTP listener: feeds, /metrics, /healthz (default 127.0.0.1:8080).
-    #[arg(long, env = "AGENDA_HTTP_LISTEN")]
+    #[arg(long)]
     pub http_listen: Option<SocketAddr>,
     /// Load the demo session before serving (idempotent).
-    #[arg(long, env = "AGENDA_DEMO")]
+    #[arg(long)]
     pub demo: bool,
     /// Base URL where calendar clients reach the HTTP listener.
-    #[arg(long, env = "AGENDA_PUBLIC_URL")]
+    #[arg(long)]
     pub public_url: Option<String>,
     /// Domain part of every iCalendar UID: set once, never change.
-    #[arg(long, env = "AGENDA_UID_DOMAIN")]
+    #[arg(long)]
     pub uid_domain: Option<String>,
     /// REFRESH-INTERVAL and Cache-Control max-age of the feeds, in seconds.
-    #[arg(long, env = "AGENDA_FEED_REFRESH_SECONDS")]
+    #[arg(long)]
     pub feed_refresh_seconds: Option<u32>,
     /// Default window of /feeds/sessions.ics, days back.
-    #[arg(long, env = "AGENDA_FEED_PAST_DAYS")]
+    #[arg(long)]
     pub feed_past_days: Option<u32>,
     /// Default window of /feeds/sessions.ics, days ahead.
-    #[arg(long, env = "AGENDA_FEED_FUTURE_DAYS")]
+    #[arg(long)]
     pub feed_future_days: Option<u32>,
     /// ORGANIZER of sessions without an organizer e-mail.
-    #[arg(long, env = "AGENDA_FEED_ORGANIZER_EMAIL")]
+    #[arg(long)]
     pub feed_organizer_email: Option<String>,
     /// Most slots per session.
-    #[arg(long, env = "AGENDA_MAX_SLOTS")]
+    #[arg(long)]
     pub max_slots: Option<usize>,
     /// Most participants per session.
-    #[arg(long, env = "AGENDA_MAX_PARTICIPANTS")]
+    #[arg(long)]
     pub max_participants: Option<usize>,
     /// Largest gRPC message accepted, in bytes.
-    #[arg(long, env = "AGENDA_MAX_MESSAGE_BYTES")]
+    #[arg(long)]
     pub max_message_bytes: Option<usize>,
     /// gRPC requests served at once; more get RESOURCE_EXHAUSTED.
-    #[arg(long, env = "AGENDA_MAX_CONCURRENT_REQUESTS")]
+    #[arg(long)]
     pub max_concurrent_requests: Option<usize>,
     /// Longest a gRPC request may take, in seconds.
-    #[arg(long, env = "AGENDA_REQUEST_TIMEOUT_SECONDS")]
+    #[arg(long)]
     pub request_timeout_seconds: Option<u64>,
     /// Bearer tokens file (TOML, see README).
-    #[arg(long, env = "AGENDA_TOKENS_FILE")]
+    #[arg(long)]
     pub tokens_file: Option<PathBuf>,
     /// Reads need a token too.
-    #[arg(long, env = "AGENDA_REQUIRE_READ_TOKEN")]
+    #[arg(long)]
     pub require_read_token: bool,
     /// Serve without tokens on a non-loopback address (otherwise refused).
-    #[arg(long, env = "AGENDA_INSECURE_NO_AUTH")]
+    #[arg(long)]
     pub insecure_no_auth: bool,
     /// TLS certificate chain for the gRPC port (PEM).
-    #[arg(long, env = "AGENDA_TLS_CERT")]
+    #[arg(long)]
     pub tls_cert: Option<PathBuf>,
     /// TLS private key for the gRPC port (PEM).
-    #[arg(long, env = "AGENDA_TLS_KEY")]
+    #[arg(long)]
     pub tls_key: Option<PathBuf>,
     /// CA whose client certificates are required (mutual TLS; PEM).
-    #[arg(long, env = "AGENDA_TLS_CLIENT_CA")]
+    #[arg(long)]
     pub tls_client_ca: Option<PathBuf>,
     /// Seconds in-flight requests get to finish at shutdown.
-    #[arg(long, env = "AGENDA_SHUTDOWN_GRACE_SECONDS")]
+    #[arg(long)]
     pub shutdown_grace_seconds: Option<u64>,
 }
+
+/// The environment variable of every key of the file: (key, variable).
+pub const ENV: &[(&str, &str)] = &[
+    ("data", "AGENDA_DATA"),
+    ("grpc_listen", "AGENDA_GRPC_LISTEN"),
+    ("http_listen", "AGENDA_HTTP_LISTEN"),
+    ("demo", "AGENDA_DEMO"),
+    ("public_url", "AGENDA_PUBLIC_URL"),
+    ("uid_domain", "AGENDA_UID_DOMAIN"),
+    ("shutdown_grace_seconds", "AGENDA_SHUTDOWN_GRACE_SECONDS"),
+    ("change_log_revisions", "AGENDA_CHANGE_LOG_REVISIONS"),
+    ("feeds.refresh_seconds", "AGENDA_FEED_REFRESH_SECONDS"),
+    ("feeds.past_days", "AGENDA_FEED_PAST_DAYS"),
+    ("feeds.future_days", "AGENDA_FEED_FUTURE_DAYS"),
+    ("feeds.organizer_email", "AGENDA_FEED_ORGANIZER_EMAIL"),
+    ("limits.max_slots", "AGENDA_MAX_SLOTS"),
+    ("limits.max_participants", "AGENDA_MAX_PARTICIPANTS"),
+    ("limits.max_message_bytes", "AGENDA_MAX_MESSAGE_BYTES"),
+    ("limits.max_concurrent_requests", "AGENDA_MAX_CONCURRENT_REQUESTS"),
+    ("limits.max_watchers", "AGENDA_MAX_WATCHERS"),
+    ("limits.request_timeout_seconds", "AGENDA_REQUEST_TIMEOUT_SECONDS"),
+    ("limits.http_max_concurrent_requests", "AGENDA_HTTP_MAX_CONCURRENT_REQUESTS"),
+    ("limits.http_request_timeout_seconds", "AGENDA_HTTP_REQUEST_TIMEOUT_SECONDS"),
+    ("auth.tokens_file", "AGENDA_TOKENS_FILE"),
+    ("auth.require_read_token", "AGENDA_REQUIRE_READ_TOKEN"),
+    ("auth.insecure_no_auth", "AGENDA_INSECURE_NO_AUTH"),
+    ("tls.cert", "AGENDA_TLS_CERT"),
+    ("tls.key", "AGENDA_TLS_KEY"),
+    ("tls.client_ca", "AGENDA_TLS_CLIENT_CA"),
+];
 
 /// Why the configuration could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading {0}: {1}")]
     Read(String, std::io::Error),
-    #[error("{0}: {1}")]
-    Parse(String, String),
+    /// A value of the file or the environment that does not fit (figment's message names the
+    /// key and where it came from), or an unknown key in the file.
+    #[error("{0}")]
+    Parse(Box<figment::Error>),
     #[error("{0}")]
     Invalid(String),
 }
 
+/// The environment layer: the variables of [`ENV`], under their keys. Its errors name the
+/// variable (figment's own `Env` would name the key in capitals, which is no variable here).
+struct Environment(Env);
+
+fn environment() -> Environment {
+    Environment(Env::raw().filter_map(|var| ENV.iter().find(|(_, v)| var == *v).map(|(key, _)| (*key).into())))
+}
+
+impl figment::Provider for Environment {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("the environment").interpolater(|_: &figment::Profile, keys: &[&str]| {
+            let key = keys.join(".");
+            ENV.iter().find(|(k, _)| *k == key).map_or(key, |(_, var)| (*var).to_owned())
+        })
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        self.0.data()
+    }
+}
+
 impl Config {
-    /// Defaults < file < environment and flags (clap reads both).
+    /// Defaults < file < environment < flags.
     pub fn resolve(args: &ServeArgs, data: Option<PathBuf>) -> Result<Config, ConfigError> {
-        let mut c = match &args.config {
-            Some(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.display().to_string(), e))?;
-                toml::from_str::<Config>(&text)
-                    .map_err(|e| ConfigError::Parse(path.display().to_string(), e.to_string()))?
-            }
-            None => Config::default(),
-        };
+        let mut layers = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &args.config {
+            // figment takes a missing file for an empty one: a wrong path must not pass silently.
+            std::fs::metadata(path).map_err(|e| ConfigError::Read(path.display().to_string(), e))?;
+            layers = layers.merge(Toml::file_exact(path));
+        }
+        let mut c: Config = layers.merge(environment()).extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
         macro_rules! set {
             ($($field:expr => $arg:expr),* $(,)?) => {$(if let Some(v) = $arg.clone() { $field = v; })*};
         }
@@ -353,36 +415,127 @@ impl DataDir {
 }
 
 #[cfg(test)]
+// figment's Jail takes closures that return figment's (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use figment::Jail;
+
     use super::*;
 
-    #[test]
-    fn flags_override_the_file_which_overrides_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("agenda.toml");
-        std::fs::write(
-            &file,
-            "public_url = \"https://agenda.example.org\"\n[limits]\nmax_slots = 10\nmax_message_bytes = 1000\n",
-        )
-        .unwrap();
-        let args = ServeArgs { config: Some(file), max_slots: Some(20), ..ServeArgs::default() };
-        let c = Config::resolve(&args, None).unwrap();
-        assert_eq!(c.public_url, "https://agenda.example.org");
-        assert_eq!(c.limits.max_slots, 20);
-        assert_eq!(c.limits.max_message_bytes, 1000);
-        assert_eq!(c.limits.max_participants, 5000);
-        let again: Config = toml::from_str(&c.to_toml()).unwrap();
-        assert_eq!(again, c, "--print-config output is itself a valid config file");
+    /// Runs `f` with no environment variable but the ones it sets (figment's Jail: a lock held
+    /// for the test, and the environment restored after), in a temporary directory.
+    fn jailed(f: impl FnOnce(&mut Jail) -> figment::Result<()>) {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            f(jail)
+        });
     }
 
     #[test]
-    fn unknown_keys_and_half_tls_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("agenda.toml");
-        std::fs::write(&file, "pubic_url = \"x\"\n").unwrap();
-        let args = ServeArgs { config: Some(file), ..ServeArgs::default() };
-        assert!(matches!(Config::resolve(&args, None), Err(ConfigError::Parse(..))));
-        let args = ServeArgs { tls_cert: Some("c.pem".into()), ..ServeArgs::default() };
-        assert!(matches!(Config::resolve(&args, None), Err(ConfigError::Invalid(_))));
+    fn flags_override_the_file_which_overrides_defaults() {
+        jailed(|jail| {
+            jail.create_file(
+                "agenda.toml",
+                "public_url = \"https://agenda.example.org\"\n[limits]\nmax_slots = 10\nmax_message_bytes = 1000\n",
+            )?;
+            let args = ServeArgs { config: Some("agenda.toml".into()), max_slots: Some(20), ..ServeArgs::default() };
+            let c = Config::resolve(&args, None).unwrap();
+            assert_eq!(c.public_url, "https://agenda.example.org");
+            assert_eq!(c.limits.max_slots, 20);
+            assert_eq!(c.limits.max_message_bytes, 1000);
+            assert_eq!(c.limits.max_participants, 5000);
+            let again: Config = toml::from_str(&c.to_toml()).unwrap();
+            assert_eq!(again, c, "--print-config output is itself a valid config file");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_environment_variable_sets_a_nested_key() {
+        jailed(|jail| {
+            jail.set_env("AGENDA_MAX_WATCHERS", 7);
+            jail.set_env("AGENDA_TLS_CERT", "server.pem");
+            jail.set_env("AGENDA_TLS_KEY", "server.key");
+            jail.set_env("AGENDA_REQUIRE_READ_TOKEN", true);
+            let c = Config::resolve(&ServeArgs::default(), None).unwrap();
+            assert_eq!(c.limits.max_watchers, 7);
+            assert_eq!(c.tls.cert, Some(PathBuf::from("server.pem")));
+            assert!(c.auth.require_read_token);
+            jail.set_env("AGENDA_MAX_WATCHERS", "many");
+            let err = Config::resolve(&ServeArgs::default(), None).unwrap_err().to_string();
+            assert!(err.contains("AGENDA_MAX_WATCHERS"), "the error names the variable: {err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_and_a_flag_overrides_both() {
+        jailed(|jail| {
+            jail.create_file(
+                "agenda.toml",
+                "[limits]\nmax_slots = 10\nmax_participants = 11\nmax_message_bytes = 12\n",
+            )?;
+            jail.set_env("AGENDA_MAX_PARTICIPANTS", 21);
+            jail.set_env("AGENDA_MAX_MESSAGE_BYTES", 22);
+            let args =
+                ServeArgs { config: Some("agenda.toml".into()), max_message_bytes: Some(32), ..ServeArgs::default() };
+            let c = Config::resolve(&args, None).unwrap();
+            let l = &c.limits;
+            assert_eq!((l.max_slots, l.max_participants, l.max_message_bytes), (10, 21, 32));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_an_error_that_names_it() {
+        jailed(|jail| {
+            jail.create_file("agenda.toml", "pubic_url = \"x\"\n")?;
+            let args = ServeArgs { config: Some("agenda.toml".into()), ..ServeArgs::default() };
+            let err = Config::resolve(&args, None).unwrap_err();
+            assert!(matches!(err, ConfigError::Parse(_)), "{err}");
+            assert!(err.to_string().contains("pubic_url"), "{err}");
+            jail.create_file("nested.toml", "[limits]\nmax_slot = 3\n")?;
+            let args = ServeArgs { config: Some("nested.toml".into()), ..ServeArgs::default() };
+            let err = Config::resolve(&args, None).unwrap_err();
+            assert!(err.to_string().contains("max_slot"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_file_and_half_tls_are_refused() {
+        jailed(|_| {
+            let args = ServeArgs { config: Some("missing.toml".into()), ..ServeArgs::default() };
+            assert!(matches!(Config::resolve(&args, None), Err(ConfigError::Read(..))));
+            let args = ServeArgs { tls_cert: Some("c.pem".into()), ..ServeArgs::default() };
+            assert!(matches!(Config::resolve(&args, None), Err(ConfigError::Invalid(_))));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_key_of_the_file_has_an_environment_variable() {
+        let mut full = Config::default();
+        full.auth.tokens_file = Some("tokens.toml".into());
+        full.tls = TlsConfig { cert: Some("c".into()), key: Some("k".into()), client_ca: Some("ca".into()) };
+        fn leaves(prefix: &str, t: &toml::Table, out: &mut BTreeSet<String>) {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                match v {
+                    toml::Value::Table(t) => leaves(&key, t, out),
+                    _ => {
+                        out.insert(key);
+                    }
+                }
+            }
+        }
+        let mut keys = BTreeSet::new();
+        leaves("", &toml::Table::try_from(&full).unwrap(), &mut keys);
+        let mapped: BTreeSet<String> = ENV.iter().map(|(k, _)| (*k).to_owned()).collect();
+        assert_eq!(keys, mapped);
+        let vars: BTreeSet<&str> = ENV.iter().map(|(_, v)| *v).collect();
+        assert_eq!(vars.len(), ENV.len(), "one variable per key");
     }
 }

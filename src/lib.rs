@@ -17,7 +17,6 @@
 //! - [`ics`] renders iCalendar text from domain values (feeds, VTIMEZONE, content lines);
 //!   [`links`] builds the feed URLs given out over gRPC.
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
-//! - [`synth`] generates deterministic data at scale for tests and benchmarks.
 //!
 //! `main.rs` is the command line around all this: parse, trace, bind, run, checkpoint.
 
@@ -35,7 +34,6 @@ pub mod mail;
 pub mod metrics;
 pub mod server;
 pub mod store;
-pub mod synth;
 pub mod transfer;
 
 /// Code generated from `proto/agenda/v1/*.proto`.

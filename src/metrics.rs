@@ -1,54 +1,81 @@
-//! Prometheus metrics, rendered as text exposition format 0.0.4 at `/metrics`.
+//! Prometheus metrics with the official client (`prometheus-client`), in the OpenMetrics text
+//! format at `/metrics`.
 //!
-//! A few counters and histograms kept by hand (no metrics crate): requests by gRPC method and
-//! status code, by feed route and HTTP status, their latencies, feed cache hits and misses,
-//! watch subscribers; store figures are read at scrape time.
+//! Requests by gRPC method and status code and by HTTP route and status, their latencies,
+//! feed cache hits and misses, and open watch streams live in one [`Registry`] of atomic
+//! counters, gauges and histograms: a request updates a few atomics and builds no text. Store
+//! figures are read at scrape time and encoded beside the registry.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Latency bucket bounds, in seconds.
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The media type of [`Metrics::render`]'s text, for the `Content-Type` header.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Latency bucket bounds, in seconds: from half a millisecond (a point read) to ten seconds.
 const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-#[derive(Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
-}
+/// Builds each label set's latency histogram with [`BUCKETS`].
+#[derive(Clone, Copy)]
+struct Latency;
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                self.counts[i] += 1;
-            }
-        }
-        self.sum += seconds;
-        self.count += 1;
+impl MetricConstructor<Histogram> for Latency {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(BUCKETS)
     }
 }
 
-/// Request counts and latencies for one kind of request, by a label pair.
-#[derive(Default)]
-struct Requests {
-    /// (route or method, status) -> count.
-    counts: BTreeMap<(String, String), u64>,
-    /// route or method -> latency.
-    latency: BTreeMap<String, Histogram>,
+impl std::fmt::Debug for Latency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Latency({BUCKETS:?})")
+    }
 }
 
-/// The service's metrics. Cheap to update from any thread.
-#[derive(Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GrpcLabels {
+    /// `/package.Service/Method`, from the bounded list of methods served.
+    method: String,
+    /// The gRPC code's upper snake case name.
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GrpcMethod {
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    /// The matched route pattern (never the raw path, which would be unbounded).
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpRoute {
+    route: String,
+}
+
+/// The service's metrics. Cheap to update from any thread: every metric is atomic, and a label
+/// set seen before costs a read lock to find.
+#[derive(Debug)]
 pub struct Metrics {
-    grpc: Mutex<Requests>,
-    http: Mutex<Requests>,
-    pub feed_cache_hits: AtomicU64,
-    pub feed_cache_misses: AtomicU64,
-    pub watch_subscribers: AtomicI64,
+    /// Owns the descriptions (names, help) and handles of every metric below, for encoding.
+    registry: Registry,
+    grpc_requests: Family<GrpcLabels, Counter>,
+    grpc_latency: Family<GrpcMethod, Histogram, Latency>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_latency: Family<HttpRoute, Histogram, Latency>,
+    feed_cache_hits: Counter,
+    feed_cache_misses: Counter,
+    watch_subscribers: Gauge,
 }
 
 /// Store figures read at scrape time.
@@ -59,109 +86,100 @@ pub struct StoreFigures {
     pub flushes: u64,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let grpc_requests = Family::<GrpcLabels, Counter>::default();
+        let grpc_latency = Family::new_with_constructor(Latency);
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_latency = Family::new_with_constructor(Latency);
+        let feed_cache_hits = Counter::default();
+        let feed_cache_misses = Counter::default();
+        let watch_subscribers = Gauge::default();
+        // Counters are named without `_total`: the encoder appends it to their samples.
+        registry.register("agenda_grpc_requests", "gRPC requests by method and code", grpc_requests.clone());
+        registry.register(
+            "agenda_grpc_request_duration_seconds",
+            "gRPC requests: time to the response, by method",
+            grpc_latency.clone(),
+        );
+        registry.register("agenda_http_requests", "HTTP requests by route and status", http_requests.clone());
+        registry.register(
+            "agenda_http_request_duration_seconds",
+            "HTTP requests: time to the response, by route",
+            http_latency.clone(),
+        );
+        registry.register("agenda_feed_cache_hits", "Feed requests answered from the cache", feed_cache_hits.clone());
+        registry.register(
+            "agenda_feed_cache_misses",
+            "Feed requests that rendered the feed",
+            feed_cache_misses.clone(),
+        );
+        registry.register("agenda_watch_subscribers", "Open WatchSessions streams", watch_subscribers.clone());
+        Self {
+            registry,
+            grpc_requests,
+            grpc_latency,
+            http_requests,
+            http_latency,
+            feed_cache_hits,
+            feed_cache_misses,
+            watch_subscribers,
+        }
+    }
+}
+
 impl Metrics {
-    pub fn grpc_request(&self, method: &str, code: &str, elapsed: Duration) {
-        record(&self.grpc, method, code, elapsed);
+    pub fn grpc_request(&self, method: &str, code: &'static str, elapsed: Duration) {
+        let method = method.to_owned();
+        self.grpc_latency.get_or_create(&GrpcMethod { method: method.clone() }).observe(elapsed.as_secs_f64());
+        self.grpc_requests.get_or_create(&GrpcLabels { method, code }).inc();
     }
 
     pub fn http_request(&self, route: &str, status: u16, elapsed: Duration) {
-        record(&self.http, route, &status.to_string(), elapsed);
+        let route = route.to_owned();
+        self.http_latency.get_or_create(&HttpRoute { route: route.clone() }).observe(elapsed.as_secs_f64());
+        self.http_requests.get_or_create(&HttpLabels { route, status }).inc();
     }
 
-    /// The exposition text.
+    /// A feed request answered from the cache.
+    pub fn feed_cache_hit(&self) {
+        self.feed_cache_hits.inc();
+    }
+
+    /// A feed request that rendered the feed.
+    pub fn feed_cache_miss(&self) {
+        self.feed_cache_misses.inc();
+    }
+
+    /// A WatchSessions stream opened (`+1`) or ended (`-1`).
+    pub fn watch_subscribers_add(&self, delta: i64) {
+        self.watch_subscribers.inc_by(delta);
+    }
+
+    /// The exposition text ([`CONTENT_TYPE`]), with the store's figures when they could be read.
     pub fn render(&self, store: Option<StoreFigures>) -> String {
         let mut out = String::with_capacity(4096);
-        render_requests(
-            &mut out,
-            "agenda_grpc",
-            "method",
-            "code",
-            "gRPC requests",
-            &self.grpc.lock().expect("metrics lock"),
-        );
-        render_requests(
-            &mut out,
-            "agenda_http",
-            "route",
-            "status",
-            "HTTP requests",
-            &self.http.lock().expect("metrics lock"),
-        );
-        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
-        };
-        let gauge = |out: &mut String, name: &str, help: &str, v: i64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-        };
-        counter(
-            &mut out,
-            "agenda_feed_cache_hits_total",
-            "Feed requests answered from the cache.",
-            self.feed_cache_hits.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            "agenda_feed_cache_misses_total",
-            "Feed requests that rendered the feed.",
-            self.feed_cache_misses.load(Ordering::Relaxed),
-        );
-        gauge(
-            &mut out,
-            "agenda_watch_subscribers",
-            "Open WatchSessions streams.",
-            self.watch_subscribers.load(Ordering::Relaxed),
-        );
+        encode_registry(&mut out, &self.registry).expect("writing to a String cannot fail");
         if let Some(s) = store {
-            gauge(
-                &mut out,
+            // Figures the store keeps itself: constant metrics in a registry of this scrape.
+            let mut r = Registry::default();
+            r.register(
                 "agenda_store_size_bytes",
-                "Bytes the sled database occupies on disk.",
-                s.size_bytes as i64,
+                "Bytes the sled database occupies on disk",
+                ConstGauge::new(s.size_bytes as i64),
             );
-            gauge(&mut out, "agenda_store_revision", "The store's latest revision.", s.revision as i64);
-            counter(&mut out, "agenda_store_writes_total", "Durable writes since start.", s.writes);
-            counter(
-                &mut out,
-                "agenda_store_flushes_total",
-                "Flushes since start (group commit shares one among concurrent writes).",
-                s.flushes,
+            r.register("agenda_store_revision", "The store's latest revision", ConstGauge::new(s.revision as i64));
+            r.register("agenda_store_writes", "Durable writes since start", ConstCounter::new(s.writes));
+            r.register(
+                "agenda_store_flushes",
+                "Flushes since start (group commit shares one among concurrent writes)",
+                ConstCounter::new(s.flushes),
             );
+            encode_registry(&mut out, &r).expect("writing to a String cannot fail");
         }
+        encode_eof(&mut out).expect("writing to a String cannot fail");
         out
-    }
-}
-
-fn record(requests: &Mutex<Requests>, name: &str, status: &str, elapsed: Duration) {
-    let mut r = requests.lock().expect("metrics lock");
-    *r.counts.entry((name.to_owned(), status.to_owned())).or_insert(0) += 1;
-    r.latency.entry(name.to_owned()).or_default().observe(elapsed.as_secs_f64());
-}
-
-/// Label values escaped as the format asks (backslash, double quote, newline).
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-fn render_requests(out: &mut String, prefix: &str, key: &str, status: &str, what: &str, r: &Requests) {
-    let _ = writeln!(
-        out,
-        "# HELP {prefix}_requests_total {what} by {key} and {status}.\n# TYPE {prefix}_requests_total counter"
-    );
-    for ((name, code), n) in &r.counts {
-        let _ = writeln!(out, "{prefix}_requests_total{{{key}=\"{}\",{status}=\"{}\"}} {n}", label(name), label(code));
-    }
-    let _ = writeln!(
-        out,
-        "# HELP {prefix}_request_duration_seconds {what}: time to the response, by {key}.\n# TYPE {prefix}_request_duration_seconds histogram"
-    );
-    for (name, h) in &r.latency {
-        let name = label(name);
-        for (bound, n) in BUCKETS.iter().zip(h.counts) {
-            let _ = writeln!(out, "{prefix}_request_duration_seconds_bucket{{{key}=\"{name}\",le=\"{bound}\"}} {n}");
-        }
-        let _ = writeln!(out, "{prefix}_request_duration_seconds_bucket{{{key}=\"{name}\",le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "{prefix}_request_duration_seconds_sum{{{key}=\"{name}\"}} {}", h.sum);
-        let _ = writeln!(out, "{prefix}_request_duration_seconds_count{{{key}=\"{name}\"}} {}", h.count);
     }
 }
 
@@ -176,10 +194,24 @@ mod tests {
         m.grpc_request("/agenda.v1.SessionService/GetSession", "NOT_FOUND", Duration::from_millis(30));
         let text = m.render(None);
         assert!(
-            text.contains("agenda_grpc_requests_total{method=\"/agenda.v1.SessionService/GetSession\",code=\"OK\"} 1")
+            text.contains("agenda_grpc_requests_total{method=\"/agenda.v1.SessionService/GetSession\",code=\"OK\"} 1"),
+            "{text}"
         );
-        assert!(text.contains("le=\"0.005\"} 1"), "{text}");
-        assert!(text.contains("le=\"0.05\"} 2"), "{text}");
-        assert!(text.contains("le=\"+Inf\"} 2"), "{text}");
+        let bucket =
+            |le: &str, n: u64| format!("_bucket{{le=\"{le}\",method=\"/agenda.v1.SessionService/GetSession\"}} {n}\n");
+        assert!(text.contains(&bucket("0.005", 1)), "{text}");
+        assert!(text.contains(&bucket("0.05", 2)), "{text}");
+        assert!(text.contains(&bucket("+Inf", 2)), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn store_figures_come_before_the_end_marker() {
+        let m = Metrics::default();
+        let text = m.render(Some(StoreFigures { size_bytes: 4096, revision: 7, writes: 5, flushes: 2 }));
+        assert!(text.contains("agenda_store_writes_total 5\n"), "{text}");
+        assert!(text.contains("agenda_store_revision 7\n"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

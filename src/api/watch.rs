@@ -9,7 +9,6 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, watch};
 use tokio_stream::Stream;
@@ -83,11 +82,11 @@ pub fn start(
     // Subscribe before reading where to start, so no write falls between the two.
     let notifications = agenda.subscribe();
     tokio::spawn(async move {
-        metrics.watch_subscribers.fetch_add(1, Ordering::Relaxed);
+        metrics.watch_subscribers_add(1);
         if let Err(status) = run(&agenda, &links, &filter, after, notifications, shutdown, &tx).await {
             let _ = tx.send(Err(status)).await;
         }
-        metrics.watch_subscribers.fetch_sub(1, Ordering::Relaxed);
+        metrics.watch_subscribers_add(-1);
         drop(permit);
     });
     Box::pin(ReceiverStream::new(rx))

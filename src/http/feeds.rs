@@ -323,11 +323,11 @@ impl FeedState {
         let cached = self.cache.read().expect("feed cache lock").get(&key).filter(|r| r.changes == changes).cloned();
         let rendered = match cached {
             Some(r) => {
-                self.metrics.feed_cache_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.feed_cache_hit();
                 r
             }
             None => {
-                self.metrics.feed_cache_misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.feed_cache_miss();
                 let r = Arc::new(self.render(feed, private, changes).await?);
                 let mut cache = self.cache.write().expect("feed cache lock");
                 if cache.len() >= CACHE_ENTRIES {

@@ -90,7 +90,7 @@ struct MetricsState {
     agenda: Agenda,
 }
 
-/// Prometheus text exposition.
+/// The metrics in the OpenMetrics text format, with the store's figures as of this scrape.
 async fn metrics_text(State(s): State<MetricsState>) -> impl IntoResponse {
     let store = s.agenda.store_stats().await.ok().map(|st| StoreFigures {
         size_bytes: st.size_bytes,
@@ -98,7 +98,7 @@ async fn metrics_text(State(s): State<MetricsState>) -> impl IntoResponse {
         writes: st.writes,
         flushes: st.flushes,
     });
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render(store))
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], s.metrics.render(store))
 }
 
 /// Allows the feeds to crawlers (Google Calendar's fetcher obeys robots.txt) and nothing else.

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Parse a Prometheus text exposition (format version 0.0.4) from stdin with
-the official `prometheus_client` parser and print a JSON summary on stdout.
+"""Parse a Prometheus text exposition (format version 0.0.4, or OpenMetrics 1.0
+when the text ends with "# EOF") from stdin with the official `prometheus_client`
+parsers and print a JSON summary on stdout.
 
 Used by agenda's tests as an independent, third-party check of what the
 service's metrics endpoint serves.
@@ -35,6 +36,10 @@ A value that is not finite is written as the string "NaN", "+Inf" or "-Inf"
 (JSON has no such numbers); every other value is a JSON number.  Sample
 timestamps are accepted but not reported.
 
+OpenMetrics input goes to `prometheus_client.openmetrics.parser`, which is
+strict (counter samples must end in `_total`, families must not interleave,
+the text must end with "# EOF"); its summary has the same shape.
+
 Strictness.  On any of the following a message goes to stderr, nothing to
 stdout, and the exit status is 1:
   * stdin is not valid UTF-8, is empty, or does not end with "\\n";
@@ -55,6 +60,7 @@ import json
 import math
 import sys
 
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
 # TYPE values of text format 0.0.4, as prometheus_client names them
@@ -82,7 +88,9 @@ def parse(text: str) -> dict:
         raise MetricsError("input does not end with a newline")
     families: dict[str, dict] = {}
     try:
-        parsed = list(text_string_to_metric_families(text))
+        openmetrics = text.endswith("# EOF\n")
+        parse_families = openmetrics_families if openmetrics else text_string_to_metric_families
+        parsed = list(parse_families(text))
     except Exception as e:  # the parser raises ValueError, sometimes others
         raise MetricsError(f"parse error: {type(e).__name__}: {e or '(no detail)'}") from e
     for family in parsed:

@@ -90,6 +90,7 @@ BROKEN_METRICS = {
     "bad value": b"# TYPE g gauge\ng one\n",
     "unknown TYPE": b"# TYPE g bogus\ng 1\n",
     "OpenMetrics-only TYPE": b"# TYPE i info\ni_info 1\n",
+    "OpenMetrics counter sample without _total": b"# TYPE c counter\nc 1\n# EOF\n",
     "family in two groups": b"# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\n# TYPE a gauge\na 2\n",
 }
 
@@ -105,6 +106,14 @@ def test_parse_metrics() -> None:
     ok = p.returncode == 0 and json.loads(p.stdout)["families"]["s"]["samples"][0]["value"] == "NaN" \
         and json.loads(p.stdout)["families"]["g"]["samples"][0]["value"] == "+Inf"
     check("parse_metrics.py non-finite values as strings", ok, f"rc={p.returncode} {p.stderr.decode()}")
+
+    p = run([script], b"# HELP c Calls.\n# TYPE c counter\nc_total{code=\"OK\"} 2\n# TYPE g gauge\ng 1\n# EOF\n")
+    ok = p.returncode == 0 and json.loads(p.stdout)["families"]["c"] == {
+        "type": "counter",
+        "help": "Calls.",
+        "samples": [{"name": "c_total", "labels": {"code": "OK"}, "value": 2.0}],
+    }
+    check("parse_metrics.py OpenMetrics text (ends with # EOF)", ok, f"rc={p.returncode} {p.stderr.decode()}")
 
     with open(os.path.join(HERE, "samples", "metrics_broken.prom"), "rb") as f:
         broken = {"samples/metrics_broken.prom": f.read(), **BROKEN_METRICS}

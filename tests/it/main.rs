@@ -22,5 +22,6 @@ mod production;
 mod properties;
 mod sessions;
 mod snapshots;
+mod synth;
 mod transfer;
 mod validation;

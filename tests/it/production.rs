@@ -536,6 +536,8 @@ fn print_config_shows_the_resolved_configuration() {
         .arg(&file)
         .args(["--max-participants", "42"])
         .env("AGENDA_UID_DOMAIN", "agenda.example.org")
+        .env("AGENDA_MAX_WATCHERS", "7")
+        .env("AGENDA_MAX_PARTICIPANTS", "30")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -543,7 +545,8 @@ fn print_config_shows_the_resolved_configuration() {
     assert_eq!(printed["public_url"].as_str(), Some("https://agenda.example.org"), "from the file");
     assert_eq!(printed["uid_domain"].as_str(), Some("agenda.example.org"), "from the environment");
     assert_eq!(printed["limits"]["max_slots"].as_integer(), Some(500));
-    assert_eq!(printed["limits"]["max_participants"].as_integer(), Some(42), "from a flag");
+    assert_eq!(printed["limits"]["max_watchers"].as_integer(), Some(7), "a nested key from the environment");
+    assert_eq!(printed["limits"]["max_participants"].as_integer(), Some(42), "a flag over the environment");
     assert_eq!(printed["grpc_listen"].as_str(), Some("127.0.0.1:50051"), "a default");
 }
 

@@ -4,8 +4,12 @@
 //! seed); every record is a pure function of the spec and its index ([`Spec::person`],
 //! [`Spec::session`]), drawn from its own SplitMix64 stream, so the same seed gives the same
 //! data, any record can be rebuilt on its own, and generation parallelizes. [`load`] writes a
-//! spec into any [`Store`] from many threads at once, so that concurrent writes share the
-//! store's group-commit flushes (one write at a time would wait for one flush each).
+//! spec through [`Agenda`] (the service's own import path: validation, indexes and the change
+//! log as in production) with many writes at once, so that concurrent writes share the store's
+//! group-commit flushes (one write at a time would wait for one flush each).
+//!
+//! A development tool, not part of the library: the benchmark driver includes it
+//! (`mod synth;`), and so does the integration-test binary (`tests/it/synth.rs`), which checks it.
 //!
 //! What the data looks like (a large organization's meeting history):
 //! - people: names, honorifics, positions, affiliations, mostly with an e-mail address
@@ -24,19 +28,24 @@
 //! organization over a hundredth of the time, so a one-week window or one person's slots hold
 //! as much in both, and only the size of the store differs.
 
+// Each includer uses a different part of it.
+#![allow(dead_code)]
+
 use std::collections::HashSet;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use jiff::tz::TimeZone;
-
-use crate::domain::{
+use agenda::app::Agenda;
+use agenda::domain::{
     Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
     Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
     WebUrl,
 };
-use crate::store::{Expect, Store, StoreError};
+use agenda::error::Error;
+use agenda::transfer::ImportMode;
+use jiff::tz::TimeZone;
+use tokio::task::JoinSet;
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for test data.
 #[derive(Debug, Clone)]
@@ -492,75 +501,72 @@ pub struct LoadReport {
     pub sessions_time: Duration,
 }
 
-/// Writes every person, then every session of `spec` into `store`, each from one of
-/// `threads` threads (so group commit shares flushes between them). Records already present
-/// (same id) are left as they are, so an interrupted load can be run again.
-pub fn load(store: &dyn Store, spec: &Spec, threads: usize) -> Result<LoadReport, StoreError> {
+/// Writes every person, then every session of `spec` through `agenda`, `concurrency` writes
+/// at once (so group commit shares flushes between them). A record already stored as
+/// generated is left as it is, so an interrupted load can be run again.
+pub async fn load(agenda: &Agenda, spec: &Spec, concurrency: usize) -> Result<LoadReport, Error> {
+    let spec = Arc::new(spec.clone());
     let t0 = Instant::now();
-    parallel(spec.people, threads, |i| put_person(store, &spec.person(i)))?;
+    let (a, s) = (agenda.clone(), Arc::clone(&spec));
+    parallel(spec.people, concurrency, move |i| {
+        let (a, s) = (a.clone(), Arc::clone(&s));
+        async move { a.import_person(s.person(i), ImportMode::Replace).await.map(drop) }
+    })
+    .await?;
     let people_time = t0.elapsed();
     let t1 = Instant::now();
-    let slots = AtomicUsize::new(0);
-    parallel(spec.sessions, threads, |i| {
-        let s = spec.session(i);
-        slots.fetch_add(s.slots.len(), Ordering::Relaxed);
-        put_session(store, &s)
-    })?;
+    let slots = Arc::new(AtomicUsize::new(0));
+    let (a, s, n) = (agenda.clone(), Arc::clone(&spec), Arc::clone(&slots));
+    parallel(spec.sessions, concurrency, move |i| {
+        let (a, session, n) = (a.clone(), s.session(i), Arc::clone(&n));
+        async move {
+            n.fetch_add(session.slots.len(), Ordering::Relaxed);
+            a.import_session(session, ImportMode::Replace).await.map(drop)
+        }
+    })
+    .await?;
     Ok(LoadReport {
         people: spec.people,
         sessions: spec.sessions,
-        slots: slots.into_inner(),
-        threads,
+        slots: slots.load(Ordering::Relaxed),
+        threads: concurrency,
         people_time,
         sessions_time: t1.elapsed(),
     })
 }
 
-/// Creates a person unless one with its id exists.
-pub fn put_person(store: &dyn Store, p: &Person) -> Result<(), StoreError> {
-    match store.put_person(p, Expect::Absent) {
-        Ok(_) | Err(StoreError::Exists) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Creates a session unless one with its id exists (its people must exist).
-pub fn put_session(store: &dyn Store, s: &Session) -> Result<(), StoreError> {
-    match store.put_session(s, Expect::Absent) {
-        Ok(_) | Err(StoreError::Exists) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Runs `f(i)` for every `i` in `0..n` on `threads` threads; the first error wins.
-pub fn parallel(
-    n: usize,
-    threads: usize,
-    f: impl Fn(usize) -> Result<(), StoreError> + Sync,
-) -> Result<(), StoreError> {
-    let next = AtomicUsize::new(0);
-    let failed = std::sync::Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, n.max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return;
-                    }
-                    if let Err(e) = f(i) {
-                        failed.lock().expect("lock").get_or_insert(e);
-                        next.store(n, Ordering::Relaxed);
-                        return;
-                    }
+/// Runs `f(i)` for every `i` in `0..n`, `concurrency` at a time; the first error wins.
+async fn parallel<F, Fut>(n: usize, concurrency: usize, f: F) -> Result<(), Error>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let f = Arc::new(f);
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency.clamp(1, n.max(1)) {
+        let (next, f) = (Arc::clone(&next), Arc::clone(&f));
+        workers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return Ok(());
                 }
-            });
-        }
-    });
-    match failed.into_inner().expect("lock") {
-        Some(e) => Err(e),
-        None => Ok(()),
+                if let Err(e) = f(i).await {
+                    next.store(n, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        });
     }
+    let mut first = Ok(());
+    while let Some(r) = workers.join_next().await {
+        let r = r.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        if first.is_ok() {
+            first = r;
+        }
+    }
+    first
 }
 
 /// The UTC date `days` days after `t`'s.
@@ -853,86 +859,3 @@ const AFFILIATIONS: &[&str] = &[
     "WTO Secretariat",
     "",
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::Limits;
-
-    fn tiny() -> Spec {
-        Spec::small().scaled_to(200)
-    }
-
-    #[test]
-    fn same_seed_same_data_other_seed_other_data() {
-        let a = tiny();
-        let b = tiny();
-        assert_eq!(a.all_people().collect::<Vec<_>>(), b.all_people().collect::<Vec<_>>());
-        assert_eq!(a.all_sessions().collect::<Vec<_>>(), b.all_sessions().collect::<Vec<_>>());
-        let c = Spec { seed: 7, ..tiny() };
-        assert_ne!(a.session(3), c.session(3));
-        // Records are independent of each other: any one can be rebuilt alone.
-        assert_eq!(a.session(150), a.all_sessions().nth(150).unwrap());
-    }
-
-    #[test]
-    fn presets_are_proportional() {
-        let (scale, small) = (Spec::scale(), Spec::small());
-        assert_eq!((scale.sessions, scale.slots(), scale.people), (100_000, 1_000_000, 50_000));
-        assert_eq!((small.sessions, small.slots(), small.people, small.span_days), (1_000, 10_000, 500, 35));
-    }
-
-    #[test]
-    fn sessions_validate_and_name_only_existing_people() {
-        let spec = tiny();
-        let people: HashSet<PersonId> = spec.all_people().map(|p| p.id).collect();
-        let mut slots = 0;
-        let zones: HashSet<String> = spec.all_sessions().map(|s| s.time_zone.to_string()).collect();
-        assert_eq!(zones.len(), 5, "{zones:?}");
-        for s in spec.all_sessions() {
-            s.validate(&Limits::default()).unwrap_or_else(|v| panic!("{}: {v}", s.id));
-            for p in s.referenced_people() {
-                assert!(people.contains(&p), "{} names unknown {p}", s.id);
-            }
-            let mut sorted = s.clone();
-            sorted.sort_slots();
-            assert_eq!(sorted.slots, s.slots, "slots in time order");
-            assert!(s.slots.windows(2).all(|w| w[0].end <= w[1].start), "no overlap in {}", s.id);
-            assert!(!s.tags.is_empty() && !s.organizer.name.is_empty());
-            slots += s.slots.len();
-        }
-        // On average slots_per_session, within sampling noise.
-        let avg = slots as f64 / spec.sessions as f64;
-        assert!((8.5..11.5).contains(&avg), "{avg}");
-        for p in spec.all_people() {
-            p.validate().unwrap();
-        }
-    }
-
-    #[test]
-    fn the_large_agenda_validates() {
-        let spec = tiny();
-        let start: Timestamp = "2026-06-08T00:00:00Z".parse().unwrap();
-        let s = spec.agenda("conference-week", start, 1_000);
-        assert_eq!(s.slots.len(), 1_000);
-        s.validate(&Limits::default()).unwrap();
-        assert_eq!(spec.people_of(&s).len(), s.referenced_people().len());
-    }
-
-    #[test]
-    fn load_writes_everything_into_a_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::SledStore::open(dir.path()).unwrap();
-        let spec = Spec::small().scaled_to(40);
-        let report = load(&store, &spec, 16).unwrap();
-        assert_eq!(report.sessions, 40);
-        for i in [0, 17, 39] {
-            assert_eq!(store.get_session(&spec.session_id(i)).unwrap().unwrap().title, spec.session(i).title);
-        }
-        assert!(store.get_person(&spec.person_id(spec.people - 1)).unwrap().is_some());
-        // Again: nothing changes, nothing fails.
-        let rev = store.revision().unwrap();
-        load(&store, &spec, 4).unwrap();
-        assert_eq!(store.revision().unwrap(), rev);
-    }
-}
