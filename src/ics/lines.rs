@@ -12,19 +12,34 @@
 /// The longest content line, in octets, before folding (RFC 5545 section 3.1).
 const LINE_OCTETS: usize = 75;
 
-/// Text as a feed may carry it: line breaks normalized to `\n`, and every other control
-/// character (C0, DEL, C1) removed, since none of them may appear in an iCalendar value and
-/// some clients reject the whole file when one does. Tabs stay (TEXT allows them).
+/// Text as a feed may carry it: line breaks normalized to `\n` (U+2028 and U+2029 too: many
+/// programs take them for line breaks, so they become a line break the TEXT escaping encodes
+/// instead of one a client might read as a new property), the bidi controls U+202A..U+202E and
+/// U+2066..U+2069 removed (they make text display in another order than it is), and every
+/// other control character (C0, DEL, C1) removed, since none of them may appear in an
+/// iCalendar value and some clients reject the whole file when one does. Tabs stay (TEXT
+/// allows them). The domain refuses all of these on input; this keeps records stored before
+/// that rule, and anything else that reaches a feed, from carrying them out.
 pub fn clean_text(s: &str) -> String {
     // Nearly all text is clean already: one pass over the bytes to check, one copy. Control
     // characters are C0 and DEL (single bytes) and C1 (U+0080..U+009F: 0xC2 0x80..0x9F in
-    // UTF-8); a 0xC2 byte of any other character only takes the careful path below.
-    let suspect = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2;
+    // UTF-8); the separators and bidi controls start with 0xE2. Any other character that
+    // starts with 0xC2 or 0xE2 (a dash, a curly quote) only takes the careful path below.
+    let suspect = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2;
     if !s.bytes().any(suspect) {
         return s.to_owned();
     }
     let normalized = s.replace("\r\n", "\n").replace('\r', "\n");
-    normalized.chars().filter(|&c| c == '\n' || c == '\t' || !c.is_control()).collect()
+    normalized
+        .chars()
+        .map(|c| if matches!(c, '\u{2028}' | '\u{2029}') { '\n' } else { c })
+        .filter(|&c| c == '\n' || c == '\t' || !(c.is_control() || is_bidi_control(c)))
+        .collect()
+}
+
+/// The bidi embedding, override and isolate controls (not the marks U+200E and U+200F).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Escapes a TEXT value (RFC 5545 section 3.3.11): backslash, semicolon, comma, newline.
@@ -286,6 +301,16 @@ mod tests {
         let evil = "Q&A; notes, part 2\nEND:VEVENT\r\nBEGIN:VEVENT\u{0}\u{7}";
         assert_eq!(escape_text(evil), "Q&A\\; notes\\, part 2\\nEND:VEVENT\\nBEGIN:VEVENT");
         assert_eq!(clean_text("a\r\nb\rc\u{1b}d\te"), "a\nb\ncd\te");
+    }
+
+    #[test]
+    fn hidden_line_breaks_become_escaped_breaks_and_bidi_controls_go() {
+        // A record stored before the domain refused them still cannot start a property.
+        let evil = "Weekly sync\u{2028}LOCATION:Evil Place\u{2029}x";
+        assert_eq!(escape_text(&clean_text(evil)), "Weekly sync\\nLOCATION:Evil Place\\nx");
+        assert_eq!(clean_text("Invoice \u{202E}fdp.exe \u{2066}a\u{2069}"), "Invoice fdp.exe a");
+        // Marks, dashes and quotes that share the lead byte stay.
+        assert_eq!(clean_text("\u{200F}a \u{2014} \u{201C}b\u{201D}"), "\u{200F}a \u{2014} \u{201C}b\u{201D}");
     }
 
     #[test]
