@@ -34,7 +34,7 @@ use agenda::links::FeedLinks;
 use agenda::pb;
 use agenda::pb::person_service_client::PersonServiceClient;
 use agenda::pb::session_service_client::SessionServiceClient;
-use agenda::store::{SledStore, Store};
+use agenda::store::SledStore;
 use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
 use prost::Message as _;
@@ -228,9 +228,10 @@ fn self_check() {
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = Spec::small().scaled_to(20);
     let store = Arc::new(SledStore::open(dir.path()).expect("open"));
-    let agenda = Agenda::new(store.clone(), Limits::default());
-    runtime().block_on(synth::load(&agenda, &spec, 8)).expect("load");
-    assert!(store.get_session(&spec.session_id(19)).expect("read").is_some());
+    let rt = runtime();
+    let agenda = rt.block_on(Agenda::new(store.shared(), Limits::default())).expect("revision");
+    rt.block_on(synth::load(&agenda, &spec, 8)).expect("load");
+    assert!(rt.block_on(agenda.get_session(&spec.session_id(19))).is_ok());
     let (ms, bytes) = render_once(&spec, 50);
     assert!(bytes > 10_000, "{bytes}");
     println!("agenda-bench self-check ok (render of 50 slots: {ms:.2} ms); scripts/bench runs the benchmarks");
@@ -249,7 +250,7 @@ fn gen_store(
     let t0 = Instant::now();
     let store = Arc::new(SledStore::open(data).expect("opening the store"));
     let rt = runtime();
-    let service = Agenda::new(store.clone(), Limits::default());
+    let service = rt.block_on(Agenda::new(store.shared(), Limits::default())).expect("reading the revision");
     let report = rt.block_on(synth::load(&service, spec, threads)).expect("loading");
     if let Some(id) = agenda {
         let start = agenda_start.map_or(spec.start, day);

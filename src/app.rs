@@ -2,9 +2,10 @@
 //!
 //! This is where the API layers (gRPC, HTTP, the command line) meet the domain and the store.
 //! It knows nothing of protobuf: requests arrive as domain values, failures leave as
-//! [`Error`]. The store's blocking calls run on tokio's blocking pool so they never stall the
-//! async reactor.
+//! [`Error`]. The store is awaited through its contract ([`Store`]); keeping its calls off
+//! the reactor is the engine's business, not this module's.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,6 +19,9 @@ use crate::domain::{
 use crate::error::{self, Error, Kind, Reason};
 use crate::store::{Expect, Store, StoreError};
 use crate::transfer::{ImportMode, ImportOutcome};
+
+/// A store call in flight, as [`Store`]'s methods return it.
+type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// How often a read-modify-write without an etag is retried when another write got in
 /// between. Each retry re-reads, so this only bounds pathological contention.
@@ -120,9 +124,9 @@ fn unknown_person(s: &Session, p: &PersonId) -> Error {
 }
 
 impl Agenda {
-    pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
-        // Everything on disk at open is durable.
-        let durable = store.revision().unwrap_or(0);
+    /// The operations over `store`, as it is now: everything it holds at open is durable.
+    pub async fn new(store: Arc<dyn Store>, limits: Limits) -> Result<Self, Error> {
+        let durable = store.revision().await?;
         let (notify, _) = broadcast::channel(NOTIFY_CAPACITY);
         let shared = Shared {
             changes: AtomicU64::new(0),
@@ -130,7 +134,7 @@ impl Agenda {
             notify,
             change_log_keep: AtomicU64::new(100_000),
         };
-        Self { store, limits, shared: Arc::new(shared), gate: Arc::new(tokio::sync::RwLock::new(())) }
+        Ok(Self { store, limits, shared: Arc::new(shared), gate: Arc::new(tokio::sync::RwLock::new(())) })
     }
 
     /// Keeps the last `keep` revisions in the change log (default 100,000).
@@ -156,17 +160,24 @@ impl Agenda {
 
     /// Session changes with revisions in (after, upto], at most `limit`.
     pub async fn changes_between(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, Error> {
-        Ok(self.store(move |st| st.changes(after, upto, limit)).await?)
+        match self.store.changes(after, upto, limit).await {
+            Err(StoreError::Compacted { after, oldest }) => Err(Error::refused(
+                Reason::RevisionCompacted,
+                format!("the change log no longer holds revision {after}; it starts at {oldest}"),
+                [("after_revision", after.to_string()), ("oldest_revision", oldest.saturating_sub(1).to_string())],
+            )),
+            r => Ok(r?),
+        }
     }
 
     /// Store figures for the metrics endpoint.
     pub async fn store_stats(&self) -> Result<crate::store::StoreStats, Error> {
-        Ok(self.store(|st| st.stats()).await?)
+        Ok(self.store.stats().await?)
     }
 
     /// The oldest revision the change log can replay from.
     pub async fn changes_from(&self) -> Result<u64, Error> {
-        Ok(self.store(|st| st.changes_from()).await?)
+        Ok(self.store.changes_from().await?)
     }
 
     /// Passes a write's result through, counting it when it succeeded.
@@ -185,8 +196,8 @@ impl Agenda {
         if revision.is_multiple_of(PRUNE_EVERY) {
             let store = Arc::clone(&self.store);
             let keep = self.shared.change_log_keep.load(Ordering::Relaxed);
-            tokio::task::spawn_blocking(move || {
-                if let Err(e) = store.prune_changes(keep) {
+            tokio::spawn(async move {
+                if let Err(e) = store.prune_changes(keep).await {
                     tracing::warn!(error = %e, "pruning the change log failed; it is retried later");
                 }
             });
@@ -197,40 +208,17 @@ impl Agenda {
         &self.limits
     }
 
-    /// Runs a point read (a few keys) right here on the runtime thread. A sled read of a
-    /// cached page takes microseconds and of an uncached one a `pread` of the OS page cache;
-    /// a hop to the blocking pool and back costs about as much (two thread wake-ups: 14% of
-    /// the CPU of GetSession under load, the reads 20%); in place, GetSession served nearly
-    /// twice the requests (BENCHMARKS.md, profiles). Scans and writes (which wait for a
-    /// flush) still go to the blocking pool.
-    fn point_read<T>(&self, f: impl FnOnce(&dyn Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        f(self.store.as_ref())
-    }
-
-    /// Runs a blocking store call on the blocking pool.
-    async fn store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
-    }
-
-    /// Runs a blocking store write, admitted by the snapshot gate.
-    async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
+    /// Runs a store write, admitted by the snapshot gate. `op` makes the write's future only
+    /// once the gate is passed, whatever the engine does before its first poll.
+    async fn write<'a, T>(&'a self, op: impl FnOnce(&'a dyn Store) -> StoreFuture<'a, T>) -> Result<T, StoreError> {
         let _shared = self.gate.read().await;
-        self.store(f).await
+        op(self.store.as_ref()).await
     }
 
     /// Every person and session as of one revision: writes wait meanwhile.
     pub async fn snapshot(&self) -> Result<(Vec<Person>, Vec<Session>, u64), Error> {
         let _exclusive = self.gate.write().await;
-        let revision = self.store(|st| st.revision()).await?;
+        let revision = self.store.revision().await?;
         let mut people = Vec::new();
         let mut after = None;
         loop {
@@ -258,8 +246,7 @@ impl Agenda {
         for slot in &mut s.slots {
             slot.sequence = 0;
         }
-        let stored = s.clone();
-        let rev = self.write(move |st| st.put_session(&stored, Expect::Absent)).await.map_err(|e| match e {
+        let rev = self.write(|st| st.put_session(&s, Expect::Absent)).await.map_err(|e| match e {
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
             e => write_failed(Kind::Session, s.id.as_str(), None, e),
         })?;
@@ -276,7 +263,7 @@ impl Agenda {
     pub async fn import_session(&self, mut s: Session, mode: ImportMode) -> Result<ImportOutcome, Error> {
         s.validate(&self.limits)?;
         s.sort_slots();
-        let current = self.point_read(|st| st.get_session(&s.id))?;
+        let current = self.store.get_session(&s.id).await?;
         let (expect, outcome) = match (&current, mode) {
             (None, _) => {
                 fill_times(&mut s.meta);
@@ -290,8 +277,7 @@ impl Agenda {
                 (Expect::Revision(old.meta.revision), ImportOutcome::Replaced)
             }
         };
-        let stored = s.clone();
-        let rev = self.write(move |st| st.put_session(&stored, expect)).await.map_err(|e| match e {
+        let rev = self.write(|st| st.put_session(&s, expect)).await.map_err(|e| match e {
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
             e => e.into(),
         })?;
@@ -300,14 +286,16 @@ impl Agenda {
     }
 
     pub async fn get_session(&self, id: &SessionId) -> Result<Session, Error> {
-        self.point_read(|st| st.get_session(id))?.ok_or_else(|| Error::not_found(Kind::Session, id))
+        self.store.get_session(id).await?.ok_or_else(|| Error::not_found(Kind::Session, id))
     }
 
     /// The people a session names, in the order they first appear in it.
     pub async fn people_of(&self, s: &Session) -> Result<Vec<Person>, Error> {
-        let ids: Vec<PersonId> = s.referenced_people().into_iter().collect();
-        let people = self.point_read(|st| ids.iter().map(|id| st.get_person(id)).collect::<Result<Vec<_>, _>>())?;
-        Ok(people.into_iter().flatten().collect())
+        let mut people = Vec::new();
+        for id in s.referenced_people() {
+            people.extend(self.store.get_person(&id).await?);
+        }
+        Ok(people)
     }
 
     /// Changes a session by `change`, checking `etag` when given. Without an etag a write
@@ -331,9 +319,8 @@ impl Agenda {
                 return Ok(old);
             }
             new.meta.update_time = t;
-            let stored = new.clone();
             let expect = Expect::Revision(old.meta.revision);
-            match self.write(move |st| st.put_session(&stored, expect)).await {
+            match self.write(|st| st.put_session(&new, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
                     self.committed(rev);
@@ -349,9 +336,8 @@ impl Agenda {
 
     pub async fn delete_session(&self, id: &SessionId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
-        let key = id.clone();
         let rev = self
-            .write(move |st| st.delete_session(&key, expect))
+            .write(|st| st.delete_session(id, expect))
             .await
             .map_err(|e| write_failed(Kind::Session, id.as_str(), etag, e))?;
         self.committed(rev);
@@ -365,7 +351,7 @@ impl Agenda {
         after: Option<SessionCursor>,
         page_size: usize,
     ) -> Result<(Vec<Session>, Option<SessionCursor>), Error> {
-        let page = self.store(move |st| st.list_sessions(&filter, after.as_ref(), page_size + 1)).await?;
+        let page = self.store.list_sessions(&filter, after.as_ref(), page_size + 1).await?;
         Ok(paginate(page, page_size, |s| SessionCursor { start: s.start, id: s.id.clone() }))
     }
 
@@ -389,9 +375,8 @@ impl Agenda {
         p.validate()?;
         let t = now();
         p.meta = RecordMeta { create_time: t, update_time: t, revision: 0 };
-        let stored = p.clone();
         let rev = self
-            .write(move |st| st.put_person(&stored, Expect::Absent))
+            .write(|st| st.put_person(&p, Expect::Absent))
             .await
             .map_err(|e| write_failed(Kind::Person, p.id.as_str(), None, e))?;
         p.meta.revision = rev;
@@ -402,7 +387,7 @@ impl Agenda {
     /// [`Agenda::import_session`]: a replaced person keeps its creation time and is updated now.
     pub async fn import_person(&self, mut p: Person, mode: ImportMode) -> Result<ImportOutcome, Error> {
         p.validate()?;
-        let current = self.point_read(|st| st.get_person(&p.id))?;
+        let current = self.store.get_person(&p.id).await?;
         let (expect, outcome) = match (&current, mode) {
             (None, _) => {
                 fill_times(&mut p.meta);
@@ -418,12 +403,12 @@ impl Agenda {
                 (Expect::Revision(old.meta.revision), ImportOutcome::Replaced)
             }
         };
-        let r = self.write(move |st| st.put_person(&p, expect)).await.map_err(Error::from);
+        let r = self.write(|st| st.put_person(&p, expect)).await.map_err(Error::from);
         self.counted(r).map(|_| outcome)
     }
 
     pub async fn get_person(&self, id: &PersonId) -> Result<Person, Error> {
-        self.point_read(|st| st.get_person(id))?.ok_or_else(|| Error::not_found(Kind::Person, id))
+        self.store.get_person(id).await?.ok_or_else(|| Error::not_found(Kind::Person, id))
     }
 
     pub async fn update_person(
@@ -442,9 +427,8 @@ impl Agenda {
                 return Ok(old);
             }
             new.meta.update_time = now();
-            let stored = new.clone();
             let expect = Expect::Revision(old.meta.revision);
-            match self.write(move |st| st.put_person(&stored, expect)).await {
+            match self.write(|st| st.put_person(&new, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
                     return self.counted(Ok(new));
@@ -458,9 +442,8 @@ impl Agenda {
 
     pub async fn delete_person(&self, id: &PersonId, etag: Option<&str>) -> Result<(), Error> {
         let expect = etag.map(|e| e.parse::<u64>().unwrap_or(0));
-        let key = id.clone();
         let r = self
-            .write(move |st| st.delete_person(&key, expect))
+            .write(|st| st.delete_person(id, expect))
             .await
             .map_err(|e| write_failed(Kind::Person, id.as_str(), etag, e));
         self.counted(r)
@@ -472,7 +455,7 @@ impl Agenda {
         after: Option<PersonCursor>,
         page_size: usize,
     ) -> Result<(Vec<Person>, Option<PersonCursor>), Error> {
-        let page = self.store(move |st| st.list_people(&text, after.as_ref(), page_size + 1)).await?;
+        let page = self.store.list_people(&text, after.as_ref(), page_size + 1).await?;
         Ok(paginate(page, page_size, |p| PersonCursor { name: p.name.to_lowercase(), id: p.id.clone() }))
     }
 
@@ -486,10 +469,7 @@ impl Agenda {
         include_removed: bool,
     ) -> Result<(Vec<PersonSlot>, Option<PersonSlotCursor>), Error> {
         self.get_person(person).await?;
-        let key = person.clone();
-        let page = self
-            .store(move |st| st.person_slots(&key, from, to, after.as_ref(), page_size + 1, include_removed))
-            .await?;
+        let page = self.store.person_slots(person, from, to, after.as_ref(), page_size + 1, include_removed).await?;
         Ok(paginate(page, page_size, |p| PersonSlotCursor {
             start: p.slot.start,
             session: p.session_id.clone(),
@@ -510,8 +490,7 @@ impl Agenda {
             FeedScope::AllSessions => {}
         }
         let token = FeedToken { token: FeedToken::generate_secret(), scope, description, create_time: now() };
-        let stored = token.clone();
-        self.write(move |st| st.put_feed_token(&stored)).await?;
+        self.write(|st| st.put_feed_token(&token)).await?;
         Ok(token)
     }
 
@@ -520,7 +499,7 @@ impl Agenda {
         if !FeedToken::is_well_formed(token) {
             return Ok(None);
         }
-        Ok(self.point_read(|st| st.get_feed_token(token))?)
+        Ok(self.store.get_feed_token(token).await?)
     }
 
     pub async fn revoke_feed_token(&self, token: &str) -> Result<(), Error> {
@@ -529,10 +508,7 @@ impl Agenda {
         if !FeedToken::is_well_formed(token) {
             return Err(Error::not_found(Kind::FeedToken, secret));
         }
-        let key = token.to_owned();
-        self.write(move |st| st.delete_feed_token(&key))
-            .await
-            .map_err(|e| write_failed(Kind::FeedToken, secret, None, e))
+        self.write(|st| st.delete_feed_token(token)).await.map_err(|e| write_failed(Kind::FeedToken, secret, None, e))
     }
 
     pub async fn list_feed_tokens(
@@ -540,7 +516,7 @@ impl Agenda {
         after: Option<String>,
         page_size: usize,
     ) -> Result<(Vec<FeedToken>, Option<String>), Error> {
-        let page = self.store(move |st| st.list_feed_tokens(after.as_deref(), page_size + 1)).await?;
+        let page = self.store.list_feed_tokens(after.as_deref(), page_size + 1).await?;
         Ok(paginate(page, page_size, |t| t.token.clone()))
     }
 
@@ -548,8 +524,7 @@ impl Agenda {
 
     /// The last invite recorded as sent for each slot and person of a session.
     pub async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, Error> {
-        let key = session.clone();
-        Ok(self.store(move |st| st.sent_invites(&key)).await?)
+        Ok(self.store.sent_invites(session).await?)
     }
 
     /// Records messages as sent; every session named must exist.
@@ -559,7 +534,7 @@ impl Agenda {
             let s = self.get_session(&m.session).await?;
             sent.push(SentInvite { message: m, session_created: s.meta.create_time });
         }
-        self.write(move |st| st.mark_invites_sent(&sent)).await?;
+        self.write(|st| st.mark_invites_sent(&sent)).await?;
         Ok(())
     }
 

@@ -76,7 +76,8 @@ pub async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<Sle
         .await?
         .with_context(|| format!("opening the store in {}", dir.display()))?;
     let store = Arc::new(store);
-    Ok((Agenda::new(store.clone(), limits), store))
+    let agenda = Agenda::new(store.shared(), limits).await.context("reading the store's revision")?;
+    Ok((agenda, store))
 }
 
 /// Everything `agenda serve` does before it binds: loads the tokens (file, then the

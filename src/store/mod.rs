@@ -1,24 +1,63 @@
-//! Storage: the narrow interface the service needs, and its sled implementation.
+//! Storage: the one contract every engine keeps ([`Store`]), and the sled engine.
 //!
-//! The interface ([`Store`]) speaks domain types only; sled's trees, keys and encodings never
-//! leave [`sled_store`]. A second backend (a distributed store for multi-replica deployments)
-//! implements the same trait. Its contract, which every backend keeps:
+//! The contract speaks domain types only; an engine's trees, keys and encodings never leave
+//! its module ([`sled_store`] today; an etcd engine for clusters next). The trait is async
+//! because a networked engine is (etcd's client awaits every call); an engine whose calls
+//! block (sled) moves them to tokio's blocking pool itself, so callers just await.
 //!
-//! - A write that returns `Ok` is durable: it survives a crash of the process (`kill -9`).
-//! - Every write is atomic: a record and all of its index entries change together or not at
-//!   all, and a failed write changes nothing.
-//! - Writes are compare-and-swap on the record's revision ([`Expect`]), and every successful
-//!   write gets a revision greater than every earlier one, store-wide.
-//! - A session may name only people that exist, and a person named by a session cannot be
-//!   deleted: both checked inside the write, so no race between two clients can break them.
+//! # The contract, for every engine
 //!
-//! The methods block (sled is synchronous); async callers run them with `spawn_blocking`.
+//! - **Durable.** A write that returns `Ok` survives a crash of the process (`kill -9`) and,
+//!   for a cluster, the loss of a minority of its members.
+//! - **Atomic; a failed write changes nothing.** A record, its index entries and its change
+//!   log entry are written together or not at all. Any `Err` leaves the store exactly as it
+//!   was (no record, no revision used up that a reader could see, no log entry).
+//! - **Compare-and-write per record.** [`Store::put_session`] and [`Store::put_person`] take an
+//!   [`Expect`], checked atomically with the write: `Absent` fails with
+//!   [`StoreError::Exists`] when the id is taken; `Revision(r)` fails with
+//!   [`StoreError::NotFound`] when the record is gone and with
+//!   [`StoreError::RevisionMismatch`] (carrying the current revision) when it is at another
+//!   one. Of racing writers expecting the same revision, exactly one wins. Deletes take an
+//!   optional expected revision with the same meaning.
+//! - **One revision order.** Every successful write of a session or person (create, update,
+//!   delete) gets a revision greater than every earlier one, store-wide, in commit order; a
+//!   record's revision is its etag. [`Store::revision`] is the last one.
+//! - **A change log.** Every session write and delete appears in the log at its revision
+//!   (person writes take a revision but no log entry). [`Store::changes`] returns the entries
+//!   in (after, upto] in revision order, with none missing, for any `after >=
+//!   changes_from() - 1`; an older resume point is refused with [`StoreError::Compacted`],
+//!   never answered with a silent gap. [`Store::prune_changes`] moves `changes_from` up.
+//! - **Referential rules, inside the write.** A session names only people that exist
+//!   ([`StoreError::UnknownPerson`]); a person named by a session cannot be deleted
+//!   ([`StoreError::PersonInUse`]). Checked in the same atomic step as the write, so no race
+//!   between two clients can break them.
+//! - **Queries** see only committed writes and return records as stored (with their
+//!   revisions), in the order each method states, at most `limit` of them, strictly after the
+//!   cursor given: a caller pages by passing the last entry's cursor.
+//! - **Which calls may block briefly.** Point reads of a few keys (`get_*`, `revision`,
+//!   `changes_from`) may run on the caller's runtime thread when the engine answers them from
+//!   memory or the OS page cache in microseconds (sled does); everything else, and anything
+//!   that waits on a disk flush or the network, must not hold a runtime thread.
+//!
+//! # How an etcd engine keeps it (one line each)
+//!
+//! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced).
+//! - Atomic, compare-and-write: one `Txn` per write, `If mod_revision(key) == expected` (or
+//!   `create_revision == 0` for `Absent`) over the record, its index keys and its log key.
+//! - Revision order and etag: the etcd revision is the store revision; a key's `mod_revision`
+//!   is the record's etag.
+//! - Change log: watch (or a range read of history) from a revision; etcd's compaction is
+//!   `prune_changes`, `ErrCompacted` is [`StoreError::Compacted`].
+//! - Referential rules: the `Txn` also compares the named people's keys (exist) and a
+//!   person's reference-count key (zero) before deleting.
+//! - Queries: range reads over index key prefixes at one revision, in key order.
 
 mod group_commit;
 mod keys;
 mod records;
 mod sled_store;
 
+use async_trait::async_trait;
 pub use sled_store::SledStore;
 
 use crate::domain::{
@@ -53,6 +92,10 @@ pub enum StoreError {
     PersonInUse { sessions: u64 },
     #[error("the store's format version is {found}, this build reads version {supported}: {hint}")]
     UnsupportedFormat { found: u32, supported: u32, hint: &'static str },
+    /// The change log no longer holds the entries after this resume point: they were pruned.
+    /// `oldest` is the earliest revision it still holds.
+    #[error("the change log starts at revision {oldest}; revision {after} was pruned")]
+    Compacted { after: u64, oldest: u64 },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("storage backend failed: {0}")]
@@ -69,35 +112,43 @@ pub struct StoreStats {
     pub flushes: u64,
 }
 
-/// Operations on sessions and people. See the module documentation for the guarantees.
+/// Operations on sessions and people. See the module documentation for the contract every
+/// engine keeps; `tests/it/store_contract.rs` checks it, engine by engine.
+#[async_trait]
 pub trait Store: Send + Sync + 'static {
-    fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
-    /// Writes `session` (creating or replacing it per `expect`), with its indexes, and
-    /// returns the revision it was stored at.
-    /// Every session write also appends to the change log, in the same transaction.
-    fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError>;
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError>;
+    /// Writes `session` (creating or replacing it per `expect`), with its indexes and its
+    /// change log entry, and returns the revision it was stored at (its new etag).
+    async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError>;
     /// Deletes a session; with `Some(revision)`, only at that revision. Returns the revision
-    /// of the deletion.
-    fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError>;
-    /// Up to `limit` sessions matching `filter`, in (start, id) order, after `after`.
-    fn list_sessions(
+    /// of the deletion, which the change log holds with the last state of the session.
+    async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError>;
+    /// Up to `limit` sessions matching `filter` (a session overlapping [from, to) when a time
+    /// window is given), in (start, id) order, after `after`.
+    async fn list_sessions(
         &self,
         filter: &SessionFilter,
         after: Option<&SessionCursor>,
         limit: usize,
     ) -> Result<Vec<Session>, StoreError>;
 
-    fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
-    fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError>;
+    async fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
+    /// Writes `person` per `expect`; returns its new revision (its etag).
+    async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError>;
     /// Deletes a person; refused with [`StoreError::PersonInUse`] while a session names them.
-    fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError>;
+    async fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError>;
     /// Up to `limit` people in (lower-case name, id) order whose name or affiliation contains
-    /// `text` (lower case; empty for all).
-    fn list_people(&self, text: &str, after: Option<&PersonCursor>, limit: usize) -> Result<Vec<Person>, StoreError>;
+    /// `text` (lower case; empty for all), after `after`.
+    async fn list_people(
+        &self,
+        text: &str,
+        after: Option<&PersonCursor>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError>;
     /// Up to `limit` slots where `person` speaks or moderates, overlapping [from, to), in
     /// (start, session, slot) order, after `after`; recently removed slots too when
     /// `include_removed`.
-    fn person_slots(
+    async fn person_slots(
         &self,
         person: &PersonId,
         from: Option<Timestamp>,
@@ -107,28 +158,29 @@ pub trait Store: Send + Sync + 'static {
         include_removed: bool,
     ) -> Result<Vec<PersonSlot>, StoreError>;
 
-    /// Stores a new secret feed token.
-    fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError>;
-    fn get_feed_token(&self, token: &str) -> Result<Option<FeedToken>, StoreError>;
+    /// Stores a new secret feed token ([`StoreError::Exists`] if the token is taken).
+    async fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError>;
+    async fn get_feed_token(&self, token: &str) -> Result<Option<FeedToken>, StoreError>;
     /// Revokes a token: its feed answers 404 from then on.
-    fn delete_feed_token(&self, token: &str) -> Result<(), StoreError>;
+    async fn delete_feed_token(&self, token: &str) -> Result<(), StoreError>;
     /// Up to `limit` tokens in token order, after `after`.
-    fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError>;
+    async fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError>;
 
-    /// Records invites as sent (one transaction). A record with a lower sequence than the one
+    /// Records invites as sent (atomically). A record with a lower sequence than the one
     /// stored for the same session, slot and person does not replace it.
-    fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError>;
-    /// The last invite recorded for each slot and person of a session.
-    fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError>;
+    async fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError>;
+    /// The last invite recorded for each slot and person of a session, in (slot, person) order.
+    async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError>;
 
-    /// The revision of the last write.
-    fn revision(&self) -> Result<u64, StoreError>;
-    fn stats(&self) -> Result<StoreStats, StoreError>;
-    /// Up to `limit` session changes with revisions in (after, upto], in commit order.
-    fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError>;
+    /// The revision of the last write (0 for an empty store).
+    async fn revision(&self) -> Result<u64, StoreError>;
+    async fn stats(&self) -> Result<StoreStats, StoreError>;
+    /// Up to `limit` session changes with revisions in (after, upto], in revision order;
+    /// [`StoreError::Compacted`] when entries after `after` were pruned.
+    async fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError>;
     /// The oldest revision the change log can still replay from: a watcher may resume after
     /// any revision >= this one minus one.
-    fn changes_from(&self) -> Result<u64, StoreError>;
+    async fn changes_from(&self) -> Result<u64, StoreError>;
     /// Drops the change log entries older than the last `keep` revisions.
-    fn prune_changes(&self, keep: u64) -> Result<(), StoreError>;
+    async fn prune_changes(&self, keep: u64) -> Result<(), StoreError>;
 }

@@ -32,6 +32,9 @@
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
 
 use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError, TransactionalTree,
@@ -484,7 +487,9 @@ impl SledStore {
     }
 }
 
-impl Store for SledStore {
+/// The operations of the contract, synchronous: sled blocks. `impl Store for Arc<SledStore>`
+/// (below) runs them, on the blocking pool or in place.
+impl SledStore {
     fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         self.sessions.get(id.as_str())?.map(|b| decode_session(&b)).transpose()
     }
@@ -806,11 +811,13 @@ impl Store for SledStore {
     }
 
     fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        self.check_resume(after)?;
         if upto <= after {
             return Ok(Vec::new());
         }
         let range = (after + 1).to_be_bytes()..=upto.to_be_bytes();
-        self.changes
+        let out = self
+            .changes
             .range(range)
             .take(limit)
             .map(|item| {
@@ -819,7 +826,20 @@ impl Store for SledStore {
                     u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("change key".into()))?);
                 decode_change(rev, &v)
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        // Pruning moves `changes_from` before it deletes: checked again, so a prune that ran
+        // during the read shows as a refusal, never as a silent gap.
+        self.check_resume(after)?;
+        Ok(out)
+    }
+
+    /// Refuses a resume point whose following entries were pruned.
+    fn check_resume(&self, after: u64) -> Result<(), StoreError> {
+        let oldest = self.changes_from()?;
+        if after.saturating_add(1) < oldest {
+            return Err(StoreError::Compacted { after, oldest });
+        }
+        Ok(())
     }
 
     fn changes_from(&self) -> Result<u64, StoreError> {
@@ -837,5 +857,147 @@ impl Store for SledStore {
             self.changes.remove(key?)?;
         }
         Ok(())
+    }
+}
+
+/// Runs `f` on tokio's blocking pool: a sled write waits for its group-commit flush and a scan
+/// walks many pages, either of which would stall a runtime thread and every task on it.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<SledStore>,
+    f: impl FnOnce(&SledStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+}
+
+impl SledStore {
+    /// This store behind the [`Store`] contract, as the app takes it; `self` stays at hand
+    /// for the synchronous helpers (`flush`, `checkpoint`, `verify`).
+    pub fn shared(self: &Arc<Self>) -> Arc<dyn Store> {
+        Arc::new(Arc::clone(self))
+    }
+}
+
+/// The sled engine behind the contract. Implemented on the shared handle because a task on
+/// the blocking pool must own what it uses.
+///
+/// Point reads (`get_*`, `revision`, `changes_from`) run in place on the runtime thread. A
+/// sled read of a cached page takes microseconds and of an uncached one a `pread` of the OS
+/// page cache; a hop to the blocking pool and back costs about as much (two thread wake-ups:
+/// 14% of the CPU of GetSession under load, the reads 20%); in place, GetSession served nearly
+/// twice the requests (BENCHMARKS.md, profiles). Writes (which wait for a flush), scans and
+/// `stats` (which walks the directory) go to the blocking pool.
+#[async_trait]
+impl Store for Arc<SledStore> {
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        SledStore::get_session(self, id)
+    }
+
+    async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
+        let session = session.clone();
+        blocking(self, move |st| st.put_session(&session, expect)).await
+    }
+
+    async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
+        let id = id.clone();
+        blocking(self, move |st| st.delete_session(&id, expect)).await
+    }
+
+    async fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&SessionCursor>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        let (filter, after) = (filter.clone(), after.cloned());
+        blocking(self, move |st| st.list_sessions(&filter, after.as_ref(), limit)).await
+    }
+
+    async fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
+        SledStore::get_person(self, id)
+    }
+
+    async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError> {
+        let person = person.clone();
+        blocking(self, move |st| st.put_person(&person, expect)).await
+    }
+
+    async fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
+        let id = id.clone();
+        blocking(self, move |st| st.delete_person(&id, expect)).await
+    }
+
+    async fn list_people(
+        &self,
+        text: &str,
+        after: Option<&PersonCursor>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        let (text, after) = (text.to_owned(), after.cloned());
+        blocking(self, move |st| st.list_people(&text, after.as_ref(), limit)).await
+    }
+
+    async fn person_slots(
+        &self,
+        person: &PersonId,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        after: Option<&PersonSlotCursor>,
+        limit: usize,
+        include_removed: bool,
+    ) -> Result<Vec<PersonSlot>, StoreError> {
+        let (person, after) = (person.clone(), after.cloned());
+        blocking(self, move |st| st.person_slots(&person, from, to, after.as_ref(), limit, include_removed)).await
+    }
+
+    async fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        blocking(self, move |st| st.put_feed_token(&token)).await
+    }
+
+    async fn get_feed_token(&self, token: &str) -> Result<Option<FeedToken>, StoreError> {
+        SledStore::get_feed_token(self, token)
+    }
+
+    async fn delete_feed_token(&self, token: &str) -> Result<(), StoreError> {
+        let token = token.to_owned();
+        blocking(self, move |st| st.delete_feed_token(&token)).await
+    }
+
+    async fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError> {
+        let after = after.map(str::to_owned);
+        blocking(self, move |st| st.list_feed_tokens(after.as_deref(), limit)).await
+    }
+
+    async fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError> {
+        let sent = sent.to_vec();
+        blocking(self, move |st| st.mark_invites_sent(&sent)).await
+    }
+
+    async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
+        let session = session.clone();
+        blocking(self, move |st| st.sent_invites(&session)).await
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        SledStore::revision(self)
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        blocking(self, SledStore::stats).await
+    }
+
+    async fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        blocking(self, move |st| st.changes(after, upto, limit)).await
+    }
+
+    async fn changes_from(&self) -> Result<u64, StoreError> {
+        SledStore::changes_from(self)
+    }
+
+    async fn prune_changes(&self, keep: u64) -> Result<(), StoreError> {
+        blocking(self, move |st| st.prune_changes(keep)).await
     }
 }

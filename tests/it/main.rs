@@ -22,6 +22,7 @@ mod production;
 mod properties;
 mod sessions;
 mod snapshots;
+mod store_contract;
 mod synth;
 mod transfer;
 mod validation;

@@ -325,8 +325,8 @@ async fn a_watch_stream_sees_writes_in_order_and_resumes_without_gaps_or_duplica
 #[tokio::test]
 async fn resuming_from_before_the_change_log_is_out_of_range() {
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(agenda::store::SledStore::open(dir.path()).unwrap());
-    let agenda = agenda::app::Agenda::new(store, Limits::default()).with_change_log(10);
+    let store = std::sync::Arc::new(agenda::store::SledStore::open(dir.path()).unwrap()).shared();
+    let agenda = agenda::app::Agenda::new(store, Limits::default()).await.unwrap().with_change_log(10);
     // 300 revisions: the log is pruned at revision 256 to the last 10.
     let mut s = agenda::transfer::parse(agenda::DEMO_DATA).unwrap().1.remove(0);
     s.id = agenda::domain::SessionId::parse("churn").unwrap();

@@ -197,9 +197,9 @@ proptest! {
     fn any_sequence_of_operations_keeps_indexes_equal_to_the_records(ops in prop::collection::vec(op(), 1..24)) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SledStore::open(dir.path()).unwrap());
-        let agenda = Agenda::new(store.clone(), Limits::default());
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
+            let agenda = Agenda::new(store.shared(), Limits::default()).await.unwrap();
             for i in 0..5 {
                 agenda.create_person(person(i)).await.unwrap();
             }

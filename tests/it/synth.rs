@@ -80,14 +80,16 @@ async fn a_load_goes_through_the_service_and_can_run_again() {
     let dir = tempfile::tempdir().unwrap();
     let spec = Spec::small().scaled_to(40);
     {
-        let agenda = Agenda::new(Arc::new(SledStore::open(dir.path()).unwrap()), Limits::default());
+        let agenda =
+            Agenda::new(Arc::new(SledStore::open(dir.path()).unwrap()).shared(), Limits::default()).await.unwrap();
         let report = load(&agenda, &spec, 16).await.unwrap();
         assert_eq!((report.people, report.sessions), (spec.people, 40));
         assert_eq!(agenda.changes(), (spec.people + spec.sessions) as u64, "one write per record");
     }
     {
         // Again, on the store as it is now: nothing to write, nothing fails.
-        let agenda = Agenda::new(Arc::new(SledStore::open(dir.path()).unwrap()), Limits::default());
+        let agenda =
+            Agenda::new(Arc::new(SledStore::open(dir.path()).unwrap()).shared(), Limits::default()).await.unwrap();
         load(&agenda, &spec, 4).await.unwrap();
         assert_eq!(agenda.changes(), 0);
     }

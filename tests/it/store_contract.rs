@@ -1,0 +1,476 @@
+//! The store contract (`agenda::store`'s module documentation), checked against every engine.
+//!
+//! Each check is a plain `async fn` over a fresh, empty `Arc<dyn Store>`; `contract_suite!`
+//! runs all of them as separate tests for each engine listed at the bottom (a module per
+//! engine: `store_contract::sled::...`). A new engine passes when it is added to that list and
+//! every check passes; no check knows which engine it runs against.
+
+use std::sync::Arc;
+
+use agenda::domain::{
+    ChangeKind, FeedScope, FeedToken, Format, InviteMessage, InviteMethod, Organizer, Person, PersonCursor, PersonId,
+    PersonSlotCursor, RecordMeta, RemovedSlot, Role, SentInvite, Session, SessionCursor, SessionFilter, SessionId,
+    SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
+};
+use agenda::store::{Expect, SledStore, Store, StoreError};
+
+/// A fresh, empty store of one engine, and whatever keeps it alive (sled: its directory).
+struct Fresh {
+    store: Arc<dyn Store>,
+    _keep: Box<dyn Send>,
+}
+
+/// The sled engine, in a temporary directory.
+fn sled() -> Fresh {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Arc::new(SledStore::open(dir.path()).expect("opening a sled store")).shared();
+    Fresh { store, _keep: Box::new(dir) }
+}
+
+/// Every check, as one test per engine: `contract_suite!(engine, ...)`, where `engine()`
+/// makes a [`Fresh`] store.
+macro_rules! contract_suite {
+    ($($engine:ident),+ $(,)?) => {$(
+        contract_suite!(@engine $engine:
+            a_written_record_reads_back_at_its_revision,
+            creating_an_existing_id_is_refused_and_changes_nothing,
+            a_stale_revision_is_refused_with_the_current_one,
+            revisions_strictly_increase_across_sessions_and_people,
+            the_change_log_holds_every_session_write_in_order_from_any_revision,
+            a_pruned_resume_point_is_refused_as_compacted,
+            a_session_naming_a_missing_person_is_refused_and_nothing_is_written,
+            a_person_named_by_a_session_cannot_be_deleted,
+            sessions_list_in_start_order_by_window_and_filter_and_page_by_cursor,
+            people_list_in_name_order_and_by_text,
+            person_slots_list_a_persons_slots_in_time_order,
+            feed_tokens_round_trip_and_are_revoked,
+            sent_invites_keep_the_latest_sequence,
+            of_racing_writers_expecting_one_revision_exactly_one_wins,
+        );
+    )+};
+    (@engine $engine:ident: $($check:ident),+ $(,)?) => {
+        mod $engine {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let fresh = super::$engine();
+                    super::$check(Arc::clone(&fresh.store)).await;
+                }
+            )+
+            use std::sync::Arc;
+        }
+    };
+}
+
+contract_suite!(sled);
+
+// ----- records -----
+
+fn at(hour: i64) -> Timestamp {
+    let base: Timestamp = "2026-03-20T00:00:00Z".parse().unwrap();
+    Timestamp::from_second(base.as_second() + hour * 3600).unwrap()
+}
+
+fn pid(id: &str) -> PersonId {
+    PersonId::parse(id).unwrap()
+}
+
+fn sid(id: &str) -> SessionId {
+    SessionId::parse(id).unwrap()
+}
+
+fn person(id: &str, name: &str, affiliation: &str) -> Person {
+    Person {
+        id: pid(id),
+        name: name.to_owned(),
+        honorific: String::new(),
+        position: String::new(),
+        affiliation: affiliation.to_owned(),
+        email: None,
+        meta: RecordMeta::default(),
+    }
+}
+
+fn slot(id: &str, from: i64, to: i64, speakers: &[&str], moderators: &[&str]) -> Slot {
+    Slot {
+        id: SlotId::parse(id).unwrap(),
+        start: at(from),
+        end: at(to),
+        title: format!("slot {id}"),
+        kind: SlotKind::Presentation,
+        description: String::new(),
+        speakers: speakers.iter().map(|p| pid(p)).collect(),
+        moderators: moderators.iter().map(|p| pid(p)).collect(),
+        materials: Vec::new(),
+        allow_overlap: false,
+        status: SlotStatus::Scheduled,
+        sequence: 0,
+    }
+}
+
+/// A session over [from, to) hours with one slot spanning it, on which `speakers` speak.
+fn session(id: &str, from: i64, to: i64, speakers: &[&str]) -> Session {
+    Session {
+        id: sid(id),
+        title: format!("session {id}"),
+        description: String::new(),
+        organizer: Organizer { name: "Friends of Multilateralism Group".into(), short_name: "FMG".into(), email: None },
+        format: Format::Online,
+        location: String::new(),
+        join_url: None,
+        time_zone: TimeZoneName::parse("UTC").unwrap(),
+        start: at(from),
+        end: at(to),
+        status: SessionStatus::Scheduled,
+        tags: Vec::new(),
+        recording_url: None,
+        materials: Vec::new(),
+        expected_attendance: None,
+        actual_attendance: None,
+        visibility: Visibility::Public,
+        slots: if speakers.is_empty() { Vec::new() } else { vec![slot("s1", from, to, speakers, &[])] },
+        participants: Vec::new(),
+        removed_slots: Vec::new(),
+        meta: RecordMeta::default(),
+        sequence: 0,
+    }
+}
+
+/// `record` as the store returns it after writing it at `revision`.
+fn stored<T: Clone>(record: &T, revision: u64, meta: impl FnOnce(&mut T) -> &mut RecordMeta) -> T {
+    let mut out = record.clone();
+    meta(&mut out).revision = revision;
+    out
+}
+
+fn ids(sessions: &[Session]) -> Vec<&str> {
+    sessions.iter().map(|s| s.id.as_str()).collect()
+}
+
+// ----- the checks -----
+
+async fn a_written_record_reads_back_at_its_revision(st: Arc<dyn Store>) {
+    let p = person("ana", "Ana", "Norway");
+    let p_rev = st.put_person(&p, Expect::Absent).await.unwrap();
+    let s = session("one", 0, 2, &["ana"]);
+    let s_rev = st.put_session(&s, Expect::Absent).await.unwrap();
+
+    assert_eq!(st.get_person(&p.id).await.unwrap(), Some(stored(&p, p_rev, |p| &mut p.meta)));
+    assert_eq!(st.get_session(&s.id).await.unwrap(), Some(stored(&s, s_rev, |s| &mut s.meta)));
+    assert_eq!(st.get_session(&sid("other")).await.unwrap(), None);
+    assert_eq!(st.get_person(&pid("other")).await.unwrap(), None);
+    assert_eq!(st.revision().await.unwrap(), s_rev);
+}
+
+async fn creating_an_existing_id_is_refused_and_changes_nothing(st: Arc<dyn Store>) {
+    st.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap();
+    let rev = st.put_session(&session("one", 0, 2, &[]), Expect::Absent).await.unwrap();
+
+    let again = session("one", 5, 6, &[]);
+    assert!(matches!(st.put_session(&again, Expect::Absent).await, Err(StoreError::Exists)));
+    let renamed = person("ana", "Someone else", "");
+    assert!(matches!(st.put_person(&renamed, Expect::Absent).await, Err(StoreError::Exists)));
+
+    assert_eq!(st.get_session(&sid("one")).await.unwrap().unwrap().start, at(0));
+    assert_eq!(st.get_person(&pid("ana")).await.unwrap().unwrap().name, "Ana");
+    assert_eq!(st.revision().await.unwrap(), rev);
+}
+
+async fn a_stale_revision_is_refused_with_the_current_one(st: Arc<dyn Store>) {
+    let s = session("one", 0, 2, &[]);
+    let first = st.put_session(&s, Expect::Absent).await.unwrap();
+    let mut moved = session("one", 1, 3, &[]);
+    let second = st.put_session(&moved, Expect::Revision(first)).await.unwrap();
+
+    moved.title = "lost update".into();
+    let refused = st.put_session(&moved, Expect::Revision(first)).await;
+    assert!(matches!(refused, Err(StoreError::RevisionMismatch { current }) if current == second), "{refused:?}");
+    let refused = st.delete_session(&s.id, Some(first)).await;
+    assert!(matches!(refused, Err(StoreError::RevisionMismatch { current }) if current == second), "{refused:?}");
+    let missing = st.put_session(&session("none", 0, 1, &[]), Expect::Revision(first)).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(st.get_session(&s.id).await.unwrap().unwrap().title, "session one");
+
+    let p = person("ana", "Ana", "");
+    let p_first = st.put_person(&p, Expect::Absent).await.unwrap();
+    let p_second = st.put_person(&p, Expect::Revision(p_first)).await.unwrap();
+    let refused = st.put_person(&p, Expect::Revision(p_first)).await;
+    assert!(matches!(refused, Err(StoreError::RevisionMismatch { current }) if current == p_second), "{refused:?}");
+    let refused = st.delete_person(&p.id, Some(p_first)).await;
+    assert!(matches!(refused, Err(StoreError::RevisionMismatch { current }) if current == p_second), "{refused:?}");
+
+    let deleted = st.delete_session(&s.id, Some(second)).await.unwrap();
+    assert!(deleted > p_second);
+    assert_eq!(st.get_session(&s.id).await.unwrap(), None);
+}
+
+async fn revisions_strictly_increase_across_sessions_and_people(st: Arc<dyn Store>) {
+    assert_eq!(st.revision().await.unwrap(), 0, "an empty store is at revision 0");
+    let mut revisions = vec![st.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap()];
+    revisions.push(st.put_session(&session("one", 0, 1, &["ana"]), Expect::Absent).await.unwrap());
+    revisions.push(st.put_person(&person("bo", "Bo", ""), Expect::Absent).await.unwrap());
+    let last = *revisions.last().unwrap();
+    revisions.push(st.put_person(&person("bo", "Bo B.", ""), Expect::Revision(last)).await.unwrap());
+    revisions.push(st.put_session(&session("two", 0, 1, &["bo"]), Expect::Absent).await.unwrap());
+    revisions.push(st.delete_session(&sid("one"), None).await.unwrap());
+    st.delete_person(&pid("ana"), None).await.unwrap();
+    revisions.push(st.revision().await.unwrap());
+
+    assert!(revisions.windows(2).all(|w| w[0] < w[1]), "{revisions:?}");
+    assert!(revisions[0] > 0);
+    let two = st.get_session(&sid("two")).await.unwrap().unwrap();
+    assert_eq!(two.meta.revision, revisions[4], "a record's revision is the one its write returned");
+}
+
+async fn the_change_log_holds_every_session_write_in_order_from_any_revision(st: Arc<dyn Store>) {
+    let created = st.put_session(&session("one", 0, 1, &[]), Expect::Absent).await.unwrap();
+    // A person write takes a revision but has no entry.
+    st.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap();
+    let other = st.put_session(&session("two", 0, 1, &[]), Expect::Absent).await.unwrap();
+    let updated = st.put_session(&session("one", 2, 3, &["ana"]), Expect::Revision(created)).await.unwrap();
+    let deleted = st.delete_session(&sid("one"), Some(updated)).await.unwrap();
+
+    let upto = st.revision().await.unwrap();
+    let all = st.changes(0, upto, 100).await.unwrap();
+    let seen: Vec<(u64, ChangeKind, &str)> = all.iter().map(|c| (c.revision, c.kind, c.session.id.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            (created, ChangeKind::Created, "one"),
+            (other, ChangeKind::Created, "two"),
+            (updated, ChangeKind::Updated, "one"),
+            (deleted, ChangeKind::Deleted, "one"),
+        ]
+    );
+    assert_eq!(all[2].session.start, at(2), "an entry holds the session as written");
+    assert_eq!(all[3].session.start, at(2), "a deletion holds the last state");
+    for after in 0..=upto {
+        let tail: Vec<_> = all.iter().filter(|c| c.revision > after).cloned().collect();
+        assert_eq!(st.changes(after, upto, 100).await.unwrap(), tail, "after {after}");
+    }
+    assert_eq!(st.changes(0, upto, 2).await.unwrap(), all[..2], "at most `limit`");
+    assert_eq!(st.changes(0, other, 100).await.unwrap(), all[..2], "none past `upto`");
+}
+
+async fn a_pruned_resume_point_is_refused_as_compacted(st: Arc<dyn Store>) {
+    let mut rev = st.put_session(&session("one", 0, 1, &[]), Expect::Absent).await.unwrap();
+    for hour in 1..10 {
+        rev = st.put_session(&session("one", hour, hour + 1, &[]), Expect::Revision(rev)).await.unwrap();
+    }
+    assert_eq!(st.changes_from().await.unwrap(), 1, "nothing pruned yet");
+    st.prune_changes(3).await.unwrap();
+
+    let from = st.changes_from().await.unwrap();
+    assert_eq!(from, rev - 2, "the last 3 revisions are kept");
+    let kept = st.changes(from - 1, rev, 100).await.unwrap();
+    assert_eq!(kept.iter().map(|c| c.revision).collect::<Vec<_>>(), [rev - 2, rev - 1, rev]);
+    for after in [0, from - 2] {
+        let refused = st.changes(after, rev, 100).await;
+        assert!(
+            matches!(refused, Err(StoreError::Compacted { after: a, oldest }) if a == after && oldest == from),
+            "after {after}: {refused:?}"
+        );
+    }
+}
+
+async fn a_session_naming_a_missing_person_is_refused_and_nothing_is_written(st: Arc<dyn Store>) {
+    let rev = st.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap();
+    let s = session("one", 0, 1, &["ana", "ghost"]);
+    let refused = st.put_session(&s, Expect::Absent).await;
+    assert!(matches!(&refused, Err(StoreError::UnknownPerson(p)) if p.as_str() == "ghost"), "{refused:?}");
+
+    assert_eq!(st.get_session(&s.id).await.unwrap(), None);
+    assert_eq!(st.revision().await.unwrap(), rev);
+    assert_eq!(st.changes(0, u64::MAX, 10).await.unwrap(), []);
+    assert_eq!(st.list_sessions(&SessionFilter::default(), None, 10).await.unwrap(), []);
+    // Nothing counts "ana" as named: she can go.
+    st.delete_person(&pid("ana"), None).await.unwrap();
+}
+
+async fn a_person_named_by_a_session_cannot_be_deleted(st: Arc<dyn Store>) {
+    st.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap();
+    st.put_session(&session("one", 0, 1, &["ana"]), Expect::Absent).await.unwrap();
+    st.put_session(&session("two", 0, 1, &["ana"]), Expect::Absent).await.unwrap();
+    let rev = st.revision().await.unwrap();
+
+    let refused = st.delete_person(&pid("ana"), None).await;
+    assert!(matches!(refused, Err(StoreError::PersonInUse { sessions: 2 })), "{refused:?}");
+    assert!(st.get_person(&pid("ana")).await.unwrap().is_some());
+    assert_eq!(st.revision().await.unwrap(), rev);
+
+    st.delete_session(&sid("one"), None).await.unwrap();
+    let two = st.get_session(&sid("two")).await.unwrap().unwrap();
+    st.put_session(&session("two", 0, 1, &[]), Expect::Revision(two.meta.revision)).await.unwrap();
+    st.delete_person(&pid("ana"), None).await.unwrap();
+    assert_eq!(st.get_person(&pid("ana")).await.unwrap(), None);
+}
+
+async fn sessions_list_in_start_order_by_window_and_filter_and_page_by_cursor(st: Arc<dyn Store>) {
+    st.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap();
+    // "long" starts first and runs across the window [10, 12); "b" and "a" start together.
+    let mut long = session("long", 0, 11, &[]);
+    long.tags = vec!["Trade".into()];
+    for s in [session("late", 20, 21, &["ana"]), session("b", 5, 6, &[]), session("a", 5, 6, &["ana"]), long] {
+        st.put_session(&s, Expect::Absent).await.unwrap();
+    }
+    st.put_session(&session("in", 10, 11, &[]), Expect::Absent).await.unwrap();
+    let list = async |filter: SessionFilter| st.list_sessions(&filter, None, 100).await.unwrap();
+
+    assert_eq!(ids(&list(SessionFilter::default()).await), ["long", "a", "b", "in", "late"], "(start, id) order");
+    let window = SessionFilter { from: Some(at(10)), to: Some(at(12)), ..SessionFilter::default() };
+    assert_eq!(ids(&list(window).await), ["long", "in"], "sessions overlapping [from, to)");
+    let person = SessionFilter { person: Some(pid("ana")), ..SessionFilter::default() };
+    assert_eq!(ids(&list(person).await), ["a", "late"]);
+    let tag = SessionFilter { tag: Some("trade".into()), ..SessionFilter::default() };
+    assert_eq!(ids(&list(tag).await), ["long"]);
+
+    let all = list(SessionFilter::default()).await;
+    let mut paged = Vec::new();
+    let mut after: Option<SessionCursor> = None;
+    loop {
+        let page = st.list_sessions(&SessionFilter::default(), after.as_ref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(SessionCursor { start: last.start, id: last.id.clone() });
+        paged.extend(page);
+    }
+    assert_eq!(paged, all, "pages strictly after the cursor, nothing missed or repeated");
+}
+
+async fn people_list_in_name_order_and_by_text(st: Arc<dyn Store>) {
+    for p in
+        [person("p3", "carla", "Chile"), person("p2", "Bo", "Norway"), person("p1", "Bo", ""), person("p4", "Ana", "")]
+    {
+        st.put_person(&p, Expect::Absent).await.unwrap();
+    }
+    let names = |people: Vec<Person>| people.into_iter().map(|p| p.id.to_string()).collect::<Vec<_>>();
+
+    let all = st.list_people("", None, 100).await.unwrap();
+    assert_eq!(names(all), ["p4", "p1", "p2", "p3"], "(lower-case name, id) order");
+    assert_eq!(names(st.list_people("nor", None, 100).await.unwrap()), ["p2"], "text in the affiliation");
+    assert_eq!(names(st.list_people("arl", None, 100).await.unwrap()), ["p3"], "text in the name");
+    let after = PersonCursor { name: "bo".into(), id: pid("p1") };
+    assert_eq!(names(st.list_people("", Some(&after), 1).await.unwrap()), ["p2"], "after the cursor, at most `limit`");
+}
+
+async fn person_slots_list_a_persons_slots_in_time_order(st: Arc<dyn Store>) {
+    st.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap();
+    st.put_person(&person("bo", "Bo", ""), Expect::Absent).await.unwrap();
+    let mut s = session("one", 0, 4, &[]);
+    s.slots =
+        vec![slot("s1", 0, 1, &["ana"], &[]), slot("s2", 1, 2, &["bo"], &["ana"]), slot("s3", 2, 3, &["bo"], &[])];
+    let mut cancelled = slot("s0", 3, 4, &["ana"], &[]);
+    cancelled.status = SlotStatus::Cancelled;
+    s.removed_slots = vec![RemovedSlot { slot: cancelled, removed_at: at(0) }];
+    st.put_session(&s, Expect::Absent).await.unwrap();
+    st.put_session(&session("two", -5, -4, &["ana"]), Expect::Absent).await.unwrap();
+
+    let ana = pid("ana");
+    let slots = async |from, to, after: Option<&PersonSlotCursor>, limit, removed| {
+        let found = st.person_slots(&ana, from, to, after, limit, removed).await.unwrap();
+        found
+            .into_iter()
+            .map(|p| (p.session_id.to_string(), p.slot.id.to_string(), p.roles, p.removed))
+            .collect::<Vec<_>>()
+    };
+    let row = |s: &str, slot: &str, roles: &[Role], removed| (s.to_owned(), slot.to_owned(), roles.to_vec(), removed);
+    assert_eq!(
+        slots(None, None, None, 100, false).await,
+        [
+            row("two", "s1", &[Role::Speaker], false),
+            row("one", "s1", &[Role::Speaker], false),
+            row("one", "s2", &[Role::Moderator], false)
+        ]
+    );
+    assert_eq!(
+        slots(Some(at(0)), Some(at(5)), None, 100, true).await,
+        [
+            row("one", "s1", &[Role::Speaker], false),
+            row("one", "s2", &[Role::Moderator], false),
+            row("one", "s0", &[Role::Speaker], true)
+        ],
+        "a window, removed slots included"
+    );
+    let after = PersonSlotCursor { start: at(0), session: sid("one"), slot: SlotId::parse("s1").unwrap() };
+    assert_eq!(slots(None, None, Some(&after), 1, false).await, [row("one", "s2", &[Role::Moderator], false)]);
+}
+
+async fn feed_tokens_round_trip_and_are_revoked(st: Arc<dyn Store>) {
+    let token = |scope| FeedToken {
+        token: FeedToken::generate_secret(),
+        scope,
+        description: "for the tests".into(),
+        create_time: at(0),
+    };
+    let mut tokens = vec![
+        token(FeedScope::AllSessions),
+        token(FeedScope::Session(sid("one"))),
+        token(FeedScope::Person(pid("ana"))),
+    ];
+    for t in &tokens {
+        st.put_feed_token(t).await.unwrap();
+    }
+    assert!(matches!(st.put_feed_token(&tokens[0]).await, Err(StoreError::Exists)));
+    assert_eq!(st.get_feed_token(&tokens[1].token).await.unwrap().as_ref(), Some(&tokens[1]));
+
+    tokens.sort_by(|a, b| a.token.cmp(&b.token));
+    assert_eq!(st.list_feed_tokens(None, 100).await.unwrap(), tokens, "token order");
+    assert_eq!(st.list_feed_tokens(Some(&tokens[0].token), 1).await.unwrap(), tokens[1..2]);
+
+    st.delete_feed_token(&tokens[0].token).await.unwrap();
+    assert_eq!(st.get_feed_token(&tokens[0].token).await.unwrap(), None);
+    assert!(matches!(st.delete_feed_token(&tokens[0].token).await, Err(StoreError::NotFound)));
+}
+
+async fn sent_invites_keep_the_latest_sequence(st: Arc<dyn Store>) {
+    let sent = |slot: &str, person: &str, sequence| SentInvite {
+        message: InviteMessage {
+            session: sid("one"),
+            slot: SlotId::parse(slot).unwrap(),
+            person: pid(person),
+            method: InviteMethod::Request,
+            sequence,
+        },
+        session_created: at(0),
+    };
+    st.mark_invites_sent(&[sent("s2", "ana", 1), sent("s1", "bo", 0), sent("s1", "ana", 2)]).await.unwrap();
+    st.mark_invites_sent(&[sent("s1", "ana", 1), sent("s2", "ana", 3)]).await.unwrap();
+
+    assert_eq!(
+        st.sent_invites(&sid("one")).await.unwrap(),
+        [sent("s1", "ana", 2), sent("s1", "bo", 0), sent("s2", "ana", 3)],
+        "(slot, person) order; a lower sequence does not replace a higher one"
+    );
+    assert_eq!(st.sent_invites(&sid("other")).await.unwrap(), []);
+}
+
+async fn of_racing_writers_expecting_one_revision_exactly_one_wins(st: Arc<dyn Store>) {
+    const WRITERS: usize = 8;
+    let base = st.put_session(&session("one", 0, 1, &[]), Expect::Absent).await.unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(WRITERS));
+    let racers: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (st, barrier) = (Arc::clone(&st), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                let mut s = session("one", 0, 1, &[]);
+                s.title = format!("writer {i}");
+                barrier.wait().await;
+                (i, st.put_session(&s, Expect::Revision(base)).await)
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    let mut lost = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            (i, Ok(rev)) => won.push((i, rev)),
+            (_, Err(StoreError::RevisionMismatch { current })) => lost.push(current),
+            (_, Err(e)) => panic!("unexpected failure: {e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one writer wins: {won:?}");
+    let (winner, rev) = won[0];
+    assert!(lost.iter().all(|&current| current == rev), "losers see the winner's revision: {lost:?} vs {rev}");
+    let now = st.get_session(&sid("one")).await.unwrap().unwrap();
+    assert_eq!((now.title, now.meta.revision), (format!("writer {winner}"), rev));
+}
