@@ -50,6 +50,40 @@ struct Shared {
     notify: broadcast::Sender<u64>,
     /// How many revisions the change log keeps for watchers that reconnect.
     change_log_keep: AtomicU64,
+    /// Locks for read-change-write on one record; see [`Stripes`].
+    stripes: Stripes,
+    /// Read-change-writes that lost the compare-and-write to another write and read again.
+    /// In one process the stripes keep it at zero; it counts races with other writers of the
+    /// store (another replica, a direct import) and shows on /metrics.
+    write_retries: AtomicU64,
+}
+
+/// How many stripe locks an [`Agenda`] keeps.
+const STRIPES: usize = 64;
+
+/// Locks for read-change-write on one record, chosen by a hash of the record's kind and id.
+///
+/// Why: an update reads the record, changes it and writes it back with a compare on the
+/// revision it read. Without a lock, N concurrent updates of one session all read the same
+/// revision, one wins and N-1 read and encode the record again, over and over (each round
+/// costs a read, a validation and an encode per loser). With the stripe held from the read to
+/// the write they queue instead and each does its work once. Striped, not one lock per id, so
+/// memory stays fixed; two ids that share a stripe only wait for each other. The store's
+/// compare-and-write still decides between processes: stripes save work, they do not make
+/// the update correct.
+struct Stripes(Box<[tokio::sync::Mutex<()>]>);
+
+impl Stripes {
+    fn new() -> Self {
+        Self((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+
+    async fn lock(&self, kind: Kind, id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (kind, id).hash(&mut h);
+        self.0[(h.finish() % STRIPES as u64) as usize].lock().await
+    }
 }
 
 /// Capacity of the notification channel; a watcher further behind reads the change log.
@@ -133,6 +167,8 @@ impl Agenda {
             durable: AtomicU64::new(durable),
             notify,
             change_log_keep: AtomicU64::new(100_000),
+            stripes: Stripes::new(),
+            write_retries: AtomicU64::new(0),
         };
         Ok(Self { store, limits, shared: Arc::new(shared), gate: Arc::new(tokio::sync::RwLock::new(())) })
     }
@@ -146,6 +182,16 @@ impl Agenda {
     /// The number of writes since start; see the field's comment.
     pub fn changes(&self) -> u64 {
         self.shared.changes.load(Ordering::Acquire)
+    }
+
+    /// Read-change-writes retried after losing a compare-and-write; see the field's comment.
+    pub fn write_retries(&self) -> u64 {
+        self.shared.write_retries.load(Ordering::Relaxed)
+    }
+
+    /// Counts a read-change-write that lost its compare-and-write and goes round again.
+    fn retried(&self) {
+        self.shared.write_retries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The highest durable revision.
@@ -306,6 +352,7 @@ impl Agenda {
         etag: Option<&str>,
         change: impl Fn(&mut Session) -> Result<(), crate::domain::Error>,
     ) -> Result<Session, Error> {
+        let _stripe = self.shared.stripes.lock(Kind::Session, id.as_str()).await;
         for _ in 0..MAX_RETRIES {
             let old = self.get_session(id).await?;
             check_etag(Kind::Session, id.as_str(), etag, &old.meta)?;
@@ -326,7 +373,7 @@ impl Agenda {
                     self.committed(rev);
                     return Ok(new);
                 }
-                Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => continue,
+                Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => self.retried(),
                 Err(StoreError::UnknownPerson(p)) => return Err(unknown_person(&new, &p)),
                 Err(e) => return Err(write_failed(Kind::Session, id.as_str(), etag, e)),
             }
@@ -417,6 +464,7 @@ impl Agenda {
         etag: Option<&str>,
         change: impl Fn(&mut Person),
     ) -> Result<Person, Error> {
+        let _stripe = self.shared.stripes.lock(Kind::Person, id.as_str()).await;
         for _ in 0..MAX_RETRIES {
             let old = self.get_person(id).await?;
             check_etag(Kind::Person, id.as_str(), etag, &old.meta)?;
@@ -433,7 +481,7 @@ impl Agenda {
                     new.meta.revision = rev;
                     return self.counted(Ok(new));
                 }
-                Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => continue,
+                Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => self.retried(),
                 Err(e) => return Err(write_failed(Kind::Person, id.as_str(), etag, e)),
             }
         }

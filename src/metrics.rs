@@ -84,6 +84,8 @@ pub struct StoreFigures {
     pub revision: u64,
     pub writes: u64,
     pub flushes: u64,
+    /// Updates that lost a compare-and-write and read again (`Agenda::write_retries`).
+    pub write_retries: u64,
 }
 
 impl Default for Metrics {
@@ -176,6 +178,11 @@ impl Metrics {
                 "Flushes since start (group commit shares one among concurrent writes)",
                 ConstCounter::new(s.flushes),
             );
+            r.register(
+                "agenda_write_retries",
+                "Updates that lost a compare-and-write to another writer and read the record again",
+                ConstCounter::new(s.write_retries),
+            );
             encode_registry(&mut out, &r).expect("writing to a String cannot fail");
         }
         encode_eof(&mut out).expect("writing to a String cannot fail");
@@ -208,7 +215,8 @@ mod tests {
     #[test]
     fn store_figures_come_before_the_end_marker() {
         let m = Metrics::default();
-        let text = m.render(Some(StoreFigures { size_bytes: 4096, revision: 7, writes: 5, flushes: 2 }));
+        let text =
+            m.render(Some(StoreFigures { size_bytes: 4096, revision: 7, writes: 5, flushes: 2, write_retries: 3 }));
         assert!(text.contains("agenda_store_writes_total 5\n"), "{text}");
         assert!(text.contains("agenda_store_revision 7\n"), "{text}");
         assert_eq!(text.matches("# EOF").count(), 1, "{text}");

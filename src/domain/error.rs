@@ -10,7 +10,7 @@ use std::fmt;
 use super::SlotId;
 
 /// What kind of thing an error is about, for messages (and, above the domain, reasons).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Session,
     Slot,
