@@ -55,7 +55,7 @@ impl FloorServer {
             let start = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-            tracing::warn!(method = PATH, "serving the benchmarks' write floor (bench-floor)");
+            tracing::warn!(method = PATH, "the benchmarks' write floor is on (bench-floor)");
             Self { store: Arc::clone(store), next: Arc::new(AtomicU64::new(start)), max_message_bytes }
         })
     }
