@@ -16,11 +16,15 @@
 //! latency      sequential ListSessions (one-week window) and ListPersonSlots: p50/p99
 //! sweep        concurrent GetSession / ListPersonSlots over the whole store (memory under load)
 //! writes       concurrent CreateSession, then UpdateSlot, over gRPC for a fixed time
+//! floor        the gRPC write floor (feature bench-floor), then `writes`, on one server:
+//!              each write's rate as a ratio to the floor's (issue 12)
+//! keys         keys written and read per CreateSession and UpdateSlot on generated data
 //! raw-sled     the reference: N threads insert into sled, one flusher thread group-commits
 //! ```
 
 mod synth;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -157,15 +161,27 @@ enum Command {
     },
     /// Concurrent durable writes over gRPC.
     Writes {
-        #[arg(long)]
-        addr: SocketAddr,
-        /// The store's spec (its people are named by the new sessions).
+        #[command(flatten)]
+        load: WriteLoad,
+    },
+    /// The gRPC write floor, then CreateSession and UpdateSlot as `writes` runs them (each for
+    /// --seconds), against one server (`agenda serve` built with the feature and
+    /// `AGENDA_BENCH_FLOOR=1`).
+    #[cfg(feature = "bench-floor")]
+    Floor {
+        #[command(flatten)]
+        load: WriteLoad,
+        /// Bytes of each floor write: a small record.
+        #[arg(long, default_value_t = 400)]
+        value_bytes: usize,
+    },
+    /// Keys written and read per CreateSession and UpdateSlot, in process on a fresh store.
+    Keys {
         #[command(flatten)]
         spec: SpecArgs,
+        /// Writes in flight at once.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
     },
     /// The raw sled reference for durable writes.
     RawSled {
@@ -181,6 +197,20 @@ enum Command {
     },
 }
 
+/// A write load: where, on which store, how many at once, for how long.
+#[derive(clap::Args, Clone)]
+struct WriteLoad {
+    #[arg(long)]
+    addr: SocketAddr,
+    /// The store's spec (its people are named by the new sessions).
+    #[command(flatten)]
+    spec: SpecArgs,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
 /// The server's allocator (src/main.rs), so that the raw sled reference and the in-process
 /// figures run under the same allocator as the service.
 #[global_allocator]
@@ -190,8 +220,19 @@ fn main() {
     // `cargo bench -- ARGS` appends --bench; `cargo test --all-targets` runs us with no
     // subcommand (or with its own filter arguments): then a quick self-check.
     let args: Vec<String> = std::env::args().filter(|a| a != "--bench").collect();
-    const COMMANDS: &[&str] =
-        &["gen", "render", "grpc-files", "grpc-verify", "latency", "sweep", "writes", "raw-sled", "help"];
+    const COMMANDS: &[&str] = &[
+        "gen",
+        "render",
+        "grpc-files",
+        "grpc-verify",
+        "latency",
+        "sweep",
+        "writes",
+        "floor",
+        "keys",
+        "raw-sled",
+        "help",
+    ];
     if args.get(1).is_none_or(|a| !COMMANDS.contains(&a.as_str()) && !a.starts_with("-h")) {
         self_check();
         return;
@@ -210,9 +251,10 @@ fn main() {
         Command::Sweep { addr, spec, concurrency, seconds } => {
             runtime().block_on(sweep(addr, &spec.spec(), concurrency, Duration::from_secs(seconds)))
         }
-        Command::Writes { addr, spec, concurrency, seconds } => {
-            runtime().block_on(writes(addr, &spec.spec(), concurrency, Duration::from_secs(seconds)))
-        }
+        Command::Writes { load } => runtime().block_on(writes(&load)),
+        #[cfg(feature = "bench-floor")]
+        Command::Floor { load, value_bytes } => runtime().block_on(floor(&load, value_bytes)),
+        Command::Keys { spec, concurrency } => println!("{}", key_counts(&spec.spec(), concurrency)),
         Command::RawSled { dir, concurrency, seconds, value_bytes } => {
             raw_sled(&dir, concurrency, Duration::from_secs(seconds), value_bytes)
         }
@@ -225,6 +267,10 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Under `cargo test`: everything in miniature, quickly.
 fn self_check() {
+    #[cfg(feature = "bench-floor")]
+    floor_self_check();
+    let keys = key_counts(&Spec::small().scaled_to(20), 8);
+    assert!(keys.contains("create_keys_written="), "{keys}");
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = Spec::small().scaled_to(20);
     let store = Arc::new(SledStore::open(dir.path()).expect("open"));
@@ -234,7 +280,40 @@ fn self_check() {
     assert!(rt.block_on(agenda.get_session(&spec.session_id(19))).is_ok());
     let (ms, bytes) = render_once(&spec, 50);
     assert!(bytes > 10_000, "{bytes}");
-    println!("agenda-bench self-check ok (render of 50 slots: {ms:.2} ms); scripts/bench runs the benchmarks");
+    println!("agenda-bench self-check ok (render of 50 slots: {ms:.2} ms; {keys}); scripts/bench runs the benchmarks");
+}
+
+/// The floor through a real server built as `main` builds it, with the switch on: a few
+/// writes answer OK, and each waited for a flush.
+#[cfg(feature = "bench-floor")]
+fn floor_self_check() {
+    // SAFETY: no other thread runs yet (the runtime is built below).
+    unsafe { std::env::set_var(agenda::bench_floor::ENV, "1") };
+    let dir = tempfile::tempdir().expect("temp dir");
+    runtime().block_on(async {
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = grpc.local_addr().expect("address");
+        let config = agenda::config::Config {
+            data: dir.path().to_owned(),
+            grpc_listen: addr,
+            http_listen: http.local_addr().expect("address"),
+            ..Default::default()
+        };
+        let service = agenda::server::build(&config).await.expect("building the server");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(service.run(grpc, http, async move {
+            let _ = stopped.await;
+        }));
+        let channels = connect(addr, 1).await;
+        for _ in 0..3 {
+            floor_write(channels[0].clone(), vec![7; 400]).await.expect("a floor write");
+        }
+        let _ = stop.send(());
+        let store = server.await.expect("server task").expect("server");
+        let (writes, flushes) = store.commit_stats();
+        assert!(writes >= 3 && flushes >= 1, "{writes} writes waited for {flushes} flushes");
+    });
 }
 
 // ----- gen -----
@@ -611,17 +690,56 @@ where
     (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed), t0.elapsed())
 }
 
-async fn writes(addr: SocketAddr, spec: &Spec, concurrency: usize, duration: Duration) {
-    // A few connections, tasks spread over them (one HTTP/2 connection per 16 streams).
+/// A few connections for `concurrency` tasks, spread over them (one HTTP/2 connection per 16
+/// streams): what every write load uses.
+async fn connect(addr: SocketAddr, concurrency: usize) -> Arc<Vec<Channel>> {
     let mut channels = Vec::new();
     for _ in 0..concurrency.div_ceil(16) {
         channels.push(Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect"));
     }
-    let channels = Arc::new(channels);
+    Arc::new(channels)
+}
+
+/// What `writes` measures: CreateSession, then UpdateSlot, each for a fixed time.
+struct WriteFigures {
+    created: u64,
+    create_failed: u64,
+    creates_per_second: f64,
+    updated: u64,
+    update_failed: u64,
+    updates_per_second: f64,
+    /// The average protobuf size of the sessions created.
+    session_bytes: usize,
+}
+
+impl std::fmt::Display for WriteFigures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "creates={} create_failures={} creates_per_second={:.0} slot_updates={} slot_update_failures={} \
+             slot_updates_per_second={:.0} session_proto_bytes={}",
+            self.created,
+            self.create_failed,
+            self.creates_per_second,
+            self.updated,
+            self.update_failed,
+            self.updates_per_second,
+            self.session_bytes
+        )
+    }
+}
+
+async fn writes(load: &WriteLoad) {
+    let figures = write_loads(&connect(load.addr, load.concurrency).await, load).await;
+    println!("{figures} concurrency={}", load.concurrency);
+}
+
+async fn write_loads(channels: &Arc<Vec<Channel>>, load: &WriteLoad) -> WriteFigures {
+    let (spec, concurrency, duration) = (load.spec.spec(), load.concurrency, Duration::from_secs(load.seconds));
     let run = std::process::id();
     let templates: Arc<Vec<pb::Session>> = Arc::new((0..64).map(|i| pb_session(&spec.session(i))).collect());
     let (created, create_failed, create_time) = {
-        let (channels, templates) = (Arc::clone(&channels), Arc::clone(&templates));
+        let (channels, templates) = (Arc::clone(channels), Arc::clone(&templates));
         run_for(concurrency, duration, move |task, n| {
             let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
             let mut session = templates[(task + n as usize) % templates.len()].clone();
@@ -636,7 +754,7 @@ async fn writes(addr: SocketAddr, spec: &Spec, concurrency: usize, duration: Dur
     // Slot updates: each task changes the title of the first slot of its own first session
     // (so there is no contention between tasks; each update is a real change).
     let (updated, update_failed, update_time) = {
-        let channels = Arc::clone(&channels);
+        let channels = Arc::clone(channels);
         run_for(concurrency, duration, move |task, n| {
             let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
             let session_id = format!("w{run}-{task}-0");
@@ -657,14 +775,197 @@ async fn writes(addr: SocketAddr, spec: &Spec, concurrency: usize, duration: Dur
         })
         .await
     };
-    let avg_bytes = templates.iter().map(|s| s.encoded_len()).sum::<usize>() / templates.len();
+    WriteFigures {
+        created,
+        create_failed,
+        creates_per_second: created as f64 / create_time.as_secs_f64(),
+        updated,
+        update_failed,
+        updates_per_second: updated as f64 / update_time.as_secs_f64(),
+        session_bytes: templates.iter().map(|s| s.encoded_len()).sum::<usize>() / templates.len(),
+    }
+}
+// ----- the gRPC write floor -----
+
+/// One call of the floor's `Write` (a `BytesValue` in, `Empty` out) as tonic's generated
+/// clients make calls.
+#[cfg(feature = "bench-floor")]
+async fn floor_write(channel: Channel, value: Vec<u8>) -> Result<(), tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("connection not ready: {e}")))?;
+    let path = http::uri::PathAndQuery::from_static(agenda::bench_floor::PATH);
+    let codec = tonic_prost::ProstCodec::<Vec<u8>, ()>::default();
+    grpc.unary(tonic::Request::new(value), path, codec).await.map(drop)
+}
+
+/// The floor for `duration` (the same tasks, connections and loop as `writes`), then
+/// `writes`' two loads on the same server: the ratios of issue 12's targets.
+#[cfg(feature = "bench-floor")]
+async fn floor(load: &WriteLoad, value_bytes: usize) {
+    let (concurrency, duration) = (load.concurrency, Duration::from_secs(load.seconds));
+    let channels = connect(load.addr, concurrency).await;
+    let (written, failed, elapsed) = {
+        let channels = Arc::clone(&channels);
+        run_for(concurrency, duration, move |task, n| {
+            // Varied bytes, as in raw-sled, so that nothing can flatter a repeated value.
+            let value = (0..value_bytes).map(|i| (i as u64 ^ n ^ task as u64) as u8).collect();
+            floor_write(channels[task % channels.len()].clone(), value)
+        })
+        .await
+    };
+    if written == 0 || failed > 0 {
+        eprintln!(
+            "agenda-bench: {failed} floor writes failed (is the server built with bench-floor and run with {}=1?)",
+            agenda::bench_floor::ENV
+        );
+        std::process::exit(1);
+    }
+    let floor_rate = written as f64 / elapsed.as_secs_f64();
+    let w = write_loads(&channels, load).await;
+    let (create_ratio, update_ratio) = (w.creates_per_second / floor_rate, w.updates_per_second / floor_rate);
     println!(
-        "creates={created} create_failures={create_failed} creates_per_second={:.0} \
-         slot_updates={updated} slot_update_failures={update_failed} slot_updates_per_second={:.0} \
-         concurrency={concurrency} session_proto_bytes={avg_bytes}",
-        created as f64 / create_time.as_secs_f64(),
-        updated as f64 / update_time.as_secs_f64(),
+        "floor_writes={written} floor_writes_per_second={floor_rate:.0} floor_value_bytes={value_bytes} {w} \
+         concurrency={concurrency} floor_create_ratio={create_ratio:.2} floor_update_ratio={update_ratio:.2}"
     );
+    let met = |r: f64, t: f64| if r >= t { "met" } else { "not met" };
+    eprintln!("| load, {concurrency} concurrent, durable | per second | ratio to the floor | target | met |");
+    eprintln!("|---|---|---|---|---|");
+    eprintln!("| gRPC write floor (one key, {value_bytes} B, group flush) | {floor_rate:.0} | 1.00x | | |");
+    eprintln!(
+        "| CreateSession ({} B session) | {:.0} | {create_ratio:.2}x | >= 0.5x | {} |",
+        w.session_bytes,
+        w.creates_per_second,
+        met(create_ratio, 0.5)
+    );
+    eprintln!(
+        "| UpdateSlot | {:.0} | {update_ratio:.2}x | >= 0.7x | {} |",
+        w.updates_per_second,
+        met(update_ratio, 0.7)
+    );
+}
+
+// ----- keys per write -----
+
+/// Keys written and read per CreateSession and per UpdateSlot (a title change) on the
+/// sessions of `spec`, made through `Agenda` (the path of the two RPCs, without gRPC) on a
+/// fresh store that holds the spec's people: a `key=value` line.
+///
+/// Measured: the keys each write adds, tree by tree (sled's tree lengths before and after, the
+/// store closed). sled cannot show overwrites or reads, so those are counted from what
+/// `SledStore::put_session` does: it reads the record, the `max_span` and the `revision`, and
+/// for each person a new session names, the person and their reference count; it rewrites the
+/// `revision`, a reference count per person (one is a new key only for a person no session
+/// named before), and `max_span` when the session is the longest yet (counted in creation
+/// order, exact up to the order of concurrent writes). UpdateSlot also reads the record
+/// before its write (the etag check and the change).
+fn key_counts(spec: &Spec, concurrency: usize) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rt = runtime();
+    let people_only = Spec { sessions: 0, ..spec.clone() };
+    let with_agenda = |f: &dyn Fn(Agenda) -> Result<(), agenda::error::Error>| {
+        let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+        f(Agenda::new(store.clone(), Limits::default())).expect("writes");
+        // Background work (change log pruning) holds clones: wait until the store is ours.
+        while Arc::strong_count(&store) > 1 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(Arc::into_inner(store));
+    };
+    with_agenda(&|a| rt.block_on(synth::load(&a, &people_only, concurrency)).map(drop));
+    let before = tree_lengths(dir.path());
+    let n = spec.sessions;
+    let shared = Arc::new(spec.clone());
+    with_agenda(&|a| {
+        let spec = Arc::clone(&shared);
+        rt.block_on(synth::parallel(n, concurrency, move |i| {
+            let (a, s) = (a.clone(), spec.session(i));
+            async move { a.create_session(s).await.map(drop) }
+        }))
+    });
+    let created = tree_lengths(dir.path());
+    with_agenda(&|a| {
+        let spec = Arc::clone(&shared);
+        rt.block_on(synth::parallel(n, concurrency, move |i| {
+            let (a, id) = (a.clone(), spec.session_id(i));
+            async move {
+                let change = |s: &mut Session| {
+                    let slot = s.slots[0].id.clone();
+                    let title = Some(format!("{} (updated)", s.slots[0].title));
+                    s.update_slot(&slot, agenda::domain::SlotPatch { title, ..Default::default() })
+                };
+                a.update_session(&id, None, change).await.map(drop)
+            }
+        }))
+    });
+    let updated = tree_lengths(dir.path());
+    let delta = |a: &BTreeMap<String, usize>, b: &BTreeMap<String, usize>| -> BTreeMap<String, usize> {
+        b.iter().map(|(t, len)| (t.clone(), len - a.get(t).copied().unwrap_or(0))).collect()
+    };
+    let (create_new, update_new) = (delta(&before, &created), delta(&created, &updated));
+    let sessions: Vec<Session> = (0..n).map(|i| spec.session(i)).collect();
+    let named: usize = sessions.iter().map(|s| s.referenced_people().len()).sum();
+    let (mut longest, mut span_grows) = (i64::MIN, 0_usize);
+    for s in &sessions {
+        let span = s.end.as_second() - s.start.as_second();
+        if span > longest {
+            (longest, span_grows) = (span, span_grows + 1);
+        }
+    }
+    let sum = |m: &BTreeMap<String, usize>| m.values().sum::<usize>();
+    let new_refs = create_new.get("person_refs").copied().unwrap_or(0);
+    // New keys, plus overwrites: the revision on every write (the people's writes stored it
+    // first), the reference counts of people already named, and max_span each time it grows
+    // but the first (then it is a new key of `meta`).
+    let create_written = sum(&create_new) + n + (named - new_refs) + span_grows.saturating_sub(1);
+    let create_read = n + 2 * named + 2 * n;
+    // A title change: the record and the revision are rewritten, a change-log entry is added.
+    let update_written = sum(&update_new) + 2 * n;
+    let update_read = 2 * n + 2 * n;
+    let per = |x: usize| x as f64 / n.max(1) as f64;
+    let by_tree = |m: &BTreeMap<String, usize>| {
+        m.iter().filter(|(_, v)| **v > 0).map(|(t, v)| format!("{t}:{:.2}", per(*v))).collect::<Vec<_>>().join(",")
+    };
+    format!(
+        "keys_sessions={n} create_keys_written={:.1} create_keys_read={:.1} create_new_keys={:.1} \
+         create_people_named={:.1} create_new_keys_by_tree={} update_keys_written={:.1} update_keys_read={:.1} \
+         update_new_keys_by_tree={}",
+        per(create_written),
+        per(create_read),
+        per(sum(&create_new)),
+        per(named),
+        by_tree(&create_new),
+        per(update_written),
+        per(update_read),
+        by_tree(&update_new),
+    )
+}
+
+/// The number of keys in each tree of the sled database in `dir` (closed by its owner).
+fn tree_lengths(dir: &Path) -> BTreeMap<String, usize> {
+    // sled's own threads may hold the files (and their lock) for a moment after the store is
+    // dropped: try again for up to 10 s.
+    let mut tries = 0;
+    let db = loop {
+        match sled::open(dir) {
+            Ok(db) => break db,
+            Err(e) if tries < 1000 => {
+                tries += 1;
+                if tries == 1 {
+                    eprintln!("agenda-bench: the store is still held ({e}); waiting");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("opening the store to count its keys: {e}"),
+        }
+    };
+    db.tree_names()
+        .into_iter()
+        .filter(|name| name.as_ref() != b"__sled__default")
+        .map(|name| {
+            let len = db.open_tree(&name).expect("tree").len();
+            (String::from_utf8_lossy(&name).into_owned(), len)
+        })
+        .collect()
 }
 
 // ----- raw sled -----

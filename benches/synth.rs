@@ -536,7 +536,7 @@ pub async fn load(agenda: &Agenda, spec: &Spec, concurrency: usize) -> Result<Lo
 }
 
 /// Runs `f(i)` for every `i` in `0..n`, `concurrency` at a time; the first error wins.
-async fn parallel<F, Fut>(n: usize, concurrency: usize, f: F) -> Result<(), Error>
+pub async fn parallel<F, Fut>(n: usize, concurrency: usize, f: F) -> Result<(), Error>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), Error>> + Send + 'static,

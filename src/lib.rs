@@ -23,6 +23,8 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+#[cfg(feature = "bench-floor")]
+pub mod bench_floor;
 pub mod config;
 pub mod domain;
 pub mod error;

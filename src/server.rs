@@ -67,6 +67,9 @@ struct ServerOptions {
     /// How long in-flight requests get to finish after the shutdown signal.
     grace: Duration,
     metrics: Arc<Metrics>,
+    /// The benchmarks' write floor, when built with `bench-floor` and switched on.
+    #[cfg(feature = "bench-floor")]
+    floor: Option<crate::bench_floor::FloorServer>,
 }
 
 /// Opens the store in `dir` off the reactor (sled replays its log at open).
@@ -115,6 +118,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         limits: config.limits.clone(),
         grace: Duration::from_secs(config.shutdown_grace_seconds),
         metrics: Arc::new(Metrics::default()),
+        #[cfg(feature = "bench-floor")]
+        floor: crate::bench_floor::FloorServer::from_env(&store, config.limits.max_message_bytes),
     };
     Ok(Service { agenda, store, data: config.data.clone(), options })
 }
@@ -170,7 +175,16 @@ async fn serve(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let ServerOptions { feeds, auth, tls, limits, grace, metrics } = options;
+    let ServerOptions {
+        feeds,
+        auth,
+        tls,
+        limits,
+        grace,
+        metrics,
+        #[cfg(feature = "bench-floor")]
+        floor,
+    } = options;
     let max = limits.max_message_bytes;
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -203,17 +217,24 @@ async fn serve(
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
     }
 
+    #[cfg_attr(not(feature = "bench-floor"), allow(unused_mut))]
+    let mut methods = known_methods();
+    // The floor's calls get their own metrics label, as the script's checks of /metrics need.
+    #[cfg(feature = "bench-floor")]
+    if floor.is_some() {
+        methods.insert(crate::bench_floor::PATH.to_owned());
+    }
     let guard = GuardLayer(Arc::new(GuardState {
         auth,
         requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
         metrics: Arc::clone(&metrics),
-        methods: known_methods(),
+        methods,
     }));
     let mut builder = Server::builder().timeout(Duration::from_secs(limits.request_timeout_seconds));
     if let Some(tls) = tls {
         builder = builder.tls_config(tls).context("configuring TLS")?;
     }
-    let grpc_server = builder
+    let router = builder
         .layer(guard)
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -222,7 +243,10 @@ async fn serve(
         .add_service(people)
         .add_service(feed_tokens)
         .add_service(invites)
-        .add_service(AdminServiceServer::new(AdminApi::new(agenda.clone())))
+        .add_service(AdminServiceServer::new(AdminApi::new(agenda.clone())));
+    #[cfg(feature = "bench-floor")]
+    let router = router.add_optional_service(floor);
+    let grpc_server = router
         // TCP_NODELAY: without it, small answers wait for the peer's delayed ACK (~40 ms on
         // Linux) whenever a client sends its next call only after the previous answer.
         .serve_with_incoming_shutdown(TcpIncoming::from(grpc).with_nodelay(Some(true)), stopped(stop_rx.clone()));

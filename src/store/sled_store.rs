@@ -408,6 +408,17 @@ impl SledStore {
         Ok(problems)
     }
 
+    /// The bench-only write floor (feature `bench-floor`, issue 12): one plain insert into a
+    /// tree of its own, then the same group-commit wait as every write. It is what a durable
+    /// write costs with no transaction, index, record or validation around it, so the
+    /// benchmarks can compare CreateSession and UpdateSlot with it (BENCHMARKS.md).
+    #[cfg(feature = "bench-floor")]
+    pub fn floor_insert(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        // A lookup under a read lock once the tree exists: no field for a bench-only tree.
+        self.db.open_tree("bench_floor")?.insert(key, value)?;
+        self.commit.wait_durable().map_err(StoreError::Backend)
+    }
+
     /// Writes made and flushes run since open: how well group commit batches.
     pub fn commit_stats(&self) -> (u64, u64) {
         self.commit.stats()
