@@ -864,7 +864,7 @@ fn key_counts(spec: &Spec, concurrency: usize) -> String {
     let people_only = Spec { sessions: 0, ..spec.clone() };
     let with_agenda = |f: &dyn Fn(Agenda) -> Result<(), agenda::error::Error>| {
         let store = Arc::new(SledStore::open(dir.path()).expect("open"));
-        f(Agenda::new(store.clone(), Limits::default())).expect("writes");
+        f(rt.block_on(Agenda::new(store.shared(), Limits::default())).expect("revision")).expect("writes");
         // Background work (change log pruning) holds clones: wait until the store is ours.
         while Arc::strong_count(&store) > 1 {
             std::thread::sleep(Duration::from_millis(10));
