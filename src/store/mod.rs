@@ -52,12 +52,16 @@
 //!   person's reference-count key (zero) before deleting.
 //! - Queries: range reads over index key prefixes at one revision, in key order.
 
+#[cfg(feature = "etcd")]
+mod etcd_store;
 mod group_commit;
 mod keys;
 mod records;
 mod sled_store;
 
 use async_trait::async_trait;
+#[cfg(feature = "etcd")]
+pub use etcd_store::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore, txn_ops_needed};
 pub use sled_store::SledStore;
 
 use crate::domain::{

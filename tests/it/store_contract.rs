@@ -21,10 +21,18 @@ struct Fresh {
 }
 
 /// The sled engine, in a temporary directory.
-fn sled() -> Fresh {
+async fn sled() -> Fresh {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = Arc::new(SledStore::open(dir.path()).expect("opening a sled store")).shared();
     Fresh { store, _keep: Box::new(dir) }
+}
+
+/// The etcd engine, on a three-member cluster of its own (`etcd_cluster`), under a prefix.
+#[cfg(feature = "etcd")]
+async fn etcd() -> Fresh {
+    let cluster = crate::etcd_cluster::EtcdCluster::start().await;
+    let store = cluster.store("contract/").await.shared();
+    Fresh { store, _keep: Box::new(cluster) }
 }
 
 /// Every check, as one test per engine: `contract_suite!(engine, ...)`, where `engine()`
@@ -53,7 +61,7 @@ macro_rules! contract_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $check() {
-                    let fresh = super::$engine();
+                    let fresh = super::$engine().await;
                     super::$check(Arc::clone(&fresh.store)).await;
                 }
             )+
@@ -63,6 +71,8 @@ macro_rules! contract_suite {
 }
 
 contract_suite!(sled);
+#[cfg(feature = "etcd")]
+contract_suite!(etcd);
 
 // ----- records -----
 

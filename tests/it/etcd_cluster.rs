@@ -1,0 +1,132 @@
+//! A real three-member etcd cluster on loopback for the etcd engine's tests (feature `etcd`).
+//!
+//! The binary is `AGENDA_TEST_ETCD`, else `etcd` on the PATH (scripts/test fetches etcd 3.4 from
+//! Debian and sets the variable). Each cluster gets ephemeral ports and temporary data
+//! directories, is ready once a write through the client succeeds, and is killed on drop.
+//! Every test starts its own: compaction is cluster-wide, and the change-log checks count
+//! revisions, so a cluster shared between tests would let one test's writes show in another's.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agenda::store::{EtcdOptions, EtcdStore};
+
+/// How long a cluster gets to elect a leader and take a write before the test fails.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// The `--max-txn-ops` the test clusters run with (see the engine's module documentation).
+pub const MAX_TXN_OPS: usize = 1024;
+
+pub struct EtcdCluster {
+    members: Vec<Child>,
+    /// `http://127.0.0.1:PORT` of each member's client listener.
+    pub endpoints: Vec<String>,
+    /// The members' data directories, removed on drop after the members are killed.
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+fn etcd_binary() -> String {
+    std::env::var("AGENDA_TEST_ETCD").unwrap_or_else(|_| "etcd".to_owned())
+}
+
+/// A free loopback port. The listener closes before etcd binds it; the kernel does not hand
+/// out the same ephemeral port again at once.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port()
+}
+
+impl EtcdCluster {
+    /// Starts three members and waits until the cluster takes a write.
+    pub async fn start() -> Self {
+        let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+        let peers: Vec<String> =
+            ports.iter().enumerate().map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}")).collect();
+        let initial = peers.join(",");
+        let mut cluster = Self { members: Vec::new(), endpoints: Vec::new(), _dirs: Vec::new() };
+        for (i, (client, peer)) in ports.iter().enumerate() {
+            let dir = tempfile::tempdir().expect("a temporary data directory");
+            let client_url = format!("http://127.0.0.1:{client}");
+            let peer_url = format!("http://127.0.0.1:{peer}");
+            let child = Command::new(etcd_binary())
+                .args(["--name", &format!("m{i}")])
+                .arg("--data-dir")
+                .arg(dir.path())
+                .args(["--listen-client-urls", &client_url, "--advertise-client-urls", &client_url])
+                .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+                .args(["--initial-cluster", &initial, "--initial-cluster-state", "new"])
+                .args(["--initial-cluster-token", "agenda-test", "--max-txn-ops", &MAX_TXN_OPS.to_string()])
+                .args(["--logger", "zap", "--log-level", "error"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("starting etcd ({}): {e}; set AGENDA_TEST_ETCD or put etcd on the PATH", etcd_binary())
+                });
+            cluster.members.push(child);
+            cluster.endpoints.push(client_url);
+            cluster._dirs.push(dir);
+        }
+        cluster.wait_ready().await;
+        cluster
+    }
+
+    /// Polls until a write through the client succeeds.
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + READY_WITHIN;
+        let mut last_error = String::new();
+        while Instant::now() < deadline {
+            for (i, m) in self.members.iter_mut().enumerate() {
+                if let Ok(Some(status)) = m.try_wait() {
+                    panic!("etcd member m{i} exited: {status}");
+                }
+            }
+            let connect = etcd_client::ConnectOptions::new().with_timeout(Duration::from_secs(2));
+            match etcd_client::Client::connect(&self.endpoints, Some(connect)).await {
+                Ok(mut client) => match client.put("ready", "", None).await {
+                    Ok(_) => return,
+                    Err(e) => last_error = e.to_string(),
+                },
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the etcd cluster took no write within {READY_WITHIN:?}: {last_error}");
+    }
+
+    /// A store under `prefix` on this cluster.
+    pub async fn store(&self, prefix: &str) -> EtcdStore {
+        let options = EtcdOptions { prefix: prefix.to_owned(), max_txn_ops: MAX_TXN_OPS, ..EtcdOptions::default() };
+        EtcdStore::connect(&self.endpoints, options).await.expect("connecting to the etcd cluster")
+    }
+}
+
+impl Drop for EtcdCluster {
+    fn drop(&mut self) {
+        for m in &mut self.members {
+            let _ = m.kill();
+            let _ = m.wait();
+        }
+    }
+}
+
+/// The engine's person-in-use rule rests on this etcd behaviour: a compare over a key range
+/// with no key in it compares a zero key-value, so `version == 0` holds exactly when the range
+/// is empty (and fails as soon as one key lies in it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_compare_over_an_empty_range_holds_only_while_it_is_empty() {
+    use etcd_client::{Compare, CompareOp, Txn, TxnOp};
+    let cluster = EtcdCluster::start().await;
+    let mut client = etcd_client::Client::connect(&cluster.endpoints, None).await.unwrap();
+    let empty = || Compare::version("r/ana\0", CompareOp::Equal, 0).with_range("r/ana\u{1}");
+    let probe =
+        || Txn::new().when([empty()]).and_then([TxnOp::get("probe", None)]).or_else([TxnOp::get("probe", None)]);
+
+    assert!(client.txn(probe()).await.unwrap().succeeded(), "no key in the range");
+    client.put("r/anab", "", None).await.unwrap();
+    assert!(client.txn(probe()).await.unwrap().succeeded(), "a key just past the range is not in it");
+    client.put("r/ana\0one", "", None).await.unwrap();
+    assert!(!client.txn(probe()).await.unwrap().succeeded(), "one key in the range");
+    client.delete("r/ana\0one", None).await.unwrap();
+    assert!(client.txn(probe()).await.unwrap().succeeded(), "empty again");
+}
