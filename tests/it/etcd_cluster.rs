@@ -130,3 +130,25 @@ async fn a_version_compare_over_an_empty_range_holds_only_while_it_is_empty() {
     client.delete("r/ana\0one", None).await.unwrap();
     assert!(client.txn(probe()).await.unwrap().succeeded(), "empty again");
 }
+
+/// `agenda serve --store etcd://...`: the server that `server::build` makes from the config
+/// keeps its records in the cluster, under the URL's prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_configured_with_an_etcd_store_keeps_its_sessions_in_the_cluster() {
+    use crate::helpers::{session, spawn_with};
+    let cluster = EtcdCluster::start().await;
+    let hosts: Vec<&str> = cluster.endpoints.iter().map(|e| e.trim_start_matches("http://")).collect();
+    let url = format!("etcd://{}/smoke/?max_txn_ops={MAX_TXN_OPS}", hosts.join(","));
+    let unused = tempfile::tempdir().unwrap();
+    let app = spawn_with(unused.path(), false, agenda::domain::Limits::default(), |c| c.store = url).await;
+
+    let created = app.create("one", session("On etcd", "2026-03-20T09:00:00Z", "2026-03-20T10:00:00Z")).await;
+    let read = app.session("one").await;
+    assert_eq!((read.title.as_str(), &read.etag), ("On etcd", &created.etag));
+
+    let mut client = etcd_client::Client::connect(&cluster.endpoints, None).await.unwrap();
+    let stored = client.get("smoke/a1/s/one", None).await.unwrap();
+    assert_eq!(stored.kvs().len(), 1, "the session is a key of the cluster, under the prefix");
+    assert_eq!(std::fs::read_dir(unused.path()).unwrap().count(), 0, "and nothing was written to --data");
+    app.stop().await;
+}
