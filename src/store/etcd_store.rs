@@ -31,7 +31,10 @@
 //!   `after + 1` with the previous key-values (a deletion's last state) and stops at the
 //!   first event past `upto` or at the store revision, which `m/rev` guarantees an event at.
 //!   [`Store::prune_changes`] compacts the cluster; a watch below the compaction point is
-//!   cancelled by etcd and answered with [`StoreError::Compacted`].
+//!   cancelled by etcd and answered with [`StoreError::Compacted`]. Compaction is cluster-wide:
+//!   stores sharing a cluster share it, and `changes_from` (the point this store compacted at,
+//!   kept in `m/compacted`) can then be older than the cluster's; a resume below the cluster's
+//!   point is still refused as compacted (naming etcd's point), never answered with a gap.
 //! - **Reads are linearizable** (etcd's default): a read after a write sees it, on any member.
 //!
 //! # Queries

@@ -39,6 +39,11 @@ fn free_port() -> u16 {
 impl EtcdCluster {
     /// Starts three members and waits until the cluster takes a write.
     pub async fn start() -> Self {
+        Self::start_with(MAX_TXN_OPS).await
+    }
+
+    /// [`Self::start`], the members refusing a Txn of more than `max_txn_ops` operations.
+    pub async fn start_with(max_txn_ops: usize) -> Self {
         let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
         let peers: Vec<String> =
             ports.iter().enumerate().map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}")).collect();
@@ -55,7 +60,7 @@ impl EtcdCluster {
                 .args(["--listen-client-urls", &client_url, "--advertise-client-urls", &client_url])
                 .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
                 .args(["--initial-cluster", &initial, "--initial-cluster-state", "new"])
-                .args(["--initial-cluster-token", "agenda-test", "--max-txn-ops", &MAX_TXN_OPS.to_string()])
+                .args(["--initial-cluster-token", "agenda-test", "--max-txn-ops", &max_txn_ops.to_string()])
                 .args(["--logger", "zap", "--log-level", "error"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -96,7 +101,12 @@ impl EtcdCluster {
 
     /// A store under `prefix` on this cluster.
     pub async fn store(&self, prefix: &str) -> EtcdStore {
-        let options = EtcdOptions { prefix: prefix.to_owned(), max_txn_ops: MAX_TXN_OPS, ..EtcdOptions::default() };
+        self.store_with(prefix, MAX_TXN_OPS).await
+    }
+
+    /// A store under `prefix` told that the cluster allows `max_txn_ops` operations per Txn.
+    pub async fn store_with(&self, prefix: &str, max_txn_ops: usize) -> EtcdStore {
+        let options = EtcdOptions { prefix: prefix.to_owned(), max_txn_ops, ..EtcdOptions::default() };
         EtcdStore::connect(&self.endpoints, options).await.expect("connecting to the etcd cluster")
     }
 }
@@ -151,4 +161,34 @@ async fn a_server_configured_with_an_etcd_store_keeps_its_sessions_in_the_cluste
     assert_eq!(stored.kvs().len(), 1, "the session is a key of the cluster, under the prefix");
     assert_eq!(std::fs::read_dir(unused.path()).unwrap().count(), 0, "and nothing was written to --data");
     app.stop().await;
+}
+
+/// The documented bound is etcd's own count: on a cluster started with `--max-txn-ops 16`, a
+/// session write that replaces all of the 7 people it names (`txn_ops_needed(7)` = 16
+/// operations) goes through, and one that would need more is refused before it is sent, with
+/// an error naming the flag, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_session_write_the_txn_limit_allows_fits_and_a_larger_one_is_refused_cleanly() {
+    use crate::store_contract::{person, session};
+    use agenda::store::{Expect, Store, StoreError, txn_ops_needed};
+    const LIMIT: usize = 16;
+    assert_eq!(txn_ops_needed(7), LIMIT);
+    let cluster = EtcdCluster::start_with(LIMIT).await;
+    let store = cluster.store_with("limits/", LIMIT).await;
+    let ids: Vec<String> = (0..16).map(|i| format!("p{i:02}")).collect();
+    for id in &ids {
+        store.put_person(&person(id, id, ""), Expect::Absent).await.unwrap();
+    }
+    let named = |range: std::ops::Range<usize>| ids[range].iter().map(String::as_str).collect::<Vec<_>>();
+
+    let first = store.put_session(&session("one", 0, 1, &named(0..7)), Expect::Absent).await.unwrap();
+    let replaced = store.put_session(&session("one", 0, 1, &named(7..14)), Expect::Revision(first)).await.unwrap();
+
+    // 9 people named, none of them before: 2 + 9 added + 7 removed = 18 operations.
+    let others = [named(0..7), named(14..16)].concat();
+    let grown = store.put_session(&session("one", 0, 1, &others), Expect::Revision(replaced)).await;
+    assert!(matches!(&grown, Err(StoreError::Backend(m)) if m.contains("--max-txn-ops")), "{grown:?}");
+    let now = store.get_session(&agenda::domain::SessionId::parse("one").unwrap()).await.unwrap().unwrap();
+    assert_eq!((now.meta.revision, now.referenced_people().len()), (replaced, 7), "the refused write changed nothing");
+    assert_eq!(store.revision().await.unwrap(), replaced);
 }

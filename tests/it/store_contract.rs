@@ -89,7 +89,7 @@ fn sid(id: &str) -> SessionId {
     SessionId::parse(id).unwrap()
 }
 
-fn person(id: &str, name: &str, affiliation: &str) -> Person {
+pub(crate) fn person(id: &str, name: &str, affiliation: &str) -> Person {
     Person {
         id: pid(id),
         name: name.to_owned(),
@@ -119,7 +119,7 @@ fn slot(id: &str, from: i64, to: i64, speakers: &[&str], moderators: &[&str]) ->
 }
 
 /// A session over [from, to) hours with one slot spanning it, on which `speakers` speak.
-fn session(id: &str, from: i64, to: i64, speakers: &[&str]) -> Session {
+pub(crate) fn session(id: &str, from: i64, to: i64, speakers: &[&str]) -> Session {
     Session {
         id: sid(id),
         title: format!("session {id}"),
