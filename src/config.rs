@@ -47,6 +47,11 @@
 //! cert = "/etc/agenda/server.pem"
 //! key = "/etc/agenda/server.key"
 //! client_ca = "/etc/agenda/clients-ca.pem"  # set for mutual TLS
+//!
+//! [etcd]                              # with store = "etcd://..." (feature etcd)
+//! ca = "/etc/agenda/etcd-ca.pem"      # https to the members, verified against this CA
+//! user = "agenda"                     # etcd authentication, with the password file
+//! password_file = "/etc/agenda/etcd-password"
 //! ```
 
 use std::net::SocketAddr;
@@ -78,6 +83,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub auth: AuthConfig,
     pub tls: TlsConfig,
+    pub etcd: EtcdConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +124,18 @@ pub struct TlsConfig {
     pub client_ca: Option<PathBuf>,
 }
 
+/// How to reach an etcd store securely. The password lives in its own file, so that
+/// `--print-config` and the configuration file hold no secret.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EtcdConfig {
+    /// The CA (PEM) that signed the members' certificates: endpoints are `https` when set.
+    pub ca: Option<PathBuf>,
+    pub user: Option<String>,
+    /// A file holding the user's password (a final newline is ignored).
+    pub password_file: Option<PathBuf>,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -134,6 +152,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
+            etcd: EtcdConfig::default(),
         }
     }
 }
@@ -273,6 +292,9 @@ pub const ENV: &[(&str, &str)] = &[
     ("tls.cert", "AGENDA_TLS_CERT"),
     ("tls.key", "AGENDA_TLS_KEY"),
     ("tls.client_ca", "AGENDA_TLS_CLIENT_CA"),
+    ("etcd.ca", "AGENDA_ETCD_CA"),
+    ("etcd.user", "AGENDA_ETCD_USER"),
+    ("etcd.password_file", "AGENDA_ETCD_PASSWORD_FILE"),
 ];
 
 /// The storage engine a configuration names (its `store` key).
@@ -376,6 +398,9 @@ impl Config {
         if crate::domain::Email::parse(&self.feeds.organizer_email).is_err() {
             return bad("feeds.organizer_email is not an e-mail address");
         }
+        if self.etcd.user.is_some() != self.etcd.password_file.is_some() {
+            return bad("etcd.user and etcd.password_file go together");
+        }
         self.store_choice()?;
         Ok(())
     }
@@ -387,8 +412,8 @@ impl Config {
     }
 
     /// The engine `store` names. `etcd://` takes comma-separated `host:port` client endpoints
-    /// (plain `http`; TLS and authentication to etcd are not configurable yet), then an optional
-    /// key prefix after a `/`, then an optional `?max_txn_ops=N`: the cluster's `--max-txn-ops`.
+    /// (`https` when `etcd.ca` is set, else `http`), then an optional key prefix after a `/`,
+    /// then an optional `?max_txn_ops=N`: the cluster's `--max-txn-ops`.
     pub fn store_choice(&self) -> Result<StoreChoice, ConfigError> {
         let bad = |why: &str| ConfigError::Invalid(format!("store {:?}: {why}", self.store));
         if self.store == "sled" {
@@ -405,8 +430,9 @@ impl Config {
             Some((hosts, prefix)) => (hosts, prefix.to_owned()),
             None => (rest, String::new()),
         };
+        let scheme = if self.etcd.ca.is_some() { "https" } else { "http" };
         let endpoints: Vec<String> =
-            hosts.split(',').filter(|h| !h.is_empty()).map(|h| format!("http://{h}")).collect();
+            hosts.split(',').filter(|h| !h.is_empty()).map(|h| format!("{scheme}://{h}")).collect();
         if endpoints.is_empty() {
             return Err(bad("names no etcd endpoint"));
         }
@@ -585,6 +611,17 @@ mod tests {
                 let args = ServeArgs { store: Some(wrong.into()), ..ServeArgs::default() };
                 assert!(matches!(Config::resolve(&args, None), Err(ConfigError::Invalid(_))), "{wrong}");
             }
+            jail.set_env("AGENDA_ETCD_CA", "etcd-ca.pem");
+            let etcd = Config::resolve(&args, None).unwrap().store_choice().unwrap();
+            assert!(
+                matches!(etcd, StoreChoice::Etcd { endpoints, .. } if endpoints == ["https://h3:2379"]),
+                "a CA: TLS"
+            );
+            jail.set_env("AGENDA_ETCD_USER", "agenda");
+            assert!(
+                matches!(Config::resolve(&args, None), Err(ConfigError::Invalid(_))),
+                "a user needs a password file"
+            );
             Ok(())
         });
     }
@@ -594,6 +631,7 @@ mod tests {
         let mut full = Config::default();
         full.auth.tokens_file = Some("tokens.toml".into());
         full.tls = TlsConfig { cert: Some("c".into()), key: Some("k".into()), client_ca: Some("ca".into()) };
+        full.etcd = EtcdConfig { ca: Some("ca".into()), user: Some("u".into()), password_file: Some("p".into()) };
         fn leaves(prefix: &str, t: &toml::Table, out: &mut BTreeSet<String>) {
             for (k, v) in t {
                 let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };

@@ -84,8 +84,17 @@ pub async fn open_configured(config: &Config) -> anyhow::Result<(Agenda, Option<
         #[cfg(feature = "etcd")]
         StoreChoice::Etcd { endpoints, prefix, max_txn_ops } => {
             use crate::store::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore};
+            let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+            let ca_pem = config.etcd.ca.as_deref().map(read).transpose()?;
+            let user = match (&config.etcd.user, &config.etcd.password_file) {
+                (Some(user), Some(file)) => {
+                    let password = String::from_utf8(read(file)?).context("the etcd password file is not UTF-8")?;
+                    Some((user.clone(), password.trim_end_matches(['\r', '\n']).to_owned()))
+                }
+                _ => None,
+            };
             let max_txn_ops = max_txn_ops.unwrap_or(ETCD_DEFAULT_MAX_TXN_OPS);
-            let options = EtcdOptions { prefix, max_txn_ops, ..EtcdOptions::default() };
+            let options = EtcdOptions { prefix, max_txn_ops, user, ca_pem };
             let store = EtcdStore::connect(&endpoints, options)
                 .await
                 .with_context(|| format!("connecting to etcd at {}", endpoints.join(",")))?;

@@ -20,6 +20,8 @@ pub const MAX_TXN_OPS: usize = 1024;
 
 pub struct EtcdCluster {
     members: Vec<Child>,
+    /// With TLS on the client port: the CA (PEM) that signed the members' certificate.
+    pub ca_pem: Option<String>,
     /// `http://127.0.0.1:PORT` of each member's client listener.
     pub endpoints: Vec<String>,
     /// The members' data directories, removed on drop after the members are killed.
@@ -44,16 +46,41 @@ impl EtcdCluster {
 
     /// [`Self::start`], the members refusing a Txn of more than `max_txn_ops` operations.
     pub async fn start_with(max_txn_ops: usize) -> Self {
+        Self::launch(max_txn_ops, None).await
+    }
+
+    /// [`Self::start`] with TLS on the client port, from a test CA (peers talk plain HTTP).
+    pub async fn start_tls() -> Self {
+        Self::launch(MAX_TXN_OPS, Some(crate::production::pki())).await
+    }
+
+    async fn launch(max_txn_ops: usize, ca: Option<crate::production::TestPki>) -> Self {
         let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
         let peers: Vec<String> =
             ports.iter().enumerate().map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}")).collect();
         let initial = peers.join(",");
-        let mut cluster = Self { members: Vec::new(), endpoints: Vec::new(), _dirs: Vec::new() };
+        let mut cluster = Self {
+            members: Vec::new(),
+            ca_pem: ca.as_ref().map(|ca| ca.ca.clone()),
+            endpoints: Vec::new(),
+            _dirs: Vec::new(),
+        };
+        let scheme = if ca.is_some() { "https" } else { "http" };
         for (i, (client, peer)) in ports.iter().enumerate() {
             let dir = tempfile::tempdir().expect("a temporary data directory");
-            let client_url = format!("http://127.0.0.1:{client}");
+            let client_url = format!("{scheme}://127.0.0.1:{client}");
             let peer_url = format!("http://127.0.0.1:{peer}");
-            let child = Command::new(etcd_binary())
+            let mut command = Command::new(etcd_binary());
+            if let Some(ca) = &ca {
+                let write = |name: &str, pem: &str| {
+                    let path = dir.path().join(name);
+                    std::fs::write(&path, pem).expect("writing a test certificate");
+                    path
+                };
+                command.arg("--cert-file").arg(write("server.pem", &ca.server_cert));
+                command.arg("--key-file").arg(write("server.key", &ca.server_key));
+            }
+            let child = command
                 .args(["--name", &format!("m{i}")])
                 .arg("--data-dir")
                 .arg(dir.path())
@@ -86,8 +113,7 @@ impl EtcdCluster {
                     panic!("etcd member m{i} exited: {status}");
                 }
             }
-            let connect = etcd_client::ConnectOptions::new().with_timeout(Duration::from_secs(2));
-            match etcd_client::Client::connect(&self.endpoints, Some(connect)).await {
+            match self.client(None).await {
                 Ok(mut client) => match client.put("ready", "", None).await {
                     Ok(_) => return,
                     Err(e) => last_error = e.to_string(),
@@ -97,6 +123,19 @@ impl EtcdCluster {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the etcd cluster took no write within {READY_WITHIN:?}: {last_error}");
+    }
+
+    /// A client of the cluster (over TLS when it has it), as `user` when given.
+    pub async fn client(&self, user: Option<(&str, &str)>) -> Result<etcd_client::Client, etcd_client::Error> {
+        let mut connect = etcd_client::ConnectOptions::new().with_timeout(Duration::from_secs(2));
+        if let Some(ca) = &self.ca_pem {
+            let ca = etcd_client::Certificate::from_pem(ca);
+            connect = connect.with_tls(etcd_client::TlsOptions::new().ca_certificate(ca));
+        }
+        if let Some((name, password)) = user {
+            connect = connect.with_user(name, password);
+        }
+        etcd_client::Client::connect(&self.endpoints, Some(connect)).await
     }
 
     /// A store under `prefix` on this cluster.
@@ -191,4 +230,37 @@ async fn the_largest_session_write_the_txn_limit_allows_fits_and_a_larger_one_is
     let now = store.get_session(&agenda::domain::SessionId::parse("one").unwrap()).await.unwrap().unwrap();
     assert_eq!((now.meta.revision, now.referenced_people().len()), (replaced, 7), "the refused write changed nothing");
     assert_eq!(store.revision().await.unwrap(), replaced);
+}
+
+/// `[etcd] ca, user, password_file`: the server reaches a cluster that speaks only TLS and has
+/// authentication on, verifying the members against the CA and logging in as the user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_reaches_a_cluster_over_tls_as_a_user() {
+    use crate::helpers::{session, spawn_with};
+    let cluster = EtcdCluster::start_tls().await;
+    let mut admin = cluster.client(None).await.unwrap();
+    admin.user_add("root", "s3cret", None).await.unwrap();
+    admin.user_grant_role("root", "root").await.unwrap();
+    admin.auth_enable().await.unwrap();
+
+    let files = tempfile::tempdir().unwrap();
+    let ca = files.path().join("etcd-ca.pem");
+    std::fs::write(&ca, cluster.ca_pem.as_deref().unwrap()).unwrap();
+    let password = files.path().join("etcd-password");
+    std::fs::write(&password, "s3cret\n").unwrap();
+    let hosts: Vec<&str> = cluster.endpoints.iter().map(|e| e.trim_start_matches("https://")).collect();
+    let url = format!("etcd://{}/secure/", hosts.join(","));
+    let app = spawn_with(files.path(), false, agenda::domain::Limits::default(), |c| {
+        c.store = url;
+        c.etcd = agenda::config::EtcdConfig { ca: Some(ca), user: Some("root".into()), password_file: Some(password) };
+    })
+    .await;
+
+    app.create("one", session("Over TLS", "2026-03-20T09:00:00Z", "2026-03-20T10:00:00Z")).await;
+    assert_eq!(app.session("one").await.title, "Over TLS");
+    let anonymous = cluster.client(None).await.unwrap().get("secure/a1/s/one", None).await;
+    assert!(anonymous.is_err(), "authentication is on: {anonymous:?}");
+    let mut user = cluster.client(Some(("root", "s3cret"))).await.unwrap();
+    assert_eq!(user.get("secure/a1/s/one", None).await.unwrap().kvs().len(), 1);
+    app.stop().await;
 }
