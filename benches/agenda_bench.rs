@@ -310,7 +310,7 @@ fn floor_self_check() {
             floor_write(channels[0].clone(), vec![7; 400]).await.expect("a floor write");
         }
         let _ = stop.send(());
-        let store = server.await.expect("server task").expect("server");
+        let store = server.await.expect("server task").expect("server").expect("a sled store");
         let (writes, flushes) = store.commit_stats();
         assert!(writes >= 3 && flushes >= 1, "{writes} writes waited for {flushes} flushes");
     });

@@ -13,6 +13,7 @@
 //!
 //! ```toml
 //! data = "./agenda-data"              # sled database directory
+//! store = "sled"                      # or "etcd://h1:2379,h2:2379[/prefix][?max_txn_ops=N]"
 //! grpc_listen = "127.0.0.1:50051"     # internal gRPC API
 //! http_listen = "127.0.0.1:8080"      # feeds, /metrics, /healthz
 //! demo = false                        # load the demo session first
@@ -46,6 +47,11 @@
 //! cert = "/etc/agenda/server.pem"
 //! key = "/etc/agenda/server.key"
 //! client_ca = "/etc/agenda/clients-ca.pem"  # set for mutual TLS
+//!
+//! [etcd]                              # with store = "etcd://..." (feature etcd)
+//! ca = "/etc/agenda/etcd-ca.pem"      # https to the members, verified against this CA
+//! user = "agenda"                     # etcd authentication, with the password file
+//! password_file = "/etc/agenda/etcd-password"
 //! ```
 
 use std::net::SocketAddr;
@@ -64,6 +70,8 @@ use crate::links::FeedLinks;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub data: PathBuf,
+    /// The storage engine: `sled` (in `data`) or an etcd cluster; see [`StoreChoice`].
+    pub store: String,
     pub grpc_listen: SocketAddr,
     pub http_listen: SocketAddr,
     pub demo: bool,
@@ -75,6 +83,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub auth: AuthConfig,
     pub tls: TlsConfig,
+    pub etcd: EtcdConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,10 +124,23 @@ pub struct TlsConfig {
     pub client_ca: Option<PathBuf>,
 }
 
+/// How to reach an etcd store securely. The password lives in its own file, so that
+/// `--print-config` and the configuration file hold no secret.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EtcdConfig {
+    /// The CA (PEM) that signed the members' certificates: endpoints are `https` when set.
+    pub ca: Option<PathBuf>,
+    pub user: Option<String>,
+    /// A file holding the user's password (a final newline is ignored).
+    pub password_file: Option<PathBuf>,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
             data: PathBuf::from("./agenda-data"),
+            store: "sled".into(),
             grpc_listen: "127.0.0.1:50051".parse().expect("valid"),
             http_listen: "127.0.0.1:8080".parse().expect("valid"),
             demo: false,
@@ -130,6 +152,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
+            etcd: EtcdConfig::default(),
         }
     }
 }
@@ -171,6 +194,10 @@ pub struct ServeArgs {
     /// Print the resolved configuration as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Storage engine: `sled` (default, in --data) or `etcd://host1:2379,host2:2379[/prefix]`
+    /// (builds with `--features etcd`).
+    #[arg(long)]
+    pub store: Option<String>,
     /// Address of the internal gRPC API (default 127.0.0.1:50051). Port 0 picks a free port.
     #[arg(long)]
     pub grpc_listen: Option<SocketAddr>,
@@ -239,6 +266,7 @@ pub struct ServeArgs {
 /// The environment variable of every key of the file: (key, variable).
 pub const ENV: &[(&str, &str)] = &[
     ("data", "AGENDA_DATA"),
+    ("store", "AGENDA_STORE"),
     ("grpc_listen", "AGENDA_GRPC_LISTEN"),
     ("http_listen", "AGENDA_HTTP_LISTEN"),
     ("demo", "AGENDA_DEMO"),
@@ -264,7 +292,19 @@ pub const ENV: &[(&str, &str)] = &[
     ("tls.cert", "AGENDA_TLS_CERT"),
     ("tls.key", "AGENDA_TLS_KEY"),
     ("tls.client_ca", "AGENDA_TLS_CLIENT_CA"),
+    ("etcd.ca", "AGENDA_ETCD_CA"),
+    ("etcd.user", "AGENDA_ETCD_USER"),
+    ("etcd.password_file", "AGENDA_ETCD_PASSWORD_FILE"),
 ];
+
+/// The storage engine a configuration names (its `store` key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// sled in the `data` directory.
+    Sled,
+    /// An etcd cluster: its client URLs, the key prefix, and its `--max-txn-ops` when raised.
+    Etcd { endpoints: Vec<String>, prefix: String, max_txn_ops: Option<usize> },
+}
 
 /// Why the configuration could not be resolved.
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +355,7 @@ impl Config {
         }
         set!(
             c.data => data,
+            c.store => args.store,
             c.grpc_listen => args.grpc_listen,
             c.http_listen => args.http_listen,
             c.public_url => args.public_url,
@@ -357,6 +398,10 @@ impl Config {
         if crate::domain::Email::parse(&self.feeds.organizer_email).is_err() {
             return bad("feeds.organizer_email is not an e-mail address");
         }
+        if self.etcd.user.is_some() != self.etcd.password_file.is_some() {
+            return bad("etcd.user and etcd.password_file go together");
+        }
+        self.store_choice()?;
         Ok(())
     }
 
@@ -364,6 +409,37 @@ impl Config {
     /// live in their own file).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("the configuration serializes")
+    }
+
+    /// The engine `store` names. `etcd://` takes comma-separated `host:port` client endpoints
+    /// (`https` when `etcd.ca` is set, else `http`), then an optional key prefix after a `/`,
+    /// then an optional `?max_txn_ops=N`: the cluster's `--max-txn-ops`.
+    pub fn store_choice(&self) -> Result<StoreChoice, ConfigError> {
+        let bad = |why: &str| ConfigError::Invalid(format!("store {:?}: {why}", self.store));
+        if self.store == "sled" {
+            return Ok(StoreChoice::Sled);
+        }
+        let Some(rest) = self.store.strip_prefix("etcd://") else {
+            return Err(bad("expected \"sled\" or etcd://host:port[,host:port...]"));
+        };
+        let (rest, max_txn_ops) = match rest.split_once("?max_txn_ops=") {
+            Some((rest, n)) => (rest, Some(n.parse::<usize>().map_err(|_| bad("max_txn_ops is not a number"))?)),
+            None => (rest, None),
+        };
+        let (hosts, prefix) = match rest.split_once('/') {
+            Some((hosts, prefix)) => (hosts, prefix.to_owned()),
+            None => (rest, String::new()),
+        };
+        let scheme = if self.etcd.ca.is_some() { "https" } else { "http" };
+        let endpoints: Vec<String> =
+            hosts.split(',').filter(|h| !h.is_empty()).map(|h| format!("{scheme}://{h}")).collect();
+        if endpoints.is_empty() {
+            return Err(bad("names no etcd endpoint"));
+        }
+        if prefix.starts_with('/') || hosts.split(',').any(|h| h.ends_with(':')) {
+            return Err(bad("endpoints are host:port, without a scheme"));
+        }
+        Ok(StoreChoice::Etcd { endpoints, prefix, max_txn_ops })
     }
 
     pub fn domain_limits(&self) -> Limits {
@@ -516,10 +592,46 @@ mod tests {
     }
 
     #[test]
+    fn the_store_is_sled_by_default_or_an_etcd_cluster_from_flag_or_environment() {
+        jailed(|jail| {
+            assert_eq!(
+                Config::resolve(&ServeArgs::default(), None).unwrap().store_choice().unwrap(),
+                StoreChoice::Sled
+            );
+            jail.set_env("AGENDA_STORE", "etcd://h1:2379,h2:2379/agenda/?max_txn_ops=4096");
+            let etcd = Config::resolve(&ServeArgs::default(), None).unwrap().store_choice().unwrap();
+            let endpoints = vec!["http://h1:2379".to_owned(), "http://h2:2379".to_owned()];
+            assert_eq!(etcd, StoreChoice::Etcd { endpoints, prefix: "agenda/".into(), max_txn_ops: Some(4096) });
+            let args = ServeArgs { store: Some("etcd://h3:2379".into()), ..ServeArgs::default() };
+            let etcd = Config::resolve(&args, None).unwrap().store_choice().unwrap();
+            let endpoints = vec!["http://h3:2379".to_owned()];
+            assert_eq!(etcd, StoreChoice::Etcd { endpoints, prefix: String::new(), max_txn_ops: None }, "a flag wins");
+            for wrong in ["mysql://h1", "etcd://", "etcd://h1:2379?max_txn_ops=many", "etcd://h1:2379,https://h2:2379"]
+            {
+                let args = ServeArgs { store: Some(wrong.into()), ..ServeArgs::default() };
+                assert!(matches!(Config::resolve(&args, None), Err(ConfigError::Invalid(_))), "{wrong}");
+            }
+            jail.set_env("AGENDA_ETCD_CA", "etcd-ca.pem");
+            let etcd = Config::resolve(&args, None).unwrap().store_choice().unwrap();
+            assert!(
+                matches!(etcd, StoreChoice::Etcd { endpoints, .. } if endpoints == ["https://h3:2379"]),
+                "a CA: TLS"
+            );
+            jail.set_env("AGENDA_ETCD_USER", "agenda");
+            assert!(
+                matches!(Config::resolve(&args, None), Err(ConfigError::Invalid(_))),
+                "a user needs a password file"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn every_key_of_the_file_has_an_environment_variable() {
         let mut full = Config::default();
         full.auth.tokens_file = Some("tokens.toml".into());
         full.tls = TlsConfig { cert: Some("c".into()), key: Some("k".into()), client_ca: Some("ca".into()) };
+        full.etcd = EtcdConfig { ca: Some("ca".into()), user: Some("u".into()), password_file: Some("p".into()) };
         fn leaves(prefix: &str, t: &toml::Table, out: &mut BTreeSet<String>) {
             for (k, v) in t {
                 let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };

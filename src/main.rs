@@ -100,7 +100,7 @@ fn main() -> anyhow::Result<()> {
                     print!("{}", config.to_toml());
                     return Ok(());
                 }
-                finished_store = Some(serve(config).await?);
+                finished_store = serve(config).await?;
                 Ok(())
             }
             Command::Import { file, mode } => {
@@ -129,7 +129,7 @@ fn main() -> anyhow::Result<()> {
 
 /// Serves until Ctrl-C or SIGTERM: the library builds the service from the configuration;
 /// the binary binds the listeners (so it can log the real addresses) and supplies the signal.
-async fn serve(config: Config) -> anyhow::Result<Arc<SledStore>> {
+async fn serve(config: Config) -> anyhow::Result<Option<Arc<SledStore>>> {
     let shutdown = shutdown_signal()?;
     let service = agenda::server::build(&config).await?;
     let grpc =

@@ -25,7 +25,7 @@ use tonic::{Code, Status};
 use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, SessionApi};
 use crate::app::Agenda;
 use crate::auth::Auth;
-use crate::config::{Config, FeedConfig, LimitsConfig};
+use crate::config::{Config, FeedConfig, LimitsConfig, StoreChoice};
 use crate::domain::Limits;
 use crate::metrics::Metrics;
 use crate::pb::admin_service_server::AdminServiceServer;
@@ -50,10 +50,11 @@ const HEALTH_REPORTED: [&str; 5] = [
 /// and TLS are read. Only the listeners and the shutdown signal are missing.
 pub struct Service {
     agenda: Agenda,
-    /// Flushed after serving, then handed back: the binary reopens it once (checkpoint).
-    store: Arc<SledStore>,
+    /// A sled store is flushed after serving, then handed back: the binary reopens it once
+    /// (checkpoint). An etcd store has nothing to flush: every write was acknowledged by a quorum.
+    store: Option<Arc<SledStore>>,
     /// Where the store lives, for the "serving" log line.
-    data: std::path::PathBuf,
+    data: String,
     options: ServerOptions,
 }
 
@@ -70,6 +71,42 @@ struct ServerOptions {
     /// The benchmarks' write floor, when built with `bench-floor` and switched on.
     #[cfg(feature = "bench-floor")]
     floor: Option<crate::bench_floor::FloorServer>,
+}
+
+/// Opens the store the configuration names: sled in its `data` directory (see [`open`]), or
+/// an etcd cluster (feature `etcd`). Also returns where it lives, for the logs.
+pub async fn open_configured(config: &Config) -> anyhow::Result<(Agenda, Option<Arc<SledStore>>, String)> {
+    match config.store_choice()? {
+        StoreChoice::Sled => {
+            let (agenda, store) = open(&config.data, config.domain_limits()).await?;
+            Ok((agenda, Some(store), config.data.display().to_string()))
+        }
+        #[cfg(feature = "etcd")]
+        StoreChoice::Etcd { endpoints, prefix, max_txn_ops } => {
+            use crate::store::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore};
+            let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+            let ca_pem = config.etcd.ca.as_deref().map(read).transpose()?;
+            let user = match (&config.etcd.user, &config.etcd.password_file) {
+                (Some(user), Some(file)) => {
+                    let password = String::from_utf8(read(file)?).context("the etcd password file is not UTF-8")?;
+                    Some((user.clone(), password.trim_end_matches(['\r', '\n']).to_owned()))
+                }
+                _ => None,
+            };
+            let max_txn_ops = max_txn_ops.unwrap_or(ETCD_DEFAULT_MAX_TXN_OPS);
+            let options = EtcdOptions { prefix, max_txn_ops, user, ca_pem };
+            let store = EtcdStore::connect(&endpoints, options)
+                .await
+                .with_context(|| format!("connecting to etcd at {}", endpoints.join(",")))?;
+            let agenda =
+                Agenda::new(store.shared(), config.domain_limits()).await.context("reading the store's revision")?;
+            Ok((agenda, None, config.store.clone()))
+        }
+        #[cfg(not(feature = "etcd"))]
+        StoreChoice::Etcd { .. } => {
+            anyhow::bail!("store {}: this build has no etcd engine; build agenda with --features etcd", config.store)
+        }
+    }
 }
 
 /// Opens the store in `dir` off the reactor (sled replays its log at open).
@@ -102,7 +139,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         tracing::warn!("authentication is off: no tokens are configured (fine on a laptop, not in production)");
     }
     let tls = tls_config(config)?;
-    let (agenda, store) = open(&config.data, config.domain_limits()).await?;
+    let (agenda, store, data) = open_configured(config).await?;
     let agenda = agenda.with_change_log(config.change_log_revisions);
     if config.demo {
         // Only where absent: a restart must never undo the edits made to the demo since.
@@ -119,9 +156,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         grace: Duration::from_secs(config.shutdown_grace_seconds),
         metrics: Arc::new(Metrics::default()),
         #[cfg(feature = "bench-floor")]
-        floor: crate::bench_floor::FloorServer::from_env(&store, config.limits.max_message_bytes),
+        floor: store
+            .as_ref()
+            .and_then(|s| crate::bench_floor::FloorServer::from_env(s, config.limits.max_message_bytes)),
     };
-    Ok(Service { agenda, store, data: config.data.clone(), options })
+    Ok(Service { agenda, store, data, options })
 }
 
 /// TLS for the gRPC port from the configured PEM files; mutual TLS with a client CA.
@@ -137,26 +176,28 @@ fn tls_config(config: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
 
 impl Service {
     /// Serves gRPC on `grpc` and HTTP on `http` until `shutdown` completes (see `serve`),
-    /// then flushes the store and returns it. Listeners are bound by the caller, so tests
+    /// then flushes a sled store and returns it. Listeners are bound by the caller, so tests
     /// bind port 0 and production logs the real addresses.
     pub async fn run(
         self,
         grpc: TcpListener,
         http: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<Arc<SledStore>> {
+    ) -> anyhow::Result<Option<Arc<SledStore>>> {
         let Service { agenda, store, data, options } = self;
         tracing::info!(
             grpc = %grpc.local_addr()?,
             http = %http.local_addr()?,
-            data = %data.display(),
+            data = %data,
             tls = options.tls.is_some(),
             auth = options.auth.enabled(),
             "serving"
         );
         serve(agenda, options, grpc, http, shutdown).await?;
-        let flushing = Arc::clone(&store);
-        tokio::task::spawn_blocking(move || flushing.flush()).await?.context("flushing the store")?;
+        if let Some(store) = &store {
+            let flushing = Arc::clone(store);
+            tokio::task::spawn_blocking(move || flushing.flush()).await?.context("flushing the store")?;
+        }
         Ok(store)
     }
 }
@@ -426,5 +467,17 @@ where
             state.metrics.grpc_request(&method, code, start.elapsed());
             Ok(response)
         })
+    }
+}
+
+#[cfg(all(test, not(feature = "etcd")))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_etcd_store_without_the_etcd_feature_says_how_to_build_it() {
+        let config = Config { store: "etcd://127.0.0.1:2379".into(), ..Config::default() };
+        let refused = build(&config).await.err().expect("no etcd engine in this build").to_string();
+        assert!(refused.contains("--features etcd"), "{refused}");
     }
 }

@@ -1,7 +1,8 @@
-//! Storage: the one contract every engine keeps ([`Store`]), and the sled engine.
+//! Storage: the one contract every engine keeps ([`Store`]), the sled engine and, with the
+//! cargo feature `etcd`, the etcd engine for clusters.
 //!
 //! The contract speaks domain types only; an engine's trees, keys and encodings never leave
-//! its module ([`sled_store`] today; an etcd engine for clusters next). The trait is async
+//! its module ([`sled_store`]; `etcd_store` with the feature). The trait is async
 //! because a networked engine is (etcd's client awaits every call); an engine whose calls
 //! block (sled) moves them to tokio's blocking pool itself, so callers just await.
 //!
@@ -39,25 +40,29 @@
 //!   memory or the OS page cache in microseconds (sled does); everything else, and anything
 //!   that waits on a disk flush or the network, must not hold a runtime thread.
 //!
-//! # How an etcd engine keeps it (one line each)
+//! # How the etcd engine keeps it (one line each; `etcd_store.rs`, feature `etcd`)
 //!
 //! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced).
 //! - Atomic, compare-and-write: one `Txn` per write, `If mod_revision(key) == expected` (or
-//!   `create_revision == 0` for `Absent`) over the record, its index keys and its log key.
-//! - Revision order and etag: the etcd revision is the store revision; a key's `mod_revision`
-//!   is the record's etag.
-//! - Change log: watch (or a range read of history) from a revision; etcd's compaction is
-//!   `prune_changes`, `ErrCompacted` is [`StoreError::Compacted`].
-//! - Referential rules: the `Txn` also compares the named people's keys (exist) and a
-//!   person's reference-count key (zero) before deleting.
-//! - Queries: range reads over index key prefixes at one revision, in key order.
+//!   `create_revision == 0` for `Absent`) over the record, with its reference keys.
+//! - Revision order and etag: etcd revisions; a key's `mod_revision` is the record's etag,
+//!   and the store revision is the `mod_revision` of a key every session and person write puts.
+//! - Change log: a watch of etcd's history from a revision; etcd's compaction is
+//!   `prune_changes`, a watch below it is [`StoreError::Compacted`].
+//! - Referential rules: the `Txn` also compares the named people's keys (exist) and, to delete
+//!   a person, the range of its reference keys (empty).
+//! - Queries: for now a scan of the prefix at one revision, filtered and sorted in memory.
 
+#[cfg(feature = "etcd")]
+mod etcd_store;
 mod group_commit;
 mod keys;
 mod records;
 mod sled_store;
 
 use async_trait::async_trait;
+#[cfg(feature = "etcd")]
+pub use etcd_store::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore, txn_ops_needed};
 pub use sled_store::SledStore;
 
 use crate::domain::{

@@ -10,6 +10,8 @@ mod crash;
 mod diskfull;
 mod durability;
 mod errors;
+#[cfg(feature = "etcd")]
+mod etcd_cluster;
 mod feeds;
 mod h2util;
 mod helpers;

@@ -152,16 +152,16 @@ fn without_tokens_a_non_loopback_address_is_refused() {
     assert!(err.contains("--insecure-no-auth"), "{err}");
 }
 
-/// A CA, a server certificate for localhost and a client certificate, as PEM.
-struct TestPki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
+/// A CA, a server certificate for localhost (and 127.0.0.1) and a client certificate, as PEM.
+pub(crate) struct TestPki {
+    pub(crate) ca: String,
+    pub(crate) server_cert: String,
+    pub(crate) server_key: String,
     client_cert: String,
     client_key: String,
 }
 
-fn pki() -> TestPki {
+pub(crate) fn pki() -> TestPki {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -169,7 +169,8 @@ fn pki() -> TestPki {
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&server_key, &issuer).unwrap();
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let server = CertificateParams::new(names).unwrap().signed_by(&server_key, &issuer).unwrap();
     let client_key = KeyPair::generate().unwrap();
     let client =
         CertificateParams::new(vec!["mail-service".to_owned()]).unwrap().signed_by(&client_key, &issuer).unwrap();

@@ -21,10 +21,18 @@ struct Fresh {
 }
 
 /// The sled engine, in a temporary directory.
-fn sled() -> Fresh {
+async fn sled() -> Fresh {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = Arc::new(SledStore::open(dir.path()).expect("opening a sled store")).shared();
     Fresh { store, _keep: Box::new(dir) }
+}
+
+/// The etcd engine, on a three-member cluster of its own (`etcd_cluster`), under a prefix.
+#[cfg(feature = "etcd")]
+async fn etcd() -> Fresh {
+    let cluster = crate::etcd_cluster::EtcdCluster::start().await;
+    let store = cluster.store("contract/").await.shared();
+    Fresh { store, _keep: Box::new(cluster) }
 }
 
 /// Every check, as one test per engine: `contract_suite!(engine, ...)`, where `engine()`
@@ -53,7 +61,7 @@ macro_rules! contract_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $check() {
-                    let fresh = super::$engine();
+                    let fresh = super::$engine().await;
                     super::$check(Arc::clone(&fresh.store)).await;
                 }
             )+
@@ -63,6 +71,8 @@ macro_rules! contract_suite {
 }
 
 contract_suite!(sled);
+#[cfg(feature = "etcd")]
+contract_suite!(etcd);
 
 // ----- records -----
 
@@ -79,7 +89,7 @@ fn sid(id: &str) -> SessionId {
     SessionId::parse(id).unwrap()
 }
 
-fn person(id: &str, name: &str, affiliation: &str) -> Person {
+pub(crate) fn person(id: &str, name: &str, affiliation: &str) -> Person {
     Person {
         id: pid(id),
         name: name.to_owned(),
@@ -109,7 +119,7 @@ fn slot(id: &str, from: i64, to: i64, speakers: &[&str], moderators: &[&str]) ->
 }
 
 /// A session over [from, to) hours with one slot spanning it, on which `speakers` speak.
-fn session(id: &str, from: i64, to: i64, speakers: &[&str]) -> Session {
+pub(crate) fn session(id: &str, from: i64, to: i64, speakers: &[&str]) -> Session {
     Session {
         id: sid(id),
         title: format!("session {id}"),

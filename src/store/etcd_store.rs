@@ -1,0 +1,702 @@
+//! The etcd engine (feature `etcd`): the [`Store`] contract on an etcd v3 cluster, for
+//! deployments that run several `agenda` servers on one replicated store.
+//!
+//! # Mapping
+//!
+//! Every key lives under `<prefix>a1/` (`a1`: the layout's version; the prefix lets several
+//! stores share a cluster). Values are the records of `records.rs`, as in the sled engine.
+//!
+//! | key                              | value                                   |
+//! |----------------------------------|-----------------------------------------|
+//! | `a1/s/<session>`                 | the session                             |
+//! | `a1/p/<person>`                  | the person                              |
+//! | `a1/r/<person>\0<session>`       | empty: `session` names `person`         |
+//! | `a1/t/<token>`                   | the feed token                          |
+//! | `a1/i/<session>\0<slot>\0<person>` | the last invite sent                  |
+//! | `a1/m/rev`                       | empty: its `mod_revision` is [`Store::revision`] |
+//! | `a1/m/compacted`                 | the revision [`Store::prune_changes`] compacted at |
+//!
+//! - **Revisions.** A record's revision (its etag) is its key's `mod_revision`, filled into
+//!   `meta.revision` on every read; the stored bytes' own revision is ignored. Every session or
+//!   person write also puts `m/rev` in its Txn, so the store revision is that key's
+//!   `mod_revision`: the last session or person write, whatever else shares the cluster.
+//! - **Each write is one Txn** whose compares carry the contract: `create_revision == 0` for
+//!   [`Expect::Absent`], `mod_revision == r` for [`Expect::Revision`], `version > 0` on every
+//!   person a session names, and, to delete a person, `version == 0` over the key range
+//!   `r/<person>\0`: an empty range compares as a zero key-value, so the compare holds exactly
+//!   when no session names the person (checked against etcd 3.4 by the contract tests). A Txn
+//!   that fails runs its `else` branch, which reads the keys that explain why: a Txn whose
+//!   answer matters always carries an operation, so a lagging member cannot answer it.
+//! - **The change log is etcd's history**: [`Store::changes`] watches the prefix from
+//!   `after + 1` with the previous key-values (a deletion's last state) and stops at the
+//!   first event past `upto` or at the store revision, which `m/rev` guarantees an event at.
+//!   [`Store::prune_changes`] compacts the cluster; a watch below the compaction point is
+//!   cancelled by etcd and answered with [`StoreError::Compacted`]. Compaction is cluster-wide:
+//!   stores sharing a cluster share it, and `changes_from` (the point this store compacted at,
+//!   kept in `m/compacted`) can then be older than the cluster's; a resume below the cluster's
+//!   point is still refused as compacted (naming etcd's point), never answered with a gap.
+//! - **Reads are linearizable** (etcd's default): a read after a write sees it, on any member.
+//!
+//! # Queries
+//!
+//! In this first slice the queries (`list_sessions`, `list_people`, `person_slots`) read every
+//! record of their kind (a paged range at one revision) and filter and sort in memory, with the
+//! contract's orderings. A later step replaces the scan with an in-memory index that follows
+//! the watch (the informer pattern), as the sled engine's indexes do on disk.
+//!
+//! # Limits the cluster must allow
+//!
+//! A session write is one Txn of `1 + P` compares (the record, each named person) and at most
+//! `2 + A + R` operations (record, `m/rev`, references added and removed), where `P` is the
+//! number of people it names. etcd refuses a Txn over `--max-txn-ops` (default 128) and a
+//! request over `--max-request-bytes` (default 1.5 MiB); [`txn_ops_needed`] gives the bound for
+//! a number of people, and a write over the configured [`EtcdOptions::max_txn_ops`] is refused
+//! before it is sent, with an error that names the flag.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use etcd_client::{
+    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, KeyValue, KvClient, Txn, TxnOp, TxnOpResponse,
+    TxnResponse, WatchOptions,
+};
+
+use super::keys::{prefix_end, term};
+use super::records::{
+    decode_feed_token, decode_person, decode_sent_invite, decode_session, encode_feed_token, encode_person,
+    encode_sent_invite, encode_session,
+};
+use super::{Expect, Store, StoreError, StoreStats};
+use crate::domain::{
+    Change, ChangeKind, FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session,
+    SessionCursor, SessionFilter, SessionId, Timestamp,
+};
+
+/// Records read per page when a query scans a prefix: small enough for etcd's default
+/// response size, large enough that a scan is few round trips.
+const PAGE: i64 = 500;
+
+/// etcd's own default `--max-txn-ops`.
+pub const ETCD_DEFAULT_MAX_TXN_OPS: usize = 128;
+
+/// How to reach the cluster and where in it the store lives.
+#[derive(Debug, Clone)]
+pub struct EtcdOptions {
+    /// Prepended to every key (then the layout version `a1/`): several stores, or test runs,
+    /// can share one cluster.
+    pub prefix: String,
+    /// The cluster's `--max-txn-ops`: a session write that needs more is refused before it is
+    /// sent, with an error that says which flag to raise.
+    pub max_txn_ops: usize,
+    /// User name and password, for a cluster with authentication on.
+    pub user: Option<(String, String)>,
+    /// The CA certificate (PEM) that signed the members' certificates: `https` endpoints.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl Default for EtcdOptions {
+    fn default() -> Self {
+        Self { prefix: String::new(), max_txn_ops: ETCD_DEFAULT_MAX_TXN_OPS, user: None, ca_pem: None }
+    }
+}
+
+/// The most Txn operations (or compares) a session write naming `people` people needs: the
+/// record and `m/rev`, plus one reference per person added and removed, in the worst case
+/// all of them replaced.
+pub fn txn_ops_needed(people: usize) -> usize {
+    2 + 2 * people
+}
+
+/// The etcd engine. Cheap to clone clients are taken per call: tonic channels multiplex.
+pub struct EtcdStore {
+    client: Client,
+    keys: Keys,
+    max_txn_ops: usize,
+}
+
+/// The key layout (see the module documentation).
+#[derive(Debug, Clone)]
+struct Keys {
+    /// `<prefix>a1/`.
+    root: Vec<u8>,
+}
+
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        Self { root: format!("{prefix}a1/").into_bytes() }
+    }
+
+    fn key(&self, kind: &str, parts: &[&[u8]]) -> Vec<u8> {
+        let mut k = self.root.clone();
+        k.extend_from_slice(kind.as_bytes());
+        k.push(b'/');
+        for p in parts {
+            k.extend_from_slice(p);
+        }
+        k
+    }
+
+    fn session(&self, id: &SessionId) -> Vec<u8> {
+        self.key("s", &[id.as_str().as_bytes()])
+    }
+
+    fn person(&self, id: &PersonId) -> Vec<u8> {
+        self.key("p", &[id.as_str().as_bytes()])
+    }
+
+    fn reference(&self, person: &PersonId, session: &SessionId) -> Vec<u8> {
+        self.key("r", &[&term(person.as_str()), session.as_str().as_bytes()])
+    }
+
+    /// Every reference to `person`: the range the in-use compare runs over.
+    fn references_of(&self, person: &PersonId) -> Vec<u8> {
+        self.key("r", &[&term(person.as_str())])
+    }
+
+    fn token(&self, token: &str) -> Vec<u8> {
+        self.key("t", &[token.as_bytes()])
+    }
+
+    fn invite(&self, sent: &SentInvite) -> Vec<u8> {
+        let m = &sent.message;
+        self.key("i", &[&term(m.session.as_str()), &term(m.slot.as_str()), m.person.as_str().as_bytes()])
+    }
+
+    fn invites_of(&self, session: &SessionId) -> Vec<u8> {
+        self.key("i", &[&term(session.as_str())])
+    }
+
+    fn revision(&self) -> Vec<u8> {
+        self.key("m", &[b"rev"])
+    }
+
+    fn compacted(&self) -> Vec<u8> {
+        self.key("m", &[b"compacted"])
+    }
+}
+
+/// The end of the range of keys starting with `prefix` (ours never end in 0xff bytes only).
+fn end_of(prefix: &[u8]) -> Vec<u8> {
+    prefix_end(prefix).unwrap_or_else(|| vec![0])
+}
+
+fn backend(e: etcd_client::Error) -> StoreError {
+    StoreError::Backend(format!("etcd: {e}"))
+}
+
+/// etcd revisions are `i64` on the wire and never negative.
+fn rev(r: i64) -> u64 {
+    u64::try_from(r).unwrap_or(0)
+}
+
+fn wire(r: u64) -> i64 {
+    i64::try_from(r).unwrap_or(i64::MAX)
+}
+
+/// The store revision of a response header (etcd always sends one).
+fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> u64 {
+    header.map_or(0, |h| rev(h.revision()))
+}
+
+/// The compare that holds when `key` is as it was read: absent, or at that mod revision.
+fn unchanged(key: &[u8], read: Option<&KeyValue>) -> Compare {
+    match read {
+        Some(kv) => Compare::mod_revision(key.to_vec(), CompareOp::Equal, kv.mod_revision()),
+        None => Compare::create_revision(key.to_vec(), CompareOp::Equal, 0),
+    }
+}
+
+/// The compare of an [`Expect`] on `key`.
+fn expected(key: &[u8], expect: Expect) -> Compare {
+    match expect {
+        Expect::Absent => Compare::create_revision(key.to_vec(), CompareOp::Equal, 0),
+        Expect::Revision(r) => Compare::mod_revision(key.to_vec(), CompareOp::Equal, wire(r)),
+    }
+}
+
+/// Why a record at `current` (its mod revision, `None` when absent) fails `expect`, if it does.
+fn refusal(current: Option<u64>, expect: Expect) -> Option<StoreError> {
+    match (current, expect) {
+        (Some(_), Expect::Absent) => Some(StoreError::Exists),
+        (None, Expect::Revision(_)) => Some(StoreError::NotFound),
+        (Some(cur), Expect::Revision(r)) if cur != r => Some(StoreError::RevisionMismatch { current: cur }),
+        _ => None,
+    }
+}
+
+/// The key-values the `i`-th operation of a Txn branch read.
+fn read_of(resp: &TxnResponse, i: usize) -> Vec<KeyValue> {
+    match resp.op_responses().into_iter().nth(i) {
+        Some(TxnOpResponse::Get(mut g)) => g.take_kvs(),
+        _ => Vec::new(),
+    }
+}
+
+/// The count the `i`-th operation of a Txn branch read.
+fn count_of(resp: &TxnResponse, i: usize) -> u64 {
+    match resp.op_responses().into_iter().nth(i) {
+        Some(TxnOpResponse::Get(g)) => rev(g.count()),
+        _ => 0,
+    }
+}
+
+fn session_of(kv: &KeyValue) -> Result<Session, StoreError> {
+    let mut s = decode_session(kv.value())?;
+    s.meta.revision = rev(kv.mod_revision());
+    Ok(s)
+}
+
+fn person_of(kv: &KeyValue) -> Result<Person, StoreError> {
+    let mut p = decode_person(kv.value())?;
+    p.meta.revision = rev(kv.mod_revision());
+    Ok(p)
+}
+
+impl EtcdStore {
+    /// Connects to the cluster at `endpoints` (`host:port`, or `http(s)://host:port`).
+    pub async fn connect(endpoints: &[String], options: EtcdOptions) -> Result<Self, StoreError> {
+        let mut connect = ConnectOptions::new();
+        if let Some((user, password)) = &options.user {
+            connect = connect.with_user(user.clone(), password.clone());
+        }
+        if let Some(ca) = &options.ca_pem {
+            let tls = etcd_client::TlsOptions::new().ca_certificate(etcd_client::Certificate::from_pem(ca));
+            connect = connect.with_tls(tls);
+        }
+        let client = Client::connect(endpoints, Some(connect)).await.map_err(backend)?;
+        Ok(Self { client, keys: Keys::new(&options.prefix), max_txn_ops: options.max_txn_ops })
+    }
+
+    /// The store behind the contract's trait object.
+    pub fn shared(self) -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(self)
+    }
+
+    fn kv(&self) -> KvClient {
+        self.client.kv_client()
+    }
+
+    async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
+        self.kv().txn(txn).await.map_err(backend)
+    }
+
+    /// The key-value at `key`, read linearizably.
+    async fn get(&self, key: Vec<u8>) -> Result<Option<KeyValue>, StoreError> {
+        let mut resp = self.kv().get(key, None).await.map_err(backend)?;
+        Ok(resp.take_kvs().into_iter().next())
+    }
+
+    /// Every key-value whose key starts with `prefix`, in key order, after `after` (a full
+    /// key) when given, at most `limit`; pages are read at the first page's revision, so the
+    /// result is one consistent snapshot.
+    async fn scan(&self, prefix: &[u8], after: Option<Vec<u8>>, limit: usize) -> Result<Vec<KeyValue>, StoreError> {
+        let end = end_of(prefix);
+        let mut from = after.map_or_else(
+            || prefix.to_vec(),
+            |mut k| {
+                k.push(0);
+                k
+            },
+        );
+        let mut at = 0;
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let page = PAGE.min(i64::try_from(limit - out.len()).unwrap_or(PAGE));
+            let options = GetOptions::new().with_range(end.clone()).with_limit(page).with_revision(at);
+            let mut resp = self.kv().get(from.clone(), Some(options)).await.map_err(backend)?;
+            at = i64::try_from(header_revision(resp.header())).unwrap_or(0);
+            let more = resp.more();
+            let kvs = resp.take_kvs();
+            let Some(last) = kvs.last() else { break };
+            from = last.key().to_vec();
+            from.push(0);
+            out.extend(kvs);
+            if !more {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn all_sessions(&self) -> Result<Vec<Session>, StoreError> {
+        let kvs = self.scan(&self.keys.key("s", &[]), None, usize::MAX).await?;
+        kvs.iter().map(session_of).collect()
+    }
+
+    async fn all_people(&self) -> Result<Vec<Person>, StoreError> {
+        let kvs = self.scan(&self.keys.key("p", &[]), None, usize::MAX).await?;
+        kvs.iter().map(person_of).collect()
+    }
+
+    /// Refuses a Txn of `ops` operations or compares that the cluster would refuse.
+    fn fits(&self, ops: usize) -> Result<(), StoreError> {
+        if ops > self.max_txn_ops {
+            return Err(StoreError::Backend(format!(
+                "the write needs {ops} etcd txn operations, over the {} configured: raise etcd's --max-txn-ops \
+                 and agenda's etcd max_txn_ops",
+                self.max_txn_ops
+            )));
+        }
+        Ok(())
+    }
+
+    /// One attempt at a session write; `Ok(None)` when the record changed since it was read
+    /// (the caller reads again).
+    async fn try_put_session(&self, s: &Session, expect: Expect) -> Result<Option<u64>, StoreError> {
+        let key = self.keys.session(&s.id);
+        let old = self.get(key.clone()).await?;
+        if let Some(e) = refusal(old.as_ref().map(|kv| rev(kv.mod_revision())), expect) {
+            return Err(e);
+        }
+        let before = match &old {
+            Some(kv) => decode_session(kv.value())?.referenced_people(),
+            None => BTreeSet::new(),
+        };
+        let named = s.referenced_people();
+        let added: Vec<&PersonId> = named.difference(&before).collect();
+        let removed: Vec<&PersonId> = before.difference(&named).collect();
+        self.fits(1 + named.len())?;
+        self.fits(2 + added.len() + removed.len())?;
+
+        let mut compares = vec![unchanged(&key, old.as_ref())];
+        compares.extend(named.iter().map(|p| Compare::version(self.keys.person(p), CompareOp::Greater, 0)));
+        let mut ops =
+            vec![TxnOp::put(key.clone(), encode_session(s), None), TxnOp::put(self.keys.revision(), [], None)];
+        ops.extend(added.iter().map(|p| TxnOp::put(self.keys.reference(p, &s.id), [], None)));
+        ops.extend(removed.iter().map(|p| TxnOp::delete(self.keys.reference(p, &s.id), None)));
+        // Why it failed: the record as it is now, and which named people exist.
+        let mut reads = vec![TxnOp::get(key, None)];
+        reads.extend(named.iter().map(|p| TxnOp::get(self.keys.person(p), Some(GetOptions::new().with_count_only()))));
+        let resp = self.txn(Txn::new().when(compares).and_then(ops).or_else(reads)).await?;
+        if resp.succeeded() {
+            return Ok(Some(header_revision(resp.header())));
+        }
+        let now = read_of(&resp, 0).into_iter().next();
+        if now.as_ref().map(KeyValue::mod_revision) != old.as_ref().map(KeyValue::mod_revision) {
+            return Ok(None);
+        }
+        match named.iter().enumerate().find(|(i, _)| count_of(&resp, i + 1) == 0) {
+            Some((_, missing)) => Err(StoreError::UnknownPerson(missing.clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// One attempt at a session delete; `Ok(None)` when the record changed since it was read.
+    async fn try_delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<Option<u64>, StoreError> {
+        let key = self.keys.session(id);
+        let Some(old) = self.get(key.clone()).await? else { return Err(StoreError::NotFound) };
+        if let Some(e) = expect.and_then(|r| refusal(Some(rev(old.mod_revision())), Expect::Revision(r))) {
+            return Err(e);
+        }
+        let named = decode_session(old.value())?.referenced_people();
+        self.fits(2 + named.len())?;
+        let mut ops = vec![TxnOp::delete(key.clone(), None), TxnOp::put(self.keys.revision(), [], None)];
+        ops.extend(named.iter().map(|p| TxnOp::delete(self.keys.reference(p, id), None)));
+        let txn = Txn::new().when([unchanged(&key, Some(&old))]).and_then(ops).or_else([TxnOp::get(key, None)]);
+        let resp = self.txn(txn).await?;
+        Ok(resp.succeeded().then(|| header_revision(resp.header())))
+    }
+
+    /// The change a watch event on a session key stands for.
+    fn change_of(&self, event: &etcd_client::Event) -> Result<Option<Change>, StoreError> {
+        let sessions = self.keys.key("s", &[]);
+        let Some(kv) = event.kv().filter(|kv| kv.key().starts_with(&sessions)) else { return Ok(None) };
+        let revision = rev(kv.mod_revision());
+        let (kind, session) = match event.event_type() {
+            EventType::Put if kv.version() == 1 => (ChangeKind::Created, session_of(kv)?),
+            EventType::Put => (ChangeKind::Updated, session_of(kv)?),
+            EventType::Delete => {
+                let last =
+                    event.prev_kv().ok_or_else(|| StoreError::Corrupt("a deletion without its last state".into()))?;
+                (ChangeKind::Deleted, session_of(last)?)
+            }
+        };
+        Ok(Some(Change { revision, kind, session }))
+    }
+}
+
+#[async_trait]
+impl Store for EtcdStore {
+    async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        self.get(self.keys.session(id)).await?.as_ref().map(session_of).transpose()
+    }
+
+    async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
+        loop {
+            if let Some(revision) = self.try_put_session(session, expect).await? {
+                return Ok(revision);
+            }
+        }
+    }
+
+    async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
+        loop {
+            if let Some(revision) = self.try_delete_session(id, expect).await? {
+                return Ok(revision);
+            }
+        }
+    }
+
+    async fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        after: Option<&SessionCursor>,
+        limit: usize,
+    ) -> Result<Vec<Session>, StoreError> {
+        let names: BTreeMap<PersonId, String> = match &filter.text {
+            Some(_) => self.all_people().await?.into_iter().map(|p| (p.id, p.name)).collect(),
+            None => BTreeMap::new(),
+        };
+        let mut found: Vec<Session> = self
+            .all_sessions()
+            .await?
+            .into_iter()
+            .filter(|s| after.is_none_or(|c| (s.start, &s.id) > (c.start, &c.id)))
+            .filter(|s| filter.matches(s, |p| names.get(p).cloned()))
+            .collect();
+        found.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
+        self.get(self.keys.person(id)).await?.as_ref().map(person_of).transpose()
+    }
+
+    async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError> {
+        let key = self.keys.person(&person.id);
+        let txn = Txn::new()
+            .when([expected(&key, expect)])
+            .and_then([
+                TxnOp::put(key.clone(), encode_person(person), None),
+                TxnOp::put(self.keys.revision(), [], None),
+            ])
+            .or_else([TxnOp::get(key, None)]);
+        let resp = self.txn(txn).await?;
+        if resp.succeeded() {
+            return Ok(header_revision(resp.header()));
+        }
+        let current = read_of(&resp, 0).first().map(|kv| rev(kv.mod_revision()));
+        Err(refusal(current, expect).unwrap_or_else(|| StoreError::Backend("etcd refused a compare that holds".into())))
+    }
+
+    async fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
+        let key = self.keys.person(id);
+        let refs = self.keys.references_of(id);
+        let exists = match expect {
+            Some(r) => Compare::mod_revision(key.clone(), CompareOp::Equal, wire(r)),
+            None => Compare::version(key.clone(), CompareOp::Greater, 0),
+        };
+        // An empty range compares as a zero key-value: version 0 holds iff no reference exists.
+        let unused = Compare::version(refs.clone(), CompareOp::Equal, 0).with_range(end_of(&refs));
+        let txn = Txn::new()
+            .when([exists, unused])
+            .and_then([TxnOp::delete(key.clone(), None), TxnOp::put(self.keys.revision(), [], None)])
+            .or_else([
+                TxnOp::get(key, None),
+                TxnOp::get(refs.clone(), Some(GetOptions::new().with_range(end_of(&refs)).with_count_only())),
+            ]);
+        let resp = self.txn(txn).await?;
+        if resp.succeeded() {
+            return Ok(());
+        }
+        let Some(current) = read_of(&resp, 0).first().map(|kv| rev(kv.mod_revision())) else {
+            return Err(StoreError::NotFound);
+        };
+        if let Some(e) = expect.and_then(|r| refusal(Some(current), Expect::Revision(r))) {
+            return Err(e);
+        }
+        Err(StoreError::PersonInUse { sessions: count_of(&resp, 1) })
+    }
+
+    async fn list_people(
+        &self,
+        text: &str,
+        after: Option<&PersonCursor>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        let mut found: Vec<(String, Person)> = self
+            .all_people()
+            .await?
+            .into_iter()
+            .filter(|p| text.is_empty() || p.matches_text(text))
+            .map(|p| (p.name.to_lowercase(), p))
+            .filter(|(name, p)| after.is_none_or(|c| (name, &p.id) > (&c.name, &c.id)))
+            .collect();
+        found.sort_by(|(a, p), (b, q)| (a, &p.id).cmp(&(b, &q.id)));
+        Ok(found.into_iter().take(limit).map(|(_, p)| p).collect())
+    }
+
+    async fn person_slots(
+        &self,
+        person: &PersonId,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        after: Option<&PersonSlotCursor>,
+        limit: usize,
+        include_removed: bool,
+    ) -> Result<Vec<PersonSlot>, StoreError> {
+        let mut found = Vec::new();
+        for session in self.all_sessions().await? {
+            let current = session.slots.iter().map(|s| (s, false));
+            let removed = session.removed_slots.iter().map(|r| (&r.slot, true)).filter(|_| include_removed);
+            for (slot, removed) in current.chain(removed) {
+                let roles = slot.roles_of(person);
+                let in_window = from.is_none_or(|f| slot.end > f) && to.is_none_or(|t| slot.start < t);
+                let past = after.is_none_or(|c| (slot.start, &session.id, &slot.id) > (c.start, &c.session, &c.slot));
+                if roles.is_empty() || !in_window || !past {
+                    continue;
+                }
+                found.push(PersonSlot {
+                    session_id: session.id.clone(),
+                    session_title: session.title.clone(),
+                    time_zone: session.time_zone.clone(),
+                    session_status: session.status,
+                    session_visibility: session.visibility,
+                    slot: slot.clone(),
+                    roles,
+                    removed,
+                });
+            }
+        }
+        found.sort_by(|a, b| (a.slot.start, &a.session_id, &a.slot.id).cmp(&(b.slot.start, &b.session_id, &b.slot.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
+        let key = self.keys.token(&token.token);
+        let txn = Txn::new()
+            .when([expected(&key, Expect::Absent)])
+            .and_then([TxnOp::put(key.clone(), encode_feed_token(token), None)])
+            .or_else([TxnOp::get(key, Some(GetOptions::new().with_count_only()))]);
+        if self.txn(txn).await?.succeeded() { Ok(()) } else { Err(StoreError::Exists) }
+    }
+
+    async fn get_feed_token(&self, token: &str) -> Result<Option<FeedToken>, StoreError> {
+        self.get(self.keys.token(token)).await?.map(|kv| decode_feed_token(kv.value())).transpose()
+    }
+
+    async fn delete_feed_token(&self, token: &str) -> Result<(), StoreError> {
+        let resp = self.kv().delete(self.keys.token(token), None).await.map_err(backend)?;
+        if resp.deleted() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError> {
+        let kvs = self.scan(&self.keys.key("t", &[]), after.map(|t| self.keys.token(t)), limit).await?;
+        kvs.iter().map(|kv| decode_feed_token(kv.value())).collect()
+    }
+
+    async fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError> {
+        // The highest sequence of the batch per key.
+        let mut latest: BTreeMap<Vec<u8>, &SentInvite> = BTreeMap::new();
+        for s in sent {
+            let slot = latest.entry(self.keys.invite(s)).or_insert(s);
+            if s.message.sequence > slot.message.sequence {
+                *slot = s;
+            }
+        }
+        loop {
+            let mut compares = Vec::new();
+            let mut ops = Vec::new();
+            for (key, s) in &latest {
+                let stored = self.get(key.clone()).await?;
+                if let Some(kv) = &stored
+                    && decode_sent_invite(kv.value())?.message.sequence > s.message.sequence
+                {
+                    continue;
+                }
+                compares.push(unchanged(key, stored.as_ref()));
+                ops.push(TxnOp::put(key.clone(), encode_sent_invite(s), None));
+            }
+            if ops.is_empty() {
+                return Ok(());
+            }
+            self.fits(ops.len())?;
+            let txn = Txn::new().when(compares).and_then(ops).or_else([TxnOp::get(self.keys.revision(), None)]);
+            if self.txn(txn).await?.succeeded() {
+                return Ok(());
+            }
+            // Another writer marked one of them in between: read them again.
+        }
+    }
+
+    async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
+        let kvs = self.scan(&self.keys.invites_of(session), None, usize::MAX).await?;
+        kvs.iter().map(|kv| decode_sent_invite(kv.value())).collect()
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        Ok(self.get(self.keys.revision()).await?.map_or(0, |kv| rev(kv.mod_revision())))
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        let status = self.client.maintenance_client().status().await.map_err(backend)?;
+        let revision = self.revision().await?;
+        Ok(StoreStats { size_bytes: rev(status.db_size()), revision, ..StoreStats::default() })
+    }
+
+    async fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let last = upto.min(self.revision().await?);
+        let mut out = Vec::new();
+        if after >= last || limit == 0 {
+            return Ok(out);
+        }
+        let options = WatchOptions::new()
+            .with_range(end_of(&self.keys.root))
+            .with_start_revision(wire(after + 1))
+            .with_prev_key();
+        let mut stream =
+            self.client.watch_client().watch(self.keys.root.clone(), Some(options)).await.map_err(backend)?;
+        // `m/rev` changed at `last` (in the Txn that wrote it): an event at `last` comes. The
+        // events of one revision arrive in one response.
+        while let Some(resp) = stream.message().await.map_err(backend)? {
+            if resp.canceled() {
+                if resp.compact_revision() > 0 {
+                    return Err(StoreError::Compacted { after, oldest: rev(resp.compact_revision()) });
+                }
+                return Err(StoreError::Backend(format!("etcd cancelled the watch: {}", resp.cancel_reason())));
+            }
+            let mut reached = false;
+            for event in resp.events() {
+                let at = event.kv().map_or(0, |kv| rev(kv.mod_revision()));
+                reached |= at >= last;
+                if at > last {
+                    break;
+                }
+                if let Some(change) = self.change_of(event)? {
+                    out.push(change);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if reached {
+                return Ok(out);
+            }
+        }
+        Err(StoreError::Backend("etcd closed the watch before the store revision".into()))
+    }
+
+    async fn changes_from(&self) -> Result<u64, StoreError> {
+        let Some(kv) = self.get(self.keys.compacted()).await? else { return Ok(1) };
+        let text = std::str::from_utf8(kv.value()).ok().and_then(|t| t.parse::<u64>().ok());
+        text.ok_or_else(|| StoreError::Corrupt("the compaction point is not a number".into()))
+    }
+
+    async fn prune_changes(&self, keep: u64) -> Result<(), StoreError> {
+        let point = (self.revision().await? + 1).saturating_sub(keep);
+        if point <= self.changes_from().await? {
+            return Ok(());
+        }
+        match self.kv().compact(wire(point), None).await {
+            Ok(_) => {}
+            // Another store on the cluster compacted past it already: nothing older is left.
+            Err(e) if e.to_string().contains("compacted") => {}
+            Err(e) => return Err(backend(e)),
+        }
+        let key = self.keys.compacted();
+        self.kv().put(key, point.to_string(), None).await.map_err(backend)?;
+        Ok(())
+    }
+}
