@@ -22,6 +22,8 @@ mod load;
 mod people;
 mod production;
 mod properties;
+#[cfg(feature = "etcd")]
+mod replicas;
 mod sessions;
 mod snapshots;
 mod store_contract;
