@@ -63,6 +63,7 @@
 mod etcd_store;
 mod group_commit;
 mod keys;
+pub mod migrate;
 mod records;
 mod sled_store;
 

@@ -19,6 +19,7 @@ mod http;
 mod interop;
 mod invites;
 mod load;
+mod migrate;
 mod people;
 mod production;
 mod properties;
