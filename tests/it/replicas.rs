@@ -1,7 +1,9 @@
 //! Two agenda replicas on one etcd cluster (feature `etcd`; issue 13): each is the real server
 //! built by `server::build` from a config naming the same `etcd://` store, and what one writes
 //! shows through the other's gRPC API, feeds and watch streams; a stale etag read on one is
-//! refused on the other.
+//! refused on the other. And the engine's follower, under them, survives a broken connection.
+
+use std::time::Duration;
 
 use agenda::domain::Limits;
 use agenda::pb;
@@ -111,4 +113,69 @@ async fn an_update_through_one_replica_with_an_etag_the_other_replaced_is_aborte
     let again = r.b.sessions.clone().update_session(rename("plenary", "B is late", &read_on_a.etag)).await;
     assert_eq!(reason(again), "STALE_ETAG");
     assert_eq!(r.b.session("plenary").await.title, "A wins", "the refused write changed nothing");
+}
+
+/// A loopback TCP proxy whose open connections the test can cut (new ones are still taken):
+/// what a replica sees when its etcd member restarts or the network drops its connection.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    cut: tokio::sync::broadcast::Sender<()>,
+}
+
+impl Proxy {
+    async fn to(target: &str) -> Self {
+        let target = target.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, _) = tokio::sync::broadcast::channel(1);
+        let cuts = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut cut = cuts.subscribe();
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.recv() => {}
+                    }
+                });
+            }
+        });
+        Self { addr, cut }
+    }
+
+    /// Drops every connection open now.
+    fn cut(&self) {
+        let _ = self.cut.send(());
+    }
+}
+
+/// The engine's follower survives a broken connection: it watches again from the last
+/// revision it saw, so writes made while it was cut off are still reported, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_whose_connection_breaks_watches_again_from_the_last_revision_it_saw() {
+    use crate::store_contract::person;
+    use agenda::store::{EtcdOptions, EtcdStore, Expect, Store};
+    let cluster = EtcdCluster::start().await;
+    let writer = cluster.store("follow/").await;
+    let proxy = Proxy::to(&cluster.endpoints[0]).await;
+    let options = EtcdOptions { prefix: "follow/".into(), max_txn_ops: MAX_TXN_OPS, ..EtcdOptions::default() };
+    let follower = EtcdStore::connect(&[format!("http://{}", proxy.addr)], options).await.unwrap();
+    let revisions = follower.follow(0).await.unwrap().expect("an etcd store has other writers to follow");
+    let reached = |want: u64| {
+        let mut r = revisions.clone();
+        async move {
+            let seen = tokio::time::timeout(Duration::from_secs(10), r.wait_for(|at| *at >= want)).await;
+            *seen.expect("the revision within 10 s").expect("the follower runs")
+        }
+    };
+
+    let first = writer.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap();
+    assert_eq!(reached(first).await, first);
+    proxy.cut();
+    let second = writer.put_person(&person("bo", "Bo", ""), Expect::Absent).await.unwrap();
+    let third = writer.put_person(&person("cy", "Cy", ""), Expect::Absent).await.unwrap();
+    assert!(first < second && second < third);
+    assert_eq!(reached(third).await, third, "the writes made while cut off are reported");
 }
