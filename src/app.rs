@@ -4,12 +4,18 @@
 //! It knows nothing of protobuf: requests arrive as domain values, failures leave as
 //! [`Error`]. The store is awaited through its contract ([`Store`]); keeping its calls off
 //! the reactor is the engine's business, not this module's.
+//!
+//! Caches and watchers advance on any replica's write: when the store is shared with other
+//! processes ([`Store::follow`] gives a stream of revisions), one task per [`Agenda`] moves
+//! the durable revision up, invalidates the caches and wakes the watchers for each revision
+//! another replica wrote, exactly as this process's own writes do.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::broadcast;
+use std::sync::{Arc, OnceLock, Weak};
+
+use tokio::sync::{broadcast, watch};
 
 use crate::domain::{
     Change, FeedScope, FeedToken, InviteMessage, Limits, ParticipationStatus, Person, PersonCursor, PersonId,
@@ -56,6 +62,40 @@ struct Shared {
     /// In one process the stripes keep it at zero; it counts races with other writers of the
     /// store (another replica, a direct import) and shows on /metrics.
     write_retries: AtomicU64,
+    /// The task that follows other replicas' writes (see [`follow_store`]), when the store
+    /// has any: aborted when the last clone of the [`Agenda`] goes, which ends the engine's
+    /// watch too (it stops once nobody receives).
+    follower: OnceLock<tokio::task::AbortHandle>,
+}
+
+impl Shared {
+    /// A revision the store reached, whoever wrote it: moves `durable` up and, when it moved,
+    /// invalidates the caches and wakes the watchers. Idempotent: this process's own write and
+    /// the store's report of it may both arrive, in either order, and count once here.
+    fn followed(&self, revision: u64) {
+        if self.durable.fetch_max(revision, Ordering::AcqRel) < revision {
+            self.changes.fetch_add(1, Ordering::AcqRel);
+            let _ = self.notify.send(revision);
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(task) = self.follower.get() {
+            task.abort();
+        }
+    }
+}
+
+/// Applies each revision the store reports to the agenda's shared state, for as long as the
+/// agenda exists (the task holds it weakly, so it never keeps it alive).
+async fn follow_store(shared: Weak<Shared>, mut revisions: watch::Receiver<u64>) {
+    while revisions.changed().await.is_ok() {
+        let revision = *revisions.borrow_and_update();
+        let Some(shared) = shared.upgrade() else { return };
+        shared.followed(revision);
+    }
 }
 
 /// How many stripe locks an [`Agenda`] keeps.
@@ -159,8 +199,11 @@ fn unknown_person(s: &Session, p: &PersonId) -> Error {
 
 impl Agenda {
     /// The operations over `store`, as it is now: everything it holds at open is durable.
+    /// From then on it follows the writes of other processes sharing the store, if any.
     pub async fn new(store: Arc<dyn Store>, limits: Limits) -> Result<Self, Error> {
         let durable = store.revision().await?;
+        // From the revision just read: a write by another replica in between is reported.
+        let follow = store.follow(durable).await?;
         let (notify, _) = broadcast::channel(NOTIFY_CAPACITY);
         let shared = Shared {
             changes: AtomicU64::new(0),
@@ -169,8 +212,14 @@ impl Agenda {
             change_log_keep: AtomicU64::new(100_000),
             stripes: Stripes::new(),
             write_retries: AtomicU64::new(0),
+            follower: OnceLock::new(),
         };
-        Ok(Self { store, limits, shared: Arc::new(shared), gate: Arc::new(tokio::sync::RwLock::new(())) })
+        let shared = Arc::new(shared);
+        if let Some(revisions) = follow {
+            let task = tokio::spawn(follow_store(Arc::downgrade(&shared), revisions));
+            let _ = shared.follower.set(task.abort_handle());
+        }
+        Ok(Self { store, limits, shared, gate: Arc::new(tokio::sync::RwLock::new(())) })
     }
 
     /// Keeps the last `keep` revisions in the change log (default 100,000).

@@ -1,4 +1,4 @@
-//! The `agenda` command line: serve, import, export.
+//! The `agenda` command line: serve, import, export, migrate.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -50,6 +50,20 @@ enum Command {
         /// Admin token for --server (or AGENDA_TOKEN).
         #[arg(long, env = "AGENDA_TOKEN", hide_env_values = true)]
         token: Option<String>,
+    },
+    /// Copy every person, session, sent-invite record and feed token from one store to
+    /// another (sled to etcd and back); prints what it copied. Run it with no server writing
+    /// either store. The [etcd] settings (CA, user) come from the configuration, as for serve.
+    Migrate {
+        /// The source: a sled directory (DIR or sled:DIR) or etcd://host:port[,...]/prefix/.
+        #[arg(long)]
+        from: String,
+        /// The destination, in the same forms; it must hold no records unless --force.
+        #[arg(long)]
+        to: String,
+        /// Copy over a destination that already holds records (same ids are replaced).
+        #[arg(long)]
+        force: bool,
     },
     /// Check the store: every index against a recomputation from the records. Exits 1 and
     /// lists the differences if there are any. Opens the store directly (server stopped).
@@ -108,6 +122,10 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Check => check(&cli.data.or_default()).await,
+            Command::Migrate { from, to, force } => {
+                finished_store = migrate(&from, &to, force).await?;
+                Ok(())
+            }
             Command::Export { out, server: None, .. } => export(&cli.data.or_default(), out.as_deref()).await,
             Command::Export { out, server: Some(server), token } => {
                 export_remote(&server, token.as_deref(), out.as_deref()).await
@@ -174,6 +192,33 @@ async fn import(dir: &Path, file: &Path, mode: ImportMode) -> anyhow::Result<Arc
     let summary = agenda::transfer::import(&agenda, &json, mode).await?;
     println!("{summary}");
     Ok(store)
+}
+
+/// `agenda migrate`: opens both stores as `serve --store` would and copies one into the other.
+/// Returns the destination when it is sled, to checkpoint like an import.
+async fn migrate(from: &str, to: &str, force: bool) -> anyhow::Result<Option<Arc<SledStore>>> {
+    let base = Config::resolve(&ServeArgs::default(), None)?;
+    let (source, _source_sled, source_place) =
+        agenda::server::open_store(&store_config(&base, from)).await.context("--from")?;
+    let (destination, destination_sled, destination_place) =
+        agenda::server::open_store(&store_config(&base, to)).await.context("--to")?;
+    let summary = agenda::store::migrate::migrate(source.as_ref(), destination.as_ref(), force)
+        .await
+        .with_context(|| format!("migrating {source_place} to {destination_place}"))?;
+    println!("{summary}");
+    Ok(destination_sled)
+}
+
+/// The configuration of the store `spec` names: `etcd://...`, `sled:DIR` or a directory.
+fn store_config(base: &Config, spec: &str) -> Config {
+    let mut config = base.clone();
+    if spec.starts_with("etcd://") {
+        config.store = spec.to_owned();
+    } else {
+        config.store = "sled".into();
+        config.data = PathBuf::from(spec.strip_prefix("sled:").unwrap_or(spec));
+    }
+    config
 }
 
 /// Threads for blocking store work (writes waiting for their flush, scans), 8 per core.

@@ -33,7 +33,7 @@ use crate::pb::feed_service_server::FeedServiceServer;
 use crate::pb::invite_service_server::InviteServiceServer;
 use crate::pb::person_service_server::PersonServiceServer;
 use crate::pb::session_service_server::SessionServiceServer;
-use crate::store::SledStore;
+use crate::store::{SledStore, Store};
 
 /// The gRPC services whose health is reported, by the names tonic's generated servers route
 /// on: one list for SERVING and for NOT_SERVING (the production tests check it against every
@@ -76,10 +76,18 @@ struct ServerOptions {
 /// Opens the store the configuration names: sled in its `data` directory (see [`open`]), or
 /// an etcd cluster (feature `etcd`). Also returns where it lives, for the logs.
 pub async fn open_configured(config: &Config) -> anyhow::Result<(Agenda, Option<Arc<SledStore>>, String)> {
+    let (store, sled, place) = open_store(config).await?;
+    let agenda = Agenda::new(store, config.domain_limits()).await.context("reading the store's revision")?;
+    Ok((agenda, sled, place))
+}
+
+/// The store the configuration names, without the service over it (`agenda migrate` copies
+/// between two): sled also as itself (to flush and checkpoint), and where it lives.
+pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<SledStore>>, String)> {
     match config.store_choice()? {
         StoreChoice::Sled => {
-            let (agenda, store) = open(&config.data, config.domain_limits()).await?;
-            Ok((agenda, Some(store), config.data.display().to_string()))
+            let store = open_sled(&config.data).await?;
+            Ok((store.shared(), Some(store), config.data.display().to_string()))
         }
         #[cfg(feature = "etcd")]
         StoreChoice::Etcd { endpoints, prefix, max_txn_ops } => {
@@ -98,9 +106,7 @@ pub async fn open_configured(config: &Config) -> anyhow::Result<(Agenda, Option<
             let store = EtcdStore::connect(&endpoints, options)
                 .await
                 .with_context(|| format!("connecting to etcd at {}", endpoints.join(",")))?;
-            let agenda =
-                Agenda::new(store.shared(), config.domain_limits()).await.context("reading the store's revision")?;
-            Ok((agenda, None, config.store.clone()))
+            Ok((store.shared(), None, config.store.clone()))
         }
         #[cfg(not(feature = "etcd"))]
         StoreChoice::Etcd { .. } => {
@@ -111,13 +117,17 @@ pub async fn open_configured(config: &Config) -> anyhow::Result<(Agenda, Option<
 
 /// Opens the store in `dir` off the reactor (sled replays its log at open).
 pub async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledStore>)> {
+    let store = open_sled(dir).await?;
+    let agenda = Agenda::new(store.shared(), limits).await.context("reading the store's revision")?;
+    Ok((agenda, store))
+}
+
+async fn open_sled(dir: &Path) -> anyhow::Result<Arc<SledStore>> {
     let path = dir.to_owned();
     let store = tokio::task::spawn_blocking(move || SledStore::open(&path))
         .await?
         .with_context(|| format!("opening the store in {}", dir.display()))?;
-    let store = Arc::new(store);
-    let agenda = Agenda::new(store.shared(), limits).await.context("reading the store's revision")?;
-    Ok((agenda, store))
+    Ok(Arc::new(store))
 }
 
 /// Everything `agenda serve` does before it binds: loads the tokens (file, then the

@@ -1,11 +1,16 @@
 //! WatchSessions: the change stream.
 //!
-//! Each watcher is one task that reads the change log (in sled) in commit order and sends
-//! into a small bounded channel. New writes wake it through a broadcast of revisions; a
+//! Each watcher is one task that reads the store's change log in commit order and sends
+//! into a small bounded channel. New writes wake it through a broadcast of revisions (this
+//! process's writes, and on a cluster every replica's, which the agenda follows); a
 //! watcher that falls behind skips notifications and catches up from the log, so a slow
 //! consumer never blocks writers and never grows memory beyond its channel. The task ends
 //! when the client goes away or the server shuts down (tonic's graceful shutdown would wait
 //! for open streams forever).
+//!
+//! Revisions are the store's, so on a cluster they are the same on every replica: a client
+//! that read up to revision r on one replica resumes on another with `after_revision = r`,
+//! without gaps or repeats.
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -36,6 +36,12 @@
 //!   kept in `m/compacted`) can then be older than the cluster's; a resume below the cluster's
 //!   point is still refused as compacted (naming etcd's point), never answered with a gap.
 //! - **Reads are linearizable** (etcd's default): a read after a write sees it, on any member.
+//! - **Following the cluster** ([`Store::follow`]): one watch of the `m/rev` key, from the
+//!   revision the caller knows, publishes each store revision any replica writes. When the
+//!   stream breaks (a member goes away) it is opened again from the last revision seen, after
+//!   a short pause that doubles up to a second; when that point was compacted meanwhile, the
+//!   current revision is read and published (the revisions in between only matter to the
+//!   change log, which a watcher reads anyway). It ends once nobody holds the receiver.
 //!
 //! # Queries
 //!
@@ -54,6 +60,7 @@
 //! before it is sent, with an error that names the flag.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use etcd_client::{
@@ -75,6 +82,9 @@ use crate::domain::{
 /// Records read per page when a query scans a prefix: small enough for etcd's default
 /// response size, large enough that a scan is few round trips.
 const PAGE: i64 = 500;
+
+/// The longest pause before the follower opens its watch again after an error.
+const FOLLOW_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// etcd's own default `--max-txn-ops`.
 pub const ETCD_DEFAULT_MAX_TXN_OPS: usize = 128;
@@ -415,6 +425,68 @@ impl EtcdStore {
     }
 }
 
+/// Publishes into `tx` every revision of `key` (`m/rev`) after `last`, until every receiver is
+/// gone; see "Following the cluster" in the module documentation.
+async fn follow_revisions(client: Client, key: Vec<u8>, mut last: u64, tx: tokio::sync::watch::Sender<u64>) {
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let outcome = tokio::select! {
+            () = tx.closed() => return,
+            r = watch_revisions(&client, &key, &mut last, &tx) => r,
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, after = last, "following the etcd cluster failed; watching again");
+            tokio::select! {
+                () = tx.closed() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(FOLLOW_BACKOFF_MAX);
+        } else {
+            pause = Duration::from_millis(50);
+        }
+    }
+}
+
+/// One watch of `key` from `last + 1`: publishes each revision it brings. Returns `Ok` when
+/// the watch must be opened again from a `last` it moved up (compaction), `Err` when it broke.
+async fn watch_revisions(
+    client: &Client,
+    key: &[u8],
+    last: &mut u64,
+    tx: &tokio::sync::watch::Sender<u64>,
+) -> Result<(), StoreError> {
+    let publish = |at: u64| {
+        tx.send_if_modified(|latest| {
+            let newer = at > *latest;
+            *latest = (*latest).max(at);
+            newer
+        })
+    };
+    let options = WatchOptions::new().with_start_revision(wire(*last + 1));
+    let mut stream = client.watch_client().watch(key.to_vec(), Some(options)).await.map_err(backend)?;
+    while let Some(resp) = stream.message().await.map_err(backend)? {
+        if resp.canceled() {
+            if resp.compact_revision() > 0 {
+                let mut now = client.kv_client().get(key.to_vec(), None).await.map_err(backend)?;
+                let at = now.take_kvs().first().map_or(0, |kv| rev(kv.mod_revision()));
+                publish(at);
+                // Watch again from the compaction point at the earliest: below it etcd refuses.
+                *last = (*last).max(at).max(rev(resp.compact_revision()).saturating_sub(1));
+                return Ok(());
+            }
+            return Err(StoreError::Backend(format!("etcd cancelled the watch: {}", resp.cancel_reason())));
+        }
+        for event in resp.events() {
+            let at = event.kv().map_or(0, |kv| rev(kv.mod_revision()));
+            if at > *last {
+                *last = at;
+                publish(at);
+            }
+        }
+    }
+    Err(StoreError::Backend("etcd closed the watch".into()))
+}
+
 #[async_trait]
 impl Store for EtcdStore {
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
@@ -698,5 +770,11 @@ impl Store for EtcdStore {
         let key = self.keys.compacted();
         self.kv().put(key, point.to_string(), None).await.map_err(backend)?;
         Ok(())
+    }
+
+    async fn follow(&self, after: u64) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
+        let (tx, rx) = tokio::sync::watch::channel(after);
+        tokio::spawn(follow_revisions(self.client.clone(), self.keys.revision(), after, tx));
+        Ok(Some(rx))
     }
 }

@@ -39,6 +39,10 @@
 //!   `changes_from`) may run on the caller's runtime thread when the engine answers them from
 //!   memory or the OS page cache in microseconds (sled does); everything else, and anything
 //!   that waits on a disk flush or the network, must not hold a runtime thread.
+//! - **Writes by others are followed.** When other processes write the same store (replicas
+//!   on one cluster), [`Store::follow`] reports every store revision they reach, so this
+//!   process's caches and watchers advance on any replica's write, not only on its own. An
+//!   engine that only this process writes (sled: it locks its directory) returns `None`.
 //!
 //! # How the etcd engine keeps it (one line each; `etcd_store.rs`, feature `etcd`)
 //!
@@ -52,11 +56,14 @@
 //! - Referential rules: the `Txn` also compares the named people's keys (exist) and, to delete
 //!   a person, the range of its reference keys (empty).
 //! - Queries: for now a scan of the prefix at one revision, filtered and sorted in memory.
+//! - Following: one watch of the `m/rev` key (which every session and person write puts),
+//!   from the revision given, reconnected from the last one seen when it breaks.
 
 #[cfg(feature = "etcd")]
 mod etcd_store;
 mod group_commit;
 mod keys;
+pub mod migrate;
 mod records;
 mod sled_store;
 
@@ -188,4 +195,17 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_from(&self) -> Result<u64, StoreError>;
     /// Drops the change log entries older than the last `keep` revisions.
     async fn prune_changes(&self, keep: u64) -> Result<(), StoreError>;
+
+    /// The latest store revision, as writes by anyone (this process or another sharing the
+    /// store) reach it after `after`: the receiver holds `after` at first, then each newer
+    /// revision the engine sees, in increasing order (a reader that looks late sees only the
+    /// latest; that is all a cache or a watcher needs, the change log has the rest). It follows
+    /// until every receiver is dropped, surviving connection errors meanwhile.
+    ///
+    /// `None` (the default) when this process is the store's only writer, so its own writes
+    /// are all there is to know: sled, which locks its directory.
+    async fn follow(&self, after: u64) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
+        let _ = after;
+        Ok(None)
+    }
 }

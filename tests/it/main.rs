@@ -19,9 +19,12 @@ mod http;
 mod interop;
 mod invites;
 mod load;
+mod migrate;
 mod people;
 mod production;
 mod properties;
+#[cfg(feature = "etcd")]
+mod replicas;
 mod sessions;
 mod snapshots;
 mod store_contract;

@@ -248,11 +248,11 @@ async fn tls_and_mutual_tls_work_with_a_test_ca_and_a_client_without_certificate
     app.stop().await;
 }
 
-fn watch_req(after: Option<u64>) -> pb::WatchSessionsRequest {
+pub fn watch_req(after: Option<u64>) -> pb::WatchSessionsRequest {
     pb::WatchSessionsRequest { after_revision: after, ..Default::default() }
 }
 
-async fn next(stream: &mut tonic::Streaming<pb::WatchSessionsResponse>) -> pb::WatchSessionsResponse {
+pub async fn next(stream: &mut tonic::Streaming<pb::WatchSessionsResponse>) -> pb::WatchSessionsResponse {
     tokio::time::timeout(Duration::from_secs(10), stream.message())
         .await
         .expect("a change within 10 s")
