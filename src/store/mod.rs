@@ -23,7 +23,8 @@
 //!   delete) gets a revision greater than every earlier one, store-wide, in commit order; a
 //!   record's revision is its etag. [`Store::revision`] is the last one.
 //! - **A change log.** Every session write and delete appears in the log at its revision
-//!   (person writes take a revision but no log entry). [`Store::changes`] returns the entries
+//!   (person writes take a revision; an engine may log them too, but [`Store::changes`] never
+//!   returns them). [`Store::changes`] returns the session entries
 //!   in (after, upto] in revision order, with none missing, for any `after >=
 //!   changes_from() - 1`; an older resume point is refused with [`StoreError::Compacted`],
 //!   never answered with a silent gap. [`Store::prune_changes`] moves `changes_from` up.
@@ -39,6 +40,16 @@
 //!   memory or the OS page cache in microseconds (sled does); everything else, and anything
 //!   that waits on a disk flush or the network, must not hold a runtime thread.
 //!
+//! # How the sled engine keeps it (one line each)
+//!
+//! - Durable: a write waits for a group-commit flush that started after it.
+//! - Atomic: the log entry (with the full record) is the commit point, inserted before the
+//!   record; recovery at open re-applies any logged write whose record is older. A refused
+//!   write fails before it takes a revision, so it leaves nothing.
+//! - Compare-and-write, revision order, referential rules: checked and applied under one short
+//!   lock (the sequencer) against in-memory revisions and reference counts.
+//! - Queries: in-memory indexes (built at open from the records), records read from sled.
+//!
 //! # How an etcd engine keeps it (one line each)
 //!
 //! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced).
@@ -52,8 +63,10 @@
 //!   person's reference-count key (zero) before deleting.
 //! - Queries: range reads over index key prefixes at one revision, in key order.
 
+mod crash;
 mod group_commit;
 mod keys;
+mod memindex;
 mod records;
 mod sled_store;
 

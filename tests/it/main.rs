@@ -17,6 +17,7 @@ mod http;
 mod interop;
 mod invites;
 mod load;
+mod migration;
 mod people;
 mod production;
 mod properties;
