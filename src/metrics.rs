@@ -84,6 +84,7 @@ pub struct StoreFigures {
     pub revision: u64,
     pub writes: u64,
     pub flushes: u64,
+    pub index_bytes: u64,
 }
 
 impl Default for Metrics {
@@ -176,6 +177,11 @@ impl Metrics {
                 "Flushes since start (group commit shares one among concurrent writes)",
                 ConstCounter::new(s.flushes),
             );
+            r.register(
+                "agenda_store_index_bytes",
+                "Estimated heap of the store's in-memory indexes",
+                ConstGauge::new(s.index_bytes as i64),
+            );
             encode_registry(&mut out, &r).expect("writing to a String cannot fail");
         }
         encode_eof(&mut out).expect("writing to a String cannot fail");
@@ -208,7 +214,8 @@ mod tests {
     #[test]
     fn store_figures_come_before_the_end_marker() {
         let m = Metrics::default();
-        let text = m.render(Some(StoreFigures { size_bytes: 4096, revision: 7, writes: 5, flushes: 2 }));
+        let text =
+            m.render(Some(StoreFigures { size_bytes: 4096, revision: 7, writes: 5, flushes: 2, index_bytes: 1024 }));
         assert!(text.contains("agenda_store_writes_total 5\n"), "{text}");
         assert!(text.contains("agenda_store_revision 7\n"), "{text}");
         assert_eq!(text.matches("# EOF").count(), 1, "{text}");

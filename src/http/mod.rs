@@ -97,6 +97,7 @@ async fn metrics_text(State(s): State<MetricsState>) -> impl IntoResponse {
         revision: st.revision,
         writes: st.writes,
         flushes: st.flushes,
+        index_bytes: st.index_bytes,
     });
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], s.metrics.render(store))
 }

@@ -52,28 +52,51 @@ pub struct Doc {
     pub slots: Vec<(String, i64, i64, String)>,
 }
 
+/// One slot's part of a [`Doc`]: id, start, end, and the people who speak or moderate.
+pub type SlotParts<'a> = (&'a str, i64, i64, BTreeSet<&'a str>);
+
 impl Doc {
     pub fn of(s: &Session) -> Doc {
-        let organizers: BTreeSet<String> = [&s.organizer.name, &s.organizer.short_name]
-            .into_iter()
-            .filter(|n| !n.is_empty())
-            .map(|n| n.to_lowercase())
-            .collect();
-        let tags: BTreeSet<String> = s.tags.iter().map(|t| t.to_lowercase()).collect();
-        let mut slots = Vec::new();
-        for slot in s.slots.iter().chain(s.removed_slots.iter().map(|r| &r.slot)) {
-            let people: BTreeSet<&str> = slot.speakers.iter().chain(&slot.moderators).map(|p| p.as_str()).collect();
+        let slots = s.slots.iter().chain(s.removed_slots.iter().map(|r| &r.slot)).map(|slot| {
+            let people = slot.speakers.iter().chain(&slot.moderators).map(|p| p.as_str()).collect();
+            (slot.id.as_str(), slot.start.as_second(), slot.end.as_second(), people)
+        });
+        let people = s.referenced_people();
+        Doc::from_parts(
+            (s.start.as_second(), s.end.as_second()),
+            people.iter().map(|p| p.as_str()).collect(),
+            [&s.organizer.name, &s.organizer.short_name],
+            s.tags.iter().map(String::as_str),
+            slots,
+        )
+    }
+
+    /// The one place a `Doc` is put together, from a domain session ([`Doc::of`]) or straight
+    /// from a stored record (`records::session_doc`, at open): `people` are every person the
+    /// session names, `slots` its current and removed slots.
+    pub fn from_parts<'a>(
+        (start, end): (i64, i64),
+        people: BTreeSet<&'a str>,
+        organizer: [&'a str; 2],
+        tags: impl Iterator<Item = &'a str>,
+        slots: impl Iterator<Item = SlotParts<'a>>,
+    ) -> Doc {
+        let organizers: BTreeSet<String> =
+            organizer.into_iter().filter(|n| !n.is_empty()).map(str::to_lowercase).collect();
+        let tags: BTreeSet<String> = tags.map(str::to_lowercase).collect();
+        let mut slot_entries = Vec::new();
+        for (id, slot_start, slot_end, people) in slots {
             for p in people {
-                slots.push((p.to_owned(), slot.start.as_second(), slot.end.as_second(), slot.id.as_str().to_owned()));
+                slot_entries.push((p.to_owned(), slot_start, slot_end, id.to_owned()));
             }
         }
         Doc {
-            start: s.start.as_second(),
-            end: s.end.as_second(),
-            people: s.referenced_people().into_iter().map(|p| p.as_str().to_owned()).collect(),
+            start,
+            end,
+            people: people.into_iter().map(str::to_owned).collect(),
             organizers: organizers.into_iter().collect(),
             tags: tags.into_iter().collect(),
-            slots,
+            slots: slot_entries,
         }
     }
 }
@@ -426,14 +449,18 @@ fn apply_to<K: Ord>(map: &mut BTreeMap<K, i64>, k: K, v: i64, add: bool) {
     }
 }
 
-/// Builds the indexes from every record (at open, and for `verify`).
-pub fn build(people: impl IntoIterator<Item = Person>, sessions: impl IntoIterator<Item = (Session, Doc)>) -> Indexes {
+/// Builds the indexes from every record: people, then `(id, revision, index fields)` of
+/// every session.
+pub fn build<'a>(
+    people: impl IntoIterator<Item = &'a Person>,
+    sessions: impl IntoIterator<Item = (&'a str, u64, &'a Doc)>,
+) -> Indexes {
     let mut ix = Indexes::default();
     for p in people {
         ix.put_person(p.id.as_str(), p.meta.revision, &p.name);
     }
-    for (s, doc) in sessions {
-        ix.put_session(s.id.as_str(), s.meta.revision, None, &doc);
+    for (id, revision, doc) in sessions {
+        ix.put_session(id, revision, None, doc);
     }
     ix
 }

@@ -123,6 +123,8 @@ pub struct StoreStats {
     /// Durable writes and flushes since open: their ratio shows group commit at work.
     pub writes: u64,
     pub flushes: u64,
+    /// Estimated heap of an engine's in-memory indexes (0 for an engine without any).
+    pub index_bytes: u64,
 }
 
 /// Operations on sessions and people. See the module documentation for the contract every

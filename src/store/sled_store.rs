@@ -47,7 +47,7 @@ use super::keys::{key, term};
 use super::memindex::{self, Doc, Indexes, Ix, Sid};
 use super::records::{
     DELETE_PERSON, LogEntry, PUT_PERSON, Unrevisioned, change_code, decode_change, decode_feed_token, decode_log,
-    decode_person, decode_sent_invite, decode_session, encode_feed_token, encode_log, encode_sent_invite,
+    decode_person, decode_sent_invite, decode_session, encode_feed_token, encode_log, encode_sent_invite, session_doc,
     unrevisioned_person, unrevisioned_session,
 };
 use super::{Expect, Store, StoreError, StoreStats};
@@ -349,7 +349,8 @@ impl SledStore {
                 problems.push(problem);
             }
         }
-        let recomputed = memindex::build(people, sessions.iter().cloned());
+        let recomputed =
+            memindex::build(&people, sessions.iter().map(|(s, doc)| (s.id.as_str(), s.meta.revision, doc)));
         for (s, doc) in &sessions {
             if let Some(p) = recomputed.missing_person(doc) {
                 problems.push(format!("session {} names missing person {p}", s.id));
@@ -479,18 +480,19 @@ fn unapplied(sessions: &Tree, people: &Tree, rev: u64, entry: &[u8]) -> Result<O
     Ok((!applied).then(|| format!("the last logged write (revision {rev}, {id}) is not applied")))
 }
 
-/// Lists every record into fresh indexes.
+/// Lists every record into fresh indexes, reading of each session only its index fields.
 fn load_indexes(sessions: &Tree, people: &Tree) -> Result<Indexes, StoreError> {
-    let people = people.iter().map(|item| decode_person(&item?.1)).collect::<Result<Vec<_>, _>>()?;
-    let sessions = sessions
-        .iter()
-        .map(|item| {
-            let s = decode_session(&item?.1)?;
-            let doc = Doc::of(&s);
-            Ok((s, doc))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(memindex::build(people, sessions))
+    let mut ix = Indexes::default();
+    for item in people.iter() {
+        let p = decode_person(&item?.1)?;
+        ix.put_person(p.id.as_str(), p.meta.revision, &p.name);
+    }
+    for item in sessions.iter() {
+        let (_, bytes) = item?;
+        let (id, revision, doc) = session_doc(&bytes)?;
+        ix.put_session(id, revision, None, &doc);
+    }
+    Ok(ix)
 }
 
 /// The operations of the contract, synchronous: sled blocks. `impl Store for Arc<SledStore>`
@@ -504,9 +506,8 @@ impl SledStore {
     /// removes the old record's index entries, which the indexes do not keep per session.
     fn current_session(&self, id: &str) -> Result<Option<(sled::IVec, u64, Doc)>, StoreError> {
         let Some(bytes) = self.sessions.get(id)? else { return Ok(None) };
-        let s = decode_session(&bytes)?;
-        let doc = Doc::of(&s);
-        Ok(Some((bytes, s.meta.revision, doc)))
+        let (_, revision, doc) = session_doc(&bytes)?;
+        Ok(Some((bytes, revision, doc)))
     }
 
     fn put_session(&self, s: &Session, expect: Expect) -> Result<u64, StoreError> {
@@ -788,7 +789,13 @@ impl SledStore {
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
         let (writes, flushes) = self.commit.stats();
-        Ok(StoreStats { size_bytes: self.db.size_on_disk()?, revision: self.revision()?, writes, flushes })
+        Ok(StoreStats {
+            size_bytes: self.db.size_on_disk()?,
+            revision: self.revision()?,
+            writes,
+            flushes,
+            index_bytes: self.index_size().0,
+        })
     }
 
     fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
