@@ -6,13 +6,15 @@
 //! short lock that orders the writes, so they can never drift from the records the log says
 //! are applied. Queries read candidate keys here and the records they return from sled.
 //!
-//! Compact by construction (100,000 sessions, 1,000,000 slots): people, tags and organizer
-//! names are interned to `u32`; session ids and slot ids are shared `Arc<str>`s, one
-//! allocation per distinct string, so an index entry is a few words and no heap block. A
-//! session's own entries are not kept beside it: the write path computes the old entries from
-//! the old record, which it reads anyway to check the expected revision.
+//! Compact by construction (100,000 sessions, 1,000,000 slots): people, tags, organizer names,
+//! slot ids and session ids are interned to `u32`, and each person's, tag's or organizer's
+//! entries are one sorted vector of integer tuples (16 bytes an entry) kept in (start, id)
+//! order by comparing the ids they stand for; only the start-time index of all sessions is a
+//! B-tree. A session's own entries are not kept beside it: the write path computes the old
+//! entries from the old record, which it reads anyway to check the expected revision.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -20,11 +22,6 @@ use crate::domain::{Person, Session};
 
 /// A session id, shared by every index entry of the session.
 pub type Sid = Arc<str>;
-
-/// An index of sessions: `(term, start, session) -> end`, seconds. `by_start` uses term 0.
-type SessionIndex = BTreeMap<(u32, i64, Sid), i64>;
-/// `(person, slot start, session, slot) -> slot end`.
-type SlotIndex = BTreeMap<(u32, i64, Sid, Arc<str>), i64>;
 
 /// Which session index a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,10 +122,87 @@ impl Interner {
         n
     }
 
-    fn name(&self, n: u32) -> &str {
+    fn name(&self, n: u32) -> &Arc<str> {
         &self.strings[n as usize]
     }
 }
+
+/// Session ids to numbers, for compact index entries; a deleted session's number is reused.
+#[derive(Default)]
+struct SessionIds {
+    numbers: HashMap<Sid, u32>,
+    /// By number: the id and current revision; `None` for a free number.
+    entries: Vec<Option<(Sid, u64)>>,
+    free: Vec<u32>,
+}
+
+impl SessionIds {
+    fn id(&self, n: u32) -> &Sid {
+        &self.entries[n as usize].as_ref().expect("an indexed session has a number").0
+    }
+
+    fn number(&mut self, id: &str) -> u32 {
+        if let Some(n) = self.numbers.get(id) {
+            return *n;
+        }
+        let sid: Sid = Arc::from(id);
+        let n = match self.free.pop() {
+            Some(n) => n,
+            None => {
+                self.entries.push(None);
+                u32::try_from(self.entries.len() - 1).expect("fewer than 2^32 sessions")
+            }
+        };
+        self.entries[n as usize] = Some((Arc::clone(&sid), 0));
+        self.numbers.insert(sid, n);
+        n
+    }
+
+    fn release(&mut self, id: &str) {
+        if let Some(n) = self.numbers.remove(id) {
+            self.entries[n as usize] = None;
+            self.free.push(n);
+        }
+    }
+}
+
+/// One term's entries (a person's sessions or slots, a tag's or organizer's sessions) as a
+/// sorted vector of small integer tuples: 16 bytes an entry, where a B-tree of tuples holding
+/// ids took about 60. A change moves the entries after it, which is cheap because a term's
+/// list is short (a person's sessions) or the write rate of one tag is modest.
+struct Postings<E>(Vec<E>);
+
+impl<E> Default for Postings<E> {
+    fn default() -> Self {
+        Postings(Vec::new())
+    }
+}
+
+impl<E: Copy> Postings<E> {
+    /// Inserts `e` at its place by `cmp` (entry vs `e`), once.
+    fn insert(&mut self, e: E, cmp: impl Fn(&E) -> Ordering) {
+        if let Err(i) = self.0.binary_search_by(cmp) {
+            self.0.insert(i, e);
+        }
+    }
+
+    fn remove(&mut self, cmp: impl Fn(&E) -> Ordering) {
+        if let Ok(i) = self.0.binary_search_by(cmp) {
+            self.0.remove(i);
+        }
+    }
+
+    /// The entries from the first one that `before` does not hold for.
+    fn from(&self, before: impl Fn(&E) -> bool) -> &[E] {
+        &self.0[self.0.partition_point(before)..]
+    }
+}
+
+/// A session posting: (start, session number), in (start, session id) order.
+type SessionEntry = (i64, u32);
+/// A slot posting: (slot start, session number, slot number), in (start, session id, slot id)
+/// order.
+type SlotEntry = (i64, u32, u32);
 
 /// What the indexes hold of a person.
 #[derive(Clone)]
@@ -143,23 +217,26 @@ pub struct Indexes {
     people_ix: Interner,
     /// Tags and organizer names (lower case).
     terms: Interner,
-    /// Slot ids, shared across sessions ("talk", "opening" recur).
-    slot_ids: HashSet<Arc<str>>,
-    /// Session id -> its current revision (the etag a write's `Expect` is checked against).
-    sessions: HashMap<Sid, u64>,
-    by_start: SessionIndex,
-    by_person: SessionIndex,
-    by_organizer: SessionIndex,
-    by_tag: SessionIndex,
-    slots_by_person: SlotIndex,
+    /// Slot ids ("item-001", "talk": they recur across sessions).
+    slot_ids: Interner,
+    /// Session id <-> number, and each session's current revision (the etag a write's
+    /// `Expect` is checked against).
+    sessions: SessionIds,
+    /// `(start, session) -> end`, seconds: one ordered map for the one index every listing
+    /// without a filter reads (a vector this long would move too much on each insert).
+    by_start: BTreeMap<(i64, Sid), i64>,
+    /// By person number: the sessions naming the person (its length is the reference count).
+    by_person: HashMap<u32, Postings<SessionEntry>>,
+    by_organizer: HashMap<u32, Postings<SessionEntry>>,
+    by_tag: HashMap<u32, Postings<SessionEntry>>,
+    /// By person number: the slots where the person speaks or moderates.
+    slots_by_person: HashMap<u32, Postings<SlotEntry>>,
     /// By person number; `None` for a number whose person was deleted.
     people: Vec<Option<PersonState>>,
-    /// By person number: how many sessions name the person.
-    refs: Vec<u64>,
     /// `(lower-case name, id)`.
     people_by_name: BTreeSet<(Box<str>, Arc<str>)>,
-    /// The longest session ever stored (seconds): a time-window scan starts this much before
-    /// the window, so a session that started earlier but still runs in it is found.
+    /// The longest session stored (seconds): a time-window scan starts this much before the
+    /// window, so a session that started earlier but still runs in it is found.
     max_span: i64,
 }
 
@@ -170,19 +247,56 @@ pub struct Canonical {
     entries: BTreeSet<String>,
 }
 
+/// Adds (`add`) or removes the session posting `entry` under each of `terms`.
+fn change_postings(
+    map: &mut HashMap<u32, Postings<SessionEntry>>,
+    interner: &mut Interner,
+    terms: &[String],
+    ids: &SessionIds,
+    entry: SessionEntry,
+    add: bool,
+) {
+    let id = ids.id(entry.1);
+    let at = |e: &SessionEntry| session_order(ids, e, (entry.0, id));
+    for t in terms {
+        let t = interner.intern(t);
+        let list = map.entry(t).or_default();
+        if add {
+            list.insert(entry, at);
+        } else {
+            list.remove(at);
+            if list.0.is_empty() {
+                map.remove(&t);
+            }
+        }
+    }
+}
+
+/// Orders a session posting against `(start, id)`.
+fn session_order(ids: &SessionIds, e: &SessionEntry, (start, id): (i64, &str)) -> Ordering {
+    e.0.cmp(&start).then_with(|| (**ids.id(e.1)).cmp(id))
+}
+
+/// Orders a slot posting against `(start, session id, slot id)`.
+fn slot_order(ids: &SessionIds, slots: &Interner, e: &SlotEntry, (start, id, slot): (i64, &str, &str)) -> Ordering {
+    session_order(ids, &(e.0, e.1), (start, id)).then_with(|| (**slots.name(e.2)).cmp(slot))
+}
+
 impl Indexes {
     pub fn session_revision(&self, id: &str) -> Option<u64> {
-        self.sessions.get(id).copied()
+        let n = self.sessions.numbers.get(id)?;
+        self.sessions.entries[*n as usize].as_ref().map(|e| e.1)
     }
 
     pub fn person_revision(&self, id: &str) -> Option<u64> {
         let n = self.people_ix.get(id)?;
-        self.people[n as usize].as_ref().map(|p| p.revision)
+        self.people.get(n as usize)?.as_ref().map(|p| p.revision)
     }
 
     /// How many sessions name the person.
     pub fn refs(&self, id: &str) -> u64 {
-        self.people_ix.get(id).map_or(0, |n| self.refs[n as usize])
+        let n = self.people_ix.get(id);
+        n.and_then(|n| self.by_person.get(&n)).map_or(0, |p| p.0.len() as u64)
     }
 
     /// The first person `doc` names who does not exist.
@@ -195,76 +309,67 @@ impl Indexes {
     }
 
     pub fn session_count(&self) -> usize {
-        self.sessions.len()
+        self.sessions.numbers.len()
+    }
+
+    /// Adds (`add`) or removes the entries of `doc` for session number `n`.
+    fn entries(&mut self, n: u32, doc: &Doc, add: bool) {
+        let ids = &self.sessions;
+        let sid = Arc::clone(ids.id(n));
+        if add {
+            self.by_start.insert((doc.start, Arc::clone(&sid)), doc.end);
+        } else {
+            self.by_start.remove(&(doc.start, Arc::clone(&sid)));
+        }
+        let entry = (doc.start, n);
+        change_postings(&mut self.by_person, &mut self.people_ix, &doc.people, ids, entry, add);
+        change_postings(&mut self.by_organizer, &mut self.terms, &doc.organizers, ids, entry, add);
+        change_postings(&mut self.by_tag, &mut self.terms, &doc.tags, ids, entry, add);
+        for (p, slot_start, _, slot) in &doc.slots {
+            let (p, slot_n) = (self.people_ix.intern(p), self.slot_ids.intern(slot));
+            let at = |e: &SlotEntry| slot_order(ids, &self.slot_ids, e, (*slot_start, &sid, slot));
+            let list = self.slots_by_person.entry(p).or_default();
+            if add {
+                list.insert((*slot_start, n, slot_n), at);
+            } else {
+                list.remove(at);
+                if list.0.is_empty() {
+                    self.slots_by_person.remove(&p);
+                }
+            }
+        }
+    }
+
+    /// A session written at `revision`: `old` is the record it replaces (if any).
+    pub fn put_session(&mut self, id: &str, revision: u64, old: Option<&Doc>, new: &Doc) {
+        let n = self.sessions.number(id);
+        if let Some(old) = old {
+            self.entries(n, old, false);
+        }
+        self.entries(n, new, true);
+        self.max_span = self.max_span.max(new.end - new.start);
+        if let Some(e) = self.sessions.entries[n as usize].as_mut() {
+            e.1 = revision;
+        }
+    }
+
+    pub fn delete_session(&mut self, id: &str, old: &Doc) {
+        let Some(&n) = self.sessions.numbers.get(id) else { return };
+        self.entries(n, old, false);
+        self.sessions.release(id);
     }
 
     fn person_number(&mut self, id: &str) -> u32 {
         let n = self.people_ix.intern(id);
         if self.people.len() <= n as usize {
             self.people.resize(n as usize + 1, None);
-            self.refs.resize(n as usize + 1, 0);
         }
         n
     }
 
-    fn shared_sid(&self, id: &str) -> Sid {
-        self.sessions.get_key_value(id).map_or_else(|| Arc::from(id), |(k, _)| Arc::clone(k))
-    }
-
-    fn slot_id(&mut self, id: &str) -> Arc<str> {
-        if let Some(s) = self.slot_ids.get(id) {
-            return Arc::clone(s);
-        }
-        let s: Arc<str> = Arc::from(id);
-        self.slot_ids.insert(Arc::clone(&s));
-        s
-    }
-
-    /// Adds (`add`) or removes the entries of `doc` for session `sid`, and its references.
-    fn entries(&mut self, sid: &Sid, doc: &Doc, add: bool) {
-        let (start, end) = (doc.start, doc.end);
-        apply_to(&mut self.by_start, (0, start, Arc::clone(sid)), end, add);
-        for p in &doc.people {
-            let n = self.person_number(p);
-            self.refs[n as usize] =
-                if add { self.refs[n as usize] + 1 } else { self.refs[n as usize].saturating_sub(1) };
-            apply_to(&mut self.by_person, (n, start, Arc::clone(sid)), end, add);
-        }
-        for o in &doc.organizers {
-            let n = self.terms.intern(o);
-            apply_to(&mut self.by_organizer, (n, start, Arc::clone(sid)), end, add);
-        }
-        for t in &doc.tags {
-            let n = self.terms.intern(t);
-            apply_to(&mut self.by_tag, (n, start, Arc::clone(sid)), end, add);
-        }
-        for (p, slot_start, slot_end, slot) in &doc.slots {
-            let n = self.person_number(p);
-            let slot = self.slot_id(slot);
-            apply_to(&mut self.slots_by_person, (n, *slot_start, Arc::clone(sid), slot), *slot_end, add);
-        }
-    }
-
-    /// A session written at `revision`: `old` is the record it replaces (if any).
-    pub fn put_session(&mut self, id: &str, revision: u64, old: Option<&Doc>, new: &Doc) {
-        let sid = self.shared_sid(id);
-        if let Some(old) = old {
-            self.entries(&sid, old, false);
-        }
-        self.entries(&sid, new, true);
-        self.max_span = self.max_span.max(new.end - new.start);
-        self.sessions.insert(sid, revision);
-    }
-
-    pub fn delete_session(&mut self, id: &str, old: &Doc) {
-        let sid = self.shared_sid(id);
-        self.entries(&sid, old, false);
-        self.sessions.remove(id);
-    }
-
     pub fn put_person(&mut self, id: &str, revision: u64, name: &str) {
         let n = self.person_number(id);
-        let shared = Arc::clone(&self.people_ix.strings[n as usize]);
+        let shared = Arc::clone(self.people_ix.name(n));
         if let Some(old) = self.people[n as usize].take() {
             self.people_by_name.remove(&(old.name_lower, Arc::clone(&shared)));
         }
@@ -276,13 +381,13 @@ impl Indexes {
     pub fn delete_person(&mut self, id: &str) {
         let Some(n) = self.people_ix.get(id) else { return };
         if let Some(old) = self.people[n as usize].take() {
-            let shared = Arc::clone(&self.people_ix.strings[n as usize]);
+            let shared = Arc::clone(self.people_ix.name(n));
             self.people_by_name.remove(&(old.name_lower, shared));
         }
     }
 
-    /// Up to `n` entries `(start, session, end)` of a session index, from `lower` (`start`,
-    /// session; `None` for the beginning) to before `to`.
+    /// Up to `n` entries `(start, session, end if the index knows it)` of a session index, from
+    /// `lower` (start, session) to before `to`.
     pub fn sessions_range(
         &self,
         ix: Ix,
@@ -290,72 +395,63 @@ impl Indexes {
         lower: Bound<(i64, Sid)>,
         to: Option<i64>,
         n: usize,
-    ) -> Vec<(i64, Sid, i64)> {
-        let (map, t) = match (ix, term) {
-            (Ix::Start, _) => (&self.by_start, Some(0)),
-            (Ix::Person, Some(p)) => (&self.by_person, self.people_ix.get(p)),
-            (Ix::Organizer, Some(o)) => (&self.by_organizer, self.terms.get(o)),
-            (Ix::Tag, Some(tag)) => (&self.by_tag, self.terms.get(tag)),
-            _ => return Vec::new(),
-        };
-        let Some(t) = t else { return Vec::new() };
-        let lower = lower.map(|(s, id)| (t, s, id));
-        let low_key = match &lower {
-            Bound::Included(k) | Bound::Excluded(k) => Some(k),
-            Bound::Unbounded => None,
-        };
-        let upper = match to {
-            Some(to) => {
-                let up = (t, to, Sid::from(""));
-                if low_key.is_some_and(|k| *k >= up) {
-                    return Vec::new();
-                }
-                Bound::Excluded(up)
+    ) -> Vec<(i64, Sid, Option<i64>)> {
+        let before_to = |start: i64| to.is_none_or(|to| start < to);
+        let (map, interner) = match ix {
+            Ix::Start => {
+                let lower = match lower {
+                    Bound::Unbounded => Bound::Included((i64::MIN, Sid::from(""))),
+                    b => b,
+                };
+                return self
+                    .by_start
+                    .range((lower, Bound::Unbounded))
+                    .take_while(|((start, _), _)| before_to(*start))
+                    .take(n)
+                    .map(|((start, id), end)| (*start, Arc::clone(id), Some(*end)))
+                    .collect();
             }
-            None => Bound::Unbounded,
+            Ix::Person => (&self.by_person, &self.people_ix),
+            Ix::Organizer => (&self.by_organizer, &self.terms),
+            Ix::Tag => (&self.by_tag, &self.terms),
         };
-        let lower = match lower {
-            Bound::Unbounded => Bound::Included((t, i64::MIN, Sid::from(""))),
-            b => b,
+        let Some(list) = term.and_then(|t| interner.get(t)).and_then(|t| map.get(&t)) else { return Vec::new() };
+        let ids = &self.sessions;
+        let entries = match &lower {
+            Bound::Included((s, id)) => list.from(|e| session_order(ids, e, (*s, id)).is_lt()),
+            Bound::Excluded((s, id)) => list.from(|e| session_order(ids, e, (*s, id)).is_le()),
+            Bound::Unbounded => &list.0[..],
         };
-        map.range((lower, upper))
-            .take_while(|((term, _, _), _)| *term == t)
+        entries
+            .iter()
+            .take_while(|e| before_to(e.0))
             .take(n)
-            .map(|((_, start, id), end)| (*start, Arc::clone(id), *end))
+            .map(|&(start, s)| (start, Arc::clone(ids.id(s)), None))
             .collect()
     }
 
-    /// Up to `n` slot entries `(start, session, slot, end)` of `person`, from `lower` to
-    /// before `to`.
+    /// Up to `n` slot entries `(start, session, slot)` of `person`, from `lower` to before `to`.
     pub fn slots_range(
         &self,
         person: &str,
         lower: Bound<(i64, Sid, Arc<str>)>,
         to: Option<i64>,
         n: usize,
-    ) -> Vec<(i64, Sid, Arc<str>, i64)> {
-        let Some(p) = self.people_ix.get(person) else { return Vec::new() };
-        let lower = match lower {
-            Bound::Unbounded => Bound::Included((p, i64::MIN, Sid::from(""), Arc::from(""))),
-            b => b.map(|(s, id, slot)| (p, s, id, slot)),
+    ) -> Vec<(i64, Sid, Arc<str>)> {
+        let Some(list) = self.people_ix.get(person).and_then(|p| self.slots_by_person.get(&p)) else {
+            return Vec::new();
         };
-        let upper = match to {
-            Some(to) => {
-                let up = (p, to, Sid::from(""), Arc::from(""));
-                if let Bound::Included(k) | Bound::Excluded(k) = &lower
-                    && *k >= up
-                {
-                    return Vec::new();
-                }
-                Bound::Excluded(up)
-            }
-            None => Bound::Unbounded,
+        let (ids, slots) = (&self.sessions, &self.slot_ids);
+        let entries = match &lower {
+            Bound::Included((s, id, slot)) => list.from(|e| slot_order(ids, slots, e, (*s, id, slot)).is_lt()),
+            Bound::Excluded((s, id, slot)) => list.from(|e| slot_order(ids, slots, e, (*s, id, slot)).is_le()),
+            Bound::Unbounded => &list.0[..],
         };
-        self.slots_by_person
-            .range((lower, upper))
-            .take_while(|((q, ..), _)| *q == p)
+        entries
+            .iter()
+            .take_while(|e| to.is_none_or(|to| e.0 < to))
             .take(n)
-            .map(|((_, start, sid, slot), end)| (*start, Arc::clone(sid), Arc::clone(slot), *end))
+            .map(|&(start, s, slot)| (start, Arc::clone(ids.id(s)), Arc::clone(slots.name(slot))))
             .collect()
     }
 
@@ -369,38 +465,39 @@ impl Indexes {
     }
 
     /// Every entry, numbers resolved: equal for two `Indexes` exactly when they index the same
-    /// records the same way.
+    /// records the same way (entries in their lists' order).
     pub fn canonical(&self) -> Canonical {
         let mut entries = BTreeSet::new();
-        for (id, rev) in &self.sessions {
-            entries.insert(format!("session {id} @{rev}"));
+        for (id, n) in &self.sessions.numbers {
+            let rev = self.sessions.entries[*n as usize].as_ref().map(|e| e.1);
+            entries.insert(format!("session {id} @{rev:?}"));
         }
-        let maps = [
-            ("start", &self.by_start),
-            ("person", &self.by_person),
-            ("org", &self.by_organizer),
-            ("tag", &self.by_tag),
+        for ((start, id), end) in &self.by_start {
+            entries.insert(format!("start {start} {id} {end}"));
+        }
+        let lists = [
+            ("person", &self.by_person, &self.people_ix),
+            ("org", &self.by_organizer, &self.terms),
+            ("tag", &self.by_tag, &self.terms),
         ];
-        for (name, map) in maps {
-            for ((t, start, id), end) in map {
-                let term = match name {
-                    "start" => "",
-                    "person" => self.people_ix.name(*t),
-                    _ => self.terms.name(*t),
-                };
-                entries.insert(format!("{name} {term}\0{start} {id} {end}"));
+        for (name, map, interner) in lists {
+            for (t, list) in map {
+                let listed: Vec<String> =
+                    list.0.iter().map(|(start, s)| format!("{start} {}", self.sessions.id(*s))).collect();
+                entries.insert(format!("{name} {}: {listed:?}", interner.name(*t)));
             }
         }
-        for ((p, start, sid, slot), end) in &self.slots_by_person {
-            entries.insert(format!("slot {}\0{start} {sid}\0{slot} {end}", self.people_ix.name(*p)));
+        for (p, list) in &self.slots_by_person {
+            let listed: Vec<String> = list
+                .0
+                .iter()
+                .map(|(start, s, slot)| format!("{start} {}/{}", self.sessions.id(*s), self.slot_ids.name(*slot)))
+                .collect();
+            entries.insert(format!("slots {}: {listed:?}", self.people_ix.name(*p)));
         }
         for (n, p) in self.people.iter().enumerate() {
-            let id = self.people_ix.name(n as u32);
             if let Some(p) = p {
-                entries.insert(format!("person {id} @{} {}", p.revision, p.name_lower));
-            }
-            if self.refs[n] > 0 {
-                entries.insert(format!("refs {id} {}", self.refs[n]));
+                entries.insert(format!("person {} @{} {}", self.people_ix.name(n as u32), p.revision, p.name_lower));
             }
         }
         for (name, id) in &self.people_by_name {
@@ -417,35 +514,39 @@ impl Indexes {
         extra.chain(missing).collect()
     }
 
-    /// An estimate of the heap the indexes take, in bytes: entries times their size plus
-    /// B-tree and hash overheads (about 1.5x and 2x) and the shared strings.
+    /// An estimate of the heap the indexes take, in bytes: vectors by capacity, B-tree and hash
+    /// entries with their usual slack (about 1.5x and 2x), and the shared strings.
     pub fn approx_bytes(&self) -> u64 {
-        let word = std::mem::size_of::<usize>() as u64;
-        let strings: u64 = [&self.people_ix, &self.terms]
+        use std::mem::size_of;
+        let word = size_of::<usize>() as u64;
+        let string = |s: &Arc<str>| s.len() as u64 + 2 * word + 16;
+        let strings: u64 = [&self.people_ix, &self.terms, &self.slot_ids]
             .iter()
             .flat_map(|i| &i.strings)
-            .chain(self.slot_ids.iter())
-            .chain(self.sessions.keys())
-            .map(|s| s.len() as u64 + 2 * word + 16)
+            .chain(self.sessions.numbers.keys())
+            .map(string)
             .sum();
-        let session_ix = (self.by_start.len() + self.by_person.len() + self.by_organizer.len() + self.by_tag.len())
-            as u64
-            * std::mem::size_of::<((u32, i64, Sid), i64)>() as u64;
-        let slot_ix =
-            self.slots_by_person.len() as u64 * std::mem::size_of::<((u32, i64, Sid, Arc<str>), i64)>() as u64;
-        let names: u64 = self.people_by_name.iter().map(|(n, _)| n.len() as u64 * 2 + 4 * word).sum();
-        let maps = (self.sessions.len() as u64 * (3 * word)
-            + (self.people_ix.numbers.len() + self.terms.numbers.len() + self.slot_ids.len()) as u64 * 3 * word)
-            * 2;
-        strings + (session_ix + slot_ix) * 3 / 2 + names + maps + self.people.len() as u64 * 4 * word
-    }
-}
-
-fn apply_to<K: Ord>(map: &mut BTreeMap<K, i64>, k: K, v: i64, add: bool) {
-    if add {
-        map.insert(k, v);
-    } else {
-        map.remove(&k);
+        let hashed = (self.people_ix.numbers.len()
+            + self.terms.numbers.len()
+            + self.slot_ids.numbers.len()
+            + self.sessions.numbers.len()
+            + self.by_person.len()
+            + self.by_organizer.len()
+            + self.by_tag.len()
+            + self.slots_by_person.len()) as u64
+            * 2
+            * (3 * word);
+        let lists: u64 = [&self.by_person, &self.by_organizer, &self.by_tag]
+            .iter()
+            .flat_map(|m| m.values())
+            .map(|l| l.0.capacity() as u64 * size_of::<SessionEntry>() as u64)
+            .sum::<u64>()
+            + self.slots_by_person.values().map(|l| l.0.capacity() as u64 * size_of::<SlotEntry>() as u64).sum::<u64>();
+        let by_start = self.by_start.len() as u64 * size_of::<((i64, Sid), i64)>() as u64 * 3 / 2;
+        let names: u64 = self.people_by_name.iter().map(|(n, _)| (n.len() as u64 * 2 + 4 * word) * 3 / 2).sum();
+        let records = (self.sessions.entries.capacity() * size_of::<Option<(Sid, u64)>>()
+            + self.people.capacity() * size_of::<Option<PersonState>>()) as u64;
+        strings + hashed + lists + by_start + names + records
     }
 }
 
@@ -500,10 +601,28 @@ mod tests {
         };
         assert_eq!(ix.canonical(), fresh.canonical());
         let found = ix.sessions_range(Ix::Tag, Some("y"), Bound::Unbounded, None, 10);
-        assert_eq!(found, vec![(200, Sid::from("s1"), 3800)]);
+        assert_eq!(found, vec![(200, Sid::from("s1"), None)]);
         assert!(ix.sessions_range(Ix::Tag, Some("x"), Bound::Unbounded, None, 10).is_empty());
         ix.delete_session("s1", &b);
         assert_eq!(ix.canonical(), empty);
+    }
+
+    #[test]
+    fn postings_keep_start_then_id_order_whatever_the_numbers() {
+        let mut ix = Indexes::default();
+        ix.put_person("ana", 1, "Ana");
+        for id in ["c", "a", "b"] {
+            ix.put_session(id, 2, None, &doc(100, &["ana"], &["x"]));
+        }
+        ix.put_session("0-early", 3, None, &doc(50, &["ana"], &["x"]));
+        let ids = |v: Vec<(i64, Sid, Option<i64>)>| v.into_iter().map(|e| e.1.to_string()).collect::<Vec<_>>();
+        let all = ix.sessions_range(Ix::Person, Some("ana"), Bound::Unbounded, None, 10);
+        assert_eq!(ids(all), ["0-early", "a", "b", "c"]);
+        let after_a = ix.sessions_range(Ix::Tag, Some("x"), Bound::Excluded((100, Sid::from("a"))), None, 10);
+        assert_eq!(ids(after_a), ["b", "c"]);
+        let slots = ix.slots_range("ana", Bound::Excluded((100, Sid::from("b"), Arc::from("talk"))), None, 10);
+        assert_eq!(slots.iter().map(|e| &*e.1).collect::<Vec<_>>(), ["c"]);
+        assert_eq!(ix.refs("ana"), 4);
     }
 
     #[test]

@@ -583,7 +583,7 @@ impl SledStore {
         while out.len() < limit {
             let batch = self.read_ix().sessions_range(index, term, lower, to, BATCH);
             for (start, id, end) in &batch {
-                if from.is_some_and(|from| *end <= from) {
+                if from.zip(*end).is_some_and(|(from, end)| end <= from) {
                     continue;
                 }
                 let Some(bytes) = self.sessions.get(&**id)? else { continue };
@@ -677,10 +677,7 @@ impl SledStore {
         let mut cached: Option<Session> = None;
         while out.len() < limit {
             let batch = self.read_ix().slots_range(person.as_str(), lower, to, BATCH);
-            for (_, session_id, slot_id, end) in &batch {
-                if from.is_some_and(|from| *end <= from) {
-                    continue;
-                }
+            for (_, session_id, slot_id) in &batch {
                 if cached.as_ref().is_none_or(|s| s.id.as_str() != &**session_id) {
                     cached = match self.sessions.get(&**session_id)? {
                         Some(b) => Some(decode_session(&b)?),
@@ -692,6 +689,9 @@ impl SledStore {
                 let current = session.slots.iter().map(|s| (s, false));
                 let removed = session.removed_slots.iter().map(|r| (&r.slot, true)).filter(|_| include_removed);
                 let Some((slot, removed)) = current.chain(removed).find(|(s, _)| s.id == slot_id) else { continue };
+                if from.is_some_and(|from| slot.end.as_second() <= from) {
+                    continue;
+                }
                 let roles = slot.roles_of(person);
                 if !roles.is_empty() {
                     out.push(PersonSlot {
@@ -710,7 +710,7 @@ impl SledStore {
                 }
             }
             match batch.last() {
-                Some((start, sid, slot, _)) if batch.len() == BATCH => {
+                Some((start, sid, slot)) if batch.len() == BATCH => {
                     lower = Bound::Excluded((*start, Arc::clone(sid), Arc::clone(slot)))
                 }
                 _ => break,
