@@ -14,7 +14,9 @@
 //! entries from the old record, which it reads anyway to check the expected revision.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use fxhash::FxHashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -102,7 +104,7 @@ impl Doc {
 /// comes back; the strings are few).
 #[derive(Default)]
 struct Interner {
-    numbers: HashMap<Arc<str>, u32>,
+    numbers: FxHashMap<Arc<str>, u32>,
     strings: Vec<Arc<str>>,
 }
 
@@ -130,7 +132,7 @@ impl Interner {
 /// Session ids to numbers, for compact index entries; a deleted session's number is reused.
 #[derive(Default)]
 struct SessionIds {
-    numbers: HashMap<Sid, u32>,
+    numbers: FxHashMap<Sid, u32>,
     /// By number: the id and current revision; `None` for a free number.
     entries: Vec<Option<(Sid, u64)>>,
     free: Vec<u32>,
@@ -178,23 +180,75 @@ impl<E> Default for Postings<E> {
     }
 }
 
-impl<E: Copy> Postings<E> {
-    /// Inserts `e` at its place by `cmp` (entry vs `e`), once.
-    fn insert(&mut self, e: E, cmp: impl Fn(&E) -> Ordering) {
-        if let Err(i) = self.0.binary_search_by(cmp) {
-            self.0.insert(i, e);
-        }
-    }
+/// What a write does to an index entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    Add,
+    Remove,
+    /// Add at the end, out of order: loading at open, sorted once at the end
+    /// ([`Indexes::finish_load`]), where inserting each entry in place would move long lists
+    /// (a tag's) once per session.
+    Append,
+}
 
-    fn remove(&mut self, cmp: impl Fn(&E) -> Ordering) {
-        if let Ok(i) = self.0.binary_search_by(cmp) {
-            self.0.remove(i);
+impl<E: Copy> Postings<E> {
+    /// Adds or removes `e`, whose place `cmp` (entry vs `e`) finds; true when the list is left
+    /// empty.
+    fn edit(&mut self, e: E, cmp: impl Fn(&E) -> Ordering, edit: Edit) -> bool {
+        match edit {
+            Edit::Append => self.0.push(e),
+            Edit::Add => {
+                if let Err(i) = self.0.binary_search_by(cmp) {
+                    self.0.insert(i, e);
+                }
+            }
+            Edit::Remove => {
+                if let Ok(i) = self.0.binary_search_by(cmp) {
+                    self.0.remove(i);
+                }
+            }
         }
+        self.0.is_empty()
     }
 
     /// The entries from the first one that `before` does not hold for.
     fn from(&self, before: impl Fn(&E) -> bool) -> &[E] {
         &self.0[self.0.partition_point(before)..]
+    }
+}
+
+/// Postings by term number (person, tag or organizer name): a vector, as the numbers are dense.
+struct Lists<E>(Vec<Postings<E>>);
+
+impl<E> Default for Lists<E> {
+    fn default() -> Self {
+        Lists(Vec::new())
+    }
+}
+
+impl<E: Copy> Lists<E> {
+    fn get(&self, t: u32) -> Option<&Postings<E>> {
+        self.0.get(t as usize).filter(|l| !l.0.is_empty())
+    }
+
+    fn edit(&mut self, t: u32, e: E, cmp: impl Fn(&E) -> Ordering, edit: Edit) {
+        let t = t as usize;
+        if self.0.len() <= t {
+            self.0.resize_with(t + 1, Postings::default);
+        }
+        if self.0[t].edit(e, cmp, edit) {
+            self.0[t].0 = Vec::new();
+        }
+    }
+
+    /// The non-empty lists with their term numbers.
+    fn iter(&self) -> impl Iterator<Item = (u32, &Postings<E>)> {
+        self.0.iter().enumerate().filter(|(_, l)| !l.0.is_empty()).map(|(t, l)| (t as u32, l))
+    }
+
+    fn bytes(&self) -> u64 {
+        let lists = self.0.capacity() * std::mem::size_of::<Postings<E>>();
+        (lists + self.0.iter().map(|l| l.0.capacity() * std::mem::size_of::<E>()).sum::<usize>()) as u64
     }
 }
 
@@ -226,11 +280,11 @@ pub struct Indexes {
     /// without a filter reads (a vector this long would move too much on each insert).
     by_start: BTreeMap<(i64, Sid), i64>,
     /// By person number: the sessions naming the person (its length is the reference count).
-    by_person: HashMap<u32, Postings<SessionEntry>>,
-    by_organizer: HashMap<u32, Postings<SessionEntry>>,
-    by_tag: HashMap<u32, Postings<SessionEntry>>,
+    by_person: Lists<SessionEntry>,
+    by_organizer: Lists<SessionEntry>,
+    by_tag: Lists<SessionEntry>,
     /// By person number: the slots where the person speaks or moderates.
-    slots_by_person: HashMap<u32, Postings<SlotEntry>>,
+    slots_by_person: Lists<SlotEntry>,
     /// By person number; `None` for a number whose person was deleted.
     people: Vec<Option<PersonState>>,
     /// `(lower-case name, id)`.
@@ -247,28 +301,20 @@ pub struct Canonical {
     entries: BTreeSet<String>,
 }
 
-/// Adds (`add`) or removes the session posting `entry` under each of `terms`.
+/// Edits the session posting `entry` under each of `terms`.
 fn change_postings(
-    map: &mut HashMap<u32, Postings<SessionEntry>>,
+    map: &mut Lists<SessionEntry>,
     interner: &mut Interner,
     terms: &[String],
     ids: &SessionIds,
     entry: SessionEntry,
-    add: bool,
+    edit: Edit,
 ) {
     let id = ids.id(entry.1);
     let at = |e: &SessionEntry| session_order(ids, e, (entry.0, id));
     for t in terms {
         let t = interner.intern(t);
-        let list = map.entry(t).or_default();
-        if add {
-            list.insert(entry, at);
-        } else {
-            list.remove(at);
-            if list.0.is_empty() {
-                map.remove(&t);
-            }
-        }
+        map.edit(t, entry, at, edit);
     }
 }
 
@@ -296,7 +342,7 @@ impl Indexes {
     /// How many sessions name the person.
     pub fn refs(&self, id: &str) -> u64 {
         let n = self.people_ix.get(id);
-        n.and_then(|n| self.by_person.get(&n)).map_or(0, |p| p.0.len() as u64)
+        n.and_then(|n| self.by_person.get(n)).map_or(0, |p| p.0.len() as u64)
     }
 
     /// The first person `doc` names who does not exist.
@@ -312,31 +358,51 @@ impl Indexes {
         self.sessions.numbers.len()
     }
 
-    /// Adds (`add`) or removes the entries of `doc` for session number `n`.
-    fn entries(&mut self, n: u32, doc: &Doc, add: bool) {
+    /// Adds or removes the entries of `doc` for session number `n`.
+    fn entries(&mut self, n: u32, doc: &Doc, edit: Edit) {
         let ids = &self.sessions;
         let sid = Arc::clone(ids.id(n));
-        if add {
-            self.by_start.insert((doc.start, Arc::clone(&sid)), doc.end);
-        } else {
+        if edit == Edit::Remove {
             self.by_start.remove(&(doc.start, Arc::clone(&sid)));
+        } else {
+            self.by_start.insert((doc.start, Arc::clone(&sid)), doc.end);
         }
         let entry = (doc.start, n);
-        change_postings(&mut self.by_person, &mut self.people_ix, &doc.people, ids, entry, add);
-        change_postings(&mut self.by_organizer, &mut self.terms, &doc.organizers, ids, entry, add);
-        change_postings(&mut self.by_tag, &mut self.terms, &doc.tags, ids, entry, add);
+        change_postings(&mut self.by_person, &mut self.people_ix, &doc.people, ids, entry, edit);
+        change_postings(&mut self.by_organizer, &mut self.terms, &doc.organizers, ids, entry, edit);
+        change_postings(&mut self.by_tag, &mut self.terms, &doc.tags, ids, entry, edit);
         for (p, slot_start, _, slot) in &doc.slots {
             let (p, slot_n) = (self.people_ix.intern(p), self.slot_ids.intern(slot));
             let at = |e: &SlotEntry| slot_order(ids, &self.slot_ids, e, (*slot_start, &sid, slot));
-            let list = self.slots_by_person.entry(p).or_default();
-            if add {
-                list.insert((*slot_start, n, slot_n), at);
-            } else {
-                list.remove(at);
-                if list.0.is_empty() {
-                    self.slots_by_person.remove(&p);
-                }
-            }
+            self.slots_by_person.edit(p, (*slot_start, n, slot_n), at, edit);
+        }
+    }
+
+    /// Adds a session while loading (no other session with this id is indexed); the lists are
+    /// put in order by [`Indexes::finish_load`].
+    pub fn load_session(&mut self, id: &str, revision: u64, doc: &Doc) {
+        let n = self.sessions.number(id);
+        self.entries(n, doc, Edit::Append);
+        self.max_span = self.max_span.max(doc.end - doc.start);
+        if let Some(e) = self.sessions.entries[n as usize].as_mut() {
+            e.1 = revision;
+        }
+    }
+
+    /// Sorts every list after [`Indexes::load_session`], dropping duplicate entries (as
+    /// adding them one by one would have), and frees the vectors' spare room.
+    pub fn finish_load(&mut self) {
+        let (ids, slot_ids) = (&self.sessions, &self.slot_ids);
+        let session_key = |e: &SessionEntry| (e.0, Arc::clone(ids.id(e.1)));
+        for list in self.by_person.0.iter_mut().chain(&mut self.by_organizer.0).chain(&mut self.by_tag.0) {
+            list.0.sort_by_cached_key(session_key);
+            list.0.dedup();
+            list.0.shrink_to_fit();
+        }
+        for list in &mut self.slots_by_person.0 {
+            list.0.sort_by_cached_key(|e| (e.0, Arc::clone(ids.id(e.1)), Arc::clone(slot_ids.name(e.2))));
+            list.0.dedup();
+            list.0.shrink_to_fit();
         }
     }
 
@@ -344,9 +410,9 @@ impl Indexes {
     pub fn put_session(&mut self, id: &str, revision: u64, old: Option<&Doc>, new: &Doc) {
         let n = self.sessions.number(id);
         if let Some(old) = old {
-            self.entries(n, old, false);
+            self.entries(n, old, Edit::Remove);
         }
-        self.entries(n, new, true);
+        self.entries(n, new, Edit::Add);
         self.max_span = self.max_span.max(new.end - new.start);
         if let Some(e) = self.sessions.entries[n as usize].as_mut() {
             e.1 = revision;
@@ -355,7 +421,7 @@ impl Indexes {
 
     pub fn delete_session(&mut self, id: &str, old: &Doc) {
         let Some(&n) = self.sessions.numbers.get(id) else { return };
-        self.entries(n, old, false);
+        self.entries(n, old, Edit::Remove);
         self.sessions.release(id);
     }
 
@@ -415,7 +481,7 @@ impl Indexes {
             Ix::Organizer => (&self.by_organizer, &self.terms),
             Ix::Tag => (&self.by_tag, &self.terms),
         };
-        let Some(list) = term.and_then(|t| interner.get(t)).and_then(|t| map.get(&t)) else { return Vec::new() };
+        let Some(list) = term.and_then(|t| interner.get(t)).and_then(|t| map.get(t)) else { return Vec::new() };
         let ids = &self.sessions;
         let entries = match &lower {
             Bound::Included((s, id)) => list.from(|e| session_order(ids, e, (*s, id)).is_lt()),
@@ -438,7 +504,7 @@ impl Indexes {
         to: Option<i64>,
         n: usize,
     ) -> Vec<(i64, Sid, Arc<str>)> {
-        let Some(list) = self.people_ix.get(person).and_then(|p| self.slots_by_person.get(&p)) else {
+        let Some(list) = self.people_ix.get(person).and_then(|p| self.slots_by_person.get(p)) else {
             return Vec::new();
         };
         let (ids, slots) = (&self.sessions, &self.slot_ids);
@@ -481,19 +547,19 @@ impl Indexes {
             ("tag", &self.by_tag, &self.terms),
         ];
         for (name, map, interner) in lists {
-            for (t, list) in map {
+            for (t, list) in map.iter() {
                 let listed: Vec<String> =
                     list.0.iter().map(|(start, s)| format!("{start} {}", self.sessions.id(*s))).collect();
-                entries.insert(format!("{name} {}: {listed:?}", interner.name(*t)));
+                entries.insert(format!("{name} {}: {listed:?}", interner.name(t)));
             }
         }
-        for (p, list) in &self.slots_by_person {
+        for (p, list) in self.slots_by_person.iter() {
             let listed: Vec<String> = list
                 .0
                 .iter()
                 .map(|(start, s, slot)| format!("{start} {}/{}", self.sessions.id(*s), self.slot_ids.name(*slot)))
                 .collect();
-            entries.insert(format!("slots {}: {listed:?}", self.people_ix.name(*p)));
+            entries.insert(format!("slots {}: {listed:?}", self.people_ix.name(p)));
         }
         for (n, p) in self.people.iter().enumerate() {
             if let Some(p) = p {
@@ -529,19 +595,11 @@ impl Indexes {
         let hashed = (self.people_ix.numbers.len()
             + self.terms.numbers.len()
             + self.slot_ids.numbers.len()
-            + self.sessions.numbers.len()
-            + self.by_person.len()
-            + self.by_organizer.len()
-            + self.by_tag.len()
-            + self.slots_by_person.len()) as u64
+            + self.sessions.numbers.len()) as u64
             * 2
             * (3 * word);
-        let lists: u64 = [&self.by_person, &self.by_organizer, &self.by_tag]
-            .iter()
-            .flat_map(|m| m.values())
-            .map(|l| l.0.capacity() as u64 * size_of::<SessionEntry>() as u64)
-            .sum::<u64>()
-            + self.slots_by_person.values().map(|l| l.0.capacity() as u64 * size_of::<SlotEntry>() as u64).sum::<u64>();
+        let lists =
+            self.by_person.bytes() + self.by_organizer.bytes() + self.by_tag.bytes() + self.slots_by_person.bytes();
         let by_start = self.by_start.len() as u64 * size_of::<((i64, Sid), i64)>() as u64 * 3 / 2;
         let names: u64 = self.people_by_name.iter().map(|(n, _)| (n.len() as u64 * 2 + 4 * word) * 3 / 2).sum();
         let records = (self.sessions.entries.capacity() * size_of::<Option<(Sid, u64)>>()
@@ -561,8 +619,9 @@ pub fn build<'a>(
         ix.put_person(p.id.as_str(), p.meta.revision, &p.name);
     }
     for (id, revision, doc) in sessions {
-        ix.put_session(id, revision, None, doc);
+        ix.load_session(id, revision, doc);
     }
+    ix.finish_load();
     ix
 }
 

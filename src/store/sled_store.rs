@@ -204,7 +204,14 @@ impl SledStore {
             Some((k, _)) => revision_key(&k)?,
             None => 0,
         };
+        let started = std::time::Instant::now();
         let ix = load_indexes(&sessions, &people)?;
+        tracing::info!(
+            sessions = ix.session_count(),
+            bytes = ix.approx_bytes(),
+            seconds = started.elapsed().as_secs_f64(),
+            "indexes built from the records"
+        );
         let revision = Arc::new(AtomicU64::new(watermark.max(last_logged)));
         let (flusher_db, flusher_meta, applied) = (db.clone(), meta.clone(), Arc::clone(&revision));
         let commit = GroupCommit::start(Box::new(move || {
@@ -490,8 +497,9 @@ fn load_indexes(sessions: &Tree, people: &Tree) -> Result<Indexes, StoreError> {
     for item in sessions.iter() {
         let (_, bytes) = item?;
         let (id, revision, doc) = session_doc(&bytes)?;
-        ix.put_session(id, revision, None, &doc);
+        ix.load_session(id, revision, &doc);
     }
+    ix.finish_load();
     Ok(ix)
 }
 
