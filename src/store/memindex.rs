@@ -70,6 +70,26 @@ impl Doc {
         )
     }
 
+    /// The entries of `self` that `other` lacks, for a session whose start is the same in both
+    /// (entries are keyed by start): what a write removes (old minus new) or adds (new minus
+    /// old). An update that leaves an entry as it was (a renamed slot) neither removes nor
+    /// re-inserts it, which would move a long list (a tag's) twice for nothing.
+    fn minus(&self, other: &Doc) -> Doc {
+        let lacking = |mine: &[String], theirs: &[String]| -> Vec<String> {
+            mine.iter().filter(|t| theirs.binary_search(t).is_err()).cloned().collect()
+        };
+        let slot_key = |e: &(String, i64, i64, String)| (e.0.clone(), e.1, e.3.clone());
+        let theirs: BTreeSet<_> = other.slots.iter().map(slot_key).collect();
+        Doc {
+            start: self.start,
+            end: self.end,
+            people: lacking(&self.people, &other.people),
+            organizers: lacking(&self.organizers, &other.organizers),
+            tags: lacking(&self.tags, &other.tags),
+            slots: self.slots.iter().filter(|e| !theirs.contains(&slot_key(e))).cloned().collect(),
+        }
+    }
+
     /// The one place a `Doc` is put together, from a domain session ([`Doc::of`]) or straight
     /// from a stored record (`records::session_doc`, at open): `people` are every person the
     /// session names, `slots` its current and removed slots.
@@ -409,10 +429,17 @@ impl Indexes {
     /// A session written at `revision`: `old` is the record it replaces (if any).
     pub fn put_session(&mut self, id: &str, revision: u64, old: Option<&Doc>, new: &Doc) {
         let n = self.sessions.number(id);
-        if let Some(old) = old {
-            self.entries(n, old, Edit::Remove);
+        match old {
+            Some(old) if old.start == new.start => {
+                self.entries(n, &old.minus(new), Edit::Remove);
+                self.entries(n, &new.minus(old), Edit::Add);
+            }
+            Some(old) => {
+                self.entries(n, old, Edit::Remove);
+                self.entries(n, new, Edit::Add);
+            }
+            None => self.entries(n, new, Edit::Add),
         }
-        self.entries(n, new, Edit::Add);
         self.max_span = self.max_span.max(new.end - new.start);
         if let Some(e) = self.sessions.entries[n as usize].as_mut() {
             e.1 = revision;
@@ -662,7 +689,21 @@ mod tests {
         let found = ix.sessions_range(Ix::Tag, Some("y"), Bound::Unbounded, None, 10);
         assert_eq!(found, vec![(200, Sid::from("s1"), None)]);
         assert!(ix.sessions_range(Ix::Tag, Some("x"), Bound::Unbounded, None, 10).is_empty());
-        ix.delete_session("s1", &b);
+        // Same start, one tag and one slot's speaker changed: only those entries move.
+        let mut c = b.clone();
+        c.tags = vec!["y".into(), "z".into()];
+        c.slots[0].0 = "ana".into();
+        c.people = vec!["ana".into(), "ben".into()];
+        ix.put_session("s1", 5, Some(&b), &c);
+        let fresh_c = {
+            let mut f = Indexes::default();
+            f.put_person("ana", 1, "Ana");
+            f.put_person("ben", 2, "Ben");
+            f.put_session("s1", 5, None, &c);
+            f
+        };
+        assert_eq!(ix.canonical(), fresh_c.canonical());
+        ix.delete_session("s1", &c);
         assert_eq!(ix.canonical(), empty);
     }
 
