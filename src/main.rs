@@ -299,9 +299,14 @@ async fn invite(
 
 async fn check(dir: &Path) -> anyhow::Result<()> {
     let (_agenda, store) = open(dir, Limits::default()).await?;
+    let (index_bytes, sessions) = store.index_size();
     let problems = tokio::task::spawn_blocking(move || store.verify()).await??;
     if problems.is_empty() {
-        println!("ok: every index agrees with the records");
+        println!(
+            "ok: every record decodes, the last logged write is applied, every index agrees with the records \
+             ({sessions} sessions, indexes about {:.1} MiB in memory)",
+            index_bytes as f64 / (1024.0 * 1024.0)
+        );
         return Ok(());
     }
     for p in &problems {

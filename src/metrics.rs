@@ -86,6 +86,8 @@ pub struct StoreFigures {
     pub flushes: u64,
     /// Updates that lost a compare-and-write and read again (`Agenda::write_retries`).
     pub write_retries: u64,
+    /// Estimated heap of the store's in-memory indexes.
+    pub index_bytes: u64,
 }
 
 impl Default for Metrics {
@@ -183,6 +185,11 @@ impl Metrics {
                 "Updates that lost a compare-and-write to another writer and read the record again",
                 ConstCounter::new(s.write_retries),
             );
+            r.register(
+                "agenda_store_index_bytes",
+                "Estimated heap of the store's in-memory indexes",
+                ConstGauge::new(s.index_bytes as i64),
+            );
             encode_registry(&mut out, &r).expect("writing to a String cannot fail");
         }
         encode_eof(&mut out).expect("writing to a String cannot fail");
@@ -215,8 +222,14 @@ mod tests {
     #[test]
     fn store_figures_come_before_the_end_marker() {
         let m = Metrics::default();
-        let text =
-            m.render(Some(StoreFigures { size_bytes: 4096, revision: 7, writes: 5, flushes: 2, write_retries: 3 }));
+        let text = m.render(Some(StoreFigures {
+            size_bytes: 4096,
+            revision: 7,
+            writes: 5,
+            flushes: 2,
+            write_retries: 3,
+            index_bytes: 1024,
+        }));
         assert!(text.contains("agenda_store_writes_total 5\n"), "{text}");
         assert!(text.contains("agenda_store_revision 7\n"), "{text}");
         assert_eq!(text.matches("# EOF").count(), 1, "{text}");

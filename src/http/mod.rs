@@ -98,6 +98,7 @@ async fn metrics_text(State(s): State<MetricsState>) -> impl IntoResponse {
         writes: st.writes,
         flushes: st.flushes,
         write_retries: s.agenda.write_retries(),
+        index_bytes: st.index_bytes,
     });
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], s.metrics.render(store))
 }

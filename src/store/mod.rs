@@ -24,7 +24,8 @@
 //!   delete) gets a revision greater than every earlier one, store-wide, in commit order; a
 //!   record's revision is its etag. [`Store::revision`] is the last one.
 //! - **A change log.** Every session write and delete appears in the log at its revision
-//!   (person writes take a revision but no log entry). [`Store::changes`] returns the entries
+//!   (person writes take a revision; an engine may log them too, but [`Store::changes`] never
+//!   returns them). [`Store::changes`] returns the session entries
 //!   in (after, upto] in revision order, with none missing, for any `after >=
 //!   changes_from() - 1`; an older resume point is refused with [`StoreError::Compacted`],
 //!   never answered with a silent gap. [`Store::prune_changes`] moves `changes_from` up.
@@ -44,6 +45,17 @@
 //!   process's caches and watchers advance on any replica's write, not only on its own. An
 //!   engine that only this process writes (sled: it locks its directory) returns `None`.
 //!
+//! # How the sled engine keeps it (one line each)
+//!
+//! - Durable: a write waits for a group-commit flush that started after it.
+//! - Atomic: the log entry (with the full record) is the commit point, inserted before the
+//!   record; recovery at open replays, in order, every logged write after the watermark the
+//!   flusher stores before each flush (a put then a delete must stay deleted). A refused
+//!   write fails before it takes a revision, so it leaves nothing.
+//! - Compare-and-write, revision order, referential rules: checked and applied under one short
+//!   lock (the sequencer) against in-memory revisions and reference counts.
+//! - Queries: in-memory indexes (built at open from the records), records read from sled.
+//!
 //! # How the etcd engine keeps it (one line each; `etcd_store.rs`, feature `etcd`)
 //!
 //! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced).
@@ -59,10 +71,12 @@
 //! - Following: one watch of the `m/rev` key (which every session and person write puts),
 //!   from the revision given, reconnected from the last one seen when it breaks.
 
+mod crash;
 #[cfg(feature = "etcd")]
 mod etcd_store;
 mod group_commit;
 mod keys;
+mod memindex;
 pub mod migrate;
 mod records;
 mod sled_store;
@@ -122,6 +136,8 @@ pub struct StoreStats {
     /// Durable writes and flushes since open: their ratio shows group commit at work.
     pub writes: u64,
     pub flushes: u64,
+    /// Estimated heap of an engine's in-memory indexes (0 for an engine without any).
+    pub index_bytes: u64,
 }
 
 /// Operations on sessions and people. See the module documentation for the contract every

@@ -8,9 +8,12 @@
 //! postcard: compact (varints, no field names), fast, with a documented stable wire format;
 //! the price is that it is not self-describing, which the format version covers.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use super::memindex::Doc;
 use crate::domain::{
     Change, ChangeKind, Email, FeedScope, FeedToken, Format, InviteMessage, InviteMethod, Material, MaterialKind,
     Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta, RemovedSlot, Role, SentInvite, Session,
@@ -147,11 +150,11 @@ fn secs(t: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_second(t).map_err(corrupt)
 }
 
-fn meta_record(m: &RecordMeta) -> MetaRecord {
+fn meta_record(m: &RecordMeta, revision: u64) -> MetaRecord {
     MetaRecord {
         create_micros: m.create_time.as_microsecond(),
         update_micros: m.update_time.as_microsecond(),
-        revision: m.revision,
+        revision,
     }
 }
 
@@ -233,9 +236,60 @@ fn slot_of(sl: SlotRecord) -> Result<Slot, StoreError> {
     })
 }
 
-/// Encodes a session for the `sessions` tree.
+/// Encodes a session at its own revision (the sled engine encodes through [`Unrevisioned`];
+/// the etcd engine stores records as they are).
+#[cfg(any(test, feature = "etcd"))]
 pub fn encode_session(s: &Session) -> Vec<u8> {
-    let rec = SessionRecord {
+    postcard::to_stdvec(&session_record(s, s.meta.revision)).expect("encoding to a Vec cannot fail")
+}
+
+/// A record encoded before its revision is known: the bytes before and after the revision.
+///
+/// Why: the sled engine takes a write's revision under the lock that orders writes, and
+/// encoding a session there would hold every other writer for its duration. A postcard
+/// struct is its fields' encodings end to end, so the record at revision `r` is the bytes
+/// before the revision, `r` as a varint, and the bytes after it (`unrevisioned_*` encode with
+/// revision 0, one byte, and cut it out).
+pub struct Unrevisioned {
+    pre: Vec<u8>,
+    post: Vec<u8>,
+}
+
+impl Unrevisioned {
+    fn cut(bytes: Vec<u8>, post_len: usize) -> Self {
+        let at = bytes.len() - post_len - 1;
+        debug_assert_eq!(bytes[at], 0, "revision 0 encodes as one zero byte");
+        Unrevisioned { pre: bytes[..at].to_vec(), post: bytes[at + 1..].to_vec() }
+    }
+
+    /// The record at `revision`, after a one-byte `prefix` when given (a log entry's kind).
+    pub fn at(&self, revision: u64, prefix: Option<u8>) -> Vec<u8> {
+        let mut rev = [0u8; 10];
+        let rev = postcard::to_slice(&revision, &mut rev).expect("a u64 varint fits 10 bytes");
+        let mut out = Vec::with_capacity(1 + self.pre.len() + rev.len() + self.post.len());
+        out.extend(prefix);
+        out.extend_from_slice(&self.pre);
+        out.extend_from_slice(rev);
+        out.extend_from_slice(&self.post);
+        out
+    }
+}
+
+/// A session for the `sessions` tree, its revision left to fill in.
+pub fn unrevisioned_session(s: &Session) -> Unrevisioned {
+    let bytes = postcard::to_stdvec(&session_record(s, 0)).expect("encoding to a Vec cannot fail");
+    // `sequence` is the one field after `meta.revision`.
+    let post_len = postcard::to_stdvec(&s.sequence).expect("encoding to a Vec cannot fail").len();
+    Unrevisioned::cut(bytes, post_len)
+}
+
+/// A person for the `people` tree, its revision left to fill in (`meta.revision` is last).
+pub fn unrevisioned_person(p: &Person) -> Unrevisioned {
+    Unrevisioned::cut(postcard::to_stdvec(&person_record(p, 0)).expect("encoding to a Vec cannot fail"), 0)
+}
+
+fn session_record(s: &Session, revision: u64) -> SessionRecord {
+    SessionRecord {
         id: s.id.as_str().to_owned(),
         title: s.title.clone(),
         description: s.description.clone(),
@@ -271,10 +325,9 @@ pub fn encode_session(s: &Session) -> Vec<u8> {
                 status: partstat_code(p.status),
             })
             .collect(),
-        meta: meta_record(&s.meta),
+        meta: meta_record(&s.meta, revision),
         sequence: s.sequence,
-    };
-    postcard::to_stdvec(&rec).expect("encoding to a Vec cannot fail")
+    }
 }
 
 /// Decodes a record of the `sessions` tree.
@@ -333,18 +386,129 @@ pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
     })
 }
 
-/// Encodes a person for the `people` tree.
+/// A session record read without building domain values: what the indexes need of it. Field
+/// for field the layout of `SessionRecord` (postcard is not self-describing: every field is
+/// read, in order), with strings borrowed from the bytes instead of allocated and validated.
+/// Why: opening a store reads every record; this is several times faster than
+/// `decode_session` (BENCHMARKS.md, open to serving).
+#[derive(Deserialize)]
+struct SessionView<'a> {
+    #[serde(borrow)]
+    id: &'a str,
+    _title: &'a str,
+    _description: &'a str,
+    organizer_name: &'a str,
+    organizer_short_name: &'a str,
+    _organizer_email: Option<&'a str>,
+    _format: u8,
+    _location: &'a str,
+    _join_url: Option<&'a str>,
+    _time_zone: &'a str,
+    start: i64,
+    end: i64,
+    _status: u8,
+    #[serde(borrow)]
+    tags: Vec<&'a str>,
+    _recording_url: Option<&'a str>,
+    #[serde(borrow)]
+    materials: Vec<MaterialView<'a>>,
+    _expected_attendance: Option<u32>,
+    _actual_attendance: Option<u32>,
+    _visibility: u8,
+    #[serde(borrow)]
+    slots: Vec<SlotView<'a>>,
+    #[serde(borrow)]
+    participants: Vec<ParticipantView<'a>>,
+    #[serde(borrow)]
+    removed_slots: Vec<RemovedSlotView<'a>>,
+    meta: MetaRecord,
+    _sequence: u32,
+}
+
+#[derive(Deserialize)]
+struct MaterialView<'a> {
+    _title: &'a str,
+    _url: Option<&'a str>,
+    _kind: u8,
+    presenter: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct SlotView<'a> {
+    id: &'a str,
+    start: i64,
+    end: i64,
+    _title: &'a str,
+    _kind: u8,
+    _description: &'a str,
+    #[serde(borrow)]
+    speakers: Vec<&'a str>,
+    #[serde(borrow)]
+    moderators: Vec<&'a str>,
+    #[serde(borrow)]
+    materials: Vec<MaterialView<'a>>,
+    _allow_overlap: bool,
+    _status: u8,
+    _sequence: u32,
+}
+
+#[derive(Deserialize)]
+struct RemovedSlotView<'a> {
+    #[serde(borrow)]
+    slot: SlotView<'a>,
+    _removed_micros: i64,
+}
+
+#[derive(Deserialize)]
+struct ParticipantView<'a> {
+    person: &'a str,
+    _role: u8,
+    _group: &'a str,
+    _status: u8,
+}
+
+/// The id, revision and index fields of a stored session, without decoding it
+/// ([`SessionView`]); equal to `Doc::of(&decode_session(bytes)?)`.
+pub fn session_doc(bytes: &[u8]) -> Result<(&str, u64, Doc), StoreError> {
+    let v: SessionView<'_> = postcard::from_bytes(bytes).map_err(corrupt)?;
+    let mut people: BTreeSet<&str> = v.participants.iter().map(|p| p.person).collect();
+    let materials = v.materials.iter().chain(v.slots.iter().flat_map(|s| &s.materials));
+    people.extend(materials.filter_map(|m| m.presenter));
+    for s in &v.slots {
+        people.extend(s.speakers.iter().chain(&s.moderators).copied());
+    }
+    let slots = v
+        .slots
+        .iter()
+        .chain(v.removed_slots.iter().map(|r| &r.slot))
+        .map(|s| (s.id, s.start, s.end, s.speakers.iter().chain(&s.moderators).copied().collect()));
+    let doc = Doc::from_parts(
+        (v.start, v.end),
+        people,
+        [v.organizer_name, v.organizer_short_name],
+        v.tags.iter().copied(),
+        slots,
+    );
+    Ok((v.id, v.meta.revision, doc))
+}
+
+/// Encodes a person at its own revision (the sled engine encodes through [`Unrevisioned`];
+/// the etcd engine stores records as they are).
+#[cfg(any(test, feature = "etcd"))]
 pub fn encode_person(p: &Person) -> Vec<u8> {
-    let rec = PersonRecord {
+    postcard::to_stdvec(&person_record(p, p.meta.revision)).expect("encoding to a Vec cannot fail")
+}
+
+fn person_record(p: &Person, revision: u64) -> PersonRecord {
+    PersonRecord {
         id: p.id.as_str().to_owned(),
         name: p.name.clone(),
         honorific: p.honorific.clone(),
         position: p.position.clone(),
         affiliation: p.affiliation.clone(),
         email: p.email.as_ref().map(|e| e.as_str().to_owned()),
-        meta: meta_record(&p.meta),
-    };
-    postcard::to_stdvec(&rec).expect("encoding to a Vec cannot fail")
+        meta: meta_record(&p.meta, revision),
+    }
 }
 
 /// Decodes a record of the `people` tree.
@@ -442,26 +606,102 @@ pub fn decode_sent_invite(bytes: &[u8]) -> Result<SentInvite, StoreError> {
     })
 }
 
-/// A change log entry: 1 created, 2 updated, 3 deleted; the session as encoded above.
-pub fn encode_change(kind: ChangeKind, session: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(session.len() + 1);
-    out.push(match kind {
+/// The kind byte of a log entry of a session: 1 created, 2 updated, 3 deleted; the session
+/// record (its last state for a delete) follows.
+pub fn change_code(kind: ChangeKind) -> u8 {
+    match kind {
         ChangeKind::Created => 1,
         ChangeKind::Updated => 2,
         ChangeKind::Deleted => 3,
-    });
-    out.extend_from_slice(session);
+    }
+}
+
+/// The kind byte of a log entry writing a person; the person record follows.
+pub const PUT_PERSON: u8 = 4;
+/// The kind byte of a log entry deleting a person; the person id follows.
+pub const DELETE_PERSON: u8 = 5;
+
+/// A log entry of the `changes` tree: a session change (watchers see these), or a write of a
+/// person (the log is the commit point of every write, people included).
+pub enum LogEntry<'a> {
+    Session { kind: ChangeKind, record: &'a [u8] },
+    PutPerson(&'a [u8]),
+    DeletePerson(&'a str),
+}
+
+/// A log entry with the record (or id) `body` after the `kind` byte.
+pub fn encode_log(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 1);
+    out.push(kind);
+    out.extend_from_slice(body);
     out
 }
 
-/// Decodes a record of the `changes` tree.
-pub fn decode_change(revision: u64, bytes: &[u8]) -> Result<Change, StoreError> {
-    let (kind, session) = bytes.split_first().ok_or_else(|| StoreError::Corrupt("empty change record".into()))?;
+/// Splits a log entry into its kind and body.
+pub fn decode_log(bytes: &[u8]) -> Result<LogEntry<'_>, StoreError> {
+    let (kind, body) = bytes.split_first().ok_or_else(|| StoreError::Corrupt("empty change record".into()))?;
     let kind = match kind {
         1 => ChangeKind::Created,
         2 => ChangeKind::Updated,
         3 => ChangeKind::Deleted,
+        &PUT_PERSON => return Ok(LogEntry::PutPerson(body)),
+        &DELETE_PERSON => return Ok(LogEntry::DeletePerson(std::str::from_utf8(body).map_err(corrupt)?)),
         c => return Err(StoreError::Corrupt(format!("unknown change kind {c}"))),
     };
-    Ok(Change { revision, kind, session: decode_session(session)? })
+    Ok(LogEntry::Session { kind, record: body })
+}
+
+/// The session change of a log entry, `None` for an entry about a person.
+pub fn decode_change(revision: u64, bytes: &[u8]) -> Result<Option<Change>, StoreError> {
+    match decode_log(bytes)? {
+        LogEntry::Session { kind, record } => Ok(Some(Change { revision, kind, session: decode_session(record)? })),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_spliced_at_a_revision_is_the_record_encoded_at_it() {
+        let demo = include_str!("../../data/demo/fmg-msme-2022-11-17.json");
+        let (_, sessions) = crate::transfer::parse(demo).unwrap();
+        let mut s = sessions.into_iter().next().unwrap();
+        for rev in [1, 127, 128, 300, u64::MAX] {
+            s.meta.revision = rev;
+            for seq in [0, 200] {
+                s.sequence = seq;
+                assert_eq!(unrevisioned_session(&s).at(rev, None), encode_session(&s));
+            }
+        }
+        let (people, _) = crate::transfer::parse(demo).unwrap();
+        let mut p = people.into_iter().next().unwrap();
+        p.meta.revision = 300;
+        assert_eq!(unrevisioned_person(&p).at(300, Some(PUT_PERSON))[1..], encode_person(&p));
+    }
+
+    #[test]
+    fn the_index_fields_read_from_a_record_are_those_of_the_decoded_session() {
+        let demo = include_str!("../../data/demo/fmg-msme-2022-11-17.json");
+        let (people, sessions) = crate::transfer::parse(demo).unwrap();
+        let mut s = sessions.into_iter().next().unwrap();
+        s.meta.revision = 42;
+        s.tags = vec!["Trade".into(), "MSME".into()];
+        // A removed slot and a presenter: every source of index entries.
+        let mut gone = s.slots[0].clone();
+        gone.id = crate::domain::SlotId::parse("gone").unwrap();
+        s.removed_slots.push(crate::domain::RemovedSlot { slot: gone, removed_at: s.meta.update_time });
+        s.materials.push(crate::domain::Material {
+            title: "Deck".into(),
+            url: None,
+            kind: crate::domain::MaterialKind::Slides,
+            presenter: Some(people[0].id.clone()),
+        });
+        let bytes = encode_session(&s);
+        let (id, revision, doc) = session_doc(&bytes).unwrap();
+        assert_eq!((id, revision), (s.id.as_str(), 42));
+        assert_eq!(doc, Doc::of(&decode_session(&bytes).unwrap()));
+        assert!(doc.slots.iter().any(|e| e.3 == "gone") && doc.people.contains(&people[0].id.as_str().to_owned()));
+    }
 }

@@ -1,51 +1,54 @@
 //! The sled implementation of [`Store`].
 //!
-//! Layout: one sled database directory with these trees (keys per `keys`; `t` is an
-//! 8-byte time key, `\0` ends a variable-length part, values are postcard records or
-//! 8-byte times):
+//! Layout (format 2): one sled database directory with these trees (values are postcard
+//! records, see `records`):
 //!
-//! | tree                  | key                                   | value               |
-//! |-----------------------|---------------------------------------|---------------------|
-//! | `meta`                | `format_version` / `revision` / `max_span` | u32 / u64 / i64, big-endian |
-//! | `sessions`            | session id                            | `SessionRecord`     |
-//! | `people`              | person id                             | `PersonRecord`      |
-//! | `sessions_by_start`   | `t(start) id`                         | `t(end)`            |
-//! | `sessions_by_person`  | `person\0 t(start) id`                | `t(end)`            |
-//! | `sessions_by_organizer` | `lower(name or short name)\0 t(start) id` | `t(end)`      |
-//! | `sessions_by_tag`     | `lower(tag)\0 t(start) id`            | `t(end)`            |
-//! | `slots_by_person`     | `person\0 t(slot start) session\0 slot` | `t(slot end) roles` |
-//! | `people_by_name`      | `lower(name)\0 id`                    | empty               |
-//! | `person_refs`         | person id                             | u64: sessions naming them |
-//! | `feed_tokens`         | secret token                          | `FeedTokenRecord`   |
-//! | `invites_sent`        | `session\0 slot\0 person`              | `SentInviteRecord`  |
-//! | `changes`             | revision (u64, big-endian)            | kind byte + `SessionRecord` |
+//! | tree           | key                                   | value                          |
+//! |----------------|---------------------------------------|--------------------------------|
+//! | `meta`         | `format_version` / `revision` / `changes_from` | u32 / u64 / u64, big-endian |
+//! | `sessions`     | session id                            | `SessionRecord`                |
+//! | `people`       | person id                             | `PersonRecord`                 |
+//! | `changes`      | revision (u64, big-endian)            | kind byte + record (or person id) |
+//! | `feed_tokens`  | secret token                          | `FeedTokenRecord`              |
+//! | `invites_sent` | `session\0 slot\0 person`             | `SentInviteRecord`             |
 //!
-//! Every write is one sled transaction over all trees it touches, then waits for a group
-//! commit flush. Index entries are a pure function of the record (`session_entries`), so a
-//! write removes the old record's entries and inserts the new one's (skipping those in both,
-//! which stay as they are): indexes can never drift from records.
+//! **The log is the commit point.** A write of a session or person checks its expectation
+//! and the referential rules against the in-memory state, then, under one short lock (the
+//! sequencer), takes the next revision, inserts the log entry (with the full record), inserts
+//! or removes the record, and updates the in-memory indexes. Plain inserts only: sled 0.34
+//! runs every transaction and batch behind one process-wide lock that a flush holds through
+//! its fsync, plain inserts are not serialized. Both inserts under the sequencer keep sled's
+//! operation order equal to revision order, so whatever survives a crash is a prefix of the
+//! writes: a flush that covers revision r covers every revision before it. The writer then
+//! waits, outside the lock, for the group-commit flush that makes it durable.
 //!
-//! Time-window queries scan an index from `from - max_span`, where `max_span` is the longest
-//! session ever stored (kept in `meta`, only grows), so a session that started before the
-//! window but still runs in it is found without a second index on end times.
+//! **Recovery at open.** `meta/revision` is a watermark: every write up to it is applied (the
+//! flusher stores it before each flush, `flush` at a clean stop). Log entries after it are
+//! replayed in order: a write whose record is older than its entry is finished (the put or
+//! delete re-applied from the entry), a newer record is left alone. A write cut before its log
+//! entry never happened.
+//!
+//! **Indexes live in memory** (`memindex`, the informer pattern): listed from the records at
+//! open, then maintained by the write path under the sequencer. Queries read candidate keys
+//! there, in batches under a read lock, and the records from sled outside it.
 
-use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
+use sled::Tree;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use sled::transaction::{
-    ConflictableTransactionError, ConflictableTransactionResult, TransactionError, TransactionalTree,
-};
-use sled::{Transactional, Tree};
-
+use super::crash::{self, Step};
 use super::group_commit::GroupCommit;
-use super::keys::{decode_time, key, prefix_end, term, time};
+use super::keys::{key, term};
+use super::memindex::{self, Doc, Indexes, Ix, Sid};
 use super::records::{
-    decode_change, decode_feed_token, decode_person, decode_sent_invite, decode_session, encode_change,
-    encode_feed_token, encode_person, encode_sent_invite, encode_session,
+    DELETE_PERSON, LogEntry, PUT_PERSON, Unrevisioned, change_code, decode_change, decode_feed_token, decode_log,
+    decode_person, decode_sent_invite, decode_session, encode_feed_token, encode_log, encode_sent_invite, session_doc,
+    unrevisioned_person, unrevisioned_session,
 };
 use super::{Expect, Store, StoreError, StoreStats};
 use crate::domain::{
@@ -54,8 +57,19 @@ use crate::domain::{
 };
 
 /// The stored format this build reads and writes. Bump it (and add a migration at open) for
-/// any change to `records` or to the key layout above.
-pub const FORMAT_VERSION: u32 = 1;
+/// any change to `records` or to the layout above.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The index trees format 1 kept on disk; format 2 derives them in memory.
+const V1_INDEX_TREES: [&str; 7] = [
+    "sessions_by_start",
+    "sessions_by_person",
+    "sessions_by_organizer",
+    "sessions_by_tag",
+    "slots_by_person",
+    "people_by_name",
+    "person_refs",
+];
 
 /// sled's page cache, in bytes of cached pages (sled's own estimate; the heap it takes is
 /// larger). sled's default (1 GiB) lets a process reading across a large store grow past a
@@ -64,20 +78,14 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Measured by `scripts/bench` (BENCHMARKS.md: resident memory under load).
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Index keys a query reads per turn of the read lock: the records are read outside it.
+const BATCH: usize = 64;
+
 const K_FORMAT: &[u8] = b"format_version";
+/// The recovery watermark: every write up to this revision is applied.
 const K_REVISION: &[u8] = b"revision";
 const K_MAX_SPAN: &[u8] = b"max_span";
 const K_CHANGES_FROM: &[u8] = b"changes_from";
-
-/// Which index tree an entry belongs to.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Ix {
-    ByStart,
-    ByPerson,
-    ByOrganizer,
-    ByTag,
-    SlotsByPerson,
-}
 
 /// A sled database holding sessions and people.
 pub struct SledStore {
@@ -85,16 +93,18 @@ pub struct SledStore {
     meta: Tree,
     sessions: Tree,
     people: Tree,
-    by_start: Tree,
-    by_person: Tree,
-    by_organizer: Tree,
-    by_tag: Tree,
-    slots_by_person: Tree,
-    people_by_name: Tree,
-    person_refs: Tree,
     feed_tokens: Tree,
     invites_sent: Tree,
     changes: Tree,
+    /// The indexes, and the sequencer: a write of a session or person holds the write lock
+    /// while it takes its revision, inserts its log entry and record, and updates the indexes,
+    /// so revisions, sled's operation order and the indexes all follow one order.
+    ix: RwLock<Indexes>,
+    /// The last revision applied (entry, record and indexes); shared with the flusher, which
+    /// stores it as the recovery watermark.
+    revision: Arc<AtomicU64>,
+    /// Writes of sessions and people since open, for the crash hook.
+    writes: AtomicU64,
     /// Where it lives, for [`SledStore::checkpoint`].
     path: std::path::PathBuf,
     /// Declared last so it is dropped first: its final flush runs while the trees are open.
@@ -114,71 +124,15 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// The transaction's view of the trees, by name.
-struct Tx<'a> {
-    meta: &'a TransactionalTree,
-    sessions: &'a TransactionalTree,
-    people: &'a TransactionalTree,
-    by_start: &'a TransactionalTree,
-    by_person: &'a TransactionalTree,
-    by_organizer: &'a TransactionalTree,
-    by_tag: &'a TransactionalTree,
-    slots_by_person: &'a TransactionalTree,
-    people_by_name: &'a TransactionalTree,
-    person_refs: &'a TransactionalTree,
-    feed_tokens: &'a TransactionalTree,
-    changes: &'a TransactionalTree,
-}
-
-type TxResult<T> = ConflictableTransactionResult<T, StoreError>;
-
-fn abort<T>(e: StoreError) -> TxResult<T> {
-    Err(ConflictableTransactionError::Abort(e))
-}
-
 fn u64_of(v: Option<sled::IVec>) -> u64 {
     v.and_then(|b| b.as_ref().try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
 }
 
-impl Tx<'_> {
-    fn index(&self, ix: Ix) -> &TransactionalTree {
-        match ix {
-            Ix::ByStart => self.by_start,
-            Ix::ByPerson => self.by_person,
-            Ix::ByOrganizer => self.by_organizer,
-            Ix::ByTag => self.by_tag,
-            Ix::SlotsByPerson => self.slots_by_person,
-        }
-    }
-
-    /// The next store-wide revision, taken inside the transaction so revisions follow
-    /// commit order.
-    fn next_revision(&self) -> TxResult<u64> {
-        let rev = u64_of(self.meta.get(K_REVISION)?) + 1;
-        self.meta.insert(K_REVISION, &rev.to_be_bytes())?;
-        Ok(rev)
-    }
-
-    fn add_ref(&self, person: &PersonId, delta: i64) -> TxResult<()> {
-        let k = person.as_str().as_bytes();
-        let n = u64_of(self.person_refs.get(k)?).saturating_add_signed(delta);
-        if n == 0 {
-            self.person_refs.remove(k)?;
-        } else {
-            self.person_refs.insert(k, &n.to_be_bytes())?;
-        }
-        Ok(())
-    }
-
-    fn session(&self, id: &[u8]) -> TxResult<Option<Session>> {
-        match self.sessions.get(id)? {
-            None => Ok(None),
-            Some(b) => decode_session(&b).map(Some).map_err(ConflictableTransactionError::Abort),
-        }
-    }
+fn revision_key(k: &[u8]) -> Result<u64, StoreError> {
+    Ok(u64::from_be_bytes(k.try_into().map_err(|_| StoreError::Corrupt("change key".into()))?))
 }
 
-/// Checks a write's expectation against the stored revision.
+/// Checks a write's expectation against the current revision.
 fn check_expect(current: Option<u64>, expect: Expect) -> Result<(), StoreError> {
     match (current, expect) {
         (Some(_), Expect::Absent) => Err(StoreError::Exists),
@@ -188,48 +142,30 @@ fn check_expect(current: Option<u64>, expect: Expect) -> Result<(), StoreError> 
     }
 }
 
-/// An index entry: its tree, key and value.
-type Entry = (Ix, Vec<u8>, Vec<u8>);
+/// The lower bound of a time-ordered scan: `from - max_span` (a session that started before
+/// the window may still run in it), or just after the cursor when that is further on.
+fn scan_start<K: Ord>(from: Option<i64>, max_span: i64, at: impl Fn(i64) -> K, after: Option<K>) -> Bound<K> {
+    let lower = from.map(|f| at(f.saturating_sub(max_span)));
+    match (lower, after) {
+        (Some(l), Some(a)) if a < l => Bound::Included(l),
+        (_, Some(a)) => Bound::Excluded(a),
+        (Some(l), None) => Bound::Included(l),
+        (None, None) => Bound::Unbounded,
+    }
+}
 
-/// Every index entry of a session: a pure function of the record.
-fn session_entries(s: &Session) -> Vec<Entry> {
-    let id = s.id.as_str().as_bytes();
-    let (start, end) = (time(s.start), time(s.end));
-    let mut out = vec![(Ix::ByStart, key(&[&start, id]), end.to_vec())];
-    for p in s.referenced_people() {
-        out.push((Ix::ByPerson, key(&[&term(p.as_str()), &start, id]), end.to_vec()));
-    }
-    let organizers: BTreeSet<String> = [&s.organizer.name, &s.organizer.short_name]
-        .into_iter()
-        .filter(|n| !n.is_empty())
-        .map(|n| n.to_lowercase())
-        .collect();
-    for o in organizers {
-        out.push((Ix::ByOrganizer, key(&[&term(&o), &start, id]), end.to_vec()));
-    }
-    let tags: BTreeSet<String> = s.tags.iter().map(|t| t.to_lowercase()).collect();
-    for t in tags {
-        out.push((Ix::ByTag, key(&[&term(&t), &start, id]), end.to_vec()));
-    }
-    let session_term = term(s.id.as_str());
-    // Removed slots too, so a person's feed can show them cancelled.
-    for slot in s.slots.iter().chain(s.removed_slots.iter().map(|r| &r.slot)) {
-        let people: BTreeSet<&PersonId> = slot.speakers.iter().chain(&slot.moderators).collect();
-        for p in people {
-            let roles = u8::from(slot.speakers.contains(p)) | (u8::from(slot.moderators.contains(p)) << 1);
-            let k = key(&[&term(p.as_str()), &time(slot.start), &session_term, slot.id.as_str().as_bytes()]);
-            let mut v = time(slot.end).to_vec();
-            v.push(roles);
-            out.push((Ix::SlotsByPerson, k, v));
-        }
-    }
-    out
+/// A write's record as the sequencer stores it.
+enum Record<'a> {
+    Put(&'a Unrevisioned),
+    Delete,
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in `path`. Fails clearly when another process holds the
+    /// Opens (or creates) the store in `path`: migrates a format-1 store, finishes the writes
+    /// a crash cut short, builds the indexes. Fails clearly when another process holds the
     /// directory or when it holds a format this build does not know.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        crash::arm_from_env();
         let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|e| match e {
             sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
                 StoreError::Backend(format!(
@@ -245,166 +181,189 @@ impl SledStore {
                 meta.insert(K_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
                 db.flush()?;
             }
-            Some(v) => {
-                let found = v.as_ref().try_into().map(u32::from_be_bytes).map_err(backend)?;
-                if found != FORMAT_VERSION {
+            Some(v) => match v.as_ref().try_into().map(u32::from_be_bytes).map_err(backend)? {
+                FORMAT_VERSION => {}
+                1 => migrate_v1(&db, &meta)?,
+                found => {
                     return Err(StoreError::UnsupportedFormat {
                         found,
                         supported: FORMAT_VERSION,
                         hint: "use the agenda release that wrote it to `agenda export`, then import here",
                     });
                 }
-            }
+            },
         }
-        let flusher_db = db.clone();
-        let commit = GroupCommit::start(Box::new(move || flusher_db.flush().map(drop).map_err(|e| e.to_string())));
+        let (sessions, people, changes) =
+            (db.open_tree("sessions")?, db.open_tree("people")?, db.open_tree("changes")?);
+        let watermark = u64_of(meta.get(K_REVISION)?);
+        let finished = recover(&sessions, &people, &changes, watermark)?;
+        if finished > 0 {
+            tracing::info!(finished, after = watermark, "finished writes a crash cut short");
+        }
+        let last_logged = match changes.last()? {
+            Some((k, _)) => revision_key(&k)?,
+            None => 0,
+        };
+        let started = std::time::Instant::now();
+        let ix = load_indexes(&sessions, &people)?;
+        tracing::info!(
+            sessions = ix.session_count(),
+            bytes = ix.approx_bytes(),
+            seconds = started.elapsed().as_secs_f64(),
+            "indexes built from the records"
+        );
+        let revision = Arc::new(AtomicU64::new(watermark.max(last_logged)));
+        let (flusher_db, flusher_meta, applied) = (db.clone(), meta.clone(), Arc::clone(&revision));
+        let commit = GroupCommit::start(Box::new(move || {
+            let watermark = applied.load(Ordering::Acquire).to_be_bytes();
+            flusher_meta.insert(K_REVISION, &watermark).map_err(|e| e.to_string())?;
+            flusher_db.flush().map(drop).map_err(|e| e.to_string())
+        }));
         Ok(Self {
-            sessions: db.open_tree("sessions")?,
-            people: db.open_tree("people")?,
-            by_start: db.open_tree("sessions_by_start")?,
-            by_person: db.open_tree("sessions_by_person")?,
-            by_organizer: db.open_tree("sessions_by_organizer")?,
-            by_tag: db.open_tree("sessions_by_tag")?,
-            slots_by_person: db.open_tree("slots_by_person")?,
-            people_by_name: db.open_tree("people_by_name")?,
-            person_refs: db.open_tree("person_refs")?,
             feed_tokens: db.open_tree("feed_tokens")?,
             invites_sent: db.open_tree("invites_sent")?,
-            changes: db.open_tree("changes")?,
+            sessions,
+            people,
+            changes,
             meta,
             db,
+            ix: RwLock::new(ix),
+            revision,
+            writes: AtomicU64::new(0),
             path: path.to_owned(),
             commit,
         })
     }
 
-    /// Runs `f` as one serializable transaction over every tree, then waits until it is
-    /// durable.
-    fn write<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T, StoreError> {
-        let trees = (
-            &self.meta,
-            &self.sessions,
-            &self.people,
-            &self.by_start,
-            &self.by_person,
-            &self.by_organizer,
-            &self.by_tag,
-            &self.slots_by_person,
-            &self.people_by_name,
-            &self.person_refs,
-            &self.feed_tokens,
-            &self.changes,
-        );
-        let out = trees
-            .transaction(
-                |(
-                    meta,
-                    sessions,
-                    people,
-                    by_start,
-                    by_person,
-                    by_organizer,
-                    by_tag,
-                    slots_by_person,
-                    people_by_name,
-                    person_refs,
-                    feed_tokens,
-                    changes,
-                )| {
-                    f(&Tx {
-                        meta,
-                        sessions,
-                        people,
-                        by_start,
-                        by_person,
-                        by_organizer,
-                        by_tag,
-                        slots_by_person,
-                        people_by_name,
-                        person_refs,
-                        feed_tokens,
-                        changes,
-                    })
-                },
-            )
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(e) => StoreError::from(e),
-            })?;
+    fn read_ix(&self) -> RwLockReadGuard<'_, Indexes> {
+        self.ix.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_ix(&self) -> RwLockWriteGuard<'_, Indexes> {
+        self.ix.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The sequencer's part of a write; the caller holds the write lock and, once this
+    /// returns, updates the indexes and then publishes the revision with [`Self::applied`].
+    /// Takes the next revision, inserts the log entry `kind` + `body` (the record at that
+    /// revision when `body` is `None`), then puts or removes the record. Returns the revision
+    /// and the write's number for the crash hook.
+    fn sequence(
+        &self,
+        tree: &Tree,
+        id: &str,
+        kind: u8,
+        body: Option<&[u8]>,
+        record: Record<'_>,
+    ) -> Result<(u64, u64), StoreError> {
+        let rev = self.revision.load(Ordering::Relaxed) + 1;
+        let n = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        let (entry, stored) = match (body, record) {
+            (Some(b), Record::Delete) => (encode_log(kind, b), None),
+            (_, Record::Put(enc)) => (enc.at(rev, Some(kind)), Some(enc.at(rev, None))),
+            (None, Record::Delete) => unreachable!("a delete's log entry has a body"),
+        };
+        self.changes.insert(rev.to_be_bytes(), entry)?;
+        self.crash_point(Step::AfterLog, n);
+        let applied = match stored {
+            Some(record) => tree.insert(id, record).map(drop),
+            None => tree.remove(id).map(drop),
+        };
+        if let Err(e) = applied {
+            // Unwritten record: the entry goes too, so recovery will not finish this write.
+            let _ = self.changes.remove(rev.to_be_bytes());
+            return Err(e.into());
+        }
+        self.crash_point(Step::AfterRecord, n);
+        Ok((rev, n))
+    }
+
+    /// Publishes `rev` as applied (the caller has updated the indexes, still under the lock).
+    fn applied(&self, rev: u64) {
+        self.revision.store(rev, Ordering::Release);
+    }
+
+    /// Waits, outside the sequencer, until write `n` is durable.
+    fn durable(&self, n: u64) -> Result<(), StoreError> {
+        self.crash_point(Step::BeforeFlushWait, n);
+        self.commit.wait_durable().map_err(StoreError::Backend)?;
+        self.crash_point(Step::AfterFlush, n);
+        Ok(())
+    }
+
+    fn crash_point(&self, step: Step, n: u64) {
+        crash::at(step, n, || {
+            let _ = self.db.flush();
+        });
+    }
+
+    /// Runs `f` as one serializable transaction over `tree` (feed tokens, invites: small
+    /// writes off the hot path), then waits until it is durable.
+    fn write_one<T>(
+        &self,
+        tree: &Tree,
+        f: impl Fn(&sled::transaction::TransactionalTree) -> Result<T, ConflictableTransactionError<StoreError>>,
+    ) -> Result<T, StoreError> {
+        let out = tree.transaction(f).map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::from(e),
+        })?;
         self.commit.wait_durable().map_err(StoreError::Backend)?;
         Ok(out)
     }
 
-    fn max_span(&self) -> Result<i64, StoreError> {
-        Ok(self.meta.get(K_MAX_SPAN)?.and_then(|b| b.as_ref().try_into().ok()).map(i64::from_be_bytes).unwrap_or(0))
-    }
-
-    /// Recomputes every index from the records and compares: the list of differences, empty
-    /// when indexes and records agree (after any crash, they must). Reads the whole store.
+    /// Checks the whole store: every record decodes under its own id at a revision no later
+    /// than the store's, the last log entry's write is applied, every person a session names
+    /// exists, and the in-memory indexes (reference counts included) equal a recomputation
+    /// from the records. The list of problems, empty when all holds. Reads the whole store,
+    /// holding writes off meanwhile.
     pub fn verify(&self) -> Result<Vec<String>, StoreError> {
-        use std::collections::{BTreeMap, BTreeSet};
+        let live = self.read_ix();
+        let store_rev = self.revision.load(Ordering::Acquire);
         let mut problems = Vec::new();
-        type Entries = BTreeSet<(Vec<u8>, Vec<u8>)>;
-        let mut wanted: BTreeMap<&'static str, Entries> = BTreeMap::new();
-        let names = |ix: Ix| match ix {
-            Ix::ByStart => "sessions_by_start",
-            Ix::ByPerson => "sessions_by_person",
-            Ix::ByOrganizer => "sessions_by_organizer",
-            Ix::ByTag => "sessions_by_tag",
-            Ix::SlotsByPerson => "slots_by_person",
-        };
-        let mut refs: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        let mut people = Vec::new();
+        for item in self.people.iter() {
+            let (k, v) = item?;
+            let p = decode_person(&v)?;
+            if k.as_ref() != p.id.as_str().as_bytes() {
+                problems.push(format!("person record under key {:?} has id {}", String::from_utf8_lossy(&k), p.id));
+            }
+            if p.meta.revision > store_rev {
+                problems
+                    .push(format!("person {} is at revision {}, after the store's {store_rev}", p.id, p.meta.revision));
+            }
+            people.push(p);
+        }
+        let mut sessions = Vec::new();
         for item in self.sessions.iter() {
             let (k, v) = item?;
             let s = decode_session(&v)?;
             if k.as_ref() != s.id.as_str().as_bytes() {
                 problems.push(format!("session record under key {:?} has id {}", String::from_utf8_lossy(&k), s.id));
             }
-            for (ix, key, value) in session_entries(&s) {
-                wanted.entry(names(ix)).or_default().insert((key, value));
+            if s.meta.revision > store_rev {
+                problems.push(format!(
+                    "session {} is at revision {}, after the store's {store_rev}",
+                    s.id, s.meta.revision
+                ));
             }
-            for p in s.referenced_people() {
-                *refs.entry(p.as_str().as_bytes().to_vec()).or_default() += 1;
-                if self.people.get(p.as_str())?.is_none() {
-                    problems.push(format!("session {} names missing person {p}", s.id));
-                }
-            }
+            let doc = Doc::of(&s);
+            sessions.push((s, doc));
         }
-        let trees = [
-            ("sessions_by_start", &self.by_start),
-            ("sessions_by_person", &self.by_person),
-            ("sessions_by_organizer", &self.by_organizer),
-            ("sessions_by_tag", &self.by_tag),
-            ("slots_by_person", &self.slots_by_person),
-        ];
-        for (name, tree) in trees {
-            let actual: BTreeSet<(Vec<u8>, Vec<u8>)> =
-                tree.iter().map(|i| i.map(|(k, v)| (k.to_vec(), v.to_vec()))).collect::<Result<_, _>>()?;
-            let expected = wanted.remove(name).unwrap_or_default();
-            for extra in actual.difference(&expected) {
-                problems
-                    .push(format!("{name} has an entry no record explains: {:?}", String::from_utf8_lossy(&extra.0)));
-            }
-            for missing in expected.difference(&actual) {
-                problems.push(format!("{name} lacks an entry: {:?}", String::from_utf8_lossy(&missing.0)));
+        if let Some((k, v)) = self.changes.last()? {
+            let rev = revision_key(&k)?;
+            if let Some(problem) = unapplied(&self.sessions, &self.people, rev, &v)? {
+                problems.push(problem);
             }
         }
-        let actual_refs: BTreeMap<Vec<u8>, u64> =
-            self.person_refs.iter().map(|i| i.map(|(k, v)| (k.to_vec(), u64_of(Some(v))))).collect::<Result<_, _>>()?;
-        if actual_refs != refs {
-            problems.push("person_refs differ from the people the sessions name".into());
+        let recomputed =
+            memindex::build(&people, sessions.iter().map(|(s, doc)| (s.id.as_str(), s.meta.revision, doc)));
+        for (s, doc) in &sessions {
+            if let Some(p) = recomputed.missing_person(doc) {
+                problems.push(format!("session {} names missing person {p}", s.id));
+            }
         }
-        let mut by_name = BTreeSet::new();
-        for item in self.people.iter() {
-            let (_, v) = item?;
-            let p = decode_person(&v)?;
-            by_name.insert(key(&[&term(&p.name.to_lowercase()), p.id.as_str().as_bytes()]));
-        }
-        let actual_names: BTreeSet<Vec<u8>> =
-            self.people_by_name.iter().keys().map(|k| k.map(|k| k.to_vec())).collect::<Result<_, _>>()?;
-        if actual_names != by_name {
-            problems.push("people_by_name differs from the people records".into());
-        }
+        problems.extend(Indexes::differences(&live.canonical(), &recomputed.canonical()));
         Ok(problems)
     }
 
@@ -424,13 +383,21 @@ impl SledStore {
         self.commit.stats()
     }
 
+    /// (estimated heap bytes of the in-memory indexes, sessions indexed).
+    pub fn index_size(&self) -> (u64, usize) {
+        let ix = self.read_ix();
+        (ix.approx_bytes(), ix.session_count())
+    }
+
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
 
-    /// Flushes everything (used at shutdown; writes are already durable when acknowledged).
+    /// Flushes everything with the recovery watermark, so the next open replays nothing (used
+    /// at shutdown; writes are already durable when acknowledged).
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.meta.insert(K_REVISION, &self.revision.load(Ordering::Acquire).to_be_bytes())?;
         self.db.flush()?;
         Ok(())
     }
@@ -444,6 +411,7 @@ impl SledStore {
     /// `agenda serve` (after a clean stop) and `agenda import` pay that replay on their way
     /// out, not the next start. After a crash the next start still pays it.
     pub fn checkpoint(self) -> Result<(), StoreError> {
+        self.flush()?;
         let path = self.path.clone();
         drop(self);
         drop(Self::open(&path)?);
@@ -454,48 +422,96 @@ impl SledStore {
         let bytes = self.people.get(id.as_str()).ok()??;
         decode_person(&bytes).ok().map(|p| p.name)
     }
+}
 
-    /// Scans an index in time order: entries under `prefix` whose 8-byte time follows the
-    /// prefix, from `from - max_span` (or after `after`) to before `to`. Calls `visit` with the
-    /// time, the rest of the key after the time, and the value; stops when `visit` says so.
-    fn scan(
-        &self,
-        tree: &Tree,
-        prefix: &[u8],
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<Vec<u8>>,
-        mut visit: impl FnMut(Timestamp, &[u8], &[u8]) -> Result<bool, StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut lower = Bound::Included(prefix.to_vec());
-        if let Some(from) = from {
-            let earliest =
-                Timestamp::from_second(from.as_second().saturating_sub(self.max_span()?)).unwrap_or(Timestamp::MIN);
-            lower = Bound::Included(key(&[prefix, &time(earliest)]));
-        }
-        if let Some(after) = after {
-            let past = match &lower {
-                Bound::Included(l) => after >= *l,
-                _ => true,
-            };
-            if past {
-                lower = Bound::Excluded(after);
-            }
-        }
-        let upper = match to {
-            Some(to) => Bound::Excluded(key(&[prefix, &time(to)])),
-            None => prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded),
-        };
-        for item in tree.range::<Vec<u8>, _>((lower, upper)) {
-            let (k, v) = item?;
-            let rest = &k[prefix.len()..];
-            let t = decode_time(rest).ok_or_else(|| StoreError::Corrupt("short index key".into()))?;
-            if !visit(t, &rest[8..], &v)? {
-                break;
-            }
-        }
-        Ok(())
+/// Format 1 kept seven index trees on disk, written in the same transaction as each record
+/// (so every record is applied and `meta/revision` is its last revision). Format 2 derives
+/// them in memory: drop them, and the longest-span key that went with them.
+fn migrate_v1(db: &sled::Db, meta: &Tree) -> Result<(), StoreError> {
+    for name in V1_INDEX_TREES {
+        db.drop_tree(name)?;
     }
+    meta.remove(K_MAX_SPAN)?;
+    meta.insert(K_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+    db.flush()?;
+    tracing::info!(
+        from = 1,
+        to = FORMAT_VERSION,
+        dropped = V1_INDEX_TREES.len(),
+        "migrated the store: index trees dropped, indexes are now kept in memory"
+    );
+    Ok(())
+}
+
+/// The revision of the record stored under `id` in `tree`, if any.
+fn stored_revision(tree: &Tree, id: &str, person: bool) -> Result<Option<u64>, StoreError> {
+    let Some(bytes) = tree.get(id)? else { return Ok(None) };
+    Ok(Some(if person { decode_person(&bytes)?.meta.revision } else { decode_session(&bytes)?.meta.revision }))
+}
+
+/// What a log entry writes: (person?, id, the record for a put).
+fn entry_write(entry: LogEntry<'_>) -> Result<(bool, String, Option<&[u8]>), StoreError> {
+    Ok(match entry {
+        LogEntry::Session { kind, record } => {
+            let id = decode_session(record)?.id.as_str().to_owned();
+            (false, id, (kind != ChangeKind::Deleted).then_some(record))
+        }
+        LogEntry::PutPerson(record) => (true, decode_person(record)?.id.as_str().to_owned(), Some(record)),
+        LogEntry::DeletePerson(id) => (true, id.to_owned(), None),
+    })
+}
+
+/// Replays the log after `watermark` in revision order: a write whose record is older than its
+/// entry is finished from the entry. Returns how many writes it finished.
+fn recover(sessions: &Tree, people: &Tree, changes: &Tree, watermark: u64) -> Result<usize, StoreError> {
+    let mut finished = 0;
+    for item in changes.range((watermark + 1).to_be_bytes()..) {
+        let (k, v) = item?;
+        let rev = revision_key(&k)?;
+        let (person, id, put) = entry_write(decode_log(&v)?)?;
+        let tree = if person { people } else { sessions };
+        let current = stored_revision(tree, &id, person)?;
+        if current.is_some_and(|c| c >= rev) {
+            continue;
+        }
+        match put {
+            Some(record) => drop(tree.insert(id.as_bytes(), record)?),
+            None if current.is_some() => drop(tree.remove(id.as_bytes())?),
+            None => continue,
+        }
+        finished += 1;
+    }
+    if finished > 0 {
+        sessions.flush()?;
+    }
+    Ok(finished)
+}
+
+/// Why the write of the log entry at `rev` is not applied, if it is not.
+fn unapplied(sessions: &Tree, people: &Tree, rev: u64, entry: &[u8]) -> Result<Option<String>, StoreError> {
+    let (person, id, put) = entry_write(decode_log(entry)?)?;
+    let current = stored_revision(if person { people } else { sessions }, &id, person)?;
+    let applied = match put {
+        Some(_) => current == Some(rev),
+        None => current.is_none(),
+    };
+    Ok((!applied).then(|| format!("the last logged write (revision {rev}, {id}) is not applied")))
+}
+
+/// Lists every record into fresh indexes, reading of each session only its index fields.
+fn load_indexes(sessions: &Tree, people: &Tree) -> Result<Indexes, StoreError> {
+    let mut ix = Indexes::default();
+    for item in people.iter() {
+        let p = decode_person(&item?.1)?;
+        ix.put_person(p.id.as_str(), p.meta.revision, &p.name);
+    }
+    for item in sessions.iter() {
+        let (_, bytes) = item?;
+        let (id, revision, doc) = session_doc(&bytes)?;
+        ix.load_session(id, revision, &doc);
+    }
+    ix.finish_load();
+    Ok(ix)
 }
 
 /// The operations of the contract, synchronous: sled blocks. `impl Store for Arc<SledStore>`
@@ -505,78 +521,62 @@ impl SledStore {
         self.sessions.get(id.as_str())?.map(|b| decode_session(&b)).transpose()
     }
 
+    /// The stored session and its index fields, read outside the sequencer: the write path
+    /// removes the old record's index entries, which the indexes do not keep per session.
+    fn current_session(&self, id: &str) -> Result<Option<(sled::IVec, u64, Doc)>, StoreError> {
+        let Some(bytes) = self.sessions.get(id)? else { return Ok(None) };
+        let (_, revision, doc) = session_doc(&bytes)?;
+        Ok(Some((bytes, revision, doc)))
+    }
+
     fn put_session(&self, s: &Session, expect: Expect) -> Result<u64, StoreError> {
-        let id = s.id.as_str().as_bytes();
-        let entries = session_entries(s);
-        let people = s.referenced_people();
-        let span = s.end.as_second() - s.start.as_second();
-        self.write(|tx| {
-            let old = tx.session(id)?;
-            if let Err(e) = check_expect(old.as_ref().map(|o| o.meta.revision), expect) {
-                return abort(e);
+        let id = s.id.as_str();
+        let doc = Doc::of(s);
+        let enc = unrevisioned_session(s);
+        loop {
+            let old = match expect {
+                Expect::Absent => None,
+                Expect::Revision(_) => self.current_session(id)?,
+            };
+            let mut ix = self.write_ix();
+            let current = ix.session_revision(id);
+            check_expect(current, expect)?;
+            if current != old.as_ref().map(|o| o.1) {
+                continue; // written between the read and the lock: read again
             }
-            let old_people = old.as_ref().map(Session::referenced_people).unwrap_or_default();
-            for p in people.difference(&old_people) {
-                if tx.people.get(p.as_str())?.is_none() {
-                    return abort(StoreError::UnknownPerson(p.clone()));
-                }
-                tx.add_ref(p, 1)?;
+            if let Some(p) = ix.missing_person(&doc) {
+                let p = s.referenced_people().into_iter().find(|q| q.as_str() == p).expect("named by the session");
+                return Err(StoreError::UnknownPerson(p));
             }
-            for p in old_people.difference(&people) {
-                tx.add_ref(p, -1)?;
-            }
-            // Only the entries that change: an update that leaves an entry as it was (a new
-            // title, a moved participant) neither removes nor re-inserts it. The indexes end
-            // up exactly as "remove every old entry, insert every new one" would leave them.
-            let old_entries = old.as_ref().map(session_entries).unwrap_or_default();
-            let (old_set, new_set): (HashSet<&Entry>, HashSet<&Entry>) =
-                (old_entries.iter().collect(), entries.iter().collect());
-            for e @ (ix, k, _) in &old_entries {
-                if !new_set.contains(e) {
-                    tx.index(*ix).remove(k.as_slice())?;
-                }
-            }
-            for e @ (ix, k, v) in &entries {
-                if !old_set.contains(e) {
-                    tx.index(*ix).insert(k.as_slice(), v.as_slice())?;
-                }
-            }
-            let max_span = tx.meta.get(K_MAX_SPAN)?.and_then(|b| b.as_ref().try_into().ok()).map(i64::from_be_bytes);
-            if max_span.is_none_or(|m| m < span) {
-                tx.meta.insert(K_MAX_SPAN, &span.to_be_bytes())?;
-            }
-            let rev = tx.next_revision()?;
-            let mut stored = s.clone();
-            stored.meta.revision = rev;
-            let record = encode_session(&stored);
-            let kind = if old.is_some() { ChangeKind::Updated } else { ChangeKind::Created };
-            tx.changes.insert(&rev.to_be_bytes(), encode_change(kind, &record))?;
-            tx.sessions.insert(id, record)?;
-            Ok(rev)
-        })
+            let kind = change_code(if old.is_some() { ChangeKind::Updated } else { ChangeKind::Created });
+            let (rev, n) = self.sequence(&self.sessions, id, kind, None, Record::Put(&enc))?;
+            ix.put_session(id, rev, old.as_ref().map(|o| &o.2), &doc);
+            self.applied(rev);
+            drop(ix);
+            self.durable(n)?;
+            return Ok(rev);
+        }
     }
 
     fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
-        let id = id.as_str().as_bytes();
-        self.write(|tx| {
-            let Some(old) = tx.session(id)? else { return abort(StoreError::NotFound) };
-            if let Err(e) = check_expect(
-                Some(old.meta.revision),
-                expect.map_or(Expect::Revision(old.meta.revision), Expect::Revision),
-            ) {
-                return abort(e);
+        let id = id.as_str();
+        loop {
+            let old = self.current_session(id)?;
+            let mut ix = self.write_ix();
+            let current = ix.session_revision(id);
+            if current != old.as_ref().map(|o| o.1) {
+                continue;
             }
-            for p in old.referenced_people() {
-                tx.add_ref(&p, -1)?;
-            }
-            for (ix, k, _) in session_entries(&old) {
-                tx.index(ix).remove(k)?;
-            }
-            let last = tx.sessions.remove(id)?.expect("read above in this transaction");
-            let rev = tx.next_revision()?;
-            tx.changes.insert(&rev.to_be_bytes(), encode_change(ChangeKind::Deleted, &last))?;
-            Ok(rev)
-        })
+            let Some((last, cur, doc)) = old else { return Err(StoreError::NotFound) };
+            check_expect(Some(cur), Expect::Revision(expect.unwrap_or(cur)))?;
+            let kind = change_code(ChangeKind::Deleted);
+            let (rev, n) = self.sequence(&self.sessions, id, kind, Some(&last), Record::Delete)?;
+            ix.delete_session(id, &doc);
+            self.applied(rev);
+            drop(ix);
+            self.durable(n)?;
+            return Ok(rev);
+        }
     }
 
     fn list_sessions(
@@ -586,32 +586,40 @@ impl SledStore {
         limit: usize,
     ) -> Result<Vec<Session>, StoreError> {
         // The most selective index the filter allows; the rest is checked on the records.
-        let (tree, prefix) = if let Some(p) = &filter.person {
-            (&self.by_person, term(p.as_str()))
+        let (index, term) = if let Some(p) = &filter.person {
+            (Ix::Person, Some(p.as_str()))
         } else if let Some(t) = &filter.tag {
-            (&self.by_tag, term(t))
+            (Ix::Tag, Some(t.as_str()))
         } else if let Some(o) = &filter.organizer {
-            (&self.by_organizer, term(o))
+            (Ix::Organizer, Some(o.as_str()))
         } else {
-            (&self.by_start, Vec::new())
+            (Ix::Start, None)
         };
-        let after = after.map(|c| key(&[&prefix, &time(c.start), c.id.as_str().as_bytes()]));
+        let (from, to) = (filter.from.map(|t| t.as_second()), filter.to.map(|t| t.as_second()));
+        let after = after.map(|c| (c.start.as_second(), Sid::from(c.id.as_str())));
+        let mut lower = scan_start(from, self.read_ix().max_span(), |t| (t, Sid::from("")), after);
         let mut out = Vec::new();
-        if limit == 0 {
-            return Ok(out);
+        while out.len() < limit {
+            let batch = self.read_ix().sessions_range(index, term, lower, to, BATCH);
+            for (start, id, end) in &batch {
+                if from.zip(*end).is_some_and(|(from, end)| end <= from) {
+                    continue;
+                }
+                let Some(bytes) = self.sessions.get(&**id)? else { continue };
+                let s = decode_session(&bytes)?;
+                // A concurrent write may have moved the session; it is listed at its new place.
+                if s.start.as_second() == *start && filter.matches(&s, |p| self.person_name(p)) {
+                    out.push(s);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            match batch.last() {
+                Some((start, id, _)) if batch.len() == BATCH => lower = Bound::Excluded((*start, Arc::clone(id))),
+                _ => break,
+            }
         }
-        self.scan(tree, &prefix, filter.from, filter.to, after, |start, id, end| {
-            if filter.from.is_some_and(|from| decode_time(end).is_some_and(|end| end <= from)) {
-                return Ok(true);
-            }
-            let Some(bytes) = self.sessions.get(id)? else { return Ok(true) };
-            let s = decode_session(&bytes)?;
-            // A concurrent write may have moved the session; it is listed at its new place.
-            if s.start == start && filter.matches(&s, |p| self.person_name(p)) {
-                out.push(s);
-            }
-            Ok(out.len() < limit)
-        })?;
         Ok(out)
     }
 
@@ -620,65 +628,52 @@ impl SledStore {
     }
 
     fn put_person(&self, p: &Person, expect: Expect) -> Result<u64, StoreError> {
-        let id = p.id.as_str().as_bytes();
-        let name_key = key(&[&term(&p.name.to_lowercase()), id]);
-        self.write(|tx| {
-            let old = match tx.people.get(id)? {
-                Some(b) => Some(decode_person(&b).map_err(ConflictableTransactionError::Abort)?),
-                None => None,
-            };
-            if let Err(e) = check_expect(old.as_ref().map(|o| o.meta.revision), expect) {
-                return abort(e);
-            }
-            if let Some(old) = &old {
-                tx.people_by_name.remove(key(&[&term(&old.name.to_lowercase()), id]))?;
-            }
-            tx.people_by_name.insert(name_key.as_slice(), &[])?;
-            let rev = tx.next_revision()?;
-            let mut stored = p.clone();
-            stored.meta.revision = rev;
-            tx.people.insert(id, encode_person(&stored))?;
-            Ok(rev)
-        })
+        let id = p.id.as_str();
+        let enc = unrevisioned_person(p);
+        let mut ix = self.write_ix();
+        check_expect(ix.person_revision(id), expect)?;
+        let (rev, n) = self.sequence(&self.people, id, PUT_PERSON, None, Record::Put(&enc))?;
+        ix.put_person(id, rev, &p.name);
+        self.applied(rev);
+        drop(ix);
+        self.durable(n)?;
+        Ok(rev)
     }
 
     fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
-        let id_bytes = id.as_str().as_bytes();
-        self.write(|tx| {
-            let Some(bytes) = tx.people.get(id_bytes)? else { return abort(StoreError::NotFound) };
-            let old = decode_person(&bytes).map_err(ConflictableTransactionError::Abort)?;
-            if let Some(r) = expect
-                && r != old.meta.revision
-            {
-                return abort(StoreError::RevisionMismatch { current: old.meta.revision });
-            }
-            let refs = u64_of(tx.person_refs.get(id_bytes)?);
-            if refs > 0 {
-                return abort(StoreError::PersonInUse { sessions: refs });
-            }
-            tx.people_by_name.remove(key(&[&term(&old.name.to_lowercase()), id_bytes]))?;
-            tx.people.remove(id_bytes)?;
-            tx.next_revision()?;
-            Ok(())
-        })
+        let id = id.as_str();
+        let mut ix = self.write_ix();
+        let current = ix.person_revision(id).ok_or(StoreError::NotFound)?;
+        check_expect(Some(current), Expect::Revision(expect.unwrap_or(current)))?;
+        let refs = ix.refs(id);
+        if refs > 0 {
+            return Err(StoreError::PersonInUse { sessions: refs });
+        }
+        let (rev, n) = self.sequence(&self.people, id, DELETE_PERSON, Some(id.as_bytes()), Record::Delete)?;
+        ix.delete_person(id);
+        self.applied(rev);
+        drop(ix);
+        self.durable(n)
     }
 
     fn list_people(&self, text: &str, after: Option<&PersonCursor>, limit: usize) -> Result<Vec<Person>, StoreError> {
-        let lower = match after {
-            Some(c) => Bound::Excluded(key(&[&term(&c.name), c.id.as_str().as_bytes()])),
-            None => Bound::Unbounded,
-        };
+        let mut after = after.map(|c| (c.name.clone(), c.id.as_str().to_owned()));
         let mut out = Vec::new();
-        for item in self.people_by_name.range::<Vec<u8>, _>((lower, Bound::Unbounded)) {
-            if out.len() >= limit {
-                break;
+        while out.len() < limit {
+            let batch = self.read_ix().people_range(after.as_ref().map(|(n, i)| (n.as_str(), i.as_str())), BATCH);
+            for id in &batch {
+                let Some(bytes) = self.people.get(&**id)? else { continue };
+                let p = decode_person(&bytes)?;
+                after = Some((p.name.to_lowercase(), p.id.as_str().to_owned()));
+                if text.is_empty() || p.matches_text(text) {
+                    out.push(p);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
             }
-            let (k, _) = item?;
-            let id = k.rsplit(|&b| b == 0).next().unwrap_or_default();
-            let Some(bytes) = self.people.get(id)? else { continue };
-            let p = decode_person(&bytes)?;
-            if text.is_empty() || p.matches_text(text) {
-                out.push(p);
+            if batch.len() < BATCH {
+                break;
             }
         }
         Ok(out)
@@ -693,34 +688,29 @@ impl SledStore {
         limit: usize,
         include_removed: bool,
     ) -> Result<Vec<PersonSlot>, StoreError> {
-        let prefix = term(person.as_str());
-        let after =
-            after.map(|c| key(&[&prefix, &time(c.start), &term(c.session.as_str()), c.slot.as_str().as_bytes()]));
+        let (from, to) = (from.map(|t| t.as_second()), to.map(|t| t.as_second()));
+        let after = after.map(|c| (c.start.as_second(), Sid::from(c.session.as_str()), Arc::from(c.slot.as_str())));
+        let at = |t| (t, Sid::from(""), Arc::<str>::from(""));
+        let mut lower = scan_start(from, self.read_ix().max_span(), at, after);
         let mut out = Vec::new();
-        if limit == 0 {
-            return Ok(out);
-        }
         let mut cached: Option<Session> = None;
-        self.scan(&self.slots_by_person, &prefix, from, to, after, |_, rest, value| {
-            if from.is_some_and(|from| decode_time(value).is_some_and(|end| end <= from)) {
-                return Ok(true);
-            }
-            let mut parts = rest.splitn(2, |&b| b == 0);
-            let (Some(session_id), Some(slot_id)) = (parts.next(), parts.next()) else {
-                return Err(StoreError::Corrupt("malformed slots_by_person key".into()));
-            };
-            if cached.as_ref().is_none_or(|s| s.id.as_str().as_bytes() != session_id) {
-                cached = match self.sessions.get(session_id)? {
-                    Some(b) => Some(decode_session(&b)?),
-                    None => return Ok(true),
-                };
-            }
-            let session = cached.as_ref().expect("loaded above");
-            let slot_id = std::str::from_utf8(slot_id).ok().and_then(|s| SlotId::parse(s).ok());
-            let current = session.slots.iter().map(|s| (s, false));
-            let removed = session.removed_slots.iter().map(|r| (&r.slot, true)).filter(|_| include_removed);
-            let found = slot_id.and_then(|id| current.chain(removed).find(|(s, _)| s.id == id));
-            if let Some((slot, removed)) = found {
+        while out.len() < limit {
+            let batch = self.read_ix().slots_range(person.as_str(), lower, to, BATCH);
+            for (_, session_id, slot_id) in &batch {
+                if cached.as_ref().is_none_or(|s| s.id.as_str() != &**session_id) {
+                    cached = match self.sessions.get(&**session_id)? {
+                        Some(b) => Some(decode_session(&b)?),
+                        None => continue,
+                    };
+                }
+                let session = cached.as_ref().expect("loaded above");
+                let Ok(slot_id) = SlotId::parse(slot_id) else { continue };
+                let current = session.slots.iter().map(|s| (s, false));
+                let removed = session.removed_slots.iter().map(|r| (&r.slot, true)).filter(|_| include_removed);
+                let Some((slot, removed)) = current.chain(removed).find(|(s, _)| s.id == slot_id) else { continue };
+                if from.is_some_and(|from| slot.end.as_second() <= from) {
+                    continue;
+                }
                 let roles = slot.roles_of(person);
                 if !roles.is_empty() {
                     out.push(PersonSlot {
@@ -733,21 +723,29 @@ impl SledStore {
                         roles,
                         removed,
                     });
+                    if out.len() >= limit {
+                        break;
+                    }
                 }
             }
-            Ok(out.len() < limit)
-        })?;
+            match batch.last() {
+                Some((start, sid, slot)) if batch.len() == BATCH => {
+                    lower = Bound::Excluded((*start, Arc::clone(sid), Arc::clone(slot)))
+                }
+                _ => break,
+            }
+        }
         Ok(out)
     }
 
     fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
         let key = token.token.as_bytes();
         let value = encode_feed_token(token);
-        self.write(|tx| {
-            if tx.feed_tokens.get(key)?.is_some() {
-                return abort(StoreError::Exists);
+        self.write_one(&self.feed_tokens, |tx| {
+            if tx.get(key)?.is_some() {
+                return Err(ConflictableTransactionError::Abort(StoreError::Exists));
             }
-            tx.feed_tokens.insert(key, value.as_slice())?;
+            tx.insert(key, value.as_slice())?;
             Ok(())
         })
     }
@@ -757,9 +755,9 @@ impl SledStore {
     }
 
     fn delete_feed_token(&self, token: &str) -> Result<(), StoreError> {
-        self.write(|tx| match tx.feed_tokens.remove(token.as_bytes())? {
+        self.write_one(&self.feed_tokens, |tx| match tx.remove(token.as_bytes())? {
             Some(_) => Ok(()),
-            None => abort(StoreError::NotFound),
+            None => Err(ConflictableTransactionError::Abort(StoreError::NotFound)),
         })
     }
 
@@ -781,31 +779,23 @@ impl SledStore {
             })
             .collect();
         // Its own small transaction: one tree, no index to keep in step.
-        let out = self
-            .invites_sent
-            .transaction(|tx| {
-                for (k, s) in &records {
-                    let keep_stored = match tx.get(k)? {
-                        Some(b) => decode_sent_invite(&b).map_err(ConflictableTransactionError::Abort)?,
-                        None => {
-                            tx.insert(k.as_slice(), encode_sent_invite(s))?;
-                            continue;
-                        }
-                    };
-                    let newer = keep_stored.session_created != s.session_created
-                        || keep_stored.message.sequence <= s.message.sequence;
-                    if newer {
+        self.write_one(&self.invites_sent, |tx| {
+            for (k, s) in &records {
+                let keep_stored = match tx.get(k)? {
+                    Some(b) => decode_sent_invite(&b).map_err(ConflictableTransactionError::Abort)?,
+                    None => {
                         tx.insert(k.as_slice(), encode_sent_invite(s))?;
+                        continue;
                     }
+                };
+                let newer = keep_stored.session_created != s.session_created
+                    || keep_stored.message.sequence <= s.message.sequence;
+                if newer {
+                    tx.insert(k.as_slice(), encode_sent_invite(s))?;
                 }
-                Ok(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(e) => StoreError::from(e),
-            });
-        out?;
-        self.commit.wait_durable().map_err(StoreError::Backend)
+            }
+            Ok(())
+        })
     }
 
     fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
@@ -813,12 +803,18 @@ impl SledStore {
     }
 
     fn revision(&self) -> Result<u64, StoreError> {
-        Ok(u64_of(self.meta.get(K_REVISION)?))
+        Ok(self.revision.load(Ordering::Acquire))
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
         let (writes, flushes) = self.commit.stats();
-        Ok(StoreStats { size_bytes: self.db.size_on_disk()?, revision: self.revision()?, writes, flushes })
+        Ok(StoreStats {
+            size_bytes: self.db.size_on_disk()?,
+            revision: self.revision()?,
+            writes,
+            flushes,
+            index_bytes: self.index_size().0,
+        })
     }
 
     fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
@@ -826,18 +822,15 @@ impl SledStore {
         if upto <= after {
             return Ok(Vec::new());
         }
-        let range = (after + 1).to_be_bytes()..=upto.to_be_bytes();
-        let out = self
-            .changes
-            .range(range)
-            .take(limit)
-            .map(|item| {
-                let (k, v) = item?;
-                let rev =
-                    u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("change key".into()))?);
-                decode_change(rev, &v)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::new();
+        for item in self.changes.range((after + 1).to_be_bytes()..=upto.to_be_bytes()) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item?;
+            // People's entries are the log's too (it commits every write); watchers see sessions.
+            out.extend(decode_change(revision_key(&k)?, &v)?);
+        }
         // Pruning moves `changes_from` before it deletes: checked again, so a prune that ran
         // during the read shows as a refusal, never as a silent gap.
         self.check_resume(after)?;
@@ -858,11 +851,14 @@ impl SledStore {
     }
 
     fn prune_changes(&self, keep: u64) -> Result<(), StoreError> {
-        let cut = self.revision()?.saturating_sub(keep);
+        let applied = self.revision()?;
+        let cut = applied.saturating_sub(keep);
         if cut < self.changes_from()? {
             return Ok(());
         }
         // Watchers are told first, then the entries go: a watcher never reads a silent gap.
+        // The watermark goes first of all: recovery never needs an entry at or before it.
+        self.meta.insert(K_REVISION, &applied.to_be_bytes())?;
         self.meta.insert(K_CHANGES_FROM, &(cut + 1).to_be_bytes())?;
         for key in self.changes.range(..=cut.to_be_bytes()).keys() {
             self.changes.remove(key?)?;

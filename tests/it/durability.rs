@@ -63,11 +63,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(dir: &Path) -> Server {
+        Self::start_with_env(dir, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables (test hooks).
+    pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_agenda"))
             .arg("--data")
             .arg(dir)
             .args(["serve", "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -20,6 +20,7 @@ mod interop;
 mod invites;
 mod load;
 mod migrate;
+mod migration;
 mod people;
 mod production;
 mod properties;

@@ -1,0 +1,740 @@
+//! The sled engine's indexes, kept in memory (the informer pattern: list, then follow the log).
+//!
+//! Why in memory: on disk, the indexes of one session cost about 50 keys per create, at 7-10 us
+//! of sled CPU each, inside one transaction that sled 0.34 serializes process-wide. Here they
+//! are built once at open from the records, then maintained by the write path under the same
+//! short lock that orders the writes, so they can never drift from the records the log says
+//! are applied. Queries read candidate keys here and the records they return from sled.
+//!
+//! Compact by construction (100,000 sessions, 1,000,000 slots): people, tags, organizer names,
+//! slot ids and session ids are interned to `u32`, and each person's, tag's or organizer's
+//! entries are one sorted vector of integer tuples (16 bytes an entry) kept in (start, id)
+//! order by comparing the ids they stand for; only the start-time index of all sessions is a
+//! B-tree. A session's own entries are not kept beside it: the write path computes the old
+//! entries from the old record, which it reads anyway to check the expected revision.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use fxhash::FxHashMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use crate::domain::{Person, Session};
+
+/// A session id, shared by every index entry of the session.
+pub type Sid = Arc<str>;
+
+/// Which session index a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ix {
+    Start,
+    Person,
+    Organizer,
+    Tag,
+}
+
+/// The index fields of one session: a pure function of the record, so the entries a write
+/// removes are exactly the ones an earlier write of that record inserted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doc {
+    pub start: i64,
+    pub end: i64,
+    /// Every person the session names (any role), sorted, unique.
+    pub people: Vec<String>,
+    /// Organizer name and short name, lower case, non-empty, unique.
+    pub organizers: Vec<String>,
+    /// Tags, lower case, unique.
+    pub tags: Vec<String>,
+    /// `(person, slot start, slot end, slot id)`, removed slots too (a person's feed shows
+    /// them cancelled).
+    pub slots: Vec<(String, i64, i64, String)>,
+}
+
+/// One slot's part of a [`Doc`]: id, start, end, and the people who speak or moderate.
+pub type SlotParts<'a> = (&'a str, i64, i64, BTreeSet<&'a str>);
+
+impl Doc {
+    pub fn of(s: &Session) -> Doc {
+        let slots = s.slots.iter().chain(s.removed_slots.iter().map(|r| &r.slot)).map(|slot| {
+            let people = slot.speakers.iter().chain(&slot.moderators).map(|p| p.as_str()).collect();
+            (slot.id.as_str(), slot.start.as_second(), slot.end.as_second(), people)
+        });
+        let people = s.referenced_people();
+        Doc::from_parts(
+            (s.start.as_second(), s.end.as_second()),
+            people.iter().map(|p| p.as_str()).collect(),
+            [&s.organizer.name, &s.organizer.short_name],
+            s.tags.iter().map(String::as_str),
+            slots,
+        )
+    }
+
+    /// The entries of `self` that `other` lacks, for a session whose start is the same in both
+    /// (entries are keyed by start): what a write removes (old minus new) or adds (new minus
+    /// old). An update that leaves an entry as it was (a renamed slot) neither removes nor
+    /// re-inserts it, which would move a long list (a tag's) twice for nothing.
+    fn minus(&self, other: &Doc) -> Doc {
+        let lacking = |mine: &[String], theirs: &[String]| -> Vec<String> {
+            mine.iter().filter(|t| theirs.binary_search(t).is_err()).cloned().collect()
+        };
+        let slot_key = |e: &(String, i64, i64, String)| (e.0.clone(), e.1, e.3.clone());
+        let theirs: BTreeSet<_> = other.slots.iter().map(slot_key).collect();
+        Doc {
+            start: self.start,
+            end: self.end,
+            people: lacking(&self.people, &other.people),
+            organizers: lacking(&self.organizers, &other.organizers),
+            tags: lacking(&self.tags, &other.tags),
+            slots: self.slots.iter().filter(|e| !theirs.contains(&slot_key(e))).cloned().collect(),
+        }
+    }
+
+    /// The one place a `Doc` is put together, from a domain session ([`Doc::of`]) or straight
+    /// from a stored record (`records::session_doc`, at open): `people` are every person the
+    /// session names, `slots` its current and removed slots.
+    pub fn from_parts<'a>(
+        (start, end): (i64, i64),
+        people: BTreeSet<&'a str>,
+        organizer: [&'a str; 2],
+        tags: impl Iterator<Item = &'a str>,
+        slots: impl Iterator<Item = SlotParts<'a>>,
+    ) -> Doc {
+        let organizers: BTreeSet<String> =
+            organizer.into_iter().filter(|n| !n.is_empty()).map(str::to_lowercase).collect();
+        let tags: BTreeSet<String> = tags.map(str::to_lowercase).collect();
+        let mut slot_entries = Vec::new();
+        for (id, slot_start, slot_end, people) in slots {
+            for p in people {
+                slot_entries.push((p.to_owned(), slot_start, slot_end, id.to_owned()));
+            }
+        }
+        Doc {
+            start,
+            end,
+            people: people.into_iter().map(str::to_owned).collect(),
+            organizers: organizers.into_iter().collect(),
+            tags: tags.into_iter().collect(),
+            slots: slot_entries,
+        }
+    }
+}
+
+/// Strings to dense numbers, never forgotten (a deleted person's number is reused if the id
+/// comes back; the strings are few).
+#[derive(Default)]
+struct Interner {
+    numbers: FxHashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
+}
+
+impl Interner {
+    fn get(&self, s: &str) -> Option<u32> {
+        self.numbers.get(s).copied()
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(n) = self.get(s) {
+            return n;
+        }
+        let n = u32::try_from(self.strings.len()).expect("fewer than 2^32 distinct names");
+        let shared: Arc<str> = Arc::from(s);
+        self.strings.push(Arc::clone(&shared));
+        self.numbers.insert(shared, n);
+        n
+    }
+
+    fn name(&self, n: u32) -> &Arc<str> {
+        &self.strings[n as usize]
+    }
+}
+
+/// Session ids to numbers, for compact index entries; a deleted session's number is reused.
+#[derive(Default)]
+struct SessionIds {
+    numbers: FxHashMap<Sid, u32>,
+    /// By number: the id and current revision; `None` for a free number.
+    entries: Vec<Option<(Sid, u64)>>,
+    free: Vec<u32>,
+}
+
+impl SessionIds {
+    fn id(&self, n: u32) -> &Sid {
+        &self.entries[n as usize].as_ref().expect("an indexed session has a number").0
+    }
+
+    fn number(&mut self, id: &str) -> u32 {
+        if let Some(n) = self.numbers.get(id) {
+            return *n;
+        }
+        let sid: Sid = Arc::from(id);
+        let n = match self.free.pop() {
+            Some(n) => n,
+            None => {
+                self.entries.push(None);
+                u32::try_from(self.entries.len() - 1).expect("fewer than 2^32 sessions")
+            }
+        };
+        self.entries[n as usize] = Some((Arc::clone(&sid), 0));
+        self.numbers.insert(sid, n);
+        n
+    }
+
+    fn release(&mut self, id: &str) {
+        if let Some(n) = self.numbers.remove(id) {
+            self.entries[n as usize] = None;
+            self.free.push(n);
+        }
+    }
+}
+
+/// One term's entries (a person's sessions or slots, a tag's or organizer's sessions) as a
+/// sorted vector of small integer tuples: 16 bytes an entry, where a B-tree of tuples holding
+/// ids took about 60. A change moves the entries after it, which is cheap because a term's
+/// list is short (a person's sessions) or the write rate of one tag is modest.
+struct Postings<E>(Vec<E>);
+
+impl<E> Default for Postings<E> {
+    fn default() -> Self {
+        Postings(Vec::new())
+    }
+}
+
+/// What a write does to an index entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    Add,
+    Remove,
+    /// Add at the end, out of order: loading at open, sorted once at the end
+    /// ([`Indexes::finish_load`]), where inserting each entry in place would move long lists
+    /// (a tag's) once per session.
+    Append,
+}
+
+impl<E: Copy> Postings<E> {
+    /// Adds or removes `e`, whose place `cmp` (entry vs `e`) finds; true when the list is left
+    /// empty.
+    fn edit(&mut self, e: E, cmp: impl Fn(&E) -> Ordering, edit: Edit) -> bool {
+        match edit {
+            Edit::Append => self.0.push(e),
+            Edit::Add => {
+                if let Err(i) = self.0.binary_search_by(cmp) {
+                    self.0.insert(i, e);
+                }
+            }
+            Edit::Remove => {
+                if let Ok(i) = self.0.binary_search_by(cmp) {
+                    self.0.remove(i);
+                }
+            }
+        }
+        self.0.is_empty()
+    }
+
+    /// The entries from the first one that `before` does not hold for.
+    fn from(&self, before: impl Fn(&E) -> bool) -> &[E] {
+        &self.0[self.0.partition_point(before)..]
+    }
+}
+
+/// Postings by term number (person, tag or organizer name): a vector, as the numbers are dense.
+struct Lists<E>(Vec<Postings<E>>);
+
+impl<E> Default for Lists<E> {
+    fn default() -> Self {
+        Lists(Vec::new())
+    }
+}
+
+impl<E: Copy> Lists<E> {
+    fn get(&self, t: u32) -> Option<&Postings<E>> {
+        self.0.get(t as usize).filter(|l| !l.0.is_empty())
+    }
+
+    fn edit(&mut self, t: u32, e: E, cmp: impl Fn(&E) -> Ordering, edit: Edit) {
+        let t = t as usize;
+        if self.0.len() <= t {
+            self.0.resize_with(t + 1, Postings::default);
+        }
+        if self.0[t].edit(e, cmp, edit) {
+            self.0[t].0 = Vec::new();
+        }
+    }
+
+    /// The non-empty lists with their term numbers.
+    fn iter(&self) -> impl Iterator<Item = (u32, &Postings<E>)> {
+        self.0.iter().enumerate().filter(|(_, l)| !l.0.is_empty()).map(|(t, l)| (t as u32, l))
+    }
+
+    fn bytes(&self) -> u64 {
+        let lists = self.0.capacity() * std::mem::size_of::<Postings<E>>();
+        (lists + self.0.iter().map(|l| l.0.capacity() * std::mem::size_of::<E>()).sum::<usize>()) as u64
+    }
+}
+
+/// A session posting: (start, session number), in (start, session id) order.
+type SessionEntry = (i64, u32);
+/// A slot posting: (slot start, session number, slot number), in (start, session id, slot id)
+/// order.
+type SlotEntry = (i64, u32, u32);
+
+/// What the indexes hold of a person.
+#[derive(Clone)]
+struct PersonState {
+    revision: u64,
+    name_lower: Box<str>,
+}
+
+/// Every index of the sled engine, and the per-record state the write path checks.
+#[derive(Default)]
+pub struct Indexes {
+    people_ix: Interner,
+    /// Tags and organizer names (lower case).
+    terms: Interner,
+    /// Slot ids ("item-001", "talk": they recur across sessions).
+    slot_ids: Interner,
+    /// Session id <-> number, and each session's current revision (the etag a write's
+    /// `Expect` is checked against).
+    sessions: SessionIds,
+    /// `(start, session) -> end`, seconds: one ordered map for the one index every listing
+    /// without a filter reads (a vector this long would move too much on each insert).
+    by_start: BTreeMap<(i64, Sid), i64>,
+    /// By person number: the sessions naming the person (its length is the reference count).
+    by_person: Lists<SessionEntry>,
+    by_organizer: Lists<SessionEntry>,
+    by_tag: Lists<SessionEntry>,
+    /// By person number: the slots where the person speaks or moderates.
+    slots_by_person: Lists<SlotEntry>,
+    /// By person number; `None` for a number whose person was deleted.
+    people: Vec<Option<PersonState>>,
+    /// `(lower-case name, id)`.
+    people_by_name: BTreeSet<(Box<str>, Arc<str>)>,
+    /// The longest session stored (seconds): a time-window scan starts this much before the
+    /// window, so a session that started earlier but still runs in it is found.
+    max_span: i64,
+}
+
+/// The canonical content of the indexes, with numbers resolved to strings: what `verify`
+/// compares between the live indexes and a recomputation from the records.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Canonical {
+    entries: BTreeSet<String>,
+}
+
+/// Edits the session posting `entry` under each of `terms`.
+fn change_postings(
+    map: &mut Lists<SessionEntry>,
+    interner: &mut Interner,
+    terms: &[String],
+    ids: &SessionIds,
+    entry: SessionEntry,
+    edit: Edit,
+) {
+    let id = ids.id(entry.1);
+    let at = |e: &SessionEntry| session_order(ids, e, (entry.0, id));
+    for t in terms {
+        let t = interner.intern(t);
+        map.edit(t, entry, at, edit);
+    }
+}
+
+/// Orders a session posting against `(start, id)`.
+fn session_order(ids: &SessionIds, e: &SessionEntry, (start, id): (i64, &str)) -> Ordering {
+    e.0.cmp(&start).then_with(|| (**ids.id(e.1)).cmp(id))
+}
+
+/// Orders a slot posting against `(start, session id, slot id)`.
+fn slot_order(ids: &SessionIds, slots: &Interner, e: &SlotEntry, (start, id, slot): (i64, &str, &str)) -> Ordering {
+    session_order(ids, &(e.0, e.1), (start, id)).then_with(|| (**slots.name(e.2)).cmp(slot))
+}
+
+impl Indexes {
+    pub fn session_revision(&self, id: &str) -> Option<u64> {
+        let n = self.sessions.numbers.get(id)?;
+        self.sessions.entries[*n as usize].as_ref().map(|e| e.1)
+    }
+
+    pub fn person_revision(&self, id: &str) -> Option<u64> {
+        let n = self.people_ix.get(id)?;
+        self.people.get(n as usize)?.as_ref().map(|p| p.revision)
+    }
+
+    /// How many sessions name the person.
+    pub fn refs(&self, id: &str) -> u64 {
+        let n = self.people_ix.get(id);
+        n.and_then(|n| self.by_person.get(n)).map_or(0, |p| p.0.len() as u64)
+    }
+
+    /// The first person `doc` names who does not exist.
+    pub fn missing_person<'a>(&self, doc: &'a Doc) -> Option<&'a str> {
+        doc.people.iter().map(String::as_str).find(|p| self.person_revision(p).is_none())
+    }
+
+    pub fn max_span(&self) -> i64 {
+        self.max_span
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions.numbers.len()
+    }
+
+    /// Adds or removes the entries of `doc` for session number `n`.
+    fn entries(&mut self, n: u32, doc: &Doc, edit: Edit) {
+        let ids = &self.sessions;
+        let sid = Arc::clone(ids.id(n));
+        if edit == Edit::Remove {
+            self.by_start.remove(&(doc.start, Arc::clone(&sid)));
+        } else {
+            self.by_start.insert((doc.start, Arc::clone(&sid)), doc.end);
+        }
+        let entry = (doc.start, n);
+        change_postings(&mut self.by_person, &mut self.people_ix, &doc.people, ids, entry, edit);
+        change_postings(&mut self.by_organizer, &mut self.terms, &doc.organizers, ids, entry, edit);
+        change_postings(&mut self.by_tag, &mut self.terms, &doc.tags, ids, entry, edit);
+        for (p, slot_start, _, slot) in &doc.slots {
+            let (p, slot_n) = (self.people_ix.intern(p), self.slot_ids.intern(slot));
+            let at = |e: &SlotEntry| slot_order(ids, &self.slot_ids, e, (*slot_start, &sid, slot));
+            self.slots_by_person.edit(p, (*slot_start, n, slot_n), at, edit);
+        }
+    }
+
+    /// Adds a session while loading (no other session with this id is indexed); the lists are
+    /// put in order by [`Indexes::finish_load`].
+    pub fn load_session(&mut self, id: &str, revision: u64, doc: &Doc) {
+        let n = self.sessions.number(id);
+        self.entries(n, doc, Edit::Append);
+        self.max_span = self.max_span.max(doc.end - doc.start);
+        if let Some(e) = self.sessions.entries[n as usize].as_mut() {
+            e.1 = revision;
+        }
+    }
+
+    /// Sorts every list after [`Indexes::load_session`], dropping duplicate entries (as
+    /// adding them one by one would have), and frees the vectors' spare room.
+    pub fn finish_load(&mut self) {
+        let (ids, slot_ids) = (&self.sessions, &self.slot_ids);
+        let session_key = |e: &SessionEntry| (e.0, Arc::clone(ids.id(e.1)));
+        for list in self.by_person.0.iter_mut().chain(&mut self.by_organizer.0).chain(&mut self.by_tag.0) {
+            list.0.sort_by_cached_key(session_key);
+            list.0.dedup();
+            list.0.shrink_to_fit();
+        }
+        for list in &mut self.slots_by_person.0 {
+            list.0.sort_by_cached_key(|e| (e.0, Arc::clone(ids.id(e.1)), Arc::clone(slot_ids.name(e.2))));
+            list.0.dedup();
+            list.0.shrink_to_fit();
+        }
+    }
+
+    /// A session written at `revision`: `old` is the record it replaces (if any).
+    pub fn put_session(&mut self, id: &str, revision: u64, old: Option<&Doc>, new: &Doc) {
+        let n = self.sessions.number(id);
+        match old {
+            Some(old) if old.start == new.start => {
+                self.entries(n, &old.minus(new), Edit::Remove);
+                self.entries(n, &new.minus(old), Edit::Add);
+            }
+            Some(old) => {
+                self.entries(n, old, Edit::Remove);
+                self.entries(n, new, Edit::Add);
+            }
+            None => self.entries(n, new, Edit::Add),
+        }
+        self.max_span = self.max_span.max(new.end - new.start);
+        if let Some(e) = self.sessions.entries[n as usize].as_mut() {
+            e.1 = revision;
+        }
+    }
+
+    pub fn delete_session(&mut self, id: &str, old: &Doc) {
+        let Some(&n) = self.sessions.numbers.get(id) else { return };
+        self.entries(n, old, Edit::Remove);
+        self.sessions.release(id);
+    }
+
+    fn person_number(&mut self, id: &str) -> u32 {
+        let n = self.people_ix.intern(id);
+        if self.people.len() <= n as usize {
+            self.people.resize(n as usize + 1, None);
+        }
+        n
+    }
+
+    pub fn put_person(&mut self, id: &str, revision: u64, name: &str) {
+        let n = self.person_number(id);
+        let shared = Arc::clone(self.people_ix.name(n));
+        if let Some(old) = self.people[n as usize].take() {
+            self.people_by_name.remove(&(old.name_lower, Arc::clone(&shared)));
+        }
+        let name_lower: Box<str> = name.to_lowercase().into();
+        self.people_by_name.insert((name_lower.clone(), shared));
+        self.people[n as usize] = Some(PersonState { revision, name_lower });
+    }
+
+    pub fn delete_person(&mut self, id: &str) {
+        let Some(n) = self.people_ix.get(id) else { return };
+        if let Some(old) = self.people[n as usize].take() {
+            let shared = Arc::clone(self.people_ix.name(n));
+            self.people_by_name.remove(&(old.name_lower, shared));
+        }
+    }
+
+    /// Up to `n` entries `(start, session, end if the index knows it)` of a session index, from
+    /// `lower` (start, session) to before `to`.
+    pub fn sessions_range(
+        &self,
+        ix: Ix,
+        term: Option<&str>,
+        lower: Bound<(i64, Sid)>,
+        to: Option<i64>,
+        n: usize,
+    ) -> Vec<(i64, Sid, Option<i64>)> {
+        let before_to = |start: i64| to.is_none_or(|to| start < to);
+        let (map, interner) = match ix {
+            Ix::Start => {
+                let lower = match lower {
+                    Bound::Unbounded => Bound::Included((i64::MIN, Sid::from(""))),
+                    b => b,
+                };
+                return self
+                    .by_start
+                    .range((lower, Bound::Unbounded))
+                    .take_while(|((start, _), _)| before_to(*start))
+                    .take(n)
+                    .map(|((start, id), end)| (*start, Arc::clone(id), Some(*end)))
+                    .collect();
+            }
+            Ix::Person => (&self.by_person, &self.people_ix),
+            Ix::Organizer => (&self.by_organizer, &self.terms),
+            Ix::Tag => (&self.by_tag, &self.terms),
+        };
+        let Some(list) = term.and_then(|t| interner.get(t)).and_then(|t| map.get(t)) else { return Vec::new() };
+        let ids = &self.sessions;
+        let entries = match &lower {
+            Bound::Included((s, id)) => list.from(|e| session_order(ids, e, (*s, id)).is_lt()),
+            Bound::Excluded((s, id)) => list.from(|e| session_order(ids, e, (*s, id)).is_le()),
+            Bound::Unbounded => &list.0[..],
+        };
+        entries
+            .iter()
+            .take_while(|e| before_to(e.0))
+            .take(n)
+            .map(|&(start, s)| (start, Arc::clone(ids.id(s)), None))
+            .collect()
+    }
+
+    /// Up to `n` slot entries `(start, session, slot)` of `person`, from `lower` to before `to`.
+    pub fn slots_range(
+        &self,
+        person: &str,
+        lower: Bound<(i64, Sid, Arc<str>)>,
+        to: Option<i64>,
+        n: usize,
+    ) -> Vec<(i64, Sid, Arc<str>)> {
+        let Some(list) = self.people_ix.get(person).and_then(|p| self.slots_by_person.get(p)) else {
+            return Vec::new();
+        };
+        let (ids, slots) = (&self.sessions, &self.slot_ids);
+        let entries = match &lower {
+            Bound::Included((s, id, slot)) => list.from(|e| slot_order(ids, slots, e, (*s, id, slot)).is_lt()),
+            Bound::Excluded((s, id, slot)) => list.from(|e| slot_order(ids, slots, e, (*s, id, slot)).is_le()),
+            Bound::Unbounded => &list.0[..],
+        };
+        entries
+            .iter()
+            .take_while(|e| to.is_none_or(|to| e.0 < to))
+            .take(n)
+            .map(|&(start, s, slot)| (start, Arc::clone(ids.id(s)), Arc::clone(slots.name(slot))))
+            .collect()
+    }
+
+    /// Up to `n` person ids in (lower-case name, id) order, after `after`.
+    pub fn people_range(&self, after: Option<(&str, &str)>, n: usize) -> Vec<Arc<str>> {
+        let lower = match after {
+            Some((name, id)) => Bound::Excluded((Box::from(name), Arc::from(id))),
+            None => Bound::Unbounded,
+        };
+        self.people_by_name.range((lower, Bound::Unbounded)).take(n).map(|(_, id)| Arc::clone(id)).collect()
+    }
+
+    /// Every entry, numbers resolved: equal for two `Indexes` exactly when they index the same
+    /// records the same way (entries in their lists' order).
+    pub fn canonical(&self) -> Canonical {
+        let mut entries = BTreeSet::new();
+        for (id, n) in &self.sessions.numbers {
+            let rev = self.sessions.entries[*n as usize].as_ref().map(|e| e.1);
+            entries.insert(format!("session {id} @{rev:?}"));
+        }
+        for ((start, id), end) in &self.by_start {
+            entries.insert(format!("start {start} {id} {end}"));
+        }
+        let lists = [
+            ("person", &self.by_person, &self.people_ix),
+            ("org", &self.by_organizer, &self.terms),
+            ("tag", &self.by_tag, &self.terms),
+        ];
+        for (name, map, interner) in lists {
+            for (t, list) in map.iter() {
+                let listed: Vec<String> =
+                    list.0.iter().map(|(start, s)| format!("{start} {}", self.sessions.id(*s))).collect();
+                entries.insert(format!("{name} {}: {listed:?}", interner.name(t)));
+            }
+        }
+        for (p, list) in self.slots_by_person.iter() {
+            let listed: Vec<String> = list
+                .0
+                .iter()
+                .map(|(start, s, slot)| format!("{start} {}/{}", self.sessions.id(*s), self.slot_ids.name(*slot)))
+                .collect();
+            entries.insert(format!("slots {}: {listed:?}", self.people_ix.name(p)));
+        }
+        for (n, p) in self.people.iter().enumerate() {
+            if let Some(p) = p {
+                entries.insert(format!("person {} @{} {}", self.people_ix.name(n as u32), p.revision, p.name_lower));
+            }
+        }
+        for (name, id) in &self.people_by_name {
+            entries.insert(format!("name {name}\0{id}"));
+        }
+        Canonical { entries }
+    }
+
+    /// The differences between two canonical forms, for `agenda check`.
+    pub fn differences(live: &Canonical, recomputed: &Canonical) -> Vec<String> {
+        let extra =
+            live.entries.difference(&recomputed.entries).map(|e| format!("index entry no record explains: {e:?}"));
+        let missing = recomputed.entries.difference(&live.entries).map(|e| format!("index lacks an entry: {e:?}"));
+        extra.chain(missing).collect()
+    }
+
+    /// An estimate of the heap the indexes take, in bytes: vectors by capacity, B-tree and hash
+    /// entries with their usual slack (about 1.5x and 2x), and the shared strings.
+    pub fn approx_bytes(&self) -> u64 {
+        use std::mem::size_of;
+        let word = size_of::<usize>() as u64;
+        let string = |s: &Arc<str>| s.len() as u64 + 2 * word + 16;
+        let strings: u64 = [&self.people_ix, &self.terms, &self.slot_ids]
+            .iter()
+            .flat_map(|i| &i.strings)
+            .chain(self.sessions.numbers.keys())
+            .map(string)
+            .sum();
+        let hashed = (self.people_ix.numbers.len()
+            + self.terms.numbers.len()
+            + self.slot_ids.numbers.len()
+            + self.sessions.numbers.len()) as u64
+            * 2
+            * (3 * word);
+        let lists =
+            self.by_person.bytes() + self.by_organizer.bytes() + self.by_tag.bytes() + self.slots_by_person.bytes();
+        let by_start = self.by_start.len() as u64 * size_of::<((i64, Sid), i64)>() as u64 * 3 / 2;
+        let names: u64 = self.people_by_name.iter().map(|(n, _)| (n.len() as u64 * 2 + 4 * word) * 3 / 2).sum();
+        let records = (self.sessions.entries.capacity() * size_of::<Option<(Sid, u64)>>()
+            + self.people.capacity() * size_of::<Option<PersonState>>()) as u64;
+        strings + hashed + lists + by_start + names + records
+    }
+}
+
+/// Builds the indexes from every record: people, then `(id, revision, index fields)` of
+/// every session.
+pub fn build<'a>(
+    people: impl IntoIterator<Item = &'a Person>,
+    sessions: impl IntoIterator<Item = (&'a str, u64, &'a Doc)>,
+) -> Indexes {
+    let mut ix = Indexes::default();
+    for p in people {
+        ix.put_person(p.id.as_str(), p.meta.revision, &p.name);
+    }
+    for (id, revision, doc) in sessions {
+        ix.load_session(id, revision, doc);
+    }
+    ix.finish_load();
+    ix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(start: i64, people: &[&str], tags: &[&str]) -> Doc {
+        Doc {
+            start,
+            end: start + 3600,
+            people: people.iter().map(|p| p.to_string()).collect(),
+            organizers: vec!["acme".into()],
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            slots: people.iter().map(|p| (p.to_string(), start, start + 600, "talk".to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn an_update_moves_every_entry_and_a_delete_leaves_nothing() {
+        let mut ix = Indexes::default();
+        ix.put_person("ana", 1, "Ana");
+        ix.put_person("ben", 2, "Ben");
+        let empty = ix.canonical();
+        let (a, b) = (doc(100, &["ana"], &["x"]), doc(200, &["ben"], &["y"]));
+        ix.put_session("s1", 3, None, &a);
+        assert_eq!(ix.refs("ana"), 1);
+        ix.put_session("s1", 4, Some(&a), &b);
+        assert_eq!((ix.refs("ana"), ix.refs("ben")), (0, 1));
+        let fresh = {
+            let mut f = Indexes::default();
+            f.put_person("ana", 1, "Ana");
+            f.put_person("ben", 2, "Ben");
+            f.put_session("s1", 4, None, &b);
+            f
+        };
+        assert_eq!(ix.canonical(), fresh.canonical());
+        let found = ix.sessions_range(Ix::Tag, Some("y"), Bound::Unbounded, None, 10);
+        assert_eq!(found, vec![(200, Sid::from("s1"), None)]);
+        assert!(ix.sessions_range(Ix::Tag, Some("x"), Bound::Unbounded, None, 10).is_empty());
+        // Same start, one tag and one slot's speaker changed: only those entries move.
+        let mut c = b.clone();
+        c.tags = vec!["y".into(), "z".into()];
+        c.slots[0].0 = "ana".into();
+        c.people = vec!["ana".into(), "ben".into()];
+        ix.put_session("s1", 5, Some(&b), &c);
+        let fresh_c = {
+            let mut f = Indexes::default();
+            f.put_person("ana", 1, "Ana");
+            f.put_person("ben", 2, "Ben");
+            f.put_session("s1", 5, None, &c);
+            f
+        };
+        assert_eq!(ix.canonical(), fresh_c.canonical());
+        ix.delete_session("s1", &c);
+        assert_eq!(ix.canonical(), empty);
+    }
+
+    #[test]
+    fn postings_keep_start_then_id_order_whatever_the_numbers() {
+        let mut ix = Indexes::default();
+        ix.put_person("ana", 1, "Ana");
+        for id in ["c", "a", "b"] {
+            ix.put_session(id, 2, None, &doc(100, &["ana"], &["x"]));
+        }
+        ix.put_session("0-early", 3, None, &doc(50, &["ana"], &["x"]));
+        let ids = |v: Vec<(i64, Sid, Option<i64>)>| v.into_iter().map(|e| e.1.to_string()).collect::<Vec<_>>();
+        let all = ix.sessions_range(Ix::Person, Some("ana"), Bound::Unbounded, None, 10);
+        assert_eq!(ids(all), ["0-early", "a", "b", "c"]);
+        let after_a = ix.sessions_range(Ix::Tag, Some("x"), Bound::Excluded((100, Sid::from("a"))), None, 10);
+        assert_eq!(ids(after_a), ["b", "c"]);
+        let slots = ix.slots_range("ana", Bound::Excluded((100, Sid::from("b"), Arc::from("talk"))), None, 10);
+        assert_eq!(slots.iter().map(|e| &*e.1).collect::<Vec<_>>(), ["c"]);
+        assert_eq!(ix.refs("ana"), 4);
+    }
+
+    #[test]
+    fn ranges_respect_cursor_and_window() {
+        let mut ix = Indexes::default();
+        for (i, id) in ["a", "b", "c"].iter().enumerate() {
+            ix.put_session(id, 1, None, &doc(100 * i as i64, &[], &[]));
+        }
+        let all = ix.sessions_range(Ix::Start, None, Bound::Unbounded, None, 10);
+        assert_eq!(all.iter().map(|e| &*e.1).collect::<Vec<_>>(), ["a", "b", "c"]);
+        let after_a = ix.sessions_range(Ix::Start, None, Bound::Excluded((0, Sid::from("a"))), Some(200), 10);
+        assert_eq!(after_a.iter().map(|e| &*e.1).collect::<Vec<_>>(), ["b"]);
+        assert!(ix.sessions_range(Ix::Start, None, Bound::Included((300, Sid::from(""))), Some(200), 10).is_empty());
+    }
+}
