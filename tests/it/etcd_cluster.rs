@@ -54,7 +54,22 @@ impl EtcdCluster {
         Self::launch(MAX_TXN_OPS, Some(crate::production::pki())).await
     }
 
+    /// Starts the members on fresh ports, again (up to three times) when one of them exits
+    /// before the cluster is ready: a port found free can be taken by another test's listener
+    /// before etcd binds it, and etcd then exits with "address already in use".
     async fn launch(max_txn_ops: usize, ca: Option<crate::production::TestPki>) -> Self {
+        for attempt in 1..=3 {
+            let mut cluster = Self::spawn_members(max_txn_ops, ca.as_ref());
+            match cluster.wait_ready().await {
+                Ok(()) => return cluster,
+                Err(Exited(why)) if attempt < 3 => eprintln!("etcd test cluster: {why}; starting it again"),
+                Err(Exited(why)) => panic!("the etcd cluster did not start three times: {why}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    fn spawn_members(max_txn_ops: usize, ca: Option<&crate::production::TestPki>) -> Self {
         let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
         let peers: Vec<String> =
             ports.iter().enumerate().map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}")).collect();
@@ -71,7 +86,7 @@ impl EtcdCluster {
             let client_url = format!("{scheme}://127.0.0.1:{client}");
             let peer_url = format!("http://127.0.0.1:{peer}");
             let mut command = Command::new(etcd_binary());
-            if let Some(ca) = &ca {
+            if let Some(ca) = ca {
                 let write = |name: &str, pem: &str| {
                     let path = dir.path().join(name);
                     std::fs::write(&path, pem).expect("writing a test certificate");
@@ -99,23 +114,23 @@ impl EtcdCluster {
             cluster.endpoints.push(client_url);
             cluster._dirs.push(dir);
         }
-        cluster.wait_ready().await;
         cluster
     }
 
-    /// Polls until a write through the client succeeds.
-    async fn wait_ready(&mut self) {
+    /// Polls until a write through the client succeeds; a member that exits first is an error
+    /// to start again from (see `launch`).
+    async fn wait_ready(&mut self) -> Result<(), Exited> {
         let deadline = Instant::now() + READY_WITHIN;
         let mut last_error = String::new();
         while Instant::now() < deadline {
             for (i, m) in self.members.iter_mut().enumerate() {
                 if let Ok(Some(status)) = m.try_wait() {
-                    panic!("etcd member m{i} exited: {status}");
+                    return Err(Exited(format!("member m{i} exited: {status}")));
                 }
             }
             match self.client(None).await {
                 Ok(mut client) => match client.put("ready", "", None).await {
-                    Ok(_) => return,
+                    Ok(_) => return Ok(()),
                     Err(e) => last_error = e.to_string(),
                 },
                 Err(e) => last_error = e.to_string(),
@@ -149,6 +164,9 @@ impl EtcdCluster {
         EtcdStore::connect(&self.endpoints, options).await.expect("connecting to the etcd cluster")
     }
 }
+
+/// A member exited before the cluster was ready.
+struct Exited(String);
 
 impl Drop for EtcdCluster {
     fn drop(&mut self) {
