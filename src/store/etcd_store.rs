@@ -279,12 +279,21 @@ async fn attempt<T>(call: impl Future<Output = Result<T, etcd_client::Error>>) -
 /// [`FAILOVER_DEADLINE`] passes, pausing with a doubling backoff in between: the client's
 /// channel spreads attempts over every endpoint, so a retry reaches another member. `call`
 /// must be safe to repeat (reads are; writes check their request id first).
-async fn with_failover<T, F, Fut>(mut call: F) -> Result<T, StoreError>
+async fn with_failover<T, F, Fut>(call: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
-    let deadline = tokio::time::Instant::now() + FAILOVER_DEADLINE;
+    with_failover_within(FAILOVER_DEADLINE, call).await
+}
+
+/// [`with_failover`] with its own deadline (an attempt under way when it passes still runs).
+async fn with_failover_within<T, F, Fut>(budget: Duration, mut call: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + budget;
     let mut pause = RETRY_BACKOFF;
     loop {
         match call().await {
@@ -462,9 +471,11 @@ impl EtcdStore {
     /// linearizably (no quorum), from a reachable member's local copy, marking the store stale
     /// until a linearizable read succeeds again.
     async fn range(&self, key: &[u8], options: GetOptions) -> Result<GetResponse, StoreError> {
+        // One member down is not a lost quorum: the linearizable read is retried on the others
+        // (for about one attempt's time) before the local copy is settled for.
         let linearizable = || async { attempt(self.kv().get(key.to_vec(), Some(options.clone()))).await };
         if self.probe_due() {
-            match linearizable().await {
+            match with_failover_within(ATTEMPT_TIMEOUT, linearizable).await {
                 Ok(resp) => {
                     self.set_stale(false);
                     return Ok(resp);

@@ -131,6 +131,9 @@ async fn both_serve(r: &Replicas, tag: &str) {
         for name in ["a", "b"] {
             assert_eq!(app.session(&format!("{tag}-{name}")).await.title, "Talk 0");
         }
+        // With a quorum, reads are current: not marked stale (once an election is over).
+        eventually("reads not marked stale", || async { read_marked(app, &format!("{tag}-a")).await.filter(|s| !*s) })
+            .await;
     }
 }
 
