@@ -265,6 +265,18 @@ impl Agenda {
         }
     }
 
+    /// Since when the store's reads may lag behind its committed writes (an etcd cluster
+    /// without quorum), `None` while they are current: answers say so (see `server.rs`).
+    pub fn stale_since(&self) -> Option<std::time::SystemTime> {
+        self.store.stale_since()
+    }
+
+    /// Reads the store's revision, which is how an engine notices that it went stale or
+    /// became current again without waiting for a client's read (the health check's probe).
+    pub async fn probe_store(&self) -> Result<u64, Error> {
+        Ok(self.store.revision().await?)
+    }
+
     /// Store figures for the metrics endpoint.
     pub async fn store_stats(&self) -> Result<crate::store::StoreStats, Error> {
         Ok(self.store.stats().await?)

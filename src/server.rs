@@ -46,6 +46,34 @@ const HEALTH_REPORTED: [&str; 5] = [
     <AdminServiceServer<AdminApi> as NamedService>::NAME,
 ];
 
+/// The health service name that says whether writes are taken: NOT_SERVING while the store's
+/// reads are stale (an etcd cluster without quorum refuses writes), when the services above
+/// stay SERVING because reads still are. A load balancer that routes writes checks this one.
+pub const WRITES_HEALTH: &str = "agenda.v1.Writes";
+
+/// The response header (gRPC metadata) set while the store's reads are stale.
+pub const STALE_HEADER: &str = "agenda-stale";
+
+/// How often the store is probed for staleness when no client reads.
+const STALE_PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps [`WRITES_HEALTH`] in step with the store: probes it each [`STALE_PROBE_EVERY`] (a
+/// read, so an engine notices quorum loss or its return without a client's read).
+async fn report_writes(agenda: Agenda, health: tonic_health::server::HealthReporter) {
+    let mut serving = None;
+    loop {
+        let probed = agenda.probe_store().await;
+        let now = probed.is_ok() && agenda.stale_since().is_none();
+        if serving != Some(now) {
+            let status =
+                if now { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+            health.set_service_status(WRITES_HEALTH, status).await;
+            serving = Some(now);
+        }
+        tokio::time::sleep(STALE_PROBE_EVERY).await;
+    }
+}
+
 /// A service built from its configuration: the store is open (and the demo loaded), tokens
 /// and TLS are read. Only the listeners and the shutdown signal are missing.
 pub struct Service {
@@ -267,6 +295,7 @@ async fn serve(
     for name in std::iter::once("").chain(HEALTH_REPORTED) {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
     }
+    let writes_health = tokio::spawn(report_writes(agenda.clone(), health.clone()));
 
     #[cfg_attr(not(feature = "bench-floor"), allow(unused_mut))]
     let mut methods = known_methods();
@@ -280,6 +309,7 @@ async fn serve(
         requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
         metrics: Arc::clone(&metrics),
         methods,
+        agenda: agenda.clone(),
     }));
     let mut builder = Server::builder().timeout(Duration::from_secs(limits.request_timeout_seconds));
     if let Some(tls) = tls {
@@ -319,7 +349,8 @@ async fn serve(
         }
     }
     // Orchestrators see NOT_SERVING first, then the listeners close.
-    for name in std::iter::once("").chain(HEALTH_REPORTED) {
+    writes_health.abort();
+    for name in std::iter::once("").chain(HEALTH_REPORTED).chain([WRITES_HEALTH]) {
         health.set_service_status(name, tonic_health::ServingStatus::NotServing).await;
     }
     let _ = stop_tx.send(true);
@@ -394,6 +425,8 @@ fn code_name(code: Code) -> &'static str {
 
 struct GuardState {
     auth: Auth,
+    /// Asked after each call whether the store's reads are stale, to say so in the answer.
+    agenda: Agenda,
     /// Permits for unary calls in progress; none left means RESOURCE_EXHAUSTED at once
     /// (queueing would only turn overload into timeouts).
     requests: Arc<Semaphore>,
@@ -466,8 +499,11 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let response = inner.call(req).await?;
+            let mut response = inner.call(req).await?;
             drop(permit);
+            if state.agenda.stale_since().is_some() {
+                response.headers_mut().insert(STALE_HEADER, http::HeaderValue::from_static("true"));
+            }
             let code = response
                 .headers()
                 .get("grpc-status")

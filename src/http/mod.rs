@@ -5,7 +5,8 @@
 //!
 //! Refusals answer through the same reason table as gRPC (`error::Reason`): the status is the
 //! reason's, the body a one-line message, and the `agenda-error-reason` header names the
-//! reason (`FEED_NOT_FOUND`, `CONCURRENCY_LIMIT`, ...) for machines.
+//! reason (`FEED_NOT_FOUND`, `CONCURRENCY_LIMIT`, ...) for machines. While the store's reads
+//! are stale (etcd without quorum) every answer carries `agenda-stale: true`.
 
 mod feeds;
 
@@ -33,19 +34,22 @@ use crate::metrics::{Metrics, StoreFigures};
 /// Routes of the HTTP listener, behind the limits and metrics middleware.
 pub fn router(agenda: Agenda, feeds: FeedConfig, metrics: Arc<Metrics>, limits: &LimitsConfig) -> Router {
     let guard = Arc::new(HttpGuard {
+        agenda: agenda.clone(),
         metrics: Arc::clone(&metrics),
         permits: Semaphore::new(limits.http_max_concurrent_requests),
         timeout: Duration::from_secs(limits.http_request_timeout_seconds),
     });
     let scrape = MetricsState { metrics: Arc::clone(&metrics), agenda: agenda.clone() };
-    feeds::routes(agenda, feeds, metrics)
-        .route("/healthz", get(|| async { "ok\n" }))
+    feeds::routes(agenda.clone(), feeds, metrics)
+        .route("/healthz", get(healthz).with_state(agenda.clone()))
         .route("/robots.txt", get(robots))
         .route("/metrics", get(metrics_text).with_state(scrape))
         .layer(middleware::from_fn_with_state(guard, limit_and_measure))
 }
 
 struct HttpGuard {
+    /// Asked after each request whether the store's reads are stale, to say so in the answer.
+    agenda: Agenda,
     metrics: Arc<Metrics>,
     /// Requests in progress; none left means 503 at once.
     permits: Semaphore,
@@ -56,7 +60,7 @@ struct HttpGuard {
 async fn limit_and_measure(State(guard): State<Arc<HttpGuard>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let response = match guard.permits.try_acquire() {
+    let mut response = match guard.permits.try_acquire() {
         Err(_) => refusal(Reason::ConcurrencyLimit, "the server is at its concurrency limit; retry later"),
         Ok(_permit) => match tokio::time::timeout(guard.timeout, next.run(req)).await {
             Ok(r) => r,
@@ -64,7 +68,23 @@ async fn limit_and_measure(State(guard): State<Arc<HttpGuard>>, req: Request, ne
         },
     };
     guard.metrics.http_request(&route, response.status().as_u16(), start.elapsed());
+    if guard.agenda.stale_since().is_some() {
+        response.headers_mut().insert(crate::server::STALE_HEADER, HeaderValue::from_static("true"));
+    }
     response
+}
+
+/// Liveness: 200 while the server answers. While the store's reads are stale the body says
+/// so (reads are still served, so a load balancer keeps the instance; writes are refused,
+/// which the gRPC health service `agenda.v1.Writes` reports as NOT_SERVING).
+async fn healthz(State(agenda): State<Agenda>) -> String {
+    match agenda.stale_since() {
+        None => "ok\n".to_owned(),
+        Some(since) => {
+            let since = jiff::Timestamp::try_from(since).map_or_else(|_| "?".to_owned(), |t| t.to_string());
+            format!("ok, stale: the store's reads may lag since {since}; writes are refused\n")
+        }
+    }
 }
 
 /// The header that names the reason of a refused request.

@@ -35,13 +35,38 @@
 //!   stores sharing a cluster share it, and `changes_from` (the point this store compacted at,
 //!   kept in `m/compacted`) can then be older than the cluster's; a resume below the cluster's
 //!   point is still refused as compacted (naming etcd's point), never answered with a gap.
-//! - **Reads are linearizable** (etcd's default): a read after a write sees it, on any member.
+//! - **Reads are linearizable** (etcd's default): a read after a write sees it, on any member;
+//!   without a quorum they fall back to a member's local copy (see "Quorum loss").
 //! - **Following the cluster** ([`Store::follow`]): one watch of the `m/rev` key, from the
 //!   revision the caller knows, publishes each store revision any replica writes. When the
 //!   stream breaks (a member goes away) it is opened again from the last revision seen, after
 //!   a short pause that doubles up to a second; when that point was compacted meanwhile, the
 //!   current revision is read and published (the revisions in between only matter to the
 //!   change log, which a watcher reads anyway). It ends once nobody holds the receiver.
+//!
+//! # Failover
+//!
+//! The client is given every endpoint and spreads calls over them. An attempt that a member
+//! cannot answer (no connection, no leader, no answer within [`ATTEMPT_TIMEOUT`]) is
+//! [`StoreError::Unavailable`] and is retried, with a doubling pause, until
+//! [`FAILOVER_DEADLINE`]; the next attempt reaches another member. A failed attempt at a write
+//! is ambiguous (the Txn may have applied), so every write call draws a random request id and
+//! keeps it with what it writes: the stored value is an envelope (`0`, the 16-byte id, the
+//! record; a bare record from before still reads, since a record never starts with `0`), and
+//! `m/rev`'s value is the id of the last session or person write. A retry recognises its own
+//! first attempt before writing again: the record (or, for a delete, `m/rev`) holds its id, so
+//! it answers with that revision instead of writing twice or reporting `Exists` or a revision
+//! mismatch caused by itself. A delete whose first attempt applied and was then followed by
+//! another write before the retry reports `NotFound` (the record is gone either way).
+//!
+//! # Quorum loss
+//!
+//! A read first tries linearizably; when the cluster cannot answer that way it reads a
+//! reachable member's local copy (a serializable read) and the store turns stale
+//! ([`Store::stale_since`]) until a linearizable read succeeds again. While stale, a read
+//! tries linearizably at most once per [`STALE_PROBE_EVERY`] (the others go straight to the
+//! local copy, not waiting out a timeout each). Writes need the quorum: they are refused with
+//! [`StoreError::Unavailable`] once the deadline passes.
 //!
 //! # Queries
 //!
@@ -64,8 +89,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, KeyValue, KvClient, Txn, TxnOp, TxnOpResponse,
-    TxnResponse, WatchOptions,
+    Client, Compare, CompareOp, ConnectOptions, EventType, GetOptions, GetResponse, KeyValue, KvClient, Txn, TxnOp,
+    TxnOpResponse, TxnResponse, WatchOptions,
 };
 
 use super::keys::{prefix_end, term};
@@ -85,6 +110,27 @@ const PAGE: i64 = 500;
 
 /// The longest pause before the follower opens its watch again after an error.
 const FOLLOW_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// How long one attempt of a call may take before it counts as failed (and, for a write,
+/// ambiguous): long enough for a loaded member's fsync, short enough that a call stuck on a
+/// member without a leader moves on to another one.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a call keeps retrying on other members before it reports the store unavailable:
+/// an election after a leader is lost takes one to two seconds with etcd's default timings.
+const FAILOVER_DEADLINE: Duration = Duration::from_secs(8);
+
+/// The first pause between attempts; it doubles up to [`RETRY_BACKOFF_MAX`].
+const RETRY_BACKOFF: Duration = Duration::from_millis(25);
+const RETRY_BACKOFF_MAX: Duration = Duration::from_millis(400);
+
+/// The first byte of an enveloped value. Records are postcard structs that open with their
+/// id's length, never 0 (ids are not empty), so a bare record from before the envelope never
+/// starts with it.
+const ENVELOPE: u8 = 0;
+
+/// Bytes of a write's request id.
+const REQUEST_ID_LEN: usize = 16;
 
 /// etcd's own default `--max-txn-ops`.
 pub const ETCD_DEFAULT_MAX_TXN_OPS: usize = 128;
@@ -122,7 +168,22 @@ pub struct EtcdStore {
     client: Client,
     keys: Keys,
     max_txn_ops: usize,
+    /// Whether reads are answered from a member's local copy because the cluster cannot
+    /// answer linearizably (quorum lost): see "Quorum loss" in the module documentation.
+    stale: std::sync::Mutex<Staleness>,
 }
+
+/// Since when reads have been stale, and when a linearizable read was last tried meanwhile.
+#[derive(Debug, Default)]
+struct Staleness {
+    since: Option<std::time::SystemTime>,
+    probed: Option<tokio::time::Instant>,
+}
+
+/// While stale, a read tries linearizably again at most this often (a linearizable read on a
+/// member without a leader waits out [`ATTEMPT_TIMEOUT`]); the others go straight to the
+/// local copy.
+const STALE_PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// The key layout (see the module documentation).
 #[derive(Debug, Clone)]
@@ -190,8 +251,118 @@ fn end_of(prefix: &[u8]) -> Vec<u8> {
     prefix_end(prefix).unwrap_or_else(|| vec![0])
 }
 
+/// An etcd error as the contract's: what another member may answer differently (no
+/// connection, no leader, a timeout) is [`StoreError::Unavailable`], which [`EtcdStore`]
+/// retries; anything else is the cluster's final answer.
 fn backend(e: etcd_client::Error) -> StoreError {
-    StoreError::Backend(format!("etcd: {e}"))
+    use tonic::Code;
+    let retryable = match &e {
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
+        etcd_client::Error::GRpcStatus(status) => matches!(
+            status.code(),
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown | Code::Aborted
+        ),
+        _ => false,
+    };
+    if retryable { StoreError::Unavailable(format!("etcd: {e}")) } else { StoreError::Backend(format!("etcd: {e}")) }
+}
+
+/// One attempt of an etcd call, bounded by [`ATTEMPT_TIMEOUT`].
+async fn attempt<T>(call: impl Future<Output = Result<T, etcd_client::Error>>) -> Result<T, StoreError> {
+    match tokio::time::timeout(ATTEMPT_TIMEOUT, call).await {
+        Ok(result) => result.map_err(backend),
+        Err(_) => Err(StoreError::Unavailable(format!("etcd did not answer within {ATTEMPT_TIMEOUT:?}"))),
+    }
+}
+
+/// Runs `call` until it gives an answer other than [`StoreError::Unavailable`] or
+/// [`FAILOVER_DEADLINE`] passes, pausing with a doubling backoff in between: the client's
+/// channel spreads attempts over every endpoint, so a retry reaches another member. `call`
+/// must be safe to repeat (reads are; writes check their request id first).
+async fn with_failover<T, F, Fut>(call: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    with_failover_within(FAILOVER_DEADLINE, call).await
+}
+
+/// [`with_failover`] with its own deadline (an attempt under way when it passes still runs).
+async fn with_failover_within<T, F, Fut>(budget: Duration, mut call: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + budget;
+    let mut pause = RETRY_BACKOFF;
+    loop {
+        match call().await {
+            Err(StoreError::Unavailable(why)) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::debug!(error = %why, "etcd call failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RETRY_BACKOFF_MAX);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Repeats a read-then-Txn `attempt` until it applies (`Some(revision)`: `None` means the
+/// record changed between its read and its Txn), with failover around it.
+async fn until_applied<F, Fut>(attempt: F) -> Result<u64, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<u64>, StoreError>>,
+{
+    let attempt = &attempt;
+    with_failover(move || async move {
+        loop {
+            if let Some(revision) = attempt().await? {
+                return Ok(revision);
+            }
+        }
+    })
+    .await
+}
+
+/// The random id of one write call, kept with what it writes so that a retry after an
+/// ambiguous failure can tell whether the first attempt applied.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct RequestId([u8; REQUEST_ID_LEN]);
+
+impl RequestId {
+    fn new() -> Self {
+        let mut bytes = [0; REQUEST_ID_LEN];
+        getrandom::fill(&mut bytes).expect("the OS random generator is available");
+        Self(bytes)
+    }
+
+    /// `record` in its envelope: [`ENVELOPE`], this id, the record.
+    fn wrap(self, record: Vec<u8>) -> Vec<u8> {
+        let mut v = Vec::with_capacity(1 + REQUEST_ID_LEN + record.len());
+        v.push(ENVELOPE);
+        v.extend_from_slice(&self.0);
+        v.extend(record);
+        v
+    }
+
+    /// Whether `value` (an enveloped record, or `m/rev`'s value) was written by this request.
+    fn wrote(self, value: &[u8]) -> bool {
+        value.get(1..=REQUEST_ID_LEN) == Some(&self.0[..]) && value.first() == Some(&ENVELOPE)
+    }
+
+    /// The value of `m/rev` a write puts: the envelope with no record.
+    fn marker(self) -> Vec<u8> {
+        self.wrap(Vec::new())
+    }
+}
+
+/// The record inside a stored value, with or without its envelope.
+fn record(value: &[u8]) -> &[u8] {
+    match value.first() {
+        Some(&ENVELOPE) => value.get(1 + REQUEST_ID_LEN..).unwrap_or_default(),
+        _ => value,
+    }
 }
 
 /// etcd revisions are `i64` on the wire and never negative.
@@ -251,13 +422,13 @@ fn count_of(resp: &TxnResponse, i: usize) -> u64 {
 }
 
 fn session_of(kv: &KeyValue) -> Result<Session, StoreError> {
-    let mut s = decode_session(kv.value())?;
+    let mut s = decode_session(record(kv.value()))?;
     s.meta.revision = rev(kv.mod_revision());
     Ok(s)
 }
 
 fn person_of(kv: &KeyValue) -> Result<Person, StoreError> {
-    let mut p = decode_person(kv.value())?;
+    let mut p = decode_person(record(kv.value()))?;
     p.meta.revision = rev(kv.mod_revision());
     Ok(p)
 }
@@ -274,7 +445,12 @@ impl EtcdStore {
             connect = connect.with_tls(tls);
         }
         let client = Client::connect(endpoints, Some(connect)).await.map_err(backend)?;
-        Ok(Self { client, keys: Keys::new(&options.prefix), max_txn_ops: options.max_txn_ops })
+        Ok(Self {
+            client,
+            keys: Keys::new(&options.prefix),
+            max_txn_ops: options.max_txn_ops,
+            stale: std::sync::Mutex::default(),
+        })
     }
 
     /// The store behind the contract's trait object.
@@ -286,14 +462,82 @@ impl EtcdStore {
         self.client.kv_client()
     }
 
+    /// One attempt at a Txn: the caller retries, checking its request id first.
     async fn txn(&self, txn: Txn) -> Result<TxnResponse, StoreError> {
-        self.kv().txn(txn).await.map_err(backend)
+        attempt(self.kv().txn(txn)).await
     }
 
-    /// The key-value at `key`, read linearizably.
+    /// A range read: linearizable, retried on other members; when the cluster cannot answer
+    /// linearizably (no quorum), from a reachable member's local copy, marking the store stale
+    /// until a linearizable read succeeds again.
+    async fn range(&self, key: &[u8], options: GetOptions) -> Result<GetResponse, StoreError> {
+        // One member down is not a lost quorum: the linearizable read is retried on the others
+        // (for about one attempt's time) before the local copy is settled for.
+        let linearizable = || async { attempt(self.kv().get(key.to_vec(), Some(options.clone()))).await };
+        if self.probe_due() {
+            match with_failover_within(ATTEMPT_TIMEOUT, linearizable).await {
+                Ok(resp) => {
+                    self.set_stale(false);
+                    return Ok(resp);
+                }
+                Err(StoreError::Unavailable(why)) => {
+                    tracing::debug!(error = %why, "a linearizable etcd read failed; reading a local copy");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let local = with_failover(|| async {
+            attempt(self.kv().get(key.to_vec(), Some(options.clone().with_serializable()))).await
+        })
+        .await?;
+        // A local copy answered where the quorum did not: the store is stale (unless a
+        // linearizable read succeeded meanwhile, which the next probe notices).
+        self.set_stale(true);
+        Ok(local)
+    }
+
+    /// Whether a read should try linearizably: always while fresh, once per
+    /// [`STALE_PROBE_EVERY`] while stale.
+    fn probe_due(&self) -> bool {
+        let mut stale = self.stale.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if stale.since.is_none() {
+            return true;
+        }
+        let now = tokio::time::Instant::now();
+        if stale.probed.is_some_and(|at| now < at + STALE_PROBE_EVERY) {
+            return false;
+        }
+        stale.probed = Some(now);
+        true
+    }
+
+    fn set_stale(&self, on: bool) {
+        let mut stale = self.stale.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (on, stale.since.is_some()) {
+            (true, false) => {
+                tracing::warn!("etcd cannot answer linearizable reads (no quorum): serving stale reads");
+                stale.since = Some(std::time::SystemTime::now());
+                stale.probed = Some(tokio::time::Instant::now());
+            }
+            (false, true) => {
+                tracing::info!("etcd answers linearizable reads again: reads are current");
+                *stale = Staleness::default();
+            }
+            _ => {}
+        }
+    }
+
+    /// The key-value at `key` (see [`Self::range`]).
     async fn get(&self, key: Vec<u8>) -> Result<Option<KeyValue>, StoreError> {
-        let mut resp = self.kv().get(key, None).await.map_err(backend)?;
+        let mut resp = self.range(&key, GetOptions::new()).await?;
         Ok(resp.take_kvs().into_iter().next())
+    }
+
+    /// Whether `m/rev` holds `request`'s marker: the last session or person write was this
+    /// request's, so its first, ambiguous attempt applied.
+    async fn applied(&self, request: RequestId) -> Result<Option<u64>, StoreError> {
+        let now = self.get(self.keys.revision()).await?;
+        Ok(now.filter(|kv| request.wrote(kv.value())).map(|kv| rev(kv.mod_revision())))
     }
 
     /// Every key-value whose key starts with `prefix`, in key order, after `after` (a full
@@ -313,7 +557,7 @@ impl EtcdStore {
         while out.len() < limit {
             let page = PAGE.min(i64::try_from(limit - out.len()).unwrap_or(PAGE));
             let options = GetOptions::new().with_range(end.clone()).with_limit(page).with_revision(at);
-            let mut resp = self.kv().get(from.clone(), Some(options)).await.map_err(backend)?;
+            let mut resp = self.range(&from, options).await?;
             at = i64::try_from(header_revision(resp.header())).unwrap_or(0);
             let more = resp.more();
             let kvs = resp.take_kvs();
@@ -352,14 +596,23 @@ impl EtcdStore {
 
     /// One attempt at a session write; `Ok(None)` when the record changed since it was read
     /// (the caller reads again).
-    async fn try_put_session(&self, s: &Session, expect: Expect) -> Result<Option<u64>, StoreError> {
+    async fn try_put_session(
+        &self,
+        s: &Session,
+        expect: Expect,
+        request: RequestId,
+    ) -> Result<Option<u64>, StoreError> {
         let key = self.keys.session(&s.id);
         let old = self.get(key.clone()).await?;
+        if let Some(ours) = old.as_ref().filter(|kv| request.wrote(kv.value())) {
+            // An earlier attempt of this call applied (its answer was lost): that is the answer.
+            return Ok(Some(rev(ours.mod_revision())));
+        }
         if let Some(e) = refusal(old.as_ref().map(|kv| rev(kv.mod_revision())), expect) {
             return Err(e);
         }
         let before = match &old {
-            Some(kv) => decode_session(kv.value())?.referenced_people(),
+            Some(kv) => decode_session(record(kv.value()))?.referenced_people(),
             None => BTreeSet::new(),
         };
         let named = s.referenced_people();
@@ -370,8 +623,10 @@ impl EtcdStore {
 
         let mut compares = vec![unchanged(&key, old.as_ref())];
         compares.extend(named.iter().map(|p| Compare::version(self.keys.person(p), CompareOp::Greater, 0)));
-        let mut ops =
-            vec![TxnOp::put(key.clone(), encode_session(s), None), TxnOp::put(self.keys.revision(), [], None)];
+        let mut ops = vec![
+            TxnOp::put(key.clone(), request.wrap(encode_session(s)), None),
+            TxnOp::put(self.keys.revision(), request.marker(), None),
+        ];
         ops.extend(added.iter().map(|p| TxnOp::put(self.keys.reference(p, &s.id), [], None)));
         ops.extend(removed.iter().map(|p| TxnOp::delete(self.keys.reference(p, &s.id), None)));
         // Why it failed: the record as it is now, and which named people exist.
@@ -382,6 +637,9 @@ impl EtcdStore {
             return Ok(Some(header_revision(resp.header())));
         }
         let now = read_of(&resp, 0).into_iter().next();
+        if let Some(ours) = now.as_ref().filter(|kv| request.wrote(kv.value())) {
+            return Ok(Some(rev(ours.mod_revision())));
+        }
         if now.as_ref().map(KeyValue::mod_revision) != old.as_ref().map(KeyValue::mod_revision) {
             return Ok(None);
         }
@@ -392,19 +650,137 @@ impl EtcdStore {
     }
 
     /// One attempt at a session delete; `Ok(None)` when the record changed since it was read.
-    async fn try_delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<Option<u64>, StoreError> {
+    async fn try_delete_session(
+        &self,
+        id: &SessionId,
+        expect: Option<u64>,
+        request: RequestId,
+    ) -> Result<Option<u64>, StoreError> {
         let key = self.keys.session(id);
-        let Some(old) = self.get(key.clone()).await? else { return Err(StoreError::NotFound) };
+        let Some(old) = self.get(key.clone()).await? else {
+            // Gone: perhaps by an earlier attempt of this call whose answer was lost.
+            return match self.applied(request).await? {
+                Some(revision) => Ok(Some(revision)),
+                None => Err(StoreError::NotFound),
+            };
+        };
         if let Some(e) = expect.and_then(|r| refusal(Some(rev(old.mod_revision())), Expect::Revision(r))) {
             return Err(e);
         }
-        let named = decode_session(old.value())?.referenced_people();
+        let named = decode_session(record(old.value()))?.referenced_people();
         self.fits(2 + named.len())?;
-        let mut ops = vec![TxnOp::delete(key.clone(), None), TxnOp::put(self.keys.revision(), [], None)];
+        let mut ops = vec![TxnOp::delete(key.clone(), None), TxnOp::put(self.keys.revision(), request.marker(), None)];
         ops.extend(named.iter().map(|p| TxnOp::delete(self.keys.reference(p, id), None)));
         let txn = Txn::new().when([unchanged(&key, Some(&old))]).and_then(ops).or_else([TxnOp::get(key, None)]);
         let resp = self.txn(txn).await?;
         Ok(resp.succeeded().then(|| header_revision(resp.header())))
+    }
+
+    /// One attempt at a person delete; a retry that finds the person gone by this request's
+    /// earlier attempt succeeds.
+    async fn try_delete_person(
+        &self,
+        id: &PersonId,
+        expect: Option<u64>,
+        request: RequestId,
+    ) -> Result<(), StoreError> {
+        let key = self.keys.person(id);
+        let refs = self.keys.references_of(id);
+        let exists = match expect {
+            Some(r) => Compare::mod_revision(key.clone(), CompareOp::Equal, wire(r)),
+            None => Compare::version(key.clone(), CompareOp::Greater, 0),
+        };
+        // An empty range compares as a zero key-value: version 0 holds iff no reference exists.
+        let unused = Compare::version(refs.clone(), CompareOp::Equal, 0).with_range(end_of(&refs));
+        let txn = Txn::new()
+            .when([exists, unused])
+            .and_then([TxnOp::delete(key.clone(), None), TxnOp::put(self.keys.revision(), request.marker(), None)])
+            .or_else([
+                TxnOp::get(key, None),
+                TxnOp::get(refs.clone(), Some(GetOptions::new().with_range(end_of(&refs)).with_count_only())),
+            ]);
+        let resp = self.txn(txn).await?;
+        if resp.succeeded() {
+            return Ok(());
+        }
+        let Some(current) = read_of(&resp, 0).first().map(|kv| rev(kv.mod_revision())) else {
+            return match self.applied(request).await? {
+                Some(_) => Ok(()),
+                None => Err(StoreError::NotFound),
+            };
+        };
+        if let Some(e) = expect.and_then(|r| refusal(Some(current), Expect::Revision(r))) {
+            return Err(e);
+        }
+        Err(StoreError::PersonInUse { sessions: count_of(&resp, 1) })
+    }
+
+    /// One attempt at marking invites sent: `latest` holds the highest sequence per key.
+    async fn try_mark_invites_sent(&self, latest: &BTreeMap<Vec<u8>, &SentInvite>) -> Result<(), StoreError> {
+        loop {
+            let mut compares = Vec::new();
+            let mut ops = Vec::new();
+            for (key, s) in latest {
+                let stored = self.get(key.clone()).await?;
+                if let Some(kv) = &stored
+                    && decode_sent_invite(kv.value())?.message.sequence > s.message.sequence
+                {
+                    continue;
+                }
+                compares.push(unchanged(key, stored.as_ref()));
+                ops.push(TxnOp::put(key.clone(), encode_sent_invite(s), None));
+            }
+            if ops.is_empty() {
+                return Ok(());
+            }
+            self.fits(ops.len())?;
+            let txn = Txn::new().when(compares).and_then(ops).or_else([TxnOp::get(self.keys.revision(), None)]);
+            if self.txn(txn).await?.succeeded() {
+                return Ok(());
+            }
+            // Another writer marked one of them in between: read them again.
+        }
+    }
+
+    /// One attempt at reading the change log in (after, last] (see [`Store::changes`]).
+    async fn try_changes(&self, after: u64, last: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let mut out = Vec::new();
+        if after >= last || limit == 0 {
+            return Ok(out);
+        }
+        let options = WatchOptions::new()
+            .with_range(end_of(&self.keys.root))
+            .with_start_revision(wire(after + 1))
+            .with_prev_key();
+        let mut stream = attempt(self.client.watch_client().watch(self.keys.root.clone(), Some(options))).await?;
+        // `m/rev` changed at `last` (in the Txn that wrote it): an event at `last` comes. The
+        // events of one revision arrive in one response.
+        while let Some(resp) = stream.message().await.map_err(backend)? {
+            if resp.canceled() {
+                if resp.compact_revision() > 0 {
+                    return Err(StoreError::Compacted { after, oldest: rev(resp.compact_revision()) });
+                }
+                return Err(StoreError::Backend(format!("etcd cancelled the watch: {}", resp.cancel_reason())));
+            }
+            let mut reached = false;
+            for event in resp.events() {
+                let at = event.kv().map_or(0, |kv| rev(kv.mod_revision()));
+                reached |= at >= last;
+                if at > last {
+                    break;
+                }
+                if let Some(change) = self.change_of(event)? {
+                    out.push(change);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if reached {
+                return Ok(out);
+            }
+        }
+        Err(StoreError::Backend("etcd closed the watch before the store revision".into()))
     }
 
     /// The change a watch event on a session key stands for.
@@ -494,19 +870,13 @@ impl Store for EtcdStore {
     }
 
     async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
-        loop {
-            if let Some(revision) = self.try_put_session(session, expect).await? {
-                return Ok(revision);
-            }
-        }
+        let request = RequestId::new();
+        until_applied(|| self.try_put_session(session, expect, request)).await
     }
 
     async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
-        loop {
-            if let Some(revision) = self.try_delete_session(id, expect).await? {
-                return Ok(revision);
-            }
-        }
+        let request = RequestId::new();
+        until_applied(|| self.try_delete_session(id, expect, request)).await
     }
 
     async fn list_sessions(
@@ -536,49 +906,36 @@ impl Store for EtcdStore {
     }
 
     async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError> {
+        let request = RequestId::new();
         let key = self.keys.person(&person.id);
-        let txn = Txn::new()
-            .when([expected(&key, expect)])
-            .and_then([
-                TxnOp::put(key.clone(), encode_person(person), None),
-                TxnOp::put(self.keys.revision(), [], None),
-            ])
-            .or_else([TxnOp::get(key, None)]);
-        let resp = self.txn(txn).await?;
-        if resp.succeeded() {
-            return Ok(header_revision(resp.header()));
-        }
-        let current = read_of(&resp, 0).first().map(|kv| rev(kv.mod_revision()));
-        Err(refusal(current, expect).unwrap_or_else(|| StoreError::Backend("etcd refused a compare that holds".into())))
+        let value = request.wrap(encode_person(person));
+        with_failover(|| async {
+            let txn = Txn::new()
+                .when([expected(&key, expect)])
+                .and_then([
+                    TxnOp::put(key.clone(), value.clone(), None),
+                    TxnOp::put(self.keys.revision(), request.marker(), None),
+                ])
+                .or_else([TxnOp::get(key.clone(), None)]);
+            let resp = self.txn(txn).await?;
+            if resp.succeeded() {
+                return Ok(header_revision(resp.header()));
+            }
+            let current = read_of(&resp, 0).into_iter().next();
+            if let Some(ours) = current.as_ref().filter(|kv| request.wrote(kv.value())) {
+                // An earlier attempt of this call applied (its answer was lost).
+                return Ok(rev(ours.mod_revision()));
+            }
+            let current = current.map(|kv| rev(kv.mod_revision()));
+            Err(refusal(current, expect)
+                .unwrap_or_else(|| StoreError::Backend("etcd refused a compare that holds".into())))
+        })
+        .await
     }
 
     async fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
-        let key = self.keys.person(id);
-        let refs = self.keys.references_of(id);
-        let exists = match expect {
-            Some(r) => Compare::mod_revision(key.clone(), CompareOp::Equal, wire(r)),
-            None => Compare::version(key.clone(), CompareOp::Greater, 0),
-        };
-        // An empty range compares as a zero key-value: version 0 holds iff no reference exists.
-        let unused = Compare::version(refs.clone(), CompareOp::Equal, 0).with_range(end_of(&refs));
-        let txn = Txn::new()
-            .when([exists, unused])
-            .and_then([TxnOp::delete(key.clone(), None), TxnOp::put(self.keys.revision(), [], None)])
-            .or_else([
-                TxnOp::get(key, None),
-                TxnOp::get(refs.clone(), Some(GetOptions::new().with_range(end_of(&refs)).with_count_only())),
-            ]);
-        let resp = self.txn(txn).await?;
-        if resp.succeeded() {
-            return Ok(());
-        }
-        let Some(current) = read_of(&resp, 0).first().map(|kv| rev(kv.mod_revision())) else {
-            return Err(StoreError::NotFound);
-        };
-        if let Some(e) = expect.and_then(|r| refusal(Some(current), Expect::Revision(r))) {
-            return Err(e);
-        }
-        Err(StoreError::PersonInUse { sessions: count_of(&resp, 1) })
+        let request = RequestId::new();
+        with_failover(|| self.try_delete_person(id, expect, request)).await
     }
 
     async fn list_people(
@@ -637,26 +994,50 @@ impl Store for EtcdStore {
     }
 
     async fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
+        let request = RequestId::new();
         let key = self.keys.token(&token.token);
-        let txn = Txn::new()
-            .when([expected(&key, Expect::Absent)])
-            .and_then([TxnOp::put(key.clone(), encode_feed_token(token), None)])
-            .or_else([TxnOp::get(key, Some(GetOptions::new().with_count_only()))]);
-        if self.txn(txn).await?.succeeded() { Ok(()) } else { Err(StoreError::Exists) }
+        let value = request.wrap(encode_feed_token(token));
+        with_failover(|| async {
+            let txn = Txn::new()
+                .when([expected(&key, Expect::Absent)])
+                .and_then([TxnOp::put(key.clone(), value.clone(), None)])
+                .or_else([TxnOp::get(key.clone(), None)]);
+            let resp = self.txn(txn).await?;
+            // Taken by this call's own earlier attempt (its answer lost) is not taken.
+            let ours = read_of(&resp, 0).first().is_some_and(|kv| request.wrote(kv.value()));
+            if resp.succeeded() || ours { Ok(()) } else { Err(StoreError::Exists) }
+        })
+        .await
     }
 
     async fn get_feed_token(&self, token: &str) -> Result<Option<FeedToken>, StoreError> {
-        self.get(self.keys.token(token)).await?.map(|kv| decode_feed_token(kv.value())).transpose()
+        self.get(self.keys.token(token)).await?.map(|kv| decode_feed_token(record(kv.value()))).transpose()
     }
 
     async fn delete_feed_token(&self, token: &str) -> Result<(), StoreError> {
-        let resp = self.kv().delete(self.keys.token(token), None).await.map_err(backend)?;
-        if resp.deleted() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        // After an attempt whose answer was lost, a token found gone counts as revoked by it:
+        // a revocation is the same whoever made it.
+        let ambiguous = std::sync::atomic::AtomicBool::new(false);
+        with_failover(|| async {
+            let deleted = match attempt(self.kv().delete(self.keys.token(token), None)).await {
+                Ok(resp) => resp.deleted(),
+                Err(e) => {
+                    ambiguous.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            if deleted == 0 && !ambiguous.load(std::sync::atomic::Ordering::Relaxed) {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
     }
 
     async fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError> {
         let kvs = self.scan(&self.keys.key("t", &[]), after.map(|t| self.keys.token(t)), limit).await?;
-        kvs.iter().map(|kv| decode_feed_token(kv.value())).collect()
+        kvs.iter().map(|kv| decode_feed_token(record(kv.value()))).collect()
     }
 
     async fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError> {
@@ -668,29 +1049,8 @@ impl Store for EtcdStore {
                 *slot = s;
             }
         }
-        loop {
-            let mut compares = Vec::new();
-            let mut ops = Vec::new();
-            for (key, s) in &latest {
-                let stored = self.get(key.clone()).await?;
-                if let Some(kv) = &stored
-                    && decode_sent_invite(kv.value())?.message.sequence > s.message.sequence
-                {
-                    continue;
-                }
-                compares.push(unchanged(key, stored.as_ref()));
-                ops.push(TxnOp::put(key.clone(), encode_sent_invite(s), None));
-            }
-            if ops.is_empty() {
-                return Ok(());
-            }
-            self.fits(ops.len())?;
-            let txn = Txn::new().when(compares).and_then(ops).or_else([TxnOp::get(self.keys.revision(), None)]);
-            if self.txn(txn).await?.succeeded() {
-                return Ok(());
-            }
-            // Another writer marked one of them in between: read them again.
-        }
+        // Every attempt reads the stored sequences again, so repeating one is harmless.
+        with_failover(|| self.try_mark_invites_sent(&latest)).await
     }
 
     async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
@@ -703,51 +1063,14 @@ impl Store for EtcdStore {
     }
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
-        let status = self.client.maintenance_client().status().await.map_err(backend)?;
+        let status = with_failover(|| async { attempt(self.client.maintenance_client().status()).await }).await?;
         let revision = self.revision().await?;
         Ok(StoreStats { size_bytes: rev(status.db_size()), revision, ..StoreStats::default() })
     }
 
     async fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
         let last = upto.min(self.revision().await?);
-        let mut out = Vec::new();
-        if after >= last || limit == 0 {
-            return Ok(out);
-        }
-        let options = WatchOptions::new()
-            .with_range(end_of(&self.keys.root))
-            .with_start_revision(wire(after + 1))
-            .with_prev_key();
-        let mut stream =
-            self.client.watch_client().watch(self.keys.root.clone(), Some(options)).await.map_err(backend)?;
-        // `m/rev` changed at `last` (in the Txn that wrote it): an event at `last` comes. The
-        // events of one revision arrive in one response.
-        while let Some(resp) = stream.message().await.map_err(backend)? {
-            if resp.canceled() {
-                if resp.compact_revision() > 0 {
-                    return Err(StoreError::Compacted { after, oldest: rev(resp.compact_revision()) });
-                }
-                return Err(StoreError::Backend(format!("etcd cancelled the watch: {}", resp.cancel_reason())));
-            }
-            let mut reached = false;
-            for event in resp.events() {
-                let at = event.kv().map_or(0, |kv| rev(kv.mod_revision()));
-                reached |= at >= last;
-                if at > last {
-                    break;
-                }
-                if let Some(change) = self.change_of(event)? {
-                    out.push(change);
-                    if out.len() >= limit {
-                        return Ok(out);
-                    }
-                }
-            }
-            if reached {
-                return Ok(out);
-            }
-        }
-        Err(StoreError::Backend("etcd closed the watch before the store revision".into()))
+        with_failover(|| self.try_changes(after, last, limit)).await
     }
 
     async fn changes_from(&self) -> Result<u64, StoreError> {
@@ -761,20 +1084,26 @@ impl Store for EtcdStore {
         if point <= self.changes_from().await? {
             return Ok(());
         }
-        match self.kv().compact(wire(point), None).await {
-            Ok(_) => {}
-            // Another store on the cluster compacted past it already: nothing older is left.
-            Err(e) if e.to_string().contains("compacted") => {}
-            Err(e) => return Err(backend(e)),
-        }
-        let key = self.keys.compacted();
-        self.kv().put(key, point.to_string(), None).await.map_err(backend)?;
-        Ok(())
+        with_failover(|| async {
+            match attempt(self.kv().compact(wire(point), None)).await {
+                // Another store on the cluster compacted past it already (or an earlier attempt
+                // did): nothing older is left.
+                Err(e) if e.to_string().contains("compacted") => {}
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
+            attempt(self.kv().put(self.keys.compacted(), point.to_string(), None)).await.map(|_| ())
+        })
+        .await
     }
 
     async fn follow(&self, after: u64) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
         let (tx, rx) = tokio::sync::watch::channel(after);
         tokio::spawn(follow_revisions(self.client.clone(), self.keys.revision(), after, tx));
         Ok(Some(rx))
+    }
+
+    fn stale_since(&self) -> Option<std::time::SystemTime> {
+        self.stale.lock().unwrap_or_else(std::sync::PoisonError::into_inner).since
     }
 }

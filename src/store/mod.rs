@@ -40,6 +40,9 @@
 //!   `changes_from`) may run on the caller's runtime thread when the engine answers them from
 //!   memory or the OS page cache in microseconds (sled does); everything else, and anything
 //!   that waits on a disk flush or the network, must not hold a runtime thread.
+//! - **Stale reads are said.** An engine that can answer reads from a copy that may lag (etcd
+//!   without its quorum) says so through [`Store::stale_since`] while it does, so the server can
+//!   mark its answers; writes are then refused with [`StoreError::Unavailable`], not queued.
 //! - **Writes by others are followed.** When other processes write the same store (replicas
 //!   on one cluster), [`Store::follow`] reports every store revision they reach, so this
 //!   process's caches and watchers advance on any replica's write, not only on its own. An
@@ -68,6 +71,11 @@
 //! - Referential rules: the `Txn` also compares the named people's keys (exist) and, to delete
 //!   a person, the range of its reference keys (empty).
 //! - Queries: for now a scan of the prefix at one revision, filtered and sorted in memory.
+//! - Failover: every endpoint is given to the client; a call that a member cannot answer (no
+//!   connection, no leader, a timeout) is retried on another until a deadline, and a write keeps
+//!   a random request id with what it writes, so a retry recognises its own first attempt.
+//! - Quorum loss: reads fall back to one member's local copy (serializable) and
+//!   [`Store::stale_since`] says so until a linearizable read succeeds again.
 //! - Following: one watch of the `m/rev` key (which every session and person write puts),
 //!   from the revision given, reconnected from the last one seen when it breaks.
 
@@ -126,6 +134,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// The store could not be reached within its deadline (a cluster without quorum, every
+    /// member down): nothing was changed, and the caller may try again later.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Figures for operators (metrics).
@@ -223,5 +235,12 @@ pub trait Store: Send + Sync + 'static {
     async fn follow(&self, after: u64) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
         let _ = after;
         Ok(None)
+    }
+
+    /// Since when reads have been answered from a copy that may lag behind the store's
+    /// committed writes (etcd without its quorum: a member's local copy); `None` while reads
+    /// are current. The default: an engine whose reads are always current (sled).
+    fn stale_since(&self) -> Option<std::time::SystemTime> {
+        None
     }
 }

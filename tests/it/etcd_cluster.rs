@@ -2,10 +2,13 @@
 //!
 //! The binary is `AGENDA_TEST_ETCD`, else `etcd` on the PATH (scripts/test fetches etcd 3.4 from
 //! Debian and sets the variable). Each cluster gets ephemeral ports and temporary data
-//! directories, is ready once a write through the client succeeds, and is killed on drop.
+//! directories, is ready once a write through the client succeeds, and is killed on drop. A
+//! member can be stopped (killed, as a crash would) and started again on its data directory:
+//! the failover tests lose the leader, one member, or the quorum.
 //! Every test starts its own: compaction is cluster-wide, and the change-log checks count
 //! revisions, so a cluster shared between tests would let one test's writes show in another's.
 
+use std::ffi::OsString;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +22,10 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 pub const MAX_TXN_OPS: usize = 1024;
 
 pub struct EtcdCluster {
-    members: Vec<Child>,
+    /// Each member's process; `None` while it is stopped.
+    members: Vec<Option<Child>>,
+    /// Each member's command line, to start it again on the same data directory and ports.
+    args: Vec<Vec<OsString>>,
     /// With TLS on the client port: the CA (PEM) that signed the members' certificate.
     pub ca_pem: Option<String>,
     /// `http://127.0.0.1:PORT` of each member's client listener.
@@ -76,6 +82,7 @@ impl EtcdCluster {
         let initial = peers.join(",");
         let mut cluster = Self {
             members: Vec::new(),
+            args: Vec::new(),
             ca_pem: ca.as_ref().map(|ca| ca.ca.clone()),
             endpoints: Vec::new(),
             _dirs: Vec::new(),
@@ -85,36 +92,107 @@ impl EtcdCluster {
             let dir = tempfile::tempdir().expect("a temporary data directory");
             let client_url = format!("{scheme}://127.0.0.1:{client}");
             let peer_url = format!("http://127.0.0.1:{peer}");
-            let mut command = Command::new(etcd_binary());
+            let mut args: Vec<OsString> = Vec::new();
             if let Some(ca) = ca {
                 let write = |name: &str, pem: &str| {
                     let path = dir.path().join(name);
                     std::fs::write(&path, pem).expect("writing a test certificate");
                     path
                 };
-                command.arg("--cert-file").arg(write("server.pem", &ca.server_cert));
-                command.arg("--key-file").arg(write("server.key", &ca.server_key));
+                args.extend(["--cert-file".into(), write("server.pem", &ca.server_cert).into()]);
+                args.extend(["--key-file".into(), write("server.key", &ca.server_key).into()]);
             }
-            let child = command
-                .args(["--name", &format!("m{i}")])
-                .arg("--data-dir")
-                .arg(dir.path())
-                .args(["--listen-client-urls", &client_url, "--advertise-client-urls", &client_url])
-                .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
-                .args(["--initial-cluster", &initial, "--initial-cluster-state", "new"])
-                .args(["--initial-cluster-token", "agenda-test", "--max-txn-ops", &max_txn_ops.to_string()])
-                .args(["--logger", "zap", "--log-level", "error"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("starting etcd ({}): {e}; set AGENDA_TEST_ETCD or put etcd on the PATH", etcd_binary())
-                });
-            cluster.members.push(child);
+            let data_dir = dir.path().as_os_str().to_owned();
+            let max_txn_ops = max_txn_ops.to_string();
+            let name = format!("m{i}");
+            args.extend(
+                [
+                    ["--name", name.as_str()],
+                    ["--listen-client-urls", &client_url],
+                    ["--advertise-client-urls", &client_url],
+                    ["--listen-peer-urls", &peer_url],
+                    ["--initial-advertise-peer-urls", &peer_url],
+                    // Ignored when the data directory holds a member already (a restart).
+                    ["--initial-cluster", &initial],
+                    ["--initial-cluster-state", "new"],
+                    ["--initial-cluster-token", "agenda-test"],
+                    ["--max-txn-ops", &max_txn_ops],
+                    ["--logger", "zap"],
+                    ["--log-level", "error"],
+                ]
+                .into_iter()
+                .flatten()
+                .map(OsString::from),
+            );
+            args.extend(["--data-dir".into(), data_dir]);
+            cluster.args.push(args);
+            cluster.members.push(None);
+            cluster.start_member(i);
             cluster.endpoints.push(client_url);
             cluster._dirs.push(dir);
         }
         cluster
+    }
+
+    /// Starts member `i` (again), on its data directory and ports.
+    pub fn start_member(&mut self, i: usize) {
+        assert!(self.members[i].is_none(), "member m{i} is running already");
+        let child = Command::new(etcd_binary())
+            .args(&self.args[i])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("starting etcd ({}): {e}; set AGENDA_TEST_ETCD or put etcd on the PATH", etcd_binary())
+            });
+        self.members[i] = Some(child);
+    }
+
+    /// Kills member `i` (as a crash would), keeping its data directory for a restart.
+    pub fn stop_member(&mut self, i: usize) {
+        if let Some(mut child) = self.members[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The index of the member that leads, asked of each running member in turn, polling until
+    /// one names a leader (an election may be under way).
+    pub async fn leader(&self) -> usize {
+        let deadline = Instant::now() + READY_WITHIN;
+        while Instant::now() < deadline {
+            for (i, endpoint) in self.endpoints.iter().enumerate() {
+                if self.members[i].is_none() {
+                    continue;
+                }
+                let options = etcd_client::ConnectOptions::new().with_timeout(Duration::from_secs(1));
+                let Ok(mut client) = etcd_client::Client::connect([endpoint], Some(options)).await else { continue };
+                let Ok(status) = client.status().await else { continue };
+                let me = status.header().map(|h| h.member_id());
+                if status.leader() != 0 && me == Some(status.leader()) {
+                    return i;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no etcd member led within {READY_WITHIN:?}");
+    }
+
+    /// Polls until running member `i` knows no leader: with the quorum lost, it has stepped
+    /// down or given up its election, so no write can be taken (nor be half taken).
+    pub async fn wait_leaderless(&self, i: usize) {
+        let deadline = Instant::now() + READY_WITHIN;
+        while Instant::now() < deadline {
+            let options = etcd_client::ConnectOptions::new().with_timeout(Duration::from_secs(1));
+            if let Ok(mut client) = etcd_client::Client::connect([&self.endpoints[i]], Some(options)).await
+                && let Ok(status) = client.status().await
+                && status.leader() == 0
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("member m{i} still had a leader after {READY_WITHIN:?}");
     }
 
     /// Polls until a write through the client succeeds; a member that exits first is an error
@@ -124,7 +202,7 @@ impl EtcdCluster {
         let mut last_error = String::new();
         while Instant::now() < deadline {
             for (i, m) in self.members.iter_mut().enumerate() {
-                if let Ok(Some(status)) = m.try_wait() {
+                if let Some(Ok(Some(status))) = m.as_mut().map(Child::try_wait) {
                     return Err(Exited(format!("member m{i} exited: {status}")));
                 }
             }
@@ -170,9 +248,8 @@ struct Exited(String);
 
 impl Drop for EtcdCluster {
     fn drop(&mut self) {
-        for m in &mut self.members {
-            let _ = m.kill();
-            let _ = m.wait();
+        for i in 0..self.members.len() {
+            self.stop_member(i);
         }
     }
 }

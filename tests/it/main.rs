@@ -12,6 +12,8 @@ mod durability;
 mod errors;
 #[cfg(feature = "etcd")]
 mod etcd_cluster;
+#[cfg(feature = "etcd")]
+mod failover;
 mod feeds;
 mod h2util;
 mod helpers;

@@ -14,15 +14,15 @@ use crate::helpers::{TestApp, eventually, failure, reason, session, spawn_with};
 use crate::production::{next, watch_req};
 
 /// A cluster and two replicas of the server on it, under one key prefix.
-struct Replicas {
-    a: TestApp,
-    b: TestApp,
+pub(crate) struct Replicas {
+    pub(crate) a: TestApp,
+    pub(crate) b: TestApp,
     /// Dropped last: the replicas stop before the cluster does.
-    _cluster: EtcdCluster,
+    pub(crate) cluster: EtcdCluster,
     _unused: tempfile::TempDir,
 }
 
-async fn two_replicas() -> Replicas {
+pub(crate) async fn two_replicas() -> Replicas {
     let cluster = EtcdCluster::start().await;
     let hosts: Vec<&str> = cluster.endpoints.iter().map(|e| e.trim_start_matches("http://")).collect();
     let url = format!("etcd://{}/replicas/?max_txn_ops={MAX_TXN_OPS}", hosts.join(","));
@@ -30,7 +30,7 @@ async fn two_replicas() -> Replicas {
     let replica = || spawn_with(unused.path(), false, Limits::default(), |c| c.store = url.clone());
     let a = replica().await;
     let b = replica().await;
-    Replicas { a, b, _cluster: cluster, _unused: unused }
+    Replicas { a, b, cluster, _unused: unused }
 }
 
 fn rename(id: &str, title: &str, etag: &str) -> pb::UpdateSessionRequest {
