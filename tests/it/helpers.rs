@@ -101,20 +101,25 @@ pub async fn spawn_with(path: &Path, demo: bool, limits: Limits, configure: impl
     }
 }
 
+/// How long [`eventually`] waits. A deadline, not a timing: a condition met at once passes at
+/// once. Generous, since a loaded 2-core machine (a parallel build, the whole suite's servers)
+/// once took over 10 s for held calls to reach the concurrency guard.
+pub const EVENTUALLY_WITHIN: Duration = Duration::from_secs(30);
+
 /// Polls `check` until it returns `Some`, and returns that; fails the test with `what` when
-/// it has not within 10 s. For conditions the server reaches in the background (pruning, a
-/// request reaching the handler, a log line): no fixed sleep to tune, no flaky margin.
+/// it has not within [`EVENTUALLY_WITHIN`]. For conditions the server reaches in the
+/// background (pruning, a request reaching the handler, a log line): no fixed sleep to tune.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + EVENTUALLY_WITHIN;
     loop {
         if let Some(v) = check().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "still waiting after 10 s for {what}");
+        assert!(Instant::now() < deadline, "still waiting after {EVENTUALLY_WITHIN:?} for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
