@@ -1,4 +1,4 @@
-//! `agenda`: meeting sessions and their agendas, over gRPC, kept in sled.
+//! `agenda`: meeting sessions and their agendas, over gRPC, kept in sled (or etcd).
 //!
 //! A tour, from the outside in:
 //!
@@ -12,8 +12,9 @@
 //!   check. It is the only caller of the store.
 //! - [`domain`] holds the types and rules (sessions, slots, people, participants). It knows
 //!   nothing of protobuf, HTTP or sled.
-//! - [`store`] is the narrow storage interface and its sled implementation, with the key
-//!   layout, the stored record format and group commit.
+//! - [`store`] is the async storage contract and its engines: sled (the default; log-first
+//!   writes, group commit, query indexes in memory) and etcd (feature `etcd`, for replicas),
+//!   with `migrate` between them.
 //! - [`ics`] renders iCalendar text from domain values (feeds, VTIMEZONE, content lines);
 //!   [`links`] builds the feed URLs given out over gRPC.
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
