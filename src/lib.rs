@@ -9,7 +9,8 @@
 //! - [`api`] is a thin layer: it parses protobuf requests into domain values, calls
 //!   [`app::Agenda`], and maps [`error::Error`] to gRPC statuses in one place.
 //! - [`app`] holds the operations: read, apply a domain change, validate, write with an etag
-//!   check. It is the only caller of the store.
+//!   check. It is the only caller of the store while serving (`agenda migrate` and `agenda
+//!   check` reach it offline).
 //! - [`domain`] holds the types and rules (sessions, slots, people, participants). It knows
 //!   nothing of protobuf, HTTP or sled.
 //! - [`store`] is the async storage contract and its engines: sled (the default; log-first
