@@ -314,6 +314,7 @@ impl Spec {
                 allow_overlap: false,
                 status: if r.percent(2) { SlotStatus::Cancelled } else { SlotStatus::Scheduled },
                 sequence: u32::from(r.percent(10)),
+                answers: Vec::new(),
             });
             at = end + if r.percent(20) { 5 * 60 } else { 0 };
         }
@@ -424,6 +425,7 @@ impl Spec {
                 allow_overlap: true,
                 status: SlotStatus::Scheduled,
                 sequence: 0,
+                answers: Vec::new(),
             });
         }
         out.sort_by(|a, b| (a.start, a.end, &a.id).cmp(&(b.start, b.end, &b.id)));

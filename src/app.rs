@@ -10,6 +10,7 @@
 //! the durable revision up, invalidates the caches and wakes the watchers for each revision
 //! another replica wrote, exactly as this process's own writes do.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,9 +19,9 @@ use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::{broadcast, watch};
 
 use crate::domain::{
-    Change, FeedScope, FeedToken, InviteMessage, Limits, ParticipationStatus, Person, PersonCursor, PersonId,
-    PersonSlot, PersonSlotCursor, RecordMeta, SentInvite, Session, SessionCursor, SessionFilter, SessionId, SlotId,
-    Timestamp,
+    Attempt, AttemptResult, Change, FeedScope, FeedToken, InviteMessage, InviteMethod, InviteRecord, Limits,
+    ParticipationStatus, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Session,
+    SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, role_on,
 };
 use crate::error::{self, Error, Kind, Reason};
 use crate::store::{Expect, Store, StoreError};
@@ -352,6 +353,7 @@ impl Agenda {
         s.removed_slots.clear();
         for slot in &mut s.slots {
             slot.sequence = 0;
+            slot.answers.clear();
         }
         let rev = self.write(|st| st.put_session(&s, Expect::Absent)).await.map_err(|e| match e {
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
@@ -631,19 +633,47 @@ impl Agenda {
 
     // ----- invites -----
 
-    /// The last invite recorded as sent for each slot and person of a session.
-    pub async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, Error> {
-        Ok(self.store.sent_invites(session).await?)
+    /// What was sent and what failed, for each slot and person of a session.
+    pub async fn invite_records(&self, session: &SessionId) -> Result<Vec<InviteRecord>, Error> {
+        Ok(self.store.invite_records(session).await?)
     }
 
-    /// Records messages as sent; every session named must exist.
+    /// Records messages as sent (idempotent: marking twice, or a message older than one
+    /// recorded, changes nothing); every session named must exist. A REQUEST keeps the role
+    /// the person has on the slot, for the CANCEL that may follow.
     pub async fn mark_invites_sent(&self, messages: Vec<InviteMessage>) -> Result<(), Error> {
-        let mut sent = Vec::with_capacity(messages.len());
-        for m in messages {
-            let s = self.get_session(&m.session).await?;
-            sent.push(SentInvite { message: m, session_created: s.meta.create_time });
+        self.record_invites(messages.into_iter().map(|m| (m, None)).collect()).await
+    }
+
+    /// Records messages the sender could not deliver, each with its reason (kept until that
+    /// message or a newer one is sent).
+    pub async fn mark_invites_failed(&self, failures: Vec<(InviteMessage, String)>) -> Result<(), Error> {
+        self.record_invites(failures.into_iter().map(|(m, reason)| (m, Some(reason))).collect()).await
+    }
+
+    /// Records what happened to messages: sent (`None`) or failed with a reason; all or none.
+    async fn record_invites(&self, reports: Vec<(InviteMessage, Option<String>)>) -> Result<(), Error> {
+        let mut sessions: HashMap<SessionId, Session> = HashMap::new();
+        let mut attempts = Vec::with_capacity(reports.len());
+        let time = now();
+        for (message, failure) in reports {
+            if !sessions.contains_key(&message.session) {
+                let s = self.get_session(&message.session).await?;
+                sessions.insert(s.id.clone(), s);
+            }
+            let s = &sessions[&message.session];
+            let result = match failure {
+                Some(reason) => AttemptResult::Failed { reason },
+                None => {
+                    let slot = s.slots.iter().find(|sl| sl.id == message.slot);
+                    let role =
+                        slot.filter(|_| message.method == InviteMethod::Request).map(|sl| role_on(sl, &message.person));
+                    AttemptResult::Sent { role }
+                }
+            };
+            attempts.push(Attempt { message, session_created: s.meta.create_time, time, result });
         }
-        self.write(|st| st.mark_invites_sent(&sent)).await?;
+        self.write(|st| st.record_invites(&attempts)).await?;
         Ok(())
     }
 

@@ -1,11 +1,12 @@
-//! Speaker invites, end to end: which messages a person should get (domain), rendered as
-//! iTIP objects (`ics::itip`) and iMIP e-mails (`mail`). Used by the InviteService and by
-//! `agenda invite` on the command line.
+//! Speaker invites, end to end: which messages a person should get and where each stands
+//! (the outbox, `domain::outbox`), rendered as iTIP objects (`ics::itip`) and iMIP e-mails
+//! (`mail`). Used by the InviteService, by `agenda invite` on the command line, and by a
+//! built-in sender through [`due`], [`mark`] and [`stats`].
 
 use crate::app::Agenda;
 use crate::domain::{
-    InviteMessage, InviteMethod, Person, PersonId, Session, SessionFilter, SessionId, Slot, SlotId, Timestamp,
-    pending_invites, wanted_invites,
+    self, BlockedBy, InviteMessage, InviteMethod, InviteRecord, InviteState, OutboxEntry, Person, PersonId, Role,
+    Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, Timestamp,
 };
 use crate::error::{Error, Reason};
 use crate::ics::feed::{FeedSettings, People, person_line, slot_uid};
@@ -21,10 +22,182 @@ pub struct RenderedInvite {
     pub email: String,
     pub subject: String,
     pub to: String,
+    /// The organizer's address: the e-mail's From and the SMTP envelope sender.
+    pub from: String,
     pub message_id: String,
 }
 
-/// The messages `person` should have about their slots in `session` (only `slot` if given).
+/// What happened to one message handed to a sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    Failed { reason: String },
+}
+
+/// Figures for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxStats {
+    pub pending: u64,
+    pub failed: u64,
+    pub blocked: u64,
+    /// When the oldest pending message became due, at the latest (see
+    /// [`OutboxEntry::due_since`]).
+    pub oldest_pending: Option<Timestamp>,
+}
+
+/// Which states a listing keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateFilter {
+    Pending,
+    Sent,
+    Failed,
+    Blocked,
+}
+
+impl StateFilter {
+    fn matches(self, state: &InviteState) -> bool {
+        matches!(
+            (self, state),
+            (StateFilter::Pending, InviteState::Pending)
+                | (StateFilter::Sent, InviteState::Sent { .. })
+                | (StateFilter::Failed, InviteState::Failed { .. })
+                | (StateFilter::Blocked, InviteState::Blocked(_))
+        )
+    }
+}
+
+/// Where a listing of the outbox stopped: entries are in (session start, session id, slot,
+/// person) order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryCursor {
+    pub session: SessionCursor,
+    pub slot: SlotId,
+    pub person: PersonId,
+}
+
+/// A listing of the outbox.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// One session; `None` for every session that has not ended.
+    pub session: Option<SessionId>,
+    /// Empty for every state.
+    pub states: Vec<StateFilter>,
+    /// Whether to render each message (blocked ones cannot be: an address is missing).
+    pub render: bool,
+    pub after: Option<EntryCursor>,
+    pub limit: usize,
+}
+
+/// One entry of a listing, rendered when asked for.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub entry: OutboxEntry,
+    pub invite: Option<RenderedInvite>,
+}
+
+/// A session's outbox with what it takes to render it.
+struct SessionOutbox {
+    session: Session,
+    people: People,
+    entries: Vec<OutboxEntry>,
+}
+
+/// The outbox of `s` at `now` (`None`: as if it had not ended, for previews), with the people
+/// it names and those its records name (a person taken off a slot still gets a CANCEL).
+async fn session_outbox(agenda: &Agenda, s: Session, now: Option<Timestamp>) -> Result<SessionOutbox, Error> {
+    let records: Vec<InviteRecord> = agenda.invite_records(&s.id).await?;
+    let mut people: People = agenda.people_of(&s).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    for r in &records {
+        if !people.contains_key(&r.person) {
+            match agenda.get_person(&r.person).await {
+                Ok(p) => {
+                    people.insert(p.id.clone(), p);
+                }
+                // Deleted since: no address to send to, so the entry is blocked.
+                Err(Error::Domain(domain::Error::NotFound { .. })) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let has_email = |id: &PersonId| people.get(id).is_some_and(|p| p.email.is_some());
+    let entries = domain::outbox(&s, &records, now, has_email);
+    Ok(SessionOutbox { session: s, people, entries })
+}
+
+/// Every session that has not ended, page by page.
+async fn coming_sessions(agenda: &Agenda, now: Timestamp) -> Result<Vec<Session>, Error> {
+    agenda.all_sessions(SessionFilter { from: Some(now), ..SessionFilter::default() }).await
+}
+
+/// The refusal for an entry that cannot be rendered.
+fn blocked(by: BlockedBy, m: &InviteMessage) -> Error {
+    match by {
+        BlockedBy::PersonHasNoEmail => Error::refused(
+            Reason::PersonHasNoEmail,
+            format!("person \"{}\" has no e-mail address to invite", m.person),
+            [("person_id", m.person.to_string())],
+        ),
+        BlockedBy::OrganizerHasNoEmail => Error::refused(
+            Reason::OrganizerHasNoEmail,
+            format!("session \"{}\" has no organizer e-mail: replies would have nowhere to go", m.session),
+            [("session_id", m.session.to_string())],
+        ),
+    }
+}
+
+/// Renders one entry's message. Refused when an address is missing.
+fn render(
+    settings: &FeedSettings,
+    o: &SessionOutbox,
+    entry: &OutboxEntry,
+    now: Timestamp,
+) -> Result<RenderedInvite, Error> {
+    let m = &entry.message;
+    let s = &o.session;
+    let Some(from) = s.organizer.email.clone() else {
+        return Err(blocked(BlockedBy::OrganizerHasNoEmail, m));
+    };
+    let Some((p, to)) = o.people.get(&m.person).and_then(|p| Some((p, p.email.clone()?))) else {
+        return Err(blocked(BlockedBy::PersonHasNoEmail, m));
+    };
+    let slot = find_slot(s, &m.slot);
+    let (event, ics) = itip::render(settings, s, &slot, p, &o.people, m.method, m.sequence, entry.role);
+    let subject = subject(s, &slot, m);
+    let message_id = format!(
+        "{}.{}.{}.{}.{}@{}",
+        m.method.as_str().to_lowercase(),
+        m.sequence,
+        m.slot,
+        m.session,
+        m.person,
+        settings.uid_domain
+    );
+    let email = mail::render(&Mail {
+        from_name: s.organizer.name.clone(),
+        from_email: from.to_string(),
+        to_name: p.display_name(),
+        to_email: to.to_string(),
+        subject: subject.clone(),
+        date: now,
+        message_id: message_id.clone(),
+        text: text(s, &slot, p, &o.people, m.method, entry.role),
+        ics: ics.clone(),
+        method: m.method.as_str(),
+    });
+    Ok(RenderedInvite {
+        uid: event.uid,
+        message: m.clone(),
+        ics,
+        email,
+        subject,
+        to: to.to_string(),
+        from: from.to_string(),
+        message_id,
+    })
+}
+
+/// The messages `person` should have about their slots in `session` (only `slot` if given),
+/// sent or not: every one, for previews and the command line.
 pub async fn create(
     agenda: &Agenda,
     settings: &FeedSettings,
@@ -32,28 +205,31 @@ pub async fn create(
     person: &PersonId,
     slot: Option<&SlotId>,
 ) -> Result<Vec<RenderedInvite>, Error> {
+    Ok(create_page(agenda, settings, session, person, slot, None, usize::MAX).await?.0)
+}
+
+/// One page of [`create`]'s messages, in slot order: at most `limit`, after slot `after`;
+/// with the slot to continue after when there are more.
+pub async fn create_page(
+    agenda: &Agenda,
+    settings: &FeedSettings,
+    session: &SessionId,
+    person: &PersonId,
+    slot: Option<&SlotId>,
+    after: Option<&SlotId>,
+    limit: usize,
+) -> Result<(Vec<RenderedInvite>, Option<SlotId>), Error> {
     let s = agenda.get_session(session).await?;
     let p = agenda.get_person(person).await?;
-    let Some(to) = p.email.clone() else {
-        return Err(Error::refused(
-            Reason::PersonHasNoEmail,
-            format!("person \"{person}\" has no e-mail address to invite"),
-            [("person_id", person.to_string())],
-        ));
-    };
-    let Some(from) = s.organizer.email.clone() else {
-        return Err(Error::refused(
-            Reason::OrganizerHasNoEmail,
-            format!("session \"{session}\" has no organizer e-mail: replies would have nowhere to go"),
-            [("session_id", session.to_string())],
-        ));
-    };
-    let sent = agenda.sent_invites(session).await?;
-    let messages: Vec<InviteMessage> = wanted_invites(&s, &sent)
-        .into_iter()
-        .filter(|m| &m.person == person && slot.is_none_or(|id| &m.slot == id))
+    let now = Timestamp::now();
+    // A preview: what the agenda calls for, even after the session's end.
+    let o = session_outbox(agenda, s, None).await?;
+    let mine: Vec<&OutboxEntry> = o
+        .entries
+        .iter()
+        .filter(|e| &e.message.person == person && slot.is_none_or(|id| &e.message.slot == id))
         .collect();
-    if messages.is_empty() {
+    if mine.is_empty() {
         return Err(Error::refused(
             Reason::NotOnAgenda,
             format!(
@@ -62,36 +238,135 @@ pub async fn create(
             [("person_id", person.to_string()), ("session_id", session.to_string())],
         ));
     }
-    let mut people: People = agenda.people_of(&s).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
-    people.insert(p.id.clone(), p.clone());
+    if p.email.is_none() {
+        return Err(blocked(BlockedBy::PersonHasNoEmail, &mine[0].message));
+    }
+    let mut page: Vec<&OutboxEntry> = mine.into_iter().filter(|e| after.is_none_or(|a| &e.message.slot > a)).collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next = more.then(|| page.last().map(|e| e.message.slot.clone())).flatten();
+    let out = page.into_iter().map(|e| render(settings, &o, e, now)).collect::<Result<_, _>>()?;
+    Ok((out, next))
+}
+
+/// One page of the outbox (see [`ListQuery`]), and where the next starts when there may be
+/// more.
+pub async fn list(
+    agenda: &Agenda,
+    settings: &FeedSettings,
+    q: &ListQuery,
+) -> Result<(Vec<Listed>, Option<EntryCursor>), Error> {
     let now = Timestamp::now();
-    let mut out = Vec::new();
-    for m in messages {
-        let slot = find_slot(&s, &m.slot);
-        let (event, ics) = itip::render(settings, &s, &slot, &p, &people, m.method, m.sequence);
-        let subject = subject(&s, &slot, &m);
-        let message_id = format!(
-            "{}.{}.{}.{}.{}@{}",
-            m.method.as_str().to_lowercase(),
-            m.sequence,
-            m.slot,
-            m.session,
-            m.person,
-            settings.uid_domain
-        );
-        let email = mail::render(&Mail {
-            from_name: s.organizer.name.clone(),
-            from_email: from.to_string(),
-            to_name: p.display_name(),
-            to_email: to.to_string(),
-            subject: subject.clone(),
-            date: now,
-            message_id: message_id.clone(),
-            text: text(&s, &slot, &p, &people, m.method),
-            ics: ics.clone(),
-            method: m.method.as_str(),
-        });
-        out.push(RenderedInvite { uid: event.uid, message: m, ics, email, subject, to: to.to_string(), message_id });
+    let mut out: Vec<(SessionCursor, Listed)> = Vec::new();
+    let visit = |o: &SessionOutbox, out: &mut Vec<(SessionCursor, Listed)>| -> Result<(), Error> {
+        let cursor = SessionCursor { start: o.session.start, id: o.session.id.clone() };
+        let resume = q.after.as_ref().filter(|a| a.session == cursor);
+        for e in &o.entries {
+            if out.len() > q.limit {
+                break;
+            }
+            if resume.is_some_and(|a| (&e.message.slot, &e.message.person) <= (&a.slot, &a.person))
+                || !(q.states.is_empty() || q.states.iter().any(|f| f.matches(&e.state)))
+            {
+                continue;
+            }
+            let invite = match &e.state {
+                InviteState::Blocked(_) => None,
+                _ if q.render => Some(render(settings, o, e, now)?),
+                _ => None,
+            };
+            out.push((cursor.clone(), Listed { entry: e.clone(), invite }));
+        }
+        Ok(())
+    };
+    match &q.session {
+        Some(id) => {
+            let s = agenda.get_session(id).await?;
+            visit(&session_outbox(agenda, s, Some(now)).await?, &mut out)?;
+        }
+        None => {
+            let filter = SessionFilter { from: Some(now), ..SessionFilter::default() };
+            let mut after = None;
+            if let Some(a) = &q.after {
+                // The session the last page stopped in, if it is still there.
+                if let Ok(s) = agenda.get_session(&a.session.id).await
+                    && s.start == a.session.start
+                {
+                    visit(&session_outbox(agenda, s, Some(now)).await?, &mut out)?;
+                }
+                after = Some(a.session.clone());
+            }
+            while out.len() <= q.limit {
+                let (page, next) = agenda.list_sessions(filter.clone(), after, 50).await?;
+                for s in page {
+                    visit(&session_outbox(agenda, s, Some(now)).await?, &mut out)?;
+                    if out.len() > q.limit {
+                        break;
+                    }
+                }
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+        }
+    }
+    let more = out.len() > q.limit;
+    out.truncate(q.limit);
+    let next = out.last().filter(|_| more).map(|(session, l)| EntryCursor {
+        session: session.clone(),
+        slot: l.entry.message.slot.clone(),
+        person: l.entry.message.person.clone(),
+    });
+    Ok((out.into_iter().map(|(_, l)| l).collect(), next))
+}
+
+/// Pending messages, oldest first, rendered, at most `limit` (blocked ones excluded), of
+/// every session that has not ended.
+pub async fn due(agenda: &Agenda, settings: &FeedSettings, limit: usize) -> Result<Vec<RenderedInvite>, Error> {
+    let now = Timestamp::now();
+    let mut outboxes = Vec::new();
+    for s in coming_sessions(agenda, now).await? {
+        outboxes.push(session_outbox(agenda, s, Some(now)).await?);
+    }
+    let mut pending: Vec<(&SessionOutbox, &OutboxEntry)> = outboxes
+        .iter()
+        .flat_map(|o| o.entries.iter().filter(|e| e.state == InviteState::Pending).map(move |e| (o, e)))
+        .collect();
+    pending.sort_by(|(_, a), (_, b)| {
+        let key = |e: &OutboxEntry| {
+            (e.due_since, e.message.session.clone(), e.message.slot.clone(), e.message.person.clone())
+        };
+        key(a).cmp(&key(b))
+    });
+    pending.into_iter().take(limit).map(|(o, e)| render(settings, o, e, now)).collect()
+}
+
+/// Records what happened to one message; idempotent.
+pub async fn mark(agenda: &Agenda, message: &InviteMessage, outcome: Outcome) -> Result<(), Error> {
+    match outcome {
+        Outcome::Sent => agenda.mark_invites_sent(vec![message.clone()]).await,
+        Outcome::Failed { reason } => agenda.mark_invites_failed(vec![(message.clone(), reason)]).await,
+    }
+}
+
+/// Counts for metrics: pending, failed, blocked, and when the oldest pending message became
+/// due, over every session that has not ended.
+pub async fn stats(agenda: &Agenda) -> Result<OutboxStats, Error> {
+    let now = Timestamp::now();
+    let mut out = OutboxStats::default();
+    for s in coming_sessions(agenda, now).await? {
+        for e in session_outbox(agenda, s, Some(now)).await?.entries {
+            match e.state {
+                InviteState::Pending => {
+                    out.pending += 1;
+                    out.oldest_pending = Some(out.oldest_pending.map_or(e.due_since, |t| t.min(e.due_since)));
+                }
+                InviteState::Failed { .. } => out.failed += 1,
+                InviteState::Blocked(_) => out.blocked += 1,
+                InviteState::Sent { .. } => {}
+            }
+        }
     }
     Ok(out)
 }
@@ -113,6 +388,7 @@ fn find_slot(s: &Session, id: &SlotId) -> Slot {
         allow_overlap: true,
         status: crate::domain::SlotStatus::Cancelled,
         sequence: 0,
+        answers: Vec::new(),
     })
 }
 
@@ -132,13 +408,13 @@ fn subject(s: &Session, slot: &Slot, m: &InviteMessage) -> String {
     format!("{prefix}: {} — {}, {}", slot.title, s.title, when(s, slot))
 }
 
-fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: InviteMethod) -> String {
+fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: InviteMethod, role: Role) -> String {
     let names =
         |ids: &[PersonId]| ids.iter().filter_map(|id| people.get(id)).map(person_line).collect::<Vec<_>>().join("; ");
     let mut t = format!("Dear {},\n\n", person.display_name());
     match method {
         InviteMethod::Request => {
-            let role = if slot.moderators.contains(&person.id) { "moderate" } else { "speak at" };
+            let role = if role == Role::Moderator { "moderate" } else { "speak at" };
             t.push_str(&format!(
                 "You are invited to {role} \"{}\" in \"{}\", organized by {}.\n\n",
                 slot.title, s.title, s.organizer.name
@@ -168,21 +444,6 @@ fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: Invi
         );
     }
     t
-}
-
-/// The messages the agenda calls for that are not marked sent: of one session, or of every
-/// session that has not ended.
-pub async fn pending(agenda: &Agenda, session: Option<&SessionId>) -> Result<Vec<InviteMessage>, Error> {
-    let sessions = match session {
-        Some(id) => vec![agenda.get_session(id).await?],
-        None => agenda.all_sessions(SessionFilter { from: Some(Timestamp::now()), ..SessionFilter::default() }).await?,
-    };
-    let mut out = Vec::new();
-    for s in &sessions {
-        let sent = agenda.sent_invites(&s.id).await?;
-        out.extend(pending_invites(s, &sent));
-    }
-    Ok(out)
 }
 
 /// The UID of the slot a message is about.

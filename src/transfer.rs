@@ -306,6 +306,7 @@ fn slot_of(v: &mut Violations, field: &str, sl: SlotDoc) -> Option<Slot> {
     let moderators = people_ids(v, &g("moderators"), &sl.moderators);
     let materials = materials_of(v, &g("materials"), sl.materials);
     Some(Slot {
+        answers: Vec::new(),
         id: id?,
         start: start?,
         end: end?,
@@ -371,7 +372,7 @@ fn session_of(v: &mut Violations, field: &str, s: SessionDoc) -> Option<Session>
         })
         .collect();
     let meta = meta(v, field, s.create_time.as_deref(), s.update_time.as_deref());
-    let session = Session {
+    let mut session = Session {
         id: id?,
         title: s.title,
         description: s.description,
@@ -402,6 +403,8 @@ fn session_of(v: &mut Violations, field: &str, s: SessionDoc) -> Option<Session>
         }
         return None;
     }
+    // The file carries no per-slot answers: they follow the participant statuses.
+    session.answers_from_participants();
     Some(session)
 }
 

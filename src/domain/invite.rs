@@ -1,16 +1,22 @@
 //! Speaker invites: which iTIP message (RFC 5546) each speaker and moderator should have,
-//! and which of those they have not been sent yet.
+//! and where each of those messages stands in the outbox.
 //!
 //! Every (slot, person) pair of a session is in one of two wanted states: invited
 //! (`REQUEST` at the slot's sequence) while the person is on a scheduled slot of a
 //! non-cancelled session, or cancelled (`CANCEL`) once they received a REQUEST and the slot
-//! was removed or cancelled, the session cancelled, or they were taken off the slot. The mail
-//! system marks what it sent explicitly, so it can retry without duplicates; what is wanted
-//! but not yet marked is pending.
+//! was removed or cancelled, the session cancelled, or they were taken off the slot.
+//!
+//! The outbox is those wanted messages, each in a state ([`InviteState`]): sent, failed (with
+//! the sender's reason), blocked (no address to send from or to) or pending. What happened is
+//! kept per (slot, person) in an [`InviteRecord`]: the last message delivered and the last
+//! failure since; [`InviteRecord::apply`] folds one [`Attempt`] in, and is idempotent, so a
+//! sender may report the same outcome twice. A session that has ended calls for no new
+//! message of either method (a REQUEST would invite to the past, a CANCEL would only rewrite
+//! history in a calendar); what was sent or failed stays listed.
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{PersonId, Session, SessionId, SessionStatus, Slot, SlotId, SlotStatus, Timestamp};
+use super::{PersonId, Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotStatus, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InviteMethod {
@@ -38,25 +44,195 @@ pub struct InviteMessage {
     pub sequence: u32,
 }
 
-/// What the mail system reported as sent. `session_created` tells a record of a deleted
-/// session from one of a new session that reuses its id.
+/// The last message delivered to a person about a slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentInvite {
+pub struct Delivery {
+    pub method: InviteMethod,
+    pub sequence: u32,
+    /// When it was marked sent; `None` for records kept before times were.
+    pub time: Option<Timestamp>,
+    /// The role the person had in it (moderator: ROLE=CHAIR, speaker): a later CANCEL carries
+    /// the same, though the person is no longer on the slot. `None` when not known (records
+    /// kept before roles were).
+    pub role: Option<Role>,
+}
+
+/// A message the sender could not deliver, with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub method: InviteMethod,
+    pub sequence: u32,
+    pub time: Timestamp,
+    pub reason: String,
+}
+
+/// What happened to the messages for one person about one slot. `session_created` tells a
+/// record of a deleted session from one of a new session that reuses its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteRecord {
+    pub session: SessionId,
+    pub slot: SlotId,
+    pub person: PersonId,
+    pub session_created: Timestamp,
+    pub sent: Option<Delivery>,
+    /// The last failure of a message newer than `sent` (dropped once a newer one is sent).
+    pub failed: Option<Failure>,
+}
+
+/// A sender's report about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
     pub message: InviteMessage,
     pub session_created: Timestamp,
+    pub time: Timestamp,
+    pub result: AttemptResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    /// Delivered; `role` is the person's role in a REQUEST (a CANCEL keeps the REQUEST's).
+    Sent {
+        role: Option<Role>,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+impl InviteRecord {
+    /// The record after `attempt`, or `None` when it changes nothing: marking a message sent
+    /// twice, or a message older than the one recorded, or reporting the failure of a message
+    /// already delivered (or of an older one) is a no-op. A record of another incarnation of
+    /// the session (`session_created` differs) is replaced.
+    pub fn apply(stored: Option<&InviteRecord>, attempt: &Attempt) -> Option<InviteRecord> {
+        let m = &attempt.message;
+        let base = stored.filter(|r| r.session_created == attempt.session_created);
+        let mut out = base.cloned().unwrap_or_else(|| InviteRecord {
+            session: m.session.clone(),
+            slot: m.slot.clone(),
+            person: m.person.clone(),
+            session_created: attempt.session_created,
+            sent: None,
+            failed: None,
+        });
+        let sent = out.sent.as_ref();
+        // Sequences only grow from one message to the next for a (slot, person).
+        let covered = sent.is_some_and(|d| d.sequence > m.sequence || (d.sequence, d.method) == (m.sequence, m.method));
+        match &attempt.result {
+            AttemptResult::Sent { .. } | AttemptResult::Failed { .. } if covered => return None,
+            AttemptResult::Sent { role } => {
+                let role = match m.method {
+                    InviteMethod::Request => role.or(sent.and_then(|d| d.role)),
+                    InviteMethod::Cancel => sent.and_then(|d| d.role).or(*role),
+                };
+                out.sent = Some(Delivery { method: m.method, sequence: m.sequence, time: Some(attempt.time), role });
+                out.failed = out.failed.filter(|f| f.sequence > m.sequence);
+            }
+            AttemptResult::Failed { reason } => {
+                if let Some(f) = &out.failed
+                    && (f.sequence > m.sequence
+                        || ((f.sequence, f.method) == (m.sequence, m.method) && &f.reason == reason))
+                {
+                    return None;
+                }
+                out.failed = Some(Failure {
+                    method: m.method,
+                    sequence: m.sequence,
+                    time: attempt.time,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        (Some(&out) != stored).then_some(out)
+    }
+
+    /// The attempts that rebuild this record on an empty store (`agenda migrate` copies
+    /// records this way, through [`InviteRecord::apply`]).
+    pub fn attempts(&self) -> Vec<Attempt> {
+        let message = |method, sequence| InviteMessage {
+            session: self.session.clone(),
+            slot: self.slot.clone(),
+            person: self.person.clone(),
+            method,
+            sequence,
+        };
+        let mut out = Vec::new();
+        if let Some(d) = &self.sent {
+            out.push(Attempt {
+                message: message(d.method, d.sequence),
+                session_created: self.session_created,
+                time: d.time.unwrap_or(self.session_created),
+                result: AttemptResult::Sent { role: d.role },
+            });
+        }
+        if let Some(f) = &self.failed {
+            out.push(Attempt {
+                message: message(f.method, f.sequence),
+                session_created: self.session_created,
+                time: f.time,
+                result: AttemptResult::Failed { reason: f.reason.clone() },
+            });
+        }
+        out
+    }
+}
+
+/// Why a message cannot be sent until someone adds an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockedBy {
+    /// The person has no e-mail address.
+    PersonHasNoEmail,
+    /// The session's organizer has none: it is the iTIP ORGANIZER, where replies go.
+    OrganizerHasNoEmail,
+}
+
+/// Where one wanted message stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteState {
+    Pending,
+    Sent { time: Option<Timestamp> },
+    Failed { time: Timestamp, reason: String },
+    Blocked(BlockedBy),
+}
+
+/// One message of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub message: InviteMessage,
+    pub state: InviteState,
+    /// The person's role in it: on the slot for a REQUEST; for a CANCEL, the one the REQUEST
+    /// they hold carried.
+    pub role: Role,
+    /// When the agenda called for it, at the latest: the session's last change (the store
+    /// keeps no time per slot), or the slot's removal.
+    pub due_since: Timestamp,
 }
 
 fn people_of(slot: &Slot) -> BTreeSet<&PersonId> {
     slot.speakers.iter().chain(&slot.moderators).collect()
 }
 
+/// The role a slot gives a person: moderator (ROLE=CHAIR) wins over speaker.
+pub fn role_on(slot: &Slot, person: &PersonId) -> Role {
+    if slot.moderators.contains(person) { Role::Moderator } else { Role::Speaker }
+}
+
+/// The records of this incarnation of the session.
+fn current<'a>(session: &Session, records: &'a [InviteRecord]) -> impl Iterator<Item = &'a InviteRecord> {
+    let created = session.meta.create_time;
+    records.iter().filter(move |r| r.session_created == created)
+}
+
 /// Every message the agenda calls for now, sent or not, in slot then person order.
-pub fn wanted(session: &Session, sent: &[SentInvite]) -> Vec<InviteMessage> {
-    let sent: Vec<&InviteMessage> =
-        sent.iter().filter(|s| s.session_created == session.meta.create_time).map(|s| &s.message).collect();
-    let was_requested = |slot: &SlotId, person: &PersonId| {
-        sent.iter().any(|m| &m.slot == slot && &m.person == person && m.method == InviteMethod::Request)
-    };
+pub fn wanted(session: &Session, records: &[InviteRecord]) -> Vec<InviteMessage> {
+    wanted_with_roles(session, records).into_iter().map(|(m, _)| m).collect()
+}
+
+fn wanted_with_roles(session: &Session, records: &[InviteRecord]) -> Vec<(InviteMessage, Role)> {
+    // What each person was last sent: a REQUEST calls for a CANCEL once they are off the
+    // slot, and a CANCEL sent stays the message they should have (listed as sent).
+    let held: HashMap<(&SlotId, &PersonId), &Delivery> =
+        current(session, records).filter_map(|r| Some(((&r.slot, &r.person), r.sent.as_ref()?))).collect();
     let mut out = Vec::new();
     let mut covered: BTreeSet<(&SlotId, &PersonId)> = BTreeSet::new();
     let session_on = session.status != SessionStatus::Cancelled;
@@ -64,10 +240,12 @@ pub fn wanted(session: &Session, sent: &[SentInvite]) -> Vec<InviteMessage> {
         let live = session_on && slot.status == SlotStatus::Scheduled;
         for person in people_of(slot) {
             covered.insert((&slot.id, person));
+            let role = role_on(slot, person);
             if live {
-                out.push(message(session, &slot.id, person, InviteMethod::Request, slot.sequence));
-            } else if was_requested(&slot.id, person) {
-                out.push(message(session, &slot.id, person, InviteMethod::Cancel, slot.sequence));
+                out.push((message(session, &slot.id, person, InviteMethod::Request, slot.sequence), role));
+            } else if let Some(d) = held.get(&(&slot.id, person)) {
+                let sequence = slot.sequence.max(d.sequence);
+                out.push((message(session, &slot.id, person, InviteMethod::Cancel, sequence), d.role.unwrap_or(role)));
             }
         }
     }
@@ -78,11 +256,13 @@ pub fn wanted(session: &Session, sent: &[SentInvite]) -> Vec<InviteMessage> {
         .chain(session.removed_slots.iter().map(|r| &r.slot))
         .map(|s| (&s.id, s.sequence))
         .collect();
-    for m in sent.iter().filter(|m| m.method == InviteMethod::Request) {
-        if covered.insert((&m.slot, &m.person)) {
-            let sequence = sequences.get(&m.slot).copied().unwrap_or(0).max(m.sequence + 1);
-            out.push(message(session, &m.slot, &m.person, InviteMethod::Cancel, sequence));
-        }
+    let mut gone: Vec<_> = held.iter().filter(|(k, _)| !covered.contains(*k)).collect();
+    gone.sort_by_key(|(k, _)| *k);
+    for ((slot, person), d) in gone {
+        // A CANCEL goes past the REQUEST it cancels; one already sent keeps its sequence.
+        let after = d.sequence + u32::from(d.method == InviteMethod::Request);
+        let sequence = sequences.get(slot).copied().unwrap_or(0).max(after);
+        out.push((message(session, slot, person, InviteMethod::Cancel, sequence), d.role.unwrap_or(Role::Speaker)));
     }
     out
 }
@@ -91,20 +271,61 @@ fn message(s: &Session, slot: &SlotId, person: &PersonId, method: InviteMethod, 
     InviteMessage { session: s.id.clone(), slot: slot.clone(), person: person.clone(), method, sequence }
 }
 
-/// The wanted messages that have not been sent: a REQUEST whose sequence the person has not
-/// received (or after a CANCEL), a CANCEL for a person still holding a REQUEST.
-pub fn pending(session: &Session, sent: &[SentInvite]) -> Vec<InviteMessage> {
-    let last: HashMap<(&SlotId, &PersonId), &InviteMessage> = sent
-        .iter()
-        .filter(|s| s.session_created == session.meta.create_time)
-        .map(|s| ((&s.message.slot, &s.message.person), &s.message))
-        .collect();
-    wanted(session, sent)
+/// Whether `delivered` already gives the person what `wanted` says: the same method, and for
+/// a REQUEST the same or a newer sequence.
+fn delivers(delivered: &Delivery, wanted: &InviteMessage) -> bool {
+    delivered.method == wanted.method
+        && (wanted.method == InviteMethod::Cancel || delivered.sequence >= wanted.sequence)
+}
+
+/// The outbox of one session at `now`: every wanted message with its state, in (slot,
+/// person) order. `has_email` says whether a person has an address. After the session's end,
+/// only messages already sent or failed are listed (see the module documentation); `now`
+/// `None` lists as if the session had not ended (a preview of what it calls for).
+pub fn outbox(
+    session: &Session,
+    records: &[InviteRecord],
+    now: Option<Timestamp>,
+    has_email: impl Fn(&PersonId) -> bool,
+) -> Vec<OutboxEntry> {
+    let by_key: HashMap<(&SlotId, &PersonId), &InviteRecord> =
+        current(session, records).map(|r| ((&r.slot, &r.person), r)).collect();
+    let ended = now.is_some_and(|now| session.end <= now);
+    let removed_at: HashMap<&SlotId, Timestamp> =
+        session.removed_slots.iter().map(|r| (&r.slot.id, r.removed_at)).collect();
+    let mut out: Vec<OutboxEntry> = wanted_with_roles(session, records)
         .into_iter()
-        .filter(|w| match last.get(&(&w.slot, &w.person)) {
-            None => w.method == InviteMethod::Request,
-            Some(m) => m.method != w.method || (w.method == InviteMethod::Request && m.sequence < w.sequence),
+        .filter_map(|(message, role)| {
+            let record = by_key.get(&(&message.slot, &message.person));
+            let state = match record {
+                Some(InviteRecord { sent: Some(d), .. }) if delivers(d, &message) => InviteState::Sent { time: d.time },
+                Some(InviteRecord { failed: Some(f), .. })
+                    if (f.method, f.sequence) == (message.method, message.sequence) =>
+                {
+                    InviteState::Failed { time: f.time, reason: f.reason.clone() }
+                }
+                _ if ended => return None,
+                _ if session.organizer.email.is_none() => InviteState::Blocked(BlockedBy::OrganizerHasNoEmail),
+                _ if !has_email(&message.person) => InviteState::Blocked(BlockedBy::PersonHasNoEmail),
+                _ => InviteState::Pending,
+            };
+            let due_since = removed_at.get(&message.slot).copied().unwrap_or(session.meta.update_time);
+            Some(OutboxEntry { message, state, role, due_since })
         })
+        .collect();
+    out.sort_by(|a, b| (&a.message.slot, &a.message.person).cmp(&(&b.message.slot, &b.message.person)));
+    out
+}
+
+/// The wanted messages that have not been sent: a REQUEST whose sequence the person has not
+/// received (or after a CANCEL), a CANCEL for a person still holding a REQUEST. Blocked and
+/// failed ones included; the session's end is not considered (see [`outbox`] for both).
+pub fn pending(session: &Session, records: &[InviteRecord]) -> Vec<InviteMessage> {
+    let last: HashMap<(&SlotId, &PersonId), &Delivery> =
+        current(session, records).filter_map(|r| Some(((&r.slot, &r.person), r.sent.as_ref()?))).collect();
+    wanted(session, records)
+        .into_iter()
+        .filter(|w| last.get(&(&w.slot, &w.person)).is_none_or(|d| !delivers(d, w)))
         .collect()
 }
 
@@ -135,6 +356,7 @@ mod tests {
             allow_overlap: true,
             status: SlotStatus::Scheduled,
             sequence: 0,
+            answers: vec![],
         };
         Session {
             id: id("s"),
@@ -162,8 +384,29 @@ mod tests {
         }
     }
 
-    fn sent_all(s: &Session, msgs: &[InviteMessage]) -> Vec<SentInvite> {
-        msgs.iter().map(|m| SentInvite { message: m.clone(), session_created: s.meta.create_time }).collect()
+    fn attempt(s: &Session, m: &InviteMessage, result: AttemptResult) -> Attempt {
+        Attempt { message: m.clone(), session_created: s.meta.create_time, time: Timestamp::UNIX_EPOCH, result }
+    }
+
+    /// `records` after each of `msgs` was marked sent.
+    fn mark(s: &Session, records: &[InviteRecord], msgs: &[InviteMessage]) -> Vec<InviteRecord> {
+        let mut out = records.to_vec();
+        for m in msgs {
+            let role = s.slots.iter().find(|sl| sl.id == m.slot).map(|sl| role_on(sl, &m.person));
+            let a = attempt(s, m, AttemptResult::Sent { role });
+            let at = out.iter().position(|r| (&r.slot, &r.person) == (&m.slot, &m.person));
+            if let Some(new) = InviteRecord::apply(at.map(|i| &out[i]), &a) {
+                match at {
+                    Some(i) => out[i] = new,
+                    None => out.push(new),
+                }
+            }
+        }
+        out
+    }
+
+    fn sent_all(s: &Session, msgs: &[InviteMessage]) -> Vec<InviteRecord> {
+        mark(s, &[], msgs)
     }
 
     fn names(msgs: &[InviteMessage]) -> Vec<String> {
@@ -221,5 +464,76 @@ mod tests {
             r.session_created = "2020-01-01T00:00:00Z".parse().unwrap();
         }
         assert_eq!(pending(&s, &stale).len(), 4);
+    }
+
+    #[test]
+    fn marking_twice_or_an_older_sequence_changes_nothing() {
+        let s = session();
+        let first = pending(&s, &[]).remove(0);
+        let records = sent_all(&s, std::slice::from_ref(&first));
+        let sent = AttemptResult::Sent { role: Some(Role::Speaker) };
+        assert_eq!(InviteRecord::apply(Some(&records[0]), &attempt(&s, &first, sent.clone())), None);
+        let newer = InviteMessage { sequence: 3, ..first.clone() };
+        let updated = InviteRecord::apply(Some(&records[0]), &attempt(&s, &newer, sent.clone())).unwrap();
+        assert_eq!(InviteRecord::apply(Some(&updated), &attempt(&s, &first, sent)), None);
+        let failed = AttemptResult::Failed { reason: "550 no such user".into() };
+        assert_eq!(InviteRecord::apply(Some(&updated), &attempt(&s, &first, failed)), None);
+    }
+
+    #[test]
+    fn a_failure_is_kept_until_that_message_or_a_newer_one_is_sent() {
+        let s = session();
+        let first = pending(&s, &[]).remove(0);
+        let failed = AttemptResult::Failed { reason: "550 no such user".into() };
+        let record = InviteRecord::apply(None, &attempt(&s, &first, failed.clone())).unwrap();
+        assert_eq!(InviteRecord::apply(Some(&record), &attempt(&s, &first, failed)), None);
+        let entries = outbox(&s, std::slice::from_ref(&record), None, |_| true);
+        let entry = entries.iter().find(|e| e.message == first).unwrap();
+        assert_eq!(entry.state, InviteState::Failed { time: Timestamp::UNIX_EPOCH, reason: "550 no such user".into() });
+        let sent =
+            InviteRecord::apply(Some(&record), &attempt(&s, &first, AttemptResult::Sent { role: None })).unwrap();
+        assert_eq!(sent.failed, None);
+        assert_eq!(
+            sent.attempts().iter().fold(None, |r: Option<InviteRecord>, a| InviteRecord::apply(r.as_ref(), a).or(r)),
+            Some(sent)
+        );
+    }
+
+    #[test]
+    fn people_without_an_address_are_blocked_and_an_ended_session_calls_for_nothing_new() {
+        let mut s = session();
+        s.organizer.email = Some(crate::domain::Email::parse("o@example.org").unwrap());
+        let ann: PersonId = id("ann");
+        let states: Vec<(String, InviteState)> =
+            outbox(&s, &[], None, |p| p != &ann).into_iter().map(|e| (e.message.person.to_string(), e.state)).collect();
+        assert_eq!(states[0], ("ann".into(), InviteState::Blocked(BlockedBy::PersonHasNoEmail)));
+        assert!(states[1..].iter().all(|(_, st)| st == &InviteState::Pending));
+        s.organizer.email = None;
+        assert!(
+            outbox(&s, &[], None, |_| true)
+                .iter()
+                .all(|e| e.state == InviteState::Blocked(BlockedBy::OrganizerHasNoEmail))
+        );
+
+        let records = sent_all(&s, &pending(&s, &[])[..1]);
+        let after_end = s.end;
+        let left = outbox(&s, &records, Some(after_end), |_| true);
+        assert_eq!(left.len(), 1);
+        assert!(matches!(left[0].state, InviteState::Sent { .. }));
+    }
+
+    #[test]
+    fn a_moderator_taken_off_a_slot_is_cancelled_as_the_chair_they_were() {
+        let s = session();
+        let records = sent_all(&s, &pending(&s, &[]));
+        let mut off = s.clone();
+        off.slots[0].moderators.clear();
+        off.carry_over(&s, Timestamp::UNIX_EPOCH);
+        let cancel: Vec<OutboxEntry> = outbox(&off, &records, None, |_| true)
+            .into_iter()
+            .filter(|e| e.message.method == InviteMethod::Cancel)
+            .collect();
+        assert_eq!(cancel.len(), 1);
+        assert_eq!((cancel[0].message.person.as_str(), cancel[0].role), ("mod", Role::Moderator));
     }
 }

@@ -19,13 +19,16 @@ pub use change::{Change, ChangeKind};
 pub use error::{Error, FieldViolation, Kind, Violations};
 pub use feed_token::{FeedScope, FeedToken};
 pub use ids::{IdError, PersonId, SessionId, SlotId, new_id};
-pub use invite::{InviteMessage, InviteMethod, SentInvite, pending as pending_invites, wanted as wanted_invites};
+pub use invite::{
+    Attempt, AttemptResult, BlockedBy, Delivery, Failure, InviteMessage, InviteMethod, InviteRecord, InviteState,
+    OutboxEntry, outbox, pending as pending_invites, role_on, wanted as wanted_invites,
+};
 pub use person::{Person, PersonPatch};
 pub use query::{PersonCursor, PersonSlot, PersonSlotCursor, SessionCursor, SessionFilter};
 pub use session::{
     Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus,
-    REMOVED_SLOT_RETENTION_SECONDS, RemovedSlot, Role, Session, SessionPatch, SessionStatus, Slot, SlotKind, SlotPatch,
-    SlotStatus, Visibility,
+    REMOVED_SLOT_RETENTION_SECONDS, RemovedSlot, Role, Session, SessionPatch, SessionStatus, Slot, SlotAnswer,
+    SlotKind, SlotPatch, SlotStatus, Visibility,
 };
 pub use values::{
     EARLIEST_TIME, END_OF_TIME, Email, TIME_RANGE_RULE, TimeZoneName, Timestamp, ValueError, WebUrl, check_text,

@@ -129,6 +129,21 @@ pub struct Slot {
     pub status: SlotStatus,
     /// The iCalendar SEQUENCE of the slot's event; maintained by [`Session::carry_over`].
     pub sequence: u32,
+    /// The speakers' and moderators' answers to this slot's invites (each slot is its own
+    /// calendar object, so its answers are its own). Kept by [`Session::carry_over`] for the
+    /// people still on the slot; written only by [`Session::record_reply`].
+    pub answers: Vec<SlotAnswer>,
+}
+
+/// A speaker's or moderator's answer to the invite for one slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotAnswer {
+    pub person: PersonId,
+    pub status: ParticipationStatus,
+    /// The SEQUENCE answered. An answer holds for that version of the slot only: once the
+    /// slot changes (its sequence grows, and the person gets an updated REQUEST), they show
+    /// NEEDS-ACTION again until they answer the new one ([`Slot::status_of`]).
+    pub sequence: u32,
 }
 
 /// A slot taken off the agenda, kept for a while so that calendars that have it see it
@@ -240,6 +255,15 @@ impl Slot {
             roles.push(Role::Moderator);
         }
         roles
+    }
+
+    /// `person`'s answer to the current version of the slot: NEEDS-ACTION without one, or
+    /// when the answer was to an older sequence (see [`SlotAnswer::sequence`]).
+    pub fn status_of(&self, person: &PersonId) -> ParticipationStatus {
+        self.answers
+            .iter()
+            .find(|a| &a.person == person && a.sequence >= self.sequence)
+            .map_or(ParticipationStatus::NeedsAction, |a| a.status)
     }
 }
 
@@ -387,12 +411,17 @@ impl Session {
                         || o.speakers != slot.speakers
                         || o.moderators != slot.moderators;
                     slot.sequence = o.sequence + u32::from(changed || place_changed || status_changed);
+                    slot.answers = merge_answers(&o.answers, std::mem::take(&mut slot.answers));
                 }
                 None => {
                     let removed = old.removed_slots.iter().find(|r| r.slot.id == slot.id);
                     slot.sequence = removed.map_or(0, |r| r.slot.sequence + 1);
+                    let kept = removed.map(|r| r.slot.answers.as_slice()).unwrap_or_default();
+                    slot.answers = merge_answers(kept, std::mem::take(&mut slot.answers));
                 }
             }
+            let on_slot: HashSet<PersonId> = slot.speakers.iter().chain(&slot.moderators).cloned().collect();
+            slot.answers.retain(|a| on_slot.contains(&a.person));
         }
         let mut removed: Vec<RemovedSlot> = old
             .removed_slots
@@ -421,6 +450,12 @@ impl Session {
     /// replacement is news to every calendar, whatever field changed), and never below the
     /// file's own. Removed slots the file brings are kept unless the agenda has them again.
     pub fn replace_over(&mut self, old: &Session, now: Timestamp) -> bool {
+        // A file's answers only stand in for a new slot's: a stored slot keeps its own.
+        let stored = old.slots.iter().chain(old.removed_slots.iter().map(|r| &r.slot));
+        let stored: HashSet<&SlotId> = stored.map(|s| &s.id).collect();
+        for slot in self.slots.iter_mut().filter(|s| stored.contains(&s.id)) {
+            slot.answers.clear();
+        }
         let file = self.clone();
         self.carry_over(old, now);
         self.sequence = self.sequence.max(file.sequence);
@@ -539,10 +574,31 @@ impl Session {
         Ok(())
     }
 
-    /// Records `person`'s answer to the invite for `slot` that carried `sequence`. An answer
-    /// to an older version of the slot is refused: it would undo the answer to the newer
-    /// invite the person has (or will have) received. A speaker or moderator who is not yet a
-    /// participant becomes one, in the role they have on the slot.
+    /// Sets each slot's answers from the participant list, for a session that has no per-slot
+    /// answers (stored before they were kept, or read from an import file, which carries none):
+    /// each speaker's and moderator's participant status, their one answer then, on each of
+    /// their slots, as an answer to the slot's current version. NEEDS-ACTION is no answer.
+    pub fn answers_from_participants(&mut self) {
+        let status: std::collections::HashMap<&PersonId, ParticipationStatus> = self
+            .participants
+            .iter()
+            .filter(|p| p.status != ParticipationStatus::NeedsAction)
+            .map(|p| (&p.person, p.status))
+            .collect();
+        for slot in self.slots.iter_mut().chain(self.removed_slots.iter_mut().map(|r| &mut r.slot)) {
+            let people: BTreeSet<&PersonId> = slot.speakers.iter().chain(&slot.moderators).collect();
+            let sequence = slot.sequence;
+            slot.answers = people
+                .into_iter()
+                .filter_map(|p| Some(SlotAnswer { person: p.clone(), status: *status.get(p)?, sequence }))
+                .collect();
+        }
+    }
+
+    /// Records `person`'s answer to the invite for `slot` that carried `sequence`, on that
+    /// slot only (the session's participant list is not touched: its statuses are the
+    /// organizer's). An answer to an older version of the slot is refused: it would undo the
+    /// answer to the newer invite the person has (or will have) received.
     pub fn record_reply(
         &mut self,
         slot: &SlotId,
@@ -550,17 +606,31 @@ impl Session {
         sequence: u32,
         status: ParticipationStatus,
     ) -> Result<(), Error> {
-        let on_slot = self.slot(slot)?;
+        let on_slot =
+            self.slots.iter_mut().find(|s| &s.id == slot).ok_or_else(|| Error::not_found(Kind::Slot, slot))?;
         if sequence < on_slot.sequence {
             return Err(Error::StaleReply { slot: slot.clone(), answered: sequence, current: on_slot.sequence });
         }
-        let role = if on_slot.moderators.contains(person) { Role::Moderator } else { Role::Speaker };
-        match self.participants.iter_mut().find(|p| &p.person == person) {
-            Some(p) => p.status = status,
-            None => self.participants.push(Participant { person: person.clone(), role, group: String::new(), status }),
+        let answer = SlotAnswer { person: person.clone(), status, sequence };
+        match on_slot.answers.iter_mut().find(|a| &a.person == person) {
+            Some(a) => *a = answer,
+            None => on_slot.answers.push(answer),
         }
         Ok(())
     }
+}
+
+/// The stored answers with `new` ones (a reply just recorded) in place of the same person's:
+/// an edit that carries no answers (the API's slots never do) keeps the stored ones.
+fn merge_answers(stored: &[SlotAnswer], new: Vec<SlotAnswer>) -> Vec<SlotAnswer> {
+    let mut out = stored.to_vec();
+    for a in new {
+        match out.iter_mut().find(|o| o.person == a.person) {
+            Some(o) => *o = a,
+            None => out.push(a),
+        }
+    }
+    out
 }
 
 /// Whether two versions of a slot are the same apart from their sequence numbers.
@@ -680,6 +750,7 @@ mod tests {
             allow_overlap: false,
             status: SlotStatus::Scheduled,
             sequence: 0,
+            answers: vec![],
         }
     }
 
@@ -831,6 +902,38 @@ mod tests {
         again.slots.push(slot("c", "2022-11-17T14:20:00Z", "2022-11-17T14:30:00Z"));
         assert!(!again.replace_over(&replaced, now()));
         assert_eq!(again, replaced);
+    }
+
+    #[test]
+    fn an_answer_belongs_to_its_slot_and_lapses_when_the_slot_moves() {
+        let ann = PersonId::parse("ann").unwrap();
+        let mut s = session();
+        for sl in &mut s.slots {
+            sl.speakers = vec![ann.clone()];
+        }
+        s.participants = vec![Participant {
+            person: ann.clone(),
+            role: Role::Speaker,
+            group: String::new(),
+            status: ParticipationStatus::Accepted,
+        }];
+        let (a, b) = (SlotId::parse("a").unwrap(), SlotId::parse("b").unwrap());
+        s.record_reply(&a, &ann, 0, ParticipationStatus::Declined).unwrap();
+        assert_eq!(s.slot(&a).unwrap().status_of(&ann), ParticipationStatus::Declined);
+        assert_eq!(s.slot(&b).unwrap().status_of(&ann), ParticipationStatus::NeedsAction);
+        assert_eq!(s.participants[0].status, ParticipationStatus::Accepted);
+
+        let mut moved = s.clone();
+        moved.slots[0].end = t("2022-11-17T14:04:00Z");
+        moved.carry_over(&s, now());
+        assert_eq!(moved.slot(&a).unwrap().status_of(&ann), ParticipationStatus::NeedsAction);
+        moved.record_reply(&a, &ann, 1, ParticipationStatus::Accepted).unwrap();
+        assert_eq!(moved.slot(&a).unwrap().status_of(&ann), ParticipationStatus::Accepted);
+
+        let mut off = moved.clone();
+        off.slots[0].speakers.clear();
+        off.carry_over(&moved, now());
+        assert!(off.slot(&a).unwrap().answers.is_empty());
     }
 
     #[test]

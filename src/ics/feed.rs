@@ -398,9 +398,7 @@ fn event(e: &EventData, zone: Option<&TimeZone>) -> Event {
         p.add_parameter("CUTYPE", "INDIVIDUAL");
         p.add_parameter("ROLE", a.role);
         p.add_parameter("PARTSTAT", a.partstat);
-        if a.rsvp {
-            p.add_parameter("RSVP", "TRUE");
-        }
+        p.add_parameter("RSVP", if a.rsvp { "TRUE" } else { "FALSE" });
         ev.append_multi_property(p);
     }
     if !e.categories.is_empty() {

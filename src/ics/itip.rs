@@ -3,10 +3,8 @@
 //! One message carries one slot (one UID, the same UID the feeds use), so every client
 //! (Outlook in particular) applies it to the event it already has.
 
-use std::collections::HashMap;
-
 use super::feed::{self, Attendee, EventData, FeedSettings, People, calendar, finish};
-use crate::domain::{InviteMethod, ParticipationStatus, Person, PersonId, Session, SessionId, Slot, SlotId};
+use crate::domain::{InviteMethod, ParticipationStatus, Person, Role, Session, SessionId, Slot, SlotId};
 
 /// What a REPLY says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +70,11 @@ pub fn parse_slot_uid(settings: &FeedSettings, uid: &str) -> Option<(SessionId, 
 }
 
 /// The iTIP object for `person` about `slot`: a REQUEST listing every speaker (REQ-PARTICIPANT)
-/// and moderator (CHAIR) who has an address, with their current answers, or a CANCEL to
-/// `person` alone. `sequence` is the message's SEQUENCE.
+/// and moderator (CHAIR) who has an address, with their answers to this slot, or a CANCEL to
+/// `person` alone, in `role` (the one their REQUEST carried: a moderator taken off the slot
+/// is still cancelled as CHAIR), asking for no reply (RFC 5546 section 3.2.5). `sequence` is the
+/// message's SEQUENCE.
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     settings: &FeedSettings,
     session: &Session,
@@ -82,19 +83,18 @@ pub fn render(
     people: &People,
     method: InviteMethod,
     sequence: u32,
+    role: Role,
 ) -> (EventData, String) {
     let mut e = feed::slot_event(settings, session, slot, people);
     e.sequence = sequence;
     e.summary = format!("{} — {}", slot.title, session.title);
-    let status: HashMap<&PersonId, ParticipationStatus> =
-        session.participants.iter().map(|p| (&p.person, p.status)).collect();
     let attendee = |p: &Person, role: &'static str| {
         p.email.as_ref().map(|email| Attendee {
             name: p.display_name(),
             email: email.to_string(),
             role,
-            partstat: partstat(status.get(&p.id).copied().unwrap_or(ParticipationStatus::NeedsAction)),
-            rsvp: true,
+            partstat: partstat(slot.status_of(&p.id)),
+            rsvp: method == InviteMethod::Request,
         })
     };
     match method {
@@ -106,7 +106,7 @@ pub fn render(
         }
         InviteMethod::Cancel => {
             e.cancelled = true;
-            let role = if slot.moderators.contains(&person.id) { "CHAIR" } else { "REQ-PARTICIPANT" };
+            let role = if role == Role::Moderator { "CHAIR" } else { "REQ-PARTICIPANT" };
             e.attendees = attendee(person, role).into_iter().collect();
         }
     }

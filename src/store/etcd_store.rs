@@ -100,8 +100,8 @@ use super::records::{
 };
 use super::{Expect, Store, StoreError, StoreStats};
 use crate::domain::{
-    Change, ChangeKind, FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session,
-    SessionCursor, SessionFilter, SessionId, Timestamp,
+    Attempt, Change, ChangeKind, FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor,
+    Session, SessionCursor, SessionFilter, SessionId, Timestamp,
 };
 
 /// Records read per page when a query scans a prefix: small enough for etcd's default
@@ -228,8 +228,8 @@ impl Keys {
         self.key("t", &[token.as_bytes()])
     }
 
-    fn invite(&self, sent: &SentInvite) -> Vec<u8> {
-        let m = &sent.message;
+    fn invite(&self, attempt: &Attempt) -> Vec<u8> {
+        let m = &attempt.message;
         self.key("i", &[&term(m.session.as_str()), &term(m.slot.as_str()), m.person.as_str().as_bytes()])
     }
 
@@ -715,20 +715,21 @@ impl EtcdStore {
         Err(StoreError::PersonInUse { sessions: count_of(&resp, 1) })
     }
 
-    /// One attempt at marking invites sent: `latest` holds the highest sequence per key.
-    async fn try_mark_invites_sent(&self, latest: &BTreeMap<Vec<u8>, &SentInvite>) -> Result<(), StoreError> {
+    /// One attempt at recording invite attempts: `by_key` holds a batch's attempts per key,
+    /// in the order given.
+    async fn try_record_invites(&self, by_key: &BTreeMap<Vec<u8>, Vec<&Attempt>>) -> Result<(), StoreError> {
         loop {
             let mut compares = Vec::new();
             let mut ops = Vec::new();
-            for (key, s) in latest {
+            for (key, attempts) in by_key {
                 let stored = self.get(key.clone()).await?;
-                if let Some(kv) = &stored
-                    && decode_sent_invite(kv.value())?.message.sequence > s.message.sequence
-                {
+                let before = stored.as_ref().map(|kv| decode_sent_invite(kv.value())).transpose()?;
+                let after = attempts.iter().fold(before.clone(), |r, a| InviteRecord::apply(r.as_ref(), a).or(r));
+                let Some(record) = after.filter(|r| Some(r) != before.as_ref()) else {
                     continue;
-                }
+                };
                 compares.push(unchanged(key, stored.as_ref()));
-                ops.push(TxnOp::put(key.clone(), encode_sent_invite(s), None));
+                ops.push(TxnOp::put(key.clone(), encode_sent_invite(&record), None));
             }
             if ops.is_empty() {
                 return Ok(());
@@ -1040,20 +1041,17 @@ impl Store for EtcdStore {
         kvs.iter().map(|kv| decode_feed_token(record(kv.value()))).collect()
     }
 
-    async fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError> {
-        // The highest sequence of the batch per key.
-        let mut latest: BTreeMap<Vec<u8>, &SentInvite> = BTreeMap::new();
-        for s in sent {
-            let slot = latest.entry(self.keys.invite(s)).or_insert(s);
-            if s.message.sequence > slot.message.sequence {
-                *slot = s;
-            }
+    async fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError> {
+        let mut by_key: BTreeMap<Vec<u8>, Vec<&Attempt>> = BTreeMap::new();
+        for a in attempts {
+            by_key.entry(self.keys.invite(a)).or_default().push(a);
         }
-        // Every attempt reads the stored sequences again, so repeating one is harmless.
-        with_failover(|| self.try_mark_invites_sent(&latest)).await
+        // Every try reads the stored records again and applying is idempotent, so repeating
+        // one is harmless.
+        with_failover(|| self.try_record_invites(&by_key)).await
     }
 
-    async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
+    async fn invite_records(&self, session: &SessionId) -> Result<Vec<InviteRecord>, StoreError> {
         let kvs = self.scan(&self.keys.invites_of(session), None, usize::MAX).await?;
         kvs.iter().map(|kv| decode_sent_invite(kv.value())).collect()
     }

@@ -85,9 +85,10 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store, force: bool) -> Result<Mi
             let failed = |source| MigrateError::Destination { kind: "session", id: session.id.to_string(), source };
             let current = to.get_session(&session.id).await.map_err(MigrateError::Inspect)?;
             to.put_session(session, expect_over(current.map(|s| s.meta.revision))).await.map_err(failed)?;
-            let sent = from.sent_invites(&session.id).await.map_err(MigrateError::Source)?;
+            let sent = from.invite_records(&session.id).await.map_err(MigrateError::Source)?;
             if !sent.is_empty() {
-                to.mark_invites_sent(&sent).await.map_err(failed)?;
+                let attempts: Vec<_> = sent.iter().flat_map(|r| r.attempts()).collect();
+                to.record_invites(&attempts).await.map_err(failed)?;
             }
             summary.sent_invites += sent.len();
         }

@@ -95,7 +95,7 @@ pub use etcd_store::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore, txn_ops_n
 pub use sled_store::SledStore;
 
 use crate::domain::{
-    Change, FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session,
+    Attempt, Change, FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session,
     SessionCursor, SessionFilter, SessionId, Timestamp,
 };
 
@@ -206,11 +206,12 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` tokens in token order, after `after`.
     async fn list_feed_tokens(&self, after: Option<&str>, limit: usize) -> Result<Vec<FeedToken>, StoreError>;
 
-    /// Records invites as sent (atomically). A record with a lower sequence than the one
-    /// stored for the same session, slot and person does not replace it.
-    async fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError>;
-    /// The last invite recorded for each slot and person of a session, in (slot, person) order.
-    async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError>;
+    /// Folds senders' reports into the invite records of their (session, slot, person), all
+    /// at once, each through [`InviteRecord::apply`] against the record as stored at the
+    /// write (so reporting twice, or an older message, changes nothing).
+    async fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError>;
+    /// The invite record of each slot and person of a session, in (slot, person) order.
+    async fn invite_records(&self, session: &SessionId) -> Result<Vec<InviteRecord>, StoreError>;
 
     /// The revision of the last write (0 for an empty store).
     async fn revision(&self) -> Result<u64, StoreError>;

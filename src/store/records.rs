@@ -7,6 +7,11 @@
 //!
 //! postcard: compact (varints, no field names), fast, with a documented stable wire format;
 //! the price is that it is not self-describing, which the format version covers.
+//!
+//! Tails: a field added later goes in a struct encoded *after* the record (`SessionTail`,
+//! `SentInviteTail`), not into it. postcard's `from_bytes` ignores trailing bytes, so a build
+//! that predates a tail still reads the record, and a record without its tail (written
+//! before it existed) reads with the tail's stated defaults: no rewrite, no format bump.
 
 use std::collections::BTreeSet;
 
@@ -15,9 +20,10 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use super::memindex::Doc;
 use crate::domain::{
-    Change, ChangeKind, Email, FeedScope, FeedToken, Format, InviteMessage, InviteMethod, Material, MaterialKind,
-    Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta, RemovedSlot, Role, SentInvite, Session,
-    SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility, WebUrl,
+    Change, ChangeKind, Delivery, Email, Failure, FeedScope, FeedToken, Format, InviteMethod, InviteRecord, Material,
+    MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta, RemovedSlot, Role,
+    Session, SessionId, SessionStatus, Slot, SlotAnswer, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp,
+    Visibility, WebUrl,
 };
 
 /// Maps a domain enum to stable one-byte codes and back.
@@ -118,6 +124,23 @@ struct SessionRecord {
     participants: Vec<ParticipantRecord>,
     removed_slots: Vec<RemovedSlotRecord>,
     meta: MetaRecord,
+    sequence: u32,
+}
+
+/// Encoded after a [`SessionRecord`]: what sessions gained since. Absent in records written
+/// before per-slot answers were kept; see [`decode_session`] for how those read.
+#[derive(Serialize, Deserialize)]
+struct SessionTail {
+    /// The answers of each slot, in the order of `SessionRecord::slots`.
+    slot_answers: Vec<Vec<AnswerRecord>>,
+    /// The answers of each removed slot, in the order of `SessionRecord::removed_slots`.
+    removed_slot_answers: Vec<Vec<AnswerRecord>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AnswerRecord {
+    person: String,
+    status: u8,
     sequence: u32,
 }
 
@@ -233,14 +256,65 @@ fn slot_of(sl: SlotRecord) -> Result<Slot, StoreError> {
         allow_overlap: sl.allow_overlap,
         status: slot_status_of(sl.status)?,
         sequence: sl.sequence,
+        answers: Vec::new(),
     })
+}
+
+fn answer_records(v: &[SlotAnswer]) -> Vec<AnswerRecord> {
+    v.iter()
+        .map(|a| AnswerRecord {
+            person: a.person.as_str().to_owned(),
+            status: partstat_code(a.status),
+            sequence: a.sequence,
+        })
+        .collect()
+}
+
+fn answers_of(v: Vec<AnswerRecord>) -> Result<Vec<SlotAnswer>, StoreError> {
+    v.into_iter()
+        .map(|a| {
+            Ok(SlotAnswer {
+                person: PersonId::try_from(a.person).map_err(corrupt)?,
+                status: partstat_of(a.status)?,
+                sequence: a.sequence,
+            })
+        })
+        .collect()
+}
+
+fn session_tail(s: &Session) -> SessionTail {
+    SessionTail {
+        slot_answers: s.slots.iter().map(|sl| answer_records(&sl.answers)).collect(),
+        removed_slot_answers: s.removed_slots.iter().map(|r| answer_records(&r.slot.answers)).collect(),
+    }
+}
+
+/// Puts the tail's answers on their slots; the tail must match the record's slots.
+fn apply_tail(s: &mut Session, tail: SessionTail) -> Result<(), StoreError> {
+    if tail.slot_answers.len() != s.slots.len() || tail.removed_slot_answers.len() != s.removed_slots.len() {
+        return Err(StoreError::Corrupt(format!("session {}: the answers do not match the slots", s.id)));
+    }
+    for (slot, answers) in s.slots.iter_mut().zip(tail.slot_answers) {
+        slot.answers = answers_of(answers)?;
+    }
+    for (r, answers) in s.removed_slots.iter_mut().zip(tail.removed_slot_answers) {
+        r.slot.answers = answers_of(answers)?;
+    }
+    Ok(())
+}
+
+/// `record` followed by `tail`.
+fn with_tail<R: Serialize, T: Serialize>(record: &R, tail: &T) -> Vec<u8> {
+    let mut out = postcard::to_stdvec(record).expect("encoding to a Vec cannot fail");
+    out.extend(postcard::to_stdvec(tail).expect("encoding to a Vec cannot fail"));
+    out
 }
 
 /// Encodes a session at its own revision (the sled engine encodes through [`Unrevisioned`];
 /// the etcd engine stores records as they are).
 #[cfg(any(test, feature = "etcd"))]
 pub fn encode_session(s: &Session) -> Vec<u8> {
-    postcard::to_stdvec(&session_record(s, s.meta.revision)).expect("encoding to a Vec cannot fail")
+    with_tail(&session_record(s, s.meta.revision), &session_tail(s))
 }
 
 /// A record encoded before its revision is known: the bytes before and after the revision.
@@ -277,9 +351,11 @@ impl Unrevisioned {
 
 /// A session for the `sessions` tree, its revision left to fill in.
 pub fn unrevisioned_session(s: &Session) -> Unrevisioned {
-    let bytes = postcard::to_stdvec(&session_record(s, 0)).expect("encoding to a Vec cannot fail");
-    // `sequence` is the one field after `meta.revision`.
-    let post_len = postcard::to_stdvec(&s.sequence).expect("encoding to a Vec cannot fail").len();
+    let tail = postcard::to_stdvec(&session_tail(s)).expect("encoding to a Vec cannot fail");
+    let mut bytes = postcard::to_stdvec(&session_record(s, 0)).expect("encoding to a Vec cannot fail");
+    bytes.extend_from_slice(&tail);
+    // `sequence` is the one field after `meta.revision`; the tail follows the record.
+    let post_len = postcard::to_stdvec(&s.sequence).expect("encoding to a Vec cannot fail").len() + tail.len();
     Unrevisioned::cut(bytes, post_len)
 }
 
@@ -331,8 +407,14 @@ fn session_record(s: &Session, revision: u64) -> SessionRecord {
 }
 
 /// Decodes a record of the `sessions` tree.
+///
+/// A record without a tail (stored before per-slot answers were kept) reads with the answers
+/// its participant statuses imply ([`Session::answers_from_participants`]), so no answer is
+/// lost.
 pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
-    let r: SessionRecord = postcard::from_bytes(bytes).map_err(corrupt)?;
+    let (r, rest): (SessionRecord, &[u8]) = postcard::take_from_bytes(bytes).map_err(corrupt)?;
+    let tail: Option<SessionTail> =
+        if rest.is_empty() { None } else { Some(postcard::from_bytes(rest).map_err(corrupt)?) };
     let slots = r.slots.into_iter().map(slot_of).collect::<Result<_, StoreError>>()?;
     let removed_slots = r
         .removed_slots
@@ -356,7 +438,7 @@ pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
             })
         })
         .collect::<Result<_, StoreError>>()?;
-    Ok(Session {
+    let mut s = Session {
         id: SessionId::try_from(r.id).map_err(corrupt)?,
         title: r.title,
         description: r.description,
@@ -383,7 +465,12 @@ pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
         removed_slots,
         meta: meta_of(r.meta)?,
         sequence: r.sequence,
-    })
+    };
+    match tail {
+        Some(tail) => apply_tail(&mut s, tail)?,
+        None => s.answers_from_participants(),
+    }
+    Ok(s)
 }
 
 /// A session record read without building domain values: what the indexes need of it. Field
@@ -559,50 +646,119 @@ pub fn decode_feed_token(bytes: &[u8]) -> Result<FeedToken, StoreError> {
     })
 }
 
+/// The last message delivered for one (session, slot, person), as stored since invites were
+/// first recorded. `method` 0 means none was delivered yet (only a failure is recorded:
+/// see [`SentInviteTail`]).
 #[derive(Serialize, Deserialize)]
 struct SentInviteRecord {
     session: String,
     slot: String,
     person: String,
-    /// 1 REQUEST, 2 CANCEL.
+    /// 0 none, 1 REQUEST, 2 CANCEL.
     method: u8,
     sequence: u32,
     session_created_micros: i64,
 }
 
-/// Encodes a sent-invite record for the `invites_sent` tree.
-pub fn encode_sent_invite(s: &SentInvite) -> Vec<u8> {
-    let m = &s.message;
-    let rec = SentInviteRecord {
-        session: m.session.as_str().to_owned(),
-        slot: m.slot.as_str().to_owned(),
-        person: m.person.as_str().to_owned(),
-        method: match m.method {
-            InviteMethod::Request => 1,
-            InviteMethod::Cancel => 2,
-        },
-        sequence: m.sequence,
-        session_created_micros: s.session_created.as_microsecond(),
-    };
-    postcard::to_stdvec(&rec).expect("encoding to a Vec cannot fail")
+/// Encoded after a [`SentInviteRecord`]: what the outbox keeps since. Absent in records
+/// written before: those read as delivered at an unknown time, in an unknown role, with no
+/// failure.
+#[derive(Serialize, Deserialize)]
+struct SentInviteTail {
+    sent_micros: Option<i64>,
+    /// The role the delivered message carried: 0 unknown, else a role code.
+    role: u8,
+    failure: Option<FailureRecord>,
 }
 
-/// Decodes a record of the `invites_sent` tree.
-pub fn decode_sent_invite(bytes: &[u8]) -> Result<SentInvite, StoreError> {
-    let r: SentInviteRecord = postcard::from_bytes(bytes).map_err(corrupt)?;
-    Ok(SentInvite {
-        message: InviteMessage {
-            session: SessionId::try_from(r.session).map_err(corrupt)?,
-            slot: SlotId::try_from(r.slot).map_err(corrupt)?,
-            person: PersonId::try_from(r.person).map_err(corrupt)?,
-            method: match r.method {
-                1 => InviteMethod::Request,
-                2 => InviteMethod::Cancel,
-                c => return Err(StoreError::Corrupt(format!("unknown invite method code {c}"))),
-            },
+#[derive(Serialize, Deserialize)]
+struct FailureRecord {
+    method: u8,
+    sequence: u32,
+    micros: i64,
+    reason: String,
+}
+
+fn method_code(m: InviteMethod) -> u8 {
+    match m {
+        InviteMethod::Request => 1,
+        InviteMethod::Cancel => 2,
+    }
+}
+
+fn method_of(c: u8) -> Result<InviteMethod, StoreError> {
+    match c {
+        1 => Ok(InviteMethod::Request),
+        2 => Ok(InviteMethod::Cancel),
+        c => Err(StoreError::Corrupt(format!("unknown invite method code {c}"))),
+    }
+}
+
+fn micros(t: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(t).map_err(corrupt)
+}
+
+/// Encodes an invite record for the `invites_sent` tree.
+pub fn encode_sent_invite(r: &InviteRecord) -> Vec<u8> {
+    let rec = SentInviteRecord {
+        session: r.session.as_str().to_owned(),
+        slot: r.slot.as_str().to_owned(),
+        person: r.person.as_str().to_owned(),
+        method: r.sent.as_ref().map_or(0, |d| method_code(d.method)),
+        sequence: r.sent.as_ref().map_or(0, |d| d.sequence),
+        session_created_micros: r.session_created.as_microsecond(),
+    };
+    let tail = SentInviteTail {
+        sent_micros: r.sent.as_ref().and_then(|d| d.time).map(|t| t.as_microsecond()),
+        role: r.sent.as_ref().and_then(|d| d.role).map_or(0, role_code),
+        failure: r.failed.as_ref().map(|f| FailureRecord {
+            method: method_code(f.method),
+            sequence: f.sequence,
+            micros: f.time.as_microsecond(),
+            reason: f.reason.clone(),
+        }),
+    };
+    with_tail(&rec, &tail)
+}
+
+/// Decodes a record of the `invites_sent` tree (with or without its tail).
+pub fn decode_sent_invite(bytes: &[u8]) -> Result<InviteRecord, StoreError> {
+    let (r, rest): (SentInviteRecord, &[u8]) = postcard::take_from_bytes(bytes).map_err(corrupt)?;
+    let tail = if rest.is_empty() {
+        SentInviteTail { sent_micros: None, role: 0, failure: None }
+    } else {
+        postcard::from_bytes(rest).map_err(corrupt)?
+    };
+    let sent = match r.method {
+        0 => None,
+        c => Some(Delivery {
+            method: method_of(c)?,
             sequence: r.sequence,
-        },
-        session_created: Timestamp::from_microsecond(r.session_created_micros).map_err(corrupt)?,
+            time: tail.sent_micros.map(micros).transpose()?,
+            role: match tail.role {
+                0 => None,
+                c => Some(role_of(c)?),
+            },
+        }),
+    };
+    let failed = tail
+        .failure
+        .map(|f| {
+            Ok::<_, StoreError>(Failure {
+                method: method_of(f.method)?,
+                sequence: f.sequence,
+                time: micros(f.micros)?,
+                reason: f.reason,
+            })
+        })
+        .transpose()?;
+    Ok(InviteRecord {
+        session: SessionId::try_from(r.session).map_err(corrupt)?,
+        slot: SlotId::try_from(r.slot).map_err(corrupt)?,
+        person: PersonId::try_from(r.person).map_err(corrupt)?,
+        session_created: micros(r.session_created_micros)?,
+        sent,
+        failed,
     })
 }
 
@@ -679,6 +835,69 @@ mod tests {
         let mut p = people.into_iter().next().unwrap();
         p.meta.revision = 300;
         assert_eq!(unrevisioned_person(&p).at(300, Some(PUT_PERSON))[1..], encode_person(&p));
+    }
+
+    #[test]
+    fn a_session_stored_before_per_slot_answers_reads_with_its_participants_answers() {
+        use crate::domain::{Participant, ParticipationStatus as P, Role, SlotAnswer};
+        let demo = include_str!("../../data/demo/fmg-msme-2022-11-17.json");
+        let (_, sessions) = crate::transfer::parse(demo).unwrap();
+        let mut s = sessions.into_iter().next().unwrap();
+        let moderator = s.slots.iter().find_map(|sl| sl.moderators.first().cloned()).unwrap();
+        let speaker = s.slots.iter().find_map(|sl| sl.speakers.first().cloned()).unwrap();
+        let participant = |person: &PersonId, status| Participant {
+            person: person.clone(),
+            role: Role::Speaker,
+            group: String::new(),
+            status,
+        };
+        s.participants = vec![participant(&moderator, P::Declined), participant(&speaker, P::NeedsAction)];
+        s.slots[0].sequence = 3;
+        // The layout before the tail: the record alone, as an older build wrote it.
+        let old = postcard::to_stdvec(&session_record(&s, 7)).unwrap();
+        let read = decode_session(&old).unwrap();
+        for (before, after) in s.slots.iter().zip(&read.slots) {
+            let on_slot = before.speakers.contains(&moderator) || before.moderators.contains(&moderator);
+            let want: Vec<SlotAnswer> = on_slot
+                .then(|| SlotAnswer { person: moderator.clone(), status: P::Declined, sequence: before.sequence })
+                .into_iter()
+                .collect();
+            assert_eq!(after.answers, want, "slot {}", before.id);
+            assert_eq!(after.status_of(&moderator) == P::Declined, on_slot);
+        }
+        // Written again, the answers are the tail's, whatever the participants say later.
+        let mut again = read.clone();
+        again.meta.revision = 8;
+        again.participants.clear();
+        let bytes = encode_session(&again);
+        assert_eq!(decode_session(&bytes).unwrap(), again);
+        assert_eq!(session_doc(&bytes).unwrap().2, Doc::of(&again));
+    }
+
+    #[test]
+    fn an_invite_record_stored_before_the_outbox_reads_as_sent_at_an_unknown_time() {
+        let old = SentInviteRecord {
+            session: "s".into(),
+            slot: "a".into(),
+            person: "ann".into(),
+            method: 1,
+            sequence: 2,
+            session_created_micros: 5,
+        };
+        let r = decode_sent_invite(&postcard::to_stdvec(&old).unwrap()).unwrap();
+        let d = Delivery { method: InviteMethod::Request, sequence: 2, time: None, role: None };
+        assert_eq!((r.sent, r.failed, r.session_created.as_microsecond()), (Some(d), None, 5));
+        let full = InviteRecord {
+            sent: None,
+            failed: Some(Failure {
+                method: InviteMethod::Cancel,
+                sequence: 3,
+                time: Timestamp::UNIX_EPOCH,
+                reason: "550".into(),
+            }),
+            ..r
+        };
+        assert_eq!(decode_sent_invite(&encode_sent_invite(&full)).unwrap(), full);
     }
 
     #[test]

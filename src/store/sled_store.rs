@@ -6,11 +6,11 @@
 //! | tree           | key                                   | value                          |
 //! |----------------|---------------------------------------|--------------------------------|
 //! | `meta`         | `format_version` / `revision` / `changes_from` | u32 / u64 / u64, big-endian |
-//! | `sessions`     | session id                            | `SessionRecord`                |
+//! | `sessions`     | session id                            | `SessionRecord` + `SessionTail` |
 //! | `people`       | person id                             | `PersonRecord`                 |
 //! | `changes`      | revision (u64, big-endian)            | kind byte + record (or person id) |
 //! | `feed_tokens`  | secret token                          | `FeedTokenRecord`              |
-//! | `invites_sent` | `session\0 slot\0 person`             | `SentInviteRecord`             |
+//! | `invites_sent` | `session\0 slot\0 person`             | `SentInviteRecord` + tail (outbox) |
 //!
 //! **The log is the commit point.** A write of a session or person checks its expectation
 //! and the referential rules against the in-memory state, then, under one short lock (the
@@ -52,8 +52,8 @@ use super::records::{
 };
 use super::{Expect, Store, StoreError, StoreStats};
 use crate::domain::{
-    Change, ChangeKind, FeedToken, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, SentInvite, Session,
-    SessionCursor, SessionFilter, SessionId, SlotId, Timestamp,
+    Attempt, Change, ChangeKind, FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor,
+    Session, SessionCursor, SessionFilter, SessionId, SlotId, Timestamp,
 };
 
 /// The stored format this build reads and writes. Bump it (and add a migration at open) for
@@ -770,35 +770,28 @@ impl SledStore {
             .collect()
     }
 
-    fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError> {
-        let records: Vec<(Vec<u8>, &SentInvite)> = sent
+    fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError> {
+        let keyed: Vec<(Vec<u8>, &Attempt)> = attempts
             .iter()
-            .map(|s| {
-                let m = &s.message;
-                (key(&[&term(m.session.as_str()), &term(m.slot.as_str()), m.person.as_str().as_bytes()]), s)
+            .map(|a| {
+                let m = &a.message;
+                (key(&[&term(m.session.as_str()), &term(m.slot.as_str()), m.person.as_str().as_bytes()]), a)
             })
             .collect();
         // Its own small transaction: one tree, no index to keep in step.
         self.write_one(&self.invites_sent, |tx| {
-            for (k, s) in &records {
-                let keep_stored = match tx.get(k)? {
-                    Some(b) => decode_sent_invite(&b).map_err(ConflictableTransactionError::Abort)?,
-                    None => {
-                        tx.insert(k.as_slice(), encode_sent_invite(s))?;
-                        continue;
-                    }
-                };
-                let newer = keep_stored.session_created != s.session_created
-                    || keep_stored.message.sequence <= s.message.sequence;
-                if newer {
-                    tx.insert(k.as_slice(), encode_sent_invite(s))?;
+            for (k, a) in &keyed {
+                let stored = tx.get(k)?.map(|b| decode_sent_invite(&b)).transpose();
+                let stored = stored.map_err(ConflictableTransactionError::Abort)?;
+                if let Some(record) = InviteRecord::apply(stored.as_ref(), a) {
+                    tx.insert(k.as_slice(), encode_sent_invite(&record))?;
                 }
             }
             Ok(())
         })
     }
 
-    fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
+    fn invite_records(&self, session: &SessionId) -> Result<Vec<InviteRecord>, StoreError> {
         self.invites_sent.scan_prefix(term(session.as_str())).map(|item| decode_sent_invite(&item?.1)).collect()
     }
 
@@ -978,14 +971,14 @@ impl Store for Arc<SledStore> {
         blocking(self, move |st| st.list_feed_tokens(after.as_deref(), limit)).await
     }
 
-    async fn mark_invites_sent(&self, sent: &[SentInvite]) -> Result<(), StoreError> {
-        let sent = sent.to_vec();
-        blocking(self, move |st| st.mark_invites_sent(&sent)).await
+    async fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError> {
+        let attempts = attempts.to_vec();
+        blocking(self, move |st| st.record_invites(&attempts)).await
     }
 
-    async fn sent_invites(&self, session: &SessionId) -> Result<Vec<SentInvite>, StoreError> {
+    async fn invite_records(&self, session: &SessionId) -> Result<Vec<InviteRecord>, StoreError> {
         let session = session.clone();
-        blocking(self, move |st| st.sent_invites(&session)).await
+        blocking(self, move |st| st.invite_records(&session)).await
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {

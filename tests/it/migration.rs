@@ -75,6 +75,13 @@ async fn a_format_1_store_is_migrated_at_open_and_answers_as_before() {
     let got = answers(&migrated).await;
     assert!(got.len() > 50, "the fixture holds the demo: {got:?}");
     assert_eq!(got, answers(&expected).await);
+    // The speakers' answers were their participant statuses then: each slot now shows them.
+    let demo = &migrated.list_all(Default::default()).await.0[0];
+    let answers_of = |s: pb::Session| s.slots.into_iter().map(|sl| (sl.id, sl.answers)).collect::<Vec<_>>();
+    let kept = answers_of(migrated.session(demo).await);
+    let accepted = pb::ParticipationStatus::Accepted as i32;
+    assert!(kept.iter().all(|(_, a)| !a.is_empty() && a.iter().all(|a| a.status == accepted)), "{kept:?}");
+    assert_eq!(kept, answers_of(expected.session(demo).await));
 
     // Writes go on after the format-1 revisions.
     let before = migrated.session(&migrated.list_all(Default::default()).await.0[0]).await.etag;

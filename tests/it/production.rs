@@ -44,7 +44,7 @@ fn every_rpc() -> Vec<(String, bool)> {
             }
         }
     }
-    assert_eq!(out.len(), 27, "13 session, 6 person, 3 feed, 4 invite and 1 admin RPCs");
+    assert_eq!(out.len(), 29, "13 session, 6 person, 3 feed, 6 invite and 1 admin RPCs");
     out
 }
 

@@ -61,6 +61,7 @@ fn session(
         allow_overlap: false,
         status: SlotStatus::Scheduled,
         sequence: 0,
+        answers: Vec::new(),
     };
     Session {
         id: SessionId::parse(id).unwrap(),

@@ -188,6 +188,7 @@ async fn lundquist_invite(app: &TestApp) -> pb::Invite {
         session_id: DEMO.into(),
         person_id: "kathryn-lundquist".into(),
         slot_id: "speaker-2-lundquist".into(),
+        ..Default::default()
     };
     let mut invites = c.create_invite(req).await.unwrap().into_inner().invites;
     assert_eq!(invites.len(), 1);

@@ -8,9 +8,10 @@
 use std::sync::Arc;
 
 use agenda::domain::{
-    ChangeKind, FeedScope, FeedToken, Format, InviteMessage, InviteMethod, Organizer, Person, PersonCursor, PersonId,
-    PersonSlotCursor, RecordMeta, RemovedSlot, Role, SentInvite, Session, SessionCursor, SessionFilter, SessionId,
-    SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
+    Attempt, AttemptResult, ChangeKind, Delivery, Failure, FeedScope, FeedToken, Format, InviteMessage, InviteMethod,
+    InviteRecord, Organizer, Person, PersonCursor, PersonId, PersonSlotCursor, RecordMeta, RemovedSlot, Role, Session,
+    SessionCursor, SessionFilter, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName,
+    Timestamp, Visibility,
 };
 use agenda::store::{Expect, SledStore, Store, StoreError};
 
@@ -52,7 +53,7 @@ macro_rules! contract_suite {
             people_list_in_name_order_and_by_text,
             person_slots_list_a_persons_slots_in_time_order,
             feed_tokens_round_trip_and_are_revoked,
-            sent_invites_keep_the_latest_sequence,
+            invite_records_keep_the_latest_message_and_its_failure,
             of_racing_writers_expecting_one_revision_exactly_one_wins,
         );
     )+};
@@ -115,6 +116,7 @@ fn slot(id: &str, from: i64, to: i64, speakers: &[&str], moderators: &[&str]) ->
         allow_overlap: false,
         status: SlotStatus::Scheduled,
         sequence: 0,
+        answers: Vec::new(),
     }
 }
 
@@ -432,26 +434,53 @@ async fn feed_tokens_round_trip_and_are_revoked(st: Arc<dyn Store>) {
     assert!(matches!(st.delete_feed_token(&tokens[0].token).await, Err(StoreError::NotFound)));
 }
 
-async fn sent_invites_keep_the_latest_sequence(st: Arc<dyn Store>) {
-    let sent = |slot: &str, person: &str, sequence| SentInvite {
-        message: InviteMessage {
-            session: sid("one"),
-            slot: SlotId::parse(slot).unwrap(),
-            person: pid(person),
-            method: InviteMethod::Request,
-            sequence,
-        },
-        session_created: at(0),
+async fn invite_records_keep_the_latest_message_and_its_failure(st: Arc<dyn Store>) {
+    let message = |slot: &str, person: &str, sequence| InviteMessage {
+        session: sid("one"),
+        slot: SlotId::parse(slot).unwrap(),
+        person: pid(person),
+        method: InviteMethod::Request,
+        sequence,
     };
-    st.mark_invites_sent(&[sent("s2", "ana", 1), sent("s1", "bo", 0), sent("s1", "ana", 2)]).await.unwrap();
-    st.mark_invites_sent(&[sent("s1", "ana", 1), sent("s2", "ana", 3)]).await.unwrap();
+    let attempt = |slot: &str, person: &str, sequence, result| Attempt {
+        message: message(slot, person, sequence),
+        session_created: at(0),
+        time: at(5),
+        result,
+    };
+    let sent =
+        |slot, person, sequence| attempt(slot, person, sequence, AttemptResult::Sent { role: Some(Role::Moderator) });
+    let failed = |slot, person, sequence| {
+        attempt(slot, person, sequence, AttemptResult::Failed { reason: "550 mailbox unavailable".into() })
+    };
+    st.record_invites(&[sent("s2", "ana", 1), sent("s1", "bo", 0), sent("s1", "ana", 2)]).await.unwrap();
+    st.record_invites(&[sent("s1", "ana", 1), sent("s2", "ana", 3), failed("s1", "bo", 1)]).await.unwrap();
+    // Twice, and a failure of a message already sent: nothing changes.
+    st.record_invites(&[sent("s2", "ana", 3), failed("s2", "ana", 3)]).await.unwrap();
 
+    let delivered = |sequence| {
+        Some(Delivery { method: InviteMethod::Request, sequence, time: Some(at(5)), role: Some(Role::Moderator) })
+    };
+    let record = |slot: &str, person: &str, sent, failed| InviteRecord {
+        session: sid("one"),
+        slot: SlotId::parse(slot).unwrap(),
+        person: pid(person),
+        session_created: at(0),
+        sent,
+        failed,
+    };
+    let bo_failed =
+        Failure { method: InviteMethod::Request, sequence: 1, time: at(5), reason: "550 mailbox unavailable".into() };
     assert_eq!(
-        st.sent_invites(&sid("one")).await.unwrap(),
-        [sent("s1", "ana", 2), sent("s1", "bo", 0), sent("s2", "ana", 3)],
-        "(slot, person) order; a lower sequence does not replace a higher one"
+        st.invite_records(&sid("one")).await.unwrap(),
+        [
+            record("s1", "ana", delivered(2), None),
+            record("s1", "bo", delivered(0), Some(bo_failed)),
+            record("s2", "ana", delivered(3), None)
+        ],
+        "(slot, person) order; an older message does not replace a newer one; a failure is kept beside what was sent"
     );
-    assert_eq!(st.sent_invites(&sid("other")).await.unwrap(), []);
+    assert_eq!(st.invite_records(&sid("other")).await.unwrap(), []);
 }
 
 async fn of_racing_writers_expecting_one_revision_exactly_one_wins(st: Arc<dyn Store>) {

@@ -61,7 +61,7 @@ mod tests {
     fn each_writable_field_has_one_row_and_every_other_field_is_output_only() {
         let output_only = ["create_time", "update_time", "etag", "sequence", "feed_urls"];
         check::<pb::Session, _>("Session", sessions::SESSION_FIELDS, &[&["id"][..], &output_only].concat());
-        check::<pb::Slot, _>("Slot", sessions::SLOT_FIELDS, &["id", "sequence"]);
+        check::<pb::Slot, _>("Slot", sessions::SLOT_FIELDS, &["id", "sequence", "answers"]);
         check::<pb::Participant, _>("Participant", sessions::PARTICIPANT_FIELDS, &["person_id"]);
         check::<pb::Person, _>(
             "Person",

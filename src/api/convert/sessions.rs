@@ -160,6 +160,7 @@ pub fn slot(v: &mut Violations, field: &str, s: &pb::Slot) -> Slot {
         allow_overlap: false,
         status: SlotStatus::Scheduled,
         sequence: 0,
+        answers: Vec::new(),
     };
     patch(v, field, s, SLOT_FIELDS).apply(&mut out);
     out
@@ -343,7 +344,20 @@ pub fn slot_out(s: &Slot) -> pb::Slot {
         allow_overlap: s.allow_overlap,
         status: slot_status(s.status),
         sequence: s.sequence,
+        answers: slot_answers_out(s),
     }
+}
+
+/// Every speaker and moderator of the slot with their answer to its current version
+/// (NEEDS_ACTION when none, or when the slot changed since they answered).
+fn slot_answers_out(s: &Slot) -> Vec<pb::SlotAnswer> {
+    let mut seen = std::collections::HashSet::new();
+    s.speakers
+        .iter()
+        .chain(&s.moderators)
+        .filter(|p| seen.insert(*p))
+        .map(|p| pb::SlotAnswer { person_id: p.to_string(), status: partstat(s.status_of(p)) })
+        .collect()
 }
 
 pub fn session_out(s: &Session, links: &FeedLinks) -> pb::Session {
