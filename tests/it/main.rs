@@ -28,6 +28,7 @@ mod production;
 mod properties;
 #[cfg(feature = "etcd")]
 mod replicas;
+mod replies;
 mod sessions;
 mod snapshots;
 mod store_contract;
