@@ -68,7 +68,7 @@ pub async fn create(
     let mut out = Vec::new();
     for m in messages {
         let slot = find_slot(&s, &m.slot);
-        let (event, ics) = itip::render(settings, &s, &slot, &p, &people, m.method, m.sequence);
+        let (event, ics) = itip::render(settings, &s, &slot, &p, &people, m.method, m.sequence, now);
         let subject = subject(&s, &slot, &m);
         let message_id = format!(
             "{}.{}.{}.{}.{}@{}",

@@ -5,7 +5,8 @@
 //! - UIDs are stable forever: `session.<id>@<domain>` and `slot.<session>.<slot>@<domain>`,
 //!   never derived from times, titles or positions, so an edit updates the event in place.
 //! - DTSTAMP and LAST-MODIFIED come from the record's last change, never from "now", so the
-//!   body (and its ETag) changes only when the data does.
+//!   body (and its ETag) changes only when the data does. (An iTIP message's DTSTAMP is when
+//!   the message was made, RFC 5545 section 3.8.7.2: `itip::render` is given that time.)
 //! - Times carry the session's TZID with a matching VTIMEZONE from the tz database, or are UTC
 //!   (`Z`) for UTC sessions; never floating, never an invented TZID.
 //! - ORGANIZER is always present; speakers and moderators go in the DESCRIPTION (RFC 5546
@@ -90,6 +91,10 @@ pub struct EventData {
     pub time_zone: TimeZoneName,
     pub sequence: u32,
     pub cancelled: bool,
+    /// DTSTAMP: the record's last change in a feed (METHOD:PUBLISH); when the message was
+    /// made in an iTIP message (RFC 5545 section 3.8.7.2: with a METHOD, the time the
+    /// instance was created).
+    pub stamp: Timestamp,
     pub created: Timestamp,
     pub last_modified: Timestamp,
     pub organizer_name: String,
@@ -210,6 +215,7 @@ pub fn session_event(settings: &FeedSettings, s: &Session, people: &People) -> E
         time_zone: s.time_zone.clone(),
         sequence: s.sequence,
         cancelled: s.status == SessionStatus::Cancelled,
+        stamp: s.meta.update_time,
         created: s.meta.create_time,
         last_modified: s.meta.update_time,
         organizer_name,
@@ -260,6 +266,7 @@ pub fn slot_event(settings: &FeedSettings, s: &Session, slot: &Slot, people: &Pe
         time_zone: s.time_zone.clone(),
         sequence: slot.sequence,
         cancelled: slot.status == SlotStatus::Cancelled || s.status == SessionStatus::Cancelled,
+        stamp: s.meta.update_time,
         created: s.meta.create_time,
         last_modified: s.meta.update_time,
         organizer_name,
@@ -367,7 +374,7 @@ fn event(e: &EventData, zone: Option<&TimeZone>) -> Event {
     let zone = zone.filter(|z| !ambiguous(e.start, z) && !ambiguous(e.end, z));
     let mut ev = Event::new();
     ev.append_property(Property::new("UID", &e.uid));
-    ev.append_property(Property::new("DTSTAMP", utc_stamp(e.last_modified)));
+    ev.append_property(Property::new("DTSTAMP", utc_stamp(e.stamp)));
     ev.append_property(Property::new("CREATED", utc_stamp(e.created)));
     ev.append_property(Property::new("LAST-MODIFIED", utc_stamp(e.last_modified)));
     ev.append_property(Property::new("SEQUENCE", e.sequence.to_string()));

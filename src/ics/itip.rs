@@ -96,7 +96,9 @@ pub fn parse_slot_uid(settings: &FeedSettings, uid: &str) -> Option<(SessionId, 
 
 /// The iTIP object for `person` about `slot`: a REQUEST listing every speaker (REQ-PARTICIPANT)
 /// and moderator (CHAIR) who has an address, with their current answers, or a CANCEL to
-/// `person` alone. `sequence` is the message's SEQUENCE.
+/// `person` alone. `sequence` is the message's SEQUENCE; `made` is when the message is made,
+/// its DTSTAMP (RFC 5545 section 3.8.7.2), given by the caller so this module reads no clock.
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     settings: &FeedSettings,
     session: &Session,
@@ -105,9 +107,11 @@ pub fn render(
     people: &People,
     method: InviteMethod,
     sequence: u32,
+    made: Timestamp,
 ) -> (EventData, String) {
     let mut e = feed::slot_event(settings, session, slot, people);
     e.sequence = sequence;
+    e.stamp = made;
     e.summary = format!("{} — {}", slot.title, session.title);
     let status: HashMap<&PersonId, ParticipationStatus> =
         session.participants.iter().map(|p| (&p.person, p.status)).collect();
