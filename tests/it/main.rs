@@ -33,5 +33,6 @@ mod sessions;
 mod snapshots;
 mod store_contract;
 mod synth;
+mod times;
 mod transfer;
 mod validation;

@@ -288,8 +288,8 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
         To: "Kathryn Lundquist" <kathryn.lundquist@example.org>
         Subject: =?UTF-8?B?SW52aXRhdGlvbjogU3BlYWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCDigJQg?=
          =?UTF-8?B?SW50ZWdyYXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBNVFMsIFRodXJzZGF5?=
-         =?UTF-8?B?IDE3IE5vdmVtYmVyIDIwMjIsIDE1OjE14oCTMTU6MjUgKEV1cm9wZS9adXJp?=
-         =?UTF-8?B?Y2gp?=
+         =?UTF-8?B?IDE3IE5vdmVtYmVyIDIwMjIsIDE1OjE14oCTMTU6MjUgQ0VUIChVVEMrMDE6?=
+         =?UTF-8?B?MDApLCBFdXJvcGUvWnVyaWNo?=
         Date: <the time of rendering>
         Message-ID: <request.0.speaker-2-lundquist.fmg-msme-2022-11-17.kathryn-lundquist@agenda.invalid>
         MIME-Version: 1.0
@@ -307,13 +307,13 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
         RGVhciBLYXRocnluIEx1bmRxdWlzdCwKCllvdSBhcmUgaW52aXRlZCB0byBzcGVhayBhdCAiU3Bl
         YWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCIgaW4gIkludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhp
         biB0aGUgTVRTIiwgb3JnYW5pemVkIGJ5IEZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3Vw
-        LgoKV2hlbjogVGh1cnNkYXkgMTcgTm92ZW1iZXIgMjAyMiwgMTU6MTXigJMxNToyNSAoRXVyb3Bl
-        L1p1cmljaCkKU3BlYWtlcnM6IEthdGhyeW4gTHVuZHF1aXN0IChFY29ub21pYyBBZmZhaXJzIE9m
-        ZmljZXIgaW4gdGhlIEVjb25vbWljIFJlc2VhcmNoIGFuZCBTdGF0aXN0aWNzIERpdmlzaW9uLCBX
-        VE8gU2VjcmV0YXJpYXQpCk1vZGVyYXRvcnM6IFBhdHJpY2sgTG93IChDby1DaGFpciBvZiBGTUc7
-        IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIFdUTywgRk1HKQoKUGxlYXNlIGFuc3dlciB3
-        aXRoIHlvdXIgY2FsZW5kYXIgKGFjY2VwdCwgdGVudGF0aXZlIG9yIGRlY2xpbmUpOiB5b3VyIGFu
-        c3dlciB1cGRhdGVzIHRoZSBhZ2VuZGEuCg==
+        LgoKV2hlbjogVGh1cnNkYXkgMTcgTm92ZW1iZXIgMjAyMiwgMTU6MTXigJMxNToyNSBDRVQgKFVU
+        QyswMTowMCksIEV1cm9wZS9adXJpY2gKU3BlYWtlcnM6IEthdGhyeW4gTHVuZHF1aXN0IChFY29u
+        b21pYyBBZmZhaXJzIE9mZmljZXIgaW4gdGhlIEVjb25vbWljIFJlc2VhcmNoIGFuZCBTdGF0aXN0
+        aWNzIERpdmlzaW9uLCBXVE8gU2VjcmV0YXJpYXQpCk1vZGVyYXRvcnM6IFBhdHJpY2sgTG93IChD
+        by1DaGFpciBvZiBGTUc7IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIFdUTywgRk1HKQoK
+        UGxlYXNlIGFuc3dlciB3aXRoIHlvdXIgY2FsZW5kYXIgKGFjY2VwdCwgdGVudGF0aXZlIG9yIGRl
+        Y2xpbmUpOiB5b3VyIGFuc3dlciB1cGRhdGVzIHRoZSBhZ2VuZGEuCg==
 
         --agenda-alt-70af7bb27bae6f06
         Content-Type: text/calendar; method=REQUEST; charset=UTF-8
