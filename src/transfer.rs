@@ -618,6 +618,20 @@ mod tests {
     }
 
     #[test]
+    fn a_persons_time_zone_is_exported_and_imported() {
+        let (mut people, sessions) = parse(DEMO).unwrap();
+        people[0].time_zone = Some(TimeZoneName::parse("America/New_York").unwrap());
+        let text = render(&people, &sessions);
+        assert!(text.contains("\"time_zone\": \"America/New_York\""), "{}", &text[..400]);
+        assert_eq!(parse(&text).unwrap().0, people);
+        let bad = text.replacen("America/New_York", "America/Nowhere", 1);
+        match parse(&bad) {
+            Err(TransferError::Invalid(v)) => assert_eq!(v.violations()[0].field, "people[0].time_zone"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn bad_files_say_where() {
         assert!(matches!(parse("{"), Err(TransferError::Syntax(_))));
         assert!(matches!(parse(r#"{"format":"x","version":1}"#), Err(TransferError::Version { .. })));
