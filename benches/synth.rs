@@ -198,6 +198,7 @@ impl Spec {
             position: (*r.pick(POSITIONS)).into(),
             affiliation: (*r.pick(AFFILIATIONS)).into(),
             email,
+            time_zone: None,
             meta: RecordMeta { create_time: created, update_time: created, revision: 0 },
         }
     }

@@ -20,10 +20,11 @@ use tokio::sync::{broadcast, watch};
 
 use crate::domain::{
     Attempt, AttemptResult, Change, FeedScope, FeedToken, InviteMessage, InviteMethod, InviteRecord, Limits,
-    ParticipationStatus, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Session,
-    SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, role_on,
+    Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Session,
+    SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, Violations, role_on,
 };
 use crate::error::{self, Error, Kind, Reason};
+use crate::ics::itip::{self, Reply};
 use crate::store::{Expect, Store, StoreError};
 use crate::transfer::{ImportMode, ImportOutcome};
 
@@ -678,17 +679,23 @@ impl Agenda {
     }
 
     /// Applies a speaker's answer to the invite for `slot`: the person on the slot whose
-    /// address is `email` gets `status` as their participation status. Refused when the
-    /// address is not an attendee's or the answer is to an older version of the slot.
+    /// address is the reply's attendee gets its status as their answer on that slot. Refused
+    /// (the store untouched) when the reply breaks a rule that needs the session
+    /// (`itip::check_reply`: a SEQUENCE never sent, another organizer), when the address is
+    /// not an attendee's, or when the answer is to an older version of the slot.
     pub async fn apply_reply(
         &self,
         session: &SessionId,
         slot: &SlotId,
-        email: &str,
-        sequence: u32,
-        status: ParticipationStatus,
+        reply: &Reply,
     ) -> Result<(Session, PersonId), Error> {
+        let (email, sequence, status) = (reply.attendee.as_str(), reply.sequence, reply.status);
         let current = self.get_session(session).await?;
+        itip::check_reply(reply, &current, current.slot(slot)?).map_err(|e| {
+            let mut v = Violations::new("");
+            v.add("ics", e.to_string());
+            Error::from(crate::domain::Error::Invalid(v))
+        })?;
         let people = self.people_of(&current).await?;
         let on_slot = current.slot(slot)?;
         let person = people

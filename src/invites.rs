@@ -6,11 +6,12 @@
 use crate::app::Agenda;
 use crate::domain::{
     self, BlockedBy, InviteMessage, InviteMethod, InviteRecord, InviteState, OutboxEntry, Person, PersonId, Role,
-    Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, Timestamp,
+    Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, TimeZoneName, Timestamp,
 };
 use crate::error::{Error, Reason};
-use crate::ics::feed::{FeedSettings, People, person_line, slot_uid};
+use crate::ics::feed::{FeedSettings, People, local_span, person_line, slot_uid, zone_label};
 use crate::ics::itip;
+use crate::ics::vtimezone::is_utc;
 use crate::mail::{self, Mail};
 
 /// A message ready to send.
@@ -161,7 +162,7 @@ fn render(
         return Err(blocked(BlockedBy::PersonHasNoEmail, m));
     };
     let slot = find_slot(s, &m.slot);
-    let (event, ics) = itip::render(settings, s, &slot, p, &o.people, m.method, m.sequence, entry.role);
+    let (event, ics) = itip::render(settings, s, &slot, p, &o.people, m.method, m.sequence, entry.role, now);
     let subject = subject(s, &slot, m);
     let message_id = format!(
         "{}.{}.{}.{}.{}@{}",
@@ -392,11 +393,31 @@ fn find_slot(s: &Session, id: &SlotId) -> Slot {
     })
 }
 
+/// When a slot is, in the session's zone: `Thursday 17 November 2022, 15:15–15:25 CET
+/// (UTC+01:00), Europe/Zurich`.
 fn when(s: &Session, slot: &Slot) -> String {
-    let tz = s.time_zone.tz();
+    when_in(&s.time_zone, slot)
+}
+
+/// When a slot is, in `zone`, unambiguous (see `feed::local_span`): the zone's name follows
+/// unless it is UTC, and the end has its own date when it falls on another day.
+fn when_in(zone: &TimeZoneName, slot: &Slot) -> String {
+    let tz = zone.tz();
     let start = slot.start.to_zoned_datetime(tz.clone());
-    let end = slot.end.to_zoned_datetime(tz);
-    format!("{}–{} ({})", start.strftime("%A %-d %B %Y, %H:%M"), end.strftime("%H:%M"), s.time_zone)
+    let end = slot.end.to_zoned_datetime(tz.clone());
+    let day = start.strftime("%A %-d %B %Y");
+    let span = if start.date() == end.date() {
+        format!("{day}, {}", local_span(slot.start, slot.end, &tz))
+    } else {
+        let (from, to) = (zone_label(slot.start, &tz), zone_label(slot.end, &tz));
+        format!(
+            "{day}, {} {from} – {}, {} {to}",
+            start.strftime("%H:%M"),
+            end.strftime("%A %-d %B %Y"),
+            end.strftime("%H:%M")
+        )
+    };
+    if is_utc(&tz) { span } else { format!("{span}, {zone}") }
 }
 
 fn subject(s: &Session, slot: &Slot, m: &InviteMessage) -> String {
@@ -426,6 +447,9 @@ fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: Invi
         )),
     }
     t.push_str(&format!("When: {}\n", when(s, slot)));
+    if let Some(zone) = person.time_zone.as_ref().filter(|z| **z != s.time_zone) {
+        t.push_str(&format!("Your time: {}\n", when_in(zone, slot)));
+    }
     if !s.location.is_empty() {
         t.push_str(&format!("Where: {}\n", s.location));
     }

@@ -102,6 +102,9 @@ struct PersonDoc {
     affiliation: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    /// An IANA name, e.g. "America/New_York".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     create_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,6 +288,7 @@ fn materials_of(v: &mut Violations, field: &str, docs: Vec<MaterialDoc>) -> Opti
 fn person_of(v: &mut Violations, field: &str, p: PersonDoc) -> Option<Person> {
     let id = v.check(format!("{field}.id"), PersonId::parse(&p.id));
     let email = opt(v, &format!("{field}.email"), p.email.as_deref(), Email::parse);
+    let time_zone = opt(v, &format!("{field}.time_zone"), p.time_zone.as_deref(), TimeZoneName::parse);
     let meta = meta(v, field, p.create_time.as_deref(), p.update_time.as_deref());
     Some(Person {
         id: id?,
@@ -293,6 +297,7 @@ fn person_of(v: &mut Violations, field: &str, p: PersonDoc) -> Option<Person> {
         position: p.position,
         affiliation: p.affiliation,
         email: email?,
+        time_zone: time_zone?,
         meta: meta?,
     })
 }
@@ -446,6 +451,7 @@ pub fn render(people: &[Person], sessions: &[Session]) -> String {
                 position: p.position.clone(),
                 affiliation: p.affiliation.clone(),
                 email: p.email.as_ref().map(|e| e.to_string()),
+                time_zone: p.time_zone.as_ref().map(|z| z.to_string()),
                 create_time: Some(utc(p.meta.create_time)),
                 update_time: Some(utc(p.meta.update_time)),
             })
@@ -612,6 +618,20 @@ mod tests {
         assert_eq!(people, people2);
         assert_eq!(sessions, sessions2);
         assert_eq!(render(&people2, &sessions2), again);
+    }
+
+    #[test]
+    fn a_persons_time_zone_is_exported_and_imported() {
+        let (mut people, sessions) = parse(DEMO).unwrap();
+        people[0].time_zone = Some(TimeZoneName::parse("America/New_York").unwrap());
+        let text = render(&people, &sessions);
+        assert!(text.contains("\"time_zone\": \"America/New_York\""), "{}", &text[..400]);
+        assert_eq!(parse(&text).unwrap().0, people);
+        let bad = text.replacen("America/New_York", "America/Nowhere", 1);
+        match parse(&bad) {
+            Err(TransferError::Invalid(v)) => assert_eq!(v.violations()[0].field, "people[0].time_zone"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

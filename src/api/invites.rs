@@ -312,8 +312,7 @@ impl InviteService for InviteApi {
         })?;
         let (session, slot) = itip::parse_slot_uid(&self.settings, &reply.uid)
             .ok_or_else(|| Error::not_found(Kind::Slot, format!("for UID {}", reply.uid)))?;
-        let (s, person) =
-            self.agenda.apply_reply(&session, &slot, &reply.attendee, reply.sequence, reply.status).await?;
+        let (s, person) = self.agenda.apply_reply(&session, &slot, &reply).await?;
         Ok(Response::new(pb::ApplyReplyResponse {
             session_id: session.to_string(),
             slot_id: slot.to_string(),

@@ -1,6 +1,6 @@
 //! People: speakers, moderators and participants, shared across sessions.
 
-use super::{Email, PersonId, RecordMeta, Violations, check_text};
+use super::{Email, PersonId, RecordMeta, TimeZoneName, Violations, check_text};
 
 /// Someone who speaks, moderates or takes part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,9 @@ pub struct Person {
     pub affiliation: String,
     /// Needed for invites; optional otherwise.
     pub email: Option<Email>,
+    /// Where the person lives (an IANA name), if known: their invite e-mails then give the
+    /// times in their zone beside the session's.
+    pub time_zone: Option<TimeZoneName>,
     pub meta: RecordMeta,
 }
 
@@ -47,6 +50,7 @@ pub struct PersonPatch {
     pub position: Option<String>,
     pub affiliation: Option<String>,
     pub email: Option<Option<Email>>,
+    pub time_zone: Option<Option<TimeZoneName>>,
 }
 
 impl PersonPatch {
@@ -65,6 +69,9 @@ impl PersonPatch {
         }
         if let Some(v) = self.email {
             p.email = v;
+        }
+        if let Some(v) = self.time_zone {
+            p.time_zone = v;
         }
     }
 }

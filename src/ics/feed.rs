@@ -5,7 +5,8 @@
 //! - UIDs are stable forever: `session.<id>@<domain>` and `slot.<session>.<slot>@<domain>`,
 //!   never derived from times, titles or positions, so an edit updates the event in place.
 //! - DTSTAMP and LAST-MODIFIED come from the record's last change, never from "now", so the
-//!   body (and its ETag) changes only when the data does.
+//!   body (and its ETag) changes only when the data does. (An iTIP message's DTSTAMP is when
+//!   the message was made, RFC 5545 section 3.8.7.2: `itip::render` is given that time.)
 //! - Times carry the session's TZID with a matching VTIMEZONE from the tz database, or are UTC
 //!   (`Z`) for UTC sessions; never floating, never an invented TZID.
 //! - ORGANIZER is always present; speakers and moderators go in the DESCRIPTION (RFC 5546
@@ -90,6 +91,10 @@ pub struct EventData {
     pub time_zone: TimeZoneName,
     pub sequence: u32,
     pub cancelled: bool,
+    /// DTSTAMP: the record's last change in a feed (METHOD:PUBLISH); when the message was
+    /// made in an iTIP message (RFC 5545 section 3.8.7.2: with a METHOD, the time the
+    /// instance was created).
+    pub stamp: Timestamp,
     pub created: Timestamp,
     pub last_modified: Timestamp,
     pub organizer_name: String,
@@ -134,6 +139,45 @@ fn local_hm(t: Timestamp, zone: &TimeZone) -> String {
     out
 }
 
+/// The zone's label at `t`, e.g. `CET (UTC+01:00)`: the abbreviation, which differs on the two
+/// sides of a DST change (so the repeated hour reads differently twice), and the offset, which
+/// says what the time is to a reader in another zone. `UTC` alone for UTC; the offset alone
+/// where the tz database has no letters for the zone (it writes `+03`).
+pub fn zone_label(t: Timestamp, zone: &TimeZone) -> String {
+    let info = zone.to_offset_info(t);
+    let seconds = info.offset().seconds();
+    let abbreviation = info.abbreviation();
+    if seconds == 0 && abbreviation == "UTC" {
+        return "UTC".into();
+    }
+    let mut offset = String::with_capacity(12);
+    offset.push_str(if seconds < 0 { "UTC-" } else { "UTC+" });
+    let abs = i64::from(seconds).abs();
+    push_digits(&mut offset, abs / 3600, 2);
+    offset.push(':');
+    push_digits(&mut offset, abs / 60 % 60, 2);
+    if abs % 60 != 0 {
+        offset.push(':');
+        push_digits(&mut offset, abs % 60, 2);
+    }
+    if abbreviation.starts_with(['+', '-']) || abbreviation.is_empty() {
+        offset
+    } else {
+        format!("{abbreviation} ({offset})")
+    }
+}
+
+/// `15:25–15:35 CET (UTC+01:00)`: a span in local time, unambiguous. Each end gets its own
+/// label when they differ (a span across a DST change).
+pub fn local_span(start: Timestamp, end: Timestamp, zone: &TimeZone) -> String {
+    let (from, to) = (zone_label(start, zone), zone_label(end, zone));
+    if from == to {
+        format!("{}–{} {to}", local_hm(start, zone), local_hm(end, zone))
+    } else {
+        format!("{} {from}–{} {to}", local_hm(start, zone), local_hm(end, zone))
+    }
+}
+
 /// Where the event happens, for LOCATION: the place, else the join URL.
 fn location(s: &Session) -> String {
     if !s.location.is_empty() {
@@ -176,7 +220,7 @@ pub fn session_event(settings: &FeedSettings, s: &Session, people: &People) -> E
         d.push("Programme:".into());
         let zone = s.time_zone.tz();
         for slot in &s.slots {
-            let mut line = format!("{}–{} {}", local_hm(slot.start, &zone), local_hm(slot.end, &zone), slot.title);
+            let mut line = format!("{} {}", local_span(slot.start, slot.end, &zone), slot.title);
             let speakers = names(&slot.speakers, people);
             if !speakers.is_empty() {
                 line.push_str(&format!(" — {}", speakers.join(", ")));
@@ -210,6 +254,7 @@ pub fn session_event(settings: &FeedSettings, s: &Session, people: &People) -> E
         time_zone: s.time_zone.clone(),
         sequence: s.sequence,
         cancelled: s.status == SessionStatus::Cancelled,
+        stamp: s.meta.update_time,
         created: s.meta.create_time,
         last_modified: s.meta.update_time,
         organizer_name,
@@ -260,6 +305,7 @@ pub fn slot_event(settings: &FeedSettings, s: &Session, slot: &Slot, people: &Pe
         time_zone: s.time_zone.clone(),
         sequence: slot.sequence,
         cancelled: slot.status == SlotStatus::Cancelled || s.status == SessionStatus::Cancelled,
+        stamp: s.meta.update_time,
         created: s.meta.create_time,
         last_modified: s.meta.update_time,
         organizer_name,
@@ -367,7 +413,7 @@ fn event(e: &EventData, zone: Option<&TimeZone>) -> Event {
     let zone = zone.filter(|z| !ambiguous(e.start, z) && !ambiguous(e.end, z));
     let mut ev = Event::new();
     ev.append_property(Property::new("UID", &e.uid));
-    ev.append_property(Property::new("DTSTAMP", utc_stamp(e.last_modified)));
+    ev.append_property(Property::new("DTSTAMP", utc_stamp(e.stamp)));
     ev.append_property(Property::new("CREATED", utc_stamp(e.created)));
     ev.append_property(Property::new("LAST-MODIFIED", utc_stamp(e.last_modified)));
     ev.append_property(Property::new("SEQUENCE", e.sequence.to_string()));
@@ -479,4 +525,36 @@ pub(super) fn finish(mut cal: Calendar, events: &[EventData]) -> String {
     let mut out = Refolder::new(&timezones, |l| l == "BEGIN:VEVENT" || l == "END:VCALENDAR", estimate + extra);
     write!(out, "{cal}").expect("writing to a String cannot fail");
     out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// On 25 October 2026 Zurich's clocks go from 03:00 CEST back to 02:00 CET: 02:15 happens
+    /// twice, an hour apart, and the two read differently.
+    #[test]
+    fn the_repeated_hour_at_a_dst_end_reads_differently_twice() {
+        let zurich = TimeZoneName::parse("Europe/Zurich").unwrap().tz();
+        let first = local_span(t("2026-10-25T00:15:00Z"), t("2026-10-25T00:45:00Z"), &zurich);
+        let second = local_span(t("2026-10-25T01:15:00Z"), t("2026-10-25T01:45:00Z"), &zurich);
+        assert_eq!(first, "02:15–02:45 CEST (UTC+02:00)");
+        assert_eq!(second, "02:15–02:45 CET (UTC+01:00)");
+        let across = local_span(t("2026-10-25T00:30:00Z"), t("2026-10-25T01:30:00Z"), &zurich);
+        assert_eq!(across, "02:30 CEST (UTC+02:00)–02:30 CET (UTC+01:00)");
+    }
+
+    #[test]
+    fn zones_are_labelled_by_abbreviation_and_offset() {
+        let label = |zone: &str, at: &str| zone_label(t(at), &TimeZoneName::parse(zone).unwrap().tz());
+        assert_eq!(label("UTC", "2026-01-01T00:00:00Z"), "UTC");
+        assert_eq!(label("America/New_York", "2026-01-01T00:00:00Z"), "EST (UTC-05:00)");
+        assert_eq!(label("Asia/Kolkata", "2026-01-01T00:00:00Z"), "IST (UTC+05:30)");
+        // The tz database has no letters for Istanbul's zone: the offset alone.
+        assert_eq!(label("Europe/Istanbul", "2026-01-01T00:00:00Z"), "UTC+03:00");
+    }
 }

@@ -4,7 +4,9 @@
 //! (Outlook in particular) applies it to the event it already has.
 
 use super::feed::{self, Attendee, EventData, FeedSettings, People, calendar, finish};
-use crate::domain::{InviteMethod, ParticipationStatus, Person, Role, Session, SessionId, Slot, SlotId};
+use crate::domain::{
+    Email, InviteMethod, ParticipationStatus, Person, Role, Session, SessionId, Slot, SlotId, Timestamp,
+};
 
 /// What a REPLY says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +16,11 @@ pub struct Reply {
     /// The replying attendee's address, without `mailto:`, lower case.
     pub attendee: String,
     pub status: ParticipationStatus,
+    /// The ORGANIZER's address, without `mailto:`, lower case; `None` when the client left it
+    /// out (Outlook does), which RFC 5546 tolerates in practice.
+    pub organizer: Option<String>,
+    /// When the client made the reply (DTSTAMP, required by RFC 5546 section 3.2.3).
+    pub dtstamp: Timestamp,
 }
 
 /// Why a REPLY was refused. The message goes back to the client.
@@ -45,6 +52,22 @@ pub enum ReplyError {
     BadPartstat(String),
     #[error("has SEQUENCE {0:?}, not a number")]
     BadSequence(String),
+    #[error("has a control character (byte 0x{byte:02x}) on line {line}; iCalendar text allows only TAB")]
+    ControlByte { byte: u8, line: usize },
+    #[error("has a VEVENT without DTSTAMP (RFC 5546 requires it in a REPLY)")]
+    NoDtstamp,
+    #[error("has DTSTAMP {0:?}, not a UTC date-time such as 20221110T163000Z")]
+    BadDtstamp(String),
+    #[error("has a RECURRENCE-ID, but the event does not recur")]
+    RecurrenceId,
+    #[error("has ATTENDEE {0:?}, not a valid e-mail address")]
+    BadAttendee(String),
+    #[error("has ORGANIZER {0:?}, not a mailto: address")]
+    BadOrganizer(String),
+    #[error("has SEQUENCE {answered}, newer than the {current} the organizer sent for this slot")]
+    FutureSequence { answered: u32, current: u32 },
+    #[error("has ORGANIZER {0}, not the organizer of this session")]
+    WrongOrganizer(String),
 }
 
 /// Largest REPLY accepted: real ones are a few kilobytes.
@@ -73,7 +96,8 @@ pub fn parse_slot_uid(settings: &FeedSettings, uid: &str) -> Option<(SessionId, 
 /// and moderator (CHAIR) who has an address, with their answers to this slot, or a CANCEL to
 /// `person` alone, in `role` (the one their REQUEST carried: a moderator taken off the slot
 /// is still cancelled as CHAIR), asking for no reply (RFC 5546 section 3.2.5). `sequence` is the
-/// message's SEQUENCE.
+/// message's SEQUENCE; `made` is when the message is made, its DTSTAMP (RFC 5545 section
+/// 3.8.7.2), given by the caller so this module reads no clock.
 #[allow(clippy::too_many_arguments)]
 pub fn render(
     settings: &FeedSettings,
@@ -84,9 +108,11 @@ pub fn render(
     method: InviteMethod,
     sequence: u32,
     role: Role,
+    made: Timestamp,
 ) -> (EventData, String) {
     let mut e = feed::slot_event(settings, session, slot, people);
     e.sequence = sequence;
+    e.stamp = made;
     e.summary = format!("{} — {}", slot.title, session.title);
     let attendee = |p: &Person, role: &'static str| {
         p.email.as_ref().map(|email| Attendee {
@@ -115,11 +141,20 @@ pub fn render(
 }
 
 /// Parses an iTIP REPLY strictly; never panics, whatever the input.
+///
+/// Strict where a careful organizer must be (RFC 5546 section 3.2.3, RFC 5545): one attendee,
+/// a DTSTAMP, no RECURRENCE-ID (our events do not recur), no control character anywhere.
+/// Lenient where real clients deviate harmlessly: a UTF-8 byte-order mark, bare LF line ends,
+/// no ORGANIZER (Outlook), lower-case values (`reply`, `accepted`, `MAILTO:`). The rules that
+/// need the session are in [`check_reply`].
 pub fn parse_reply(bytes: &[u8]) -> Result<Reply, ReplyError> {
     if bytes.len() > MAX_REPLY_BYTES {
         return Err(ReplyError::TooLarge(MAX_REPLY_BYTES));
     }
     let text = std::str::from_utf8(bytes).map_err(|_| ReplyError::NotUtf8)?;
+    // Windows tools write a byte-order mark; it carries no meaning in UTF-8.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_control_bytes(text.as_bytes())?;
     let unfolded = icalendar::parser::unfold(text);
     let mut depth = 0usize;
     for line in unfolded.lines() {
@@ -140,9 +175,6 @@ pub fn parse_reply(bytes: &[u8]) -> Result<Reply, ReplyError> {
     })
     .map_err(|_| ReplyError::Syntax("the parser failed".into()))?
     .map_err(ReplyError::Syntax)?;
-    let prop = |props: &[icalendar::parser::Property<'_>], name: &str| {
-        props.iter().find(|p| p.name.as_str().eq_ignore_ascii_case(name)).map(|p| p.val.as_str().trim().to_owned())
-    };
     let method = prop(&parsed.properties, "METHOD").ok_or(ReplyError::NotCalendar)?;
     if !method.eq_ignore_ascii_case("REPLY") {
         return Err(ReplyError::NotReply(method));
@@ -154,6 +186,11 @@ pub fn parse_reply(bytes: &[u8]) -> Result<Reply, ReplyError> {
     if events.iter().any(|e| prop(&e.properties, "UID").as_deref() != Some(uid.as_str())) {
         return Err(ReplyError::ManyUids);
     }
+    if events.iter().any(|e| prop(&e.properties, "RECURRENCE-ID").is_some()) {
+        return Err(ReplyError::RecurrenceId);
+    }
+    let dtstamp = prop(&first.properties, "DTSTAMP").ok_or(ReplyError::NoDtstamp)?;
+    let dtstamp = utc_date_time(&dtstamp).ok_or(ReplyError::BadDtstamp(dtstamp))?;
     let attendees: Vec<&icalendar::parser::Property<'_>> =
         first.properties.iter().filter(|p| p.name.as_str().eq_ignore_ascii_case("ATTENDEE")).collect();
     let attendee = match attendees.as_slice() {
@@ -161,13 +198,13 @@ pub fn parse_reply(bytes: &[u8]) -> Result<Reply, ReplyError> {
         [one] => *one,
         _ => return Err(ReplyError::ManyAttendees),
     };
-    let value = attendee.val.as_str().trim();
-    let address = value
-        .get(..7)
-        .filter(|p| p.eq_ignore_ascii_case("mailto:"))
-        .map(|_| value[7..].trim().to_lowercase())
-        .filter(|a| a.contains('@'))
-        .ok_or(ReplyError::NoAttendee)?;
+    let address = mailto(attendee.val.as_str())
+        .ok_or(ReplyError::NoAttendee)
+        .and_then(|a| email_address(a).ok_or_else(|| ReplyError::BadAttendee(a.to_owned())))?;
+    let organizer = match prop(&first.properties, "ORGANIZER") {
+        None => None,
+        Some(o) => Some(mailto(&o).and_then(email_address).ok_or(ReplyError::BadOrganizer(o))?),
+    };
     let part = attendee
         .params
         .iter()
@@ -185,7 +222,74 @@ pub fn parse_reply(bytes: &[u8]) -> Result<Reply, ReplyError> {
         None => 0,
         Some(s) => s.parse::<u32>().map_err(|_| ReplyError::BadSequence(s))?,
     };
-    Ok(Reply { uid, sequence, attendee: address, status })
+    Ok(Reply { uid, sequence, attendee: address, status, organizer, dtstamp })
+}
+
+/// The rules of a REPLY that need the session it answers: its SEQUENCE is one the organizer
+/// sent (an older one is refused later as stale, by the session itself), and its ORGANIZER,
+/// when given, is this session's organizer. A pure function: the caller reads the session.
+pub fn check_reply(reply: &Reply, session: &Session, slot: &Slot) -> Result<(), ReplyError> {
+    if reply.sequence > slot.sequence {
+        return Err(ReplyError::FutureSequence { answered: reply.sequence, current: slot.sequence });
+    }
+    if let Some(organizer) = &reply.organizer {
+        let ours = session.organizer.email.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case(organizer));
+        if !ours {
+            return Err(ReplyError::WrongOrganizer(organizer.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The trimmed value of the first property `name` (names are case-insensitive).
+fn prop(props: &[icalendar::parser::Property<'_>], name: &str) -> Option<String> {
+    props.iter().find(|p| p.name.as_str().eq_ignore_ascii_case(name)).map(|p| p.val.as_str().trim().to_owned())
+}
+
+/// The address of a `mailto:` URI (the scheme in any case), or `None` for another scheme.
+fn mailto(value: &str) -> Option<&str> {
+    let value = value.trim();
+    value.get(..7).filter(|p| p.eq_ignore_ascii_case("mailto:")).map(|_| value[7..].trim())
+}
+
+/// A valid e-mail address, lower case; `None` for anything else, including an address that
+/// hides a control character in percent-encoding (RFC 6068 allows `%XX` in a mailto: URI).
+fn email_address(a: &str) -> Option<String> {
+    let hidden_control = a.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .is_some_and(|b| b < 0x20 || b == 0x7f)
+    });
+    if hidden_control {
+        return None;
+    }
+    Email::parse(a).ok().map(|e| e.as_str().to_lowercase())
+}
+
+/// A DATE-TIME in UTC form (`YYYYMMDDTHHMMSSZ`), as RFC 5545 requires of DTSTAMP.
+fn utc_date_time(v: &str) -> Option<Timestamp> {
+    let local = v.strip_suffix('Z').or_else(|| v.strip_suffix('z'))?;
+    let dt = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%S", local).ok()?;
+    jiff::tz::TimeZone::UTC.to_timestamp(dt).ok()
+}
+
+/// Refuses any control character but TAB (RFC 5545 section 3.1: content lines hold no
+/// control characters; TAB is white space, allowed in values and in folding), and CR that does
+/// not end a line. Bare LF line ends are accepted, as clients on Unix write them.
+fn check_control_bytes(text: &[u8]) -> Result<(), ReplyError> {
+    let mut line = 1;
+    for (i, &b) in text.iter().enumerate() {
+        match b {
+            b'\n' => line += 1,
+            b'\t' => {}
+            b'\r' if text.get(i + 1) == Some(&b'\n') => {}
+            0..0x20 | 0x7f => return Err(ReplyError::ControlByte { byte: b, line }),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -219,6 +323,38 @@ mod tests {
         assert_eq!(e("BEGIN:VCALENDAR\r\n".repeat(20)), ReplyError::TooDeep(MAX_DEPTH));
         assert_eq!(parse_reply(&[0xff, 0xfe]).unwrap_err(), ReplyError::NotUtf8);
         assert!(matches!(e(String::new()), ReplyError::Syntax(_) | ReplyError::NotCalendar));
+        assert_eq!(e(GOOGLE_STYLE.replace("DTSTAMP:20221110T100000Z\r\n", "")), ReplyError::NoDtstamp);
+        assert_eq!(
+            e(GOOGLE_STYLE.replace("SEQUENCE:2", "SEQUENCE:2\r\nRECURRENCE-ID:20221117T141500Z")),
+            ReplyError::RecurrenceId
+        );
+        assert_eq!(e(GOOGLE_STYLE.replace("CN=FMG", "CN=F\0MG")), ReplyError::ControlByte { byte: 0, line: 10 });
+        assert_eq!(
+            e(GOOGLE_STYLE.replace("mailto:fmg@", "http://fmg@")),
+            ReplyError::BadOrganizer("http://fmg@example.org".into())
+        );
+    }
+
+    #[test]
+    fn harmless_deviations_of_clients_are_accepted() {
+        let ok = |s: String| parse_reply(s.as_bytes()).map(|r| (r.attendee, r.status, r.organizer));
+        let expected = Ok((
+            "kathryn.lundquist@example.org".to_owned(),
+            ParticipationStatus::Accepted,
+            Some("fmg@example.org".to_owned()),
+        ));
+        assert_eq!(ok(format!("\u{feff}{GOOGLE_STYLE}")), expected, "a byte-order mark");
+        assert_eq!(ok(GOOGLE_STYLE.replace("\r\n", "\n")), expected, "bare LF");
+        assert_eq!(
+            ok(GOOGLE_STYLE
+                .replace("METHOD:REPLY", "METHOD:reply")
+                .replace("ACCEPTED", "accepted")
+                .replace("mailto", "MAILTO")),
+            expected,
+            "lower-case values"
+        );
+        let no_organizer = GOOGLE_STYLE.replace("ORGANIZER;CN=FMG:mailto:fmg@example.org\r\n", "");
+        assert_eq!(ok(no_organizer).map(|r| r.2), Ok(None), "no ORGANIZER, as Outlook writes");
     }
 
     /// Found by the malformed-reply test: a line starting with a multi-byte character used to

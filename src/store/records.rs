@@ -155,6 +155,16 @@ struct PersonRecord {
     meta: MetaRecord,
 }
 
+/// What a person record holds beyond `PersonRecord`, encoded after it. A record written
+/// before it existed ends at `PersonRecord` and reads as no time zone (postcard's
+/// `take_from_bytes` returns the bytes left over), so adding it needed no format bump; older
+/// binaries ignore it (`from_bytes` ignores trailing bytes). A later field goes in a further
+/// tail after this one, never inside it.
+#[derive(Serialize, Deserialize, Default)]
+struct PersonTail {
+    time_zone: Option<String>,
+}
+
 #[derive(Serialize, Deserialize)]
 struct FeedTokenRecord {
     token: String,
@@ -359,9 +369,13 @@ pub fn unrevisioned_session(s: &Session) -> Unrevisioned {
     Unrevisioned::cut(bytes, post_len)
 }
 
-/// A person for the `people` tree, its revision left to fill in (`meta.revision` is last).
+/// A person for the `people` tree, its revision left to fill in (`meta.revision` is the last
+/// field of `PersonRecord`; the tail follows it).
 pub fn unrevisioned_person(p: &Person) -> Unrevisioned {
-    Unrevisioned::cut(postcard::to_stdvec(&person_record(p, 0)).expect("encoding to a Vec cannot fail"), 0)
+    let tail = person_tail(p);
+    let mut bytes = postcard::to_stdvec(&person_record(p, 0)).expect("encoding to a Vec cannot fail");
+    bytes.extend_from_slice(&tail);
+    Unrevisioned::cut(bytes, tail.len())
 }
 
 fn session_record(s: &Session, revision: u64) -> SessionRecord {
@@ -583,7 +597,14 @@ pub fn session_doc(bytes: &[u8]) -> Result<(&str, u64, Doc), StoreError> {
 /// the etcd engine stores records as they are).
 #[cfg(any(test, feature = "etcd"))]
 pub fn encode_person(p: &Person) -> Vec<u8> {
-    postcard::to_stdvec(&person_record(p, p.meta.revision)).expect("encoding to a Vec cannot fail")
+    let mut bytes = postcard::to_stdvec(&person_record(p, p.meta.revision)).expect("encoding to a Vec cannot fail");
+    bytes.extend_from_slice(&person_tail(p));
+    bytes
+}
+
+fn person_tail(p: &Person) -> Vec<u8> {
+    let tail = PersonTail { time_zone: p.time_zone.as_ref().map(|z| z.as_str().to_owned()) };
+    postcard::to_stdvec(&tail).expect("encoding to a Vec cannot fail")
 }
 
 fn person_record(p: &Person, revision: u64) -> PersonRecord {
@@ -600,7 +621,9 @@ fn person_record(p: &Person, revision: u64) -> PersonRecord {
 
 /// Decodes a record of the `people` tree.
 pub fn decode_person(bytes: &[u8]) -> Result<Person, StoreError> {
-    let r: PersonRecord = postcard::from_bytes(bytes).map_err(corrupt)?;
+    let (r, rest): (PersonRecord, &[u8]) = postcard::take_from_bytes(bytes).map_err(corrupt)?;
+    let tail: PersonTail =
+        if rest.is_empty() { PersonTail::default() } else { postcard::from_bytes(rest).map_err(corrupt)? };
     Ok(Person {
         id: PersonId::try_from(r.id).map_err(corrupt)?,
         name: r.name,
@@ -608,6 +631,7 @@ pub fn decode_person(bytes: &[u8]) -> Result<Person, StoreError> {
         position: r.position,
         affiliation: r.affiliation,
         email: r.email.map(|e| Email::try_from(e).map_err(corrupt)).transpose()?,
+        time_zone: tail.time_zone.map(|z| TimeZoneName::try_from(z).map_err(corrupt)).transpose()?,
         meta: meta_of(r.meta)?,
     })
 }
@@ -835,6 +859,25 @@ mod tests {
         let mut p = people.into_iter().next().unwrap();
         p.meta.revision = 300;
         assert_eq!(unrevisioned_person(&p).at(300, Some(PUT_PERSON))[1..], encode_person(&p));
+        p.time_zone = Some(TimeZoneName::parse("America/New_York").unwrap());
+        assert_eq!(unrevisioned_person(&p).at(300, Some(PUT_PERSON))[1..], encode_person(&p));
+    }
+
+    /// The time zone is a tail after the original record: a record written before it existed
+    /// reads as no time zone, and one written with it reads back whole.
+    #[test]
+    fn a_person_record_without_the_time_zone_tail_reads_as_no_time_zone() {
+        let demo = include_str!("../../data/demo/fmg-msme-2022-11-17.json");
+        let (people, _) = crate::transfer::parse(demo).unwrap();
+        let mut p = people.into_iter().next().unwrap();
+        p.meta.revision = 7;
+        let old = postcard::to_stdvec(&person_record(&p, 7)).unwrap();
+        assert_eq!(decode_person(&old).unwrap(), p);
+        p.time_zone = Some(TimeZoneName::parse("Asia/Kolkata").unwrap());
+        assert_eq!(decode_person(&encode_person(&p)).unwrap(), p);
+        let mut unknown_zone = old.clone();
+        unknown_zone.extend(postcard::to_stdvec(&PersonTail { time_zone: Some("Mars/Olympus".into()) }).unwrap());
+        assert!(matches!(decode_person(&unknown_zone), Err(StoreError::Corrupt(_))));
     }
 
     #[test]

@@ -28,9 +28,11 @@ mod production;
 mod properties;
 #[cfg(feature = "etcd")]
 mod replicas;
+mod replies;
 mod sessions;
 mod snapshots;
 mod store_contract;
 mod synth;
+mod times;
 mod transfer;
 mod validation;

@@ -26,6 +26,7 @@ fn person(i: usize) -> Person {
         position: String::new(),
         affiliation: String::new(),
         email: None,
+        time_zone: None,
         meta: RecordMeta::default(),
     }
 }

@@ -5,8 +5,10 @@
 //!
 //! The inputs are fixed so the outputs are: the demo data is imported with fixed record times
 //! (DTSTAMP, CREATED and LAST-MODIFIED come from them), the public URL is fixed, and every id
-//! and MIME boundary is derived from the data. The one value that is not is an e-mail's
-//! `Date`, the time it was rendered: that header alone is checked and then masked.
+//! and MIME boundary is derived from the data. The one value that is not is the time a message
+//! was made: an e-mail's `Date` and an iTIP message's DTSTAMP (RFC 5545 section 3.8.7.2). Both
+//! are checked (the time of the call, the same instant in both) and then pinned to
+//! `PINNED_STAMP`, inside the e-mail's base64 parts too.
 //!
 //! Text is compared with `\n` line ends after checking that every line ends with CRLF, so the
 //! snapshots stay readable and still stand for the exact bytes.
@@ -48,6 +50,25 @@ fn crlf(text: &str) -> String {
 
 fn check(text: &str, expected: &Expect) {
     expected.assert_eq(&crlf(text));
+}
+
+/// What an iTIP message's DTSTAMP is pinned to in the snapshots (it is the time of rendering).
+const PINNED_STAMP: &str = "DTSTAMP:20000101T000000Z";
+
+/// The DTSTAMP line of an iTIP message made at `t`.
+fn stamp_line(t: jiff::Timestamp) -> String {
+    format!("DTSTAMP:{}", t.strftime("%Y%m%dT%H%M%SZ"))
+}
+
+/// `ics` with its DTSTAMP pinned, after checking that it lies within `during` (the call that
+/// made it, to the second).
+fn pin_stamp(ics: &str, during: std::ops::RangeInclusive<jiff::Timestamp>) -> String {
+    let line = ics.lines().find(|l| l.starts_with("DTSTAMP:")).expect("a DTSTAMP");
+    let made = jiff::civil::DateTime::strptime("DTSTAMP:%Y%m%dT%H%M%SZ", line).unwrap();
+    let made = jiff::tz::TimeZone::UTC.to_timestamp(made).unwrap();
+    let (from, to) = (during.start().as_second(), during.end().as_second());
+    assert!((from..=to).contains(&made.as_second()), "DTSTAMP {line} is when the message was made");
+    ics.replacen(line, PINNED_STAMP, 1)
 }
 
 #[tokio::test]
@@ -199,9 +220,11 @@ async fn lundquist_invite(app: &TestApp) -> pb::Invite {
 async fn a_speaker_invite_is_byte_for_byte_as_reviewed() {
     let dir = tempfile::tempdir().unwrap();
     let app = demo_with_fixed_times(dir.path()).await;
+    let before = jiff::Timestamp::now();
     let invite = lundquist_invite(&app).await;
+    let ics = pin_stamp(&String::from_utf8(invite.ics).unwrap(), before..=jiff::Timestamp::now());
     check(
-        &String::from_utf8(invite.ics).unwrap(),
+        &ics,
         &expect![[r#"
         BEGIN:VCALENDAR
         VERSION:2.0
@@ -228,7 +251,7 @@ async fn a_speaker_invite_is_byte_for_byte_as_reviewed() {
          tes\n\nSession: Integration of MSMEs within the MTS (Friends of Multilater
          alism Group (FMG))\nRecording: https://youtu.be/ulm5tcGudjY
         DTEND;TZID=Europe/Zurich:20221117T152500
-        DTSTAMP:20221110T163000Z
+        DTSTAMP:20000101T000000Z
         DTSTART;TZID=Europe/Zurich:20221117T151500
         LAST-MODIFIED:20221110T163000Z
         ORGANIZER;CN=Friends of Multilateralism Group (FMG):mailto:fmg@example.org
@@ -255,9 +278,10 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
     let email = String::from_utf8(lundquist_invite(&app).await.email).unwrap();
     // The Date header is when the e-mail was rendered: check its form, then mask its value.
     let date = email.lines().find_map(|l| l.strip_prefix("Date: ")).expect("a Date header").trim_end();
-    jiff::fmt::rfc2822::parse(date).unwrap_or_else(|e| panic!("Date {date:?}: {e}"));
+    let made = jiff::fmt::rfc2822::parse(date).unwrap_or_else(|e| panic!("Date {date:?}: {e}")).timestamp();
     assert!(date.ends_with(" +0000"), "{date}");
-    let email = email.replacen(date, "<the time of rendering>", 1);
+    // The iTIP parts carry the same instant as DTSTAMP: pinned inside the base64.
+    let email = pin_base64_parts(&email.replacen(date, "<the time of rendering>", 1), &stamp_line(made));
     check(
         &email,
         &expect![[r#"
@@ -265,8 +289,8 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
         To: "Kathryn Lundquist" <kathryn.lundquist@example.org>
         Subject: =?UTF-8?B?SW52aXRhdGlvbjogU3BlYWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCDigJQg?=
          =?UTF-8?B?SW50ZWdyYXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBNVFMsIFRodXJzZGF5?=
-         =?UTF-8?B?IDE3IE5vdmVtYmVyIDIwMjIsIDE1OjE14oCTMTU6MjUgKEV1cm9wZS9adXJp?=
-         =?UTF-8?B?Y2gp?=
+         =?UTF-8?B?IDE3IE5vdmVtYmVyIDIwMjIsIDE1OjE14oCTMTU6MjUgQ0VUIChVVEMrMDE6?=
+         =?UTF-8?B?MDApLCBFdXJvcGUvWnVyaWNo?=
         Date: <the time of rendering>
         Message-ID: <request.0.speaker-2-lundquist.fmg-msme-2022-11-17.kathryn-lundquist@agenda.invalid>
         MIME-Version: 1.0
@@ -284,13 +308,13 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
         RGVhciBLYXRocnluIEx1bmRxdWlzdCwKCllvdSBhcmUgaW52aXRlZCB0byBzcGVhayBhdCAiU3Bl
         YWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCIgaW4gIkludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhp
         biB0aGUgTVRTIiwgb3JnYW5pemVkIGJ5IEZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3Vw
-        LgoKV2hlbjogVGh1cnNkYXkgMTcgTm92ZW1iZXIgMjAyMiwgMTU6MTXigJMxNToyNSAoRXVyb3Bl
-        L1p1cmljaCkKU3BlYWtlcnM6IEthdGhyeW4gTHVuZHF1aXN0IChFY29ub21pYyBBZmZhaXJzIE9m
-        ZmljZXIgaW4gdGhlIEVjb25vbWljIFJlc2VhcmNoIGFuZCBTdGF0aXN0aWNzIERpdmlzaW9uLCBX
-        VE8gU2VjcmV0YXJpYXQpCk1vZGVyYXRvcnM6IFBhdHJpY2sgTG93IChDby1DaGFpciBvZiBGTUc7
-        IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIFdUTywgRk1HKQoKUGxlYXNlIGFuc3dlciB3
-        aXRoIHlvdXIgY2FsZW5kYXIgKGFjY2VwdCwgdGVudGF0aXZlIG9yIGRlY2xpbmUpOiB5b3VyIGFu
-        c3dlciB1cGRhdGVzIHRoZSBhZ2VuZGEuCg==
+        LgoKV2hlbjogVGh1cnNkYXkgMTcgTm92ZW1iZXIgMjAyMiwgMTU6MTXigJMxNToyNSBDRVQgKFVU
+        QyswMTowMCksIEV1cm9wZS9adXJpY2gKU3BlYWtlcnM6IEthdGhyeW4gTHVuZHF1aXN0IChFY29u
+        b21pYyBBZmZhaXJzIE9mZmljZXIgaW4gdGhlIEVjb25vbWljIFJlc2VhcmNoIGFuZCBTdGF0aXN0
+        aWNzIERpdmlzaW9uLCBXVE8gU2VjcmV0YXJpYXQpCk1vZGVyYXRvcnM6IFBhdHJpY2sgTG93IChD
+        by1DaGFpciBvZiBGTUc7IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIFdUTywgRk1HKQoK
+        UGxlYXNlIGFuc3dlciB3aXRoIHlvdXIgY2FsZW5kYXIgKGFjY2VwdCwgdGVudGF0aXZlIG9yIGRl
+        Y2xpbmUpOiB5b3VyIGFuc3dlciB1cGRhdGVzIHRoZSBhZ2VuZGEuCg==
 
         --agenda-alt-70af7bb27bae6f06
         Content-Type: text/calendar; method=REQUEST; charset=UTF-8
@@ -311,7 +335,7 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
         ZXNzaW9uOiBJbnRlZ3JhdGlvbiBvZiBNU01FcyB3aXRoaW4gdGhlIE1UUyAoRnJpZW5kcyBvZiBN
         dWx0aWxhdGVyDQogYWxpc20gR3JvdXAgKEZNRykpXG5SZWNvcmRpbmc6IGh0dHBzOi8veW91dHUu
         YmUvdWxtNXRjR3VkalkNCkRURU5EO1RaSUQ9RXVyb3BlL1p1cmljaDoyMDIyMTExN1QxNTI1MDAN
-        CkRUU1RBTVA6MjAyMjExMTBUMTYzMDAwWg0KRFRTVEFSVDtUWklEPUV1cm9wZS9adXJpY2g6MjAy
+        CkRUU1RBTVA6MjAwMDAxMDFUMDAwMDAwWg0KRFRTVEFSVDtUWklEPUV1cm9wZS9adXJpY2g6MjAy
         MjExMTdUMTUxNTAwDQpMQVNULU1PRElGSUVEOjIwMjIxMTEwVDE2MzAwMFoNCk9SR0FOSVpFUjtD
         Tj1GcmllbmRzIG9mIE11bHRpbGF0ZXJhbGlzbSBHcm91cCAoRk1HKTptYWlsdG86Zm1nQGV4YW1w
         bGUub3JnDQpTRVFVRU5DRTowDQpTVEFUVVM6Q09ORklSTUVEDQpTVU1NQVJZOlNwZWFrZXIgMjog
@@ -346,7 +370,7 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
         ZXNzaW9uOiBJbnRlZ3JhdGlvbiBvZiBNU01FcyB3aXRoaW4gdGhlIE1UUyAoRnJpZW5kcyBvZiBN
         dWx0aWxhdGVyDQogYWxpc20gR3JvdXAgKEZNRykpXG5SZWNvcmRpbmc6IGh0dHBzOi8veW91dHUu
         YmUvdWxtNXRjR3VkalkNCkRURU5EO1RaSUQ9RXVyb3BlL1p1cmljaDoyMDIyMTExN1QxNTI1MDAN
-        CkRUU1RBTVA6MjAyMjExMTBUMTYzMDAwWg0KRFRTVEFSVDtUWklEPUV1cm9wZS9adXJpY2g6MjAy
+        CkRUU1RBTVA6MjAwMDAxMDFUMDAwMDAwWg0KRFRTVEFSVDtUWklEPUV1cm9wZS9adXJpY2g6MjAy
         MjExMTdUMTUxNTAwDQpMQVNULU1PRElGSUVEOjIwMjIxMTEwVDE2MzAwMFoNCk9SR0FOSVpFUjtD
         Tj1GcmllbmRzIG9mIE11bHRpbGF0ZXJhbGlzbSBHcm91cCAoRk1HKTptYWlsdG86Zm1nQGV4YW1w
         bGUub3JnDQpTRVFVRU5DRTowDQpTVEFUVVM6Q09ORklSTUVEDQpTVU1NQVJZOlNwZWFrZXIgMjog
@@ -362,4 +386,25 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
         --agenda-mixed-70af7bb27bae6f06--
     "#]],
     );
+}
+
+/// `email` with `stamp` replaced by `PINNED_STAMP` inside every base64 part (decoded, replaced,
+/// encoded again in lines of 76 characters, as the server writes them).
+fn pin_base64_parts(email: &str, stamp: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = String::new();
+    let mut parts = email.split("Content-Transfer-Encoding: base64\r\n\r\n");
+    out.push_str(parts.next().unwrap());
+    for part in parts {
+        out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
+        let (body, rest) = part.split_once("\r\n\r\n").expect("a blank line after the body");
+        let text = String::from_utf8(b64.decode(body.replace("\r\n", "")).unwrap()).unwrap();
+        let pinned = b64.encode(text.replace(stamp, PINNED_STAMP));
+        let lines: Vec<&str> = pinned.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        out.push_str(&lines.join("\r\n"));
+        out.push_str("\r\n\r\n");
+        out.push_str(rest);
+    }
+    out
 }

@@ -98,6 +98,7 @@ pub(crate) fn person(id: &str, name: &str, affiliation: &str) -> Person {
         position: String::new(),
         affiliation: affiliation.to_owned(),
         email: None,
+        time_zone: None,
         meta: RecordMeta::default(),
     }
 }

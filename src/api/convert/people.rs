@@ -4,7 +4,7 @@ use prost_types::FieldMask;
 
 use super::scalars::{Field, add_rules, copied, feed_urls, masked, optional_email, patch, role, status, timestamp};
 use super::sessions::slot_out;
-use crate::domain::{Person, PersonId, PersonPatch, PersonSlot, RecordMeta, Violations};
+use crate::domain::{Person, PersonId, PersonPatch, PersonSlot, RecordMeta, TimeZoneName, Violations};
 use crate::links::FeedLinks;
 use crate::pb;
 
@@ -19,7 +19,18 @@ pub(super) const PERSON_FIELDS: &[Field<pb::Person, PersonPatch>] = &[
         is_set: |p| !p.email.is_empty(),
         apply: |v, f, p, out| out.email = optional_email(v, f, &p.email),
     },
+    Field {
+        name: "time_zone",
+        is_set: |p| !p.time_zone.is_empty(),
+        apply: |v, f, p, out| out.time_zone = optional_time_zone(v, f, &p.time_zone),
+    },
 ];
+
+/// An optional IANA name, validated as a session's is; a malformed one is recorded and read as
+/// absent (as `scalars::optional_email` does).
+fn optional_time_zone(v: &mut Violations, field: &str, s: &str) -> Option<Option<TimeZoneName>> {
+    if s.is_empty() { Some(None) } else { Some(v.check(field, TimeZoneName::parse(s))) }
+}
 
 /// The person fields an UpdatePerson applies, parsed; `field` is the message's path ("person").
 pub fn person_patch(v: &mut Violations, field: &str, p: &pb::Person, mask: Option<&FieldMask>) -> PersonPatch {
@@ -37,6 +48,7 @@ pub fn new_person(v: &mut Violations, field: &str, id: Option<PersonId>, p: &pb:
         position: String::new(),
         affiliation: String::new(),
         email: None,
+        time_zone: None,
         meta: RecordMeta::default(),
     };
     patch(v, field, p, PERSON_FIELDS).apply(&mut out);
@@ -54,6 +66,7 @@ pub fn person_out(p: &Person, links: &FeedLinks) -> pb::Person {
         position: p.position.clone(),
         affiliation: p.affiliation.clone(),
         email: p.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+        time_zone: p.time_zone.as_ref().map(|z| z.to_string()).unwrap_or_default(),
         create_time: Some(timestamp(p.meta.create_time)),
         update_time: Some(timestamp(p.meta.update_time)),
         etag: p.meta.etag(),
