@@ -21,6 +21,8 @@ pub struct RenderedInvite {
     pub email: String,
     pub subject: String,
     pub to: String,
+    /// The organizer's address: the envelope sender, where bounces and replies go.
+    pub from: String,
     pub message_id: String,
 }
 
@@ -91,7 +93,16 @@ pub async fn create(
             ics: ics.clone(),
             method: m.method.as_str(),
         });
-        out.push(RenderedInvite { uid: event.uid, message: m, ics, email, subject, to: to.to_string(), message_id });
+        out.push(RenderedInvite {
+            uid: event.uid,
+            message: m,
+            ics,
+            email,
+            subject,
+            to: to.to_string(),
+            from: from.to_string(),
+            message_id,
+        });
     }
     Ok(out)
 }
@@ -188,4 +199,117 @@ pub async fn pending(agenda: &Agenda, session: Option<&SessionId>) -> Result<Vec
 /// The UID of the slot a message is about.
 pub fn uid(settings: &FeedSettings, m: &InviteMessage) -> String {
     slot_uid(settings, m.session.as_str(), m.slot.as_str())
+}
+
+// Temporary (smtp branch): the outbox branch replaces these.
+//
+// The sender (`smtp`) is written against `due`, `mark` and `stats` only. Here they sit on what
+// exists today: the pending messages of the coming sessions, rendered by `create`, marked with
+// `mark_invites_sent`. A failed message is remembered in this process only (so it is not
+// retried until a restart); the outbox branch keeps it in the store.
+
+/// What became of a message handed to a sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The mail server took it.
+    Sent,
+    /// The mail server refused it for good; `reason` is its answer.
+    Failed { reason: String },
+}
+
+/// The outbox at a glance, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// Messages waiting to be sent.
+    pub pending: u64,
+    /// Messages a mail server refused for good.
+    pub failed: u64,
+    /// Messages that cannot be sent: the person (or the organizer) has no e-mail address.
+    pub blocked: u64,
+    /// When the oldest waiting message became due (here: its session's last change).
+    pub oldest_pending: Option<Timestamp>,
+}
+
+/// Messages refused for good in this process, by [`failed_key`].
+static FAILED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn failed_key(m: &InviteMessage) -> String {
+    format!("{}/{}/{}/{}/{}", m.session, m.slot, m.person, m.method.as_str(), m.sequence)
+}
+
+fn has_failed(m: &InviteMessage) -> bool {
+    FAILED.lock().expect("the failed set is never poisoned").contains(&failed_key(m))
+}
+
+/// Whether `e` says a message cannot be rendered for want of an address, or its session or
+/// person went away since the listing: no message to send, and nothing to retry.
+fn unsendable(e: &Error) -> bool {
+    matches!(
+        e.reason(),
+        Reason::PersonHasNoEmail
+            | Reason::OrganizerHasNoEmail
+            | Reason::SessionNotFound
+            | Reason::PersonNotFound
+            | Reason::NotOnAgenda
+    )
+}
+
+/// Up to `limit` pending messages ready to send, rendered.
+pub async fn due(agenda: &Agenda, settings: &FeedSettings, limit: usize) -> Result<Vec<RenderedInvite>, Error> {
+    let mut out = Vec::new();
+    for m in pending(agenda, None).await? {
+        if out.len() >= limit {
+            break;
+        }
+        if has_failed(&m) {
+            continue;
+        }
+        match create(agenda, settings, &m.session, &m.person, Some(&m.slot)).await {
+            Ok(rendered) => out.extend(rendered.into_iter().filter(|r| r.message == m)),
+            Err(e) if unsendable(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Records what became of `message`: sent (marked in the store), or failed (remembered).
+pub async fn mark(agenda: &Agenda, message: &InviteMessage, outcome: Outcome) -> Result<(), Error> {
+    match outcome {
+        Outcome::Sent => agenda.mark_invites_sent(vec![message.clone()]).await,
+        Outcome::Failed { reason } => {
+            tracing::warn!(key = %failed_key(message), %reason, "invite refused by the mail server; not retried");
+            FAILED.lock().expect("the failed set is never poisoned").insert(failed_key(message));
+            Ok(())
+        }
+    }
+}
+
+/// Counts of the outbox's messages by state, and the oldest waiting one.
+pub async fn stats(agenda: &Agenda) -> Result<OutboxStats, Error> {
+    let mut out = OutboxStats::default();
+    let mut sessions: std::collections::HashMap<SessionId, Session> = Default::default();
+    let mut emails: std::collections::HashMap<PersonId, bool> = Default::default();
+    for m in pending(agenda, None).await? {
+        if has_failed(&m) {
+            out.failed += 1;
+            continue;
+        }
+        if !sessions.contains_key(&m.session) {
+            sessions.insert(m.session.clone(), agenda.get_session(&m.session).await?);
+        }
+        let s = &sessions[&m.session];
+        if !emails.contains_key(&m.person) {
+            emails.insert(m.person.clone(), agenda.get_person(&m.person).await?.email.is_some());
+        }
+        if !emails[&m.person] || s.organizer.email.is_none() {
+            out.blocked += 1;
+            continue;
+        }
+        out.pending += 1;
+        let since = s.meta.update_time;
+        out.oldest_pending = Some(out.oldest_pending.map_or(since, |t: Timestamp| t.min(since)));
+    }
+    Ok(out)
 }
