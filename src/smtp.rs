@@ -7,8 +7,9 @@
 //! between the two sends it again after the restart, with the same Message-ID (receivers
 //! drop the copy); nothing is ever marked that the server did not accept.
 //!
-//! The loop: take the due messages, send each as it was rendered (`send_raw`, the envelope
-//! from the organizer to the person) over one pooled connection, at most `rate_per_second`;
+//! The loop: take the due messages, send each as it was rendered (its bytes, what lettre's
+//! `send_raw` does: an envelope from the organizer to the person) over one kept connection,
+//! at most `rate_per_second`;
 //! then wait for the next durable write (`Agenda::subscribe`, as watchers do) or a period
 //! (sessions that ended, anything missed). A 4xx answer, a lost connection or a TLS failure
 //! leaves the message pending and retries after an exponential backoff with jitter, capped at
