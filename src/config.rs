@@ -52,6 +52,13 @@
 //! ca = "/etc/agenda/etcd-ca.pem"      # https to the members, verified against this CA
 //! user = "agenda"                     # etcd authentication, with the password file
 //! password_file = "/etc/agenda/etcd-password"
+//!
+//! [smtp]                              # the built-in sender (src/smtp.rs); off without a url
+//! url = "smtp://agenda@mail.example.org:587"  # STARTTLS; smtps:// implicit TLS;
+//!                                     # smtp://127.0.0.1:2525?tls=none (loopback only)
+//! password = "..."                    # or AGENDA_SMTP_PASSWORD; never printed
+//! rate_per_second = 10                # messages per second at most; 0: no bound
+//! retry_max_seconds = 60              # longest wait between retries of a 4xx or a lost connection
 //! ```
 
 use std::net::SocketAddr;
@@ -84,6 +91,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub tls: TlsConfig,
     pub etcd: EtcdConfig,
+    pub smtp: SmtpConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +144,61 @@ pub struct EtcdConfig {
     pub password_file: Option<PathBuf>,
 }
 
+/// The built-in SMTP sender (`crate::smtp`): on when `url` is set; otherwise the outbox waits
+/// for an external sender over gRPC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// `smtp://[user@]host[:port]` (STARTTLS required), `smtps://[user@]host[:port]` (implicit
+    /// TLS), or `smtp://host:port?tls=none` for a loopback host only. No password here: a URL
+    /// shows in process lists and logs.
+    pub url: Option<String>,
+    /// The user's password, from the file or `AGENDA_SMTP_PASSWORD`; [`Secret`] never prints it.
+    pub password: Option<Secret>,
+    /// Messages per second at most (a relay's limits, the receivers' patience); 0: no bound.
+    pub rate_per_second: u32,
+    /// The cap of the exponential backoff after a 4xx answer or a lost connection.
+    pub retry_max_seconds: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self { url: None, password: None, rate_per_second: 10, retry_max_seconds: 60 }
+    }
+}
+
+/// A password: read from the file or the environment, handed to the SMTP client, and masked
+/// wherever the configuration is shown (`Debug`, `--print-config`).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// What `Debug` and `--print-config` show instead of the value.
+    pub const MASK: &'static str = "********";
+
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that needs it (the SMTP login).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Self::MASK)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(Self::MASK)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -153,6 +216,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
             etcd: EtcdConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -261,6 +325,17 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish at shutdown.
     #[arg(long)]
     pub shutdown_grace_seconds: Option<u64>,
+    /// Send the outbox over SMTP: `smtp://[user@]host:port` (STARTTLS), `smtps://...` (TLS), or
+    /// `smtp://127.0.0.1:PORT?tls=none` (loopback only). The password comes from the config
+    /// file or AGENDA_SMTP_PASSWORD.
+    #[arg(long)]
+    pub smtp_url: Option<String>,
+    /// Most messages sent per second (0: no bound).
+    #[arg(long)]
+    pub smtp_rate_per_second: Option<u32>,
+    /// Longest wait between SMTP retries, in seconds.
+    #[arg(long)]
+    pub smtp_retry_max_seconds: Option<u64>,
 }
 
 /// The environment variable of every key of the file: (key, variable).
@@ -295,6 +370,10 @@ pub const ENV: &[(&str, &str)] = &[
     ("etcd.ca", "AGENDA_ETCD_CA"),
     ("etcd.user", "AGENDA_ETCD_USER"),
     ("etcd.password_file", "AGENDA_ETCD_PASSWORD_FILE"),
+    ("smtp.url", "AGENDA_SMTP_URL"),
+    ("smtp.password", "AGENDA_SMTP_PASSWORD"),
+    ("smtp.rate_per_second", "AGENDA_SMTP_RATE_PER_SECOND"),
+    ("smtp.retry_max_seconds", "AGENDA_SMTP_RETRY_MAX_SECONDS"),
 ];
 
 /// The storage engine a configuration names (its `store` key).
@@ -370,12 +449,15 @@ impl Config {
             c.limits.max_concurrent_requests => args.max_concurrent_requests,
             c.limits.request_timeout_seconds => args.request_timeout_seconds,
             c.shutdown_grace_seconds => args.shutdown_grace_seconds,
+            c.smtp.rate_per_second => args.smtp_rate_per_second,
+            c.smtp.retry_max_seconds => args.smtp_retry_max_seconds,
         );
         set!(
             c.auth.tokens_file => args.tokens_file.clone().map(Some),
             c.tls.cert => args.tls_cert.clone().map(Some),
             c.tls.key => args.tls_key.clone().map(Some),
             c.tls.client_ca => args.tls_client_ca.clone().map(Some),
+            c.smtp.url => args.smtp_url.clone().map(Some),
         );
         c.demo |= args.demo;
         c.auth.require_read_token |= args.require_read_token;
@@ -402,11 +484,17 @@ impl Config {
             return bad("etcd.user and etcd.password_file go together");
         }
         self.store_choice()?;
+        if let Some(url) = &self.smtp.url {
+            crate::smtp::SmtpUrl::parse(url).map_err(|e| ConfigError::Invalid(format!("smtp.url: {e}")))?;
+        }
+        if self.smtp.retry_max_seconds == 0 {
+            return bad("smtp.retry_max_seconds must be at least 1");
+        }
         Ok(())
     }
 
     /// The configuration as TOML (what --print-config prints; it holds no secrets: tokens
-    /// live in their own file).
+    /// live in their own file, and the SMTP password shows as [`Secret::MASK`]).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("the configuration serializes")
     }
@@ -627,11 +715,52 @@ mod tests {
     }
 
     #[test]
+    fn the_smtp_password_comes_from_file_or_environment_and_is_never_printed() {
+        jailed(|jail| {
+            jail.create_file(
+                "agenda.toml",
+                "[smtp]\nurl = \"smtp://agenda@mail.example.org:587\"\npassword = \"from-the-file\"\n",
+            )?;
+            let args = ServeArgs { config: Some("agenda.toml".into()), ..ServeArgs::default() };
+            let c = Config::resolve(&args, None).unwrap();
+            assert_eq!(c.smtp.password.as_ref().map(Secret::expose), Some("from-the-file"));
+            jail.set_env("AGENDA_SMTP_PASSWORD", "from-the-environment");
+            let c = Config::resolve(&args, None).unwrap();
+            assert_eq!(c.smtp.password.as_ref().map(Secret::expose), Some("from-the-environment"));
+            for shown in [c.to_toml(), format!("{c:?}")] {
+                assert!(!shown.contains("from-the"), "{shown}");
+                assert!(shown.contains(Secret::MASK), "{shown}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_plain_text_smtp_url_is_refused_off_loopback() {
+        jailed(|_| {
+            for (url, ok) in [
+                ("smtp://127.0.0.1:2525?tls=none", true),
+                ("smtp://localhost:2525?tls=none", true),
+                ("smtp://mail.example.org:25?tls=none", false),
+                ("smtp://agenda:secret@mail.example.org", false),
+                ("smtps://agenda@mail.example.org", true),
+                ("http://mail.example.org", false),
+            ] {
+                let args = ServeArgs { smtp_url: Some(url.into()), ..ServeArgs::default() };
+                assert_eq!(Config::resolve(&args, None).is_ok(), ok, "{url}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn every_key_of_the_file_has_an_environment_variable() {
         let mut full = Config::default();
         full.auth.tokens_file = Some("tokens.toml".into());
         full.tls = TlsConfig { cert: Some("c".into()), key: Some("k".into()), client_ca: Some("ca".into()) };
         full.etcd = EtcdConfig { ca: Some("ca".into()), user: Some("u".into()), password_file: Some("p".into()) };
+        full.smtp.url = Some("smtp://u@mail.example.org".into());
+        full.smtp.password = Some(Secret::new("p"));
         fn leaves(prefix: &str, t: &toml::Table, out: &mut BTreeSet<String>) {
             for (k, v) in t {
                 let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };

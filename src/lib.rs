@@ -19,6 +19,8 @@
 //! - [`ics`] renders iCalendar text from domain values (feeds, VTIMEZONE, content lines);
 //!   [`links`] builds the feed URLs given out over gRPC.
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
+//! - [`smtp`] is the built-in sender: it drains the invite outbox into a mail server when
+//!   `smtp.url` is configured.
 //!
 //! `main.rs` is the command line around all this: parse, trace, bind, run, checkpoint.
 
@@ -37,6 +39,7 @@ pub mod links;
 pub mod mail;
 pub mod metrics;
 pub mod server;
+pub mod smtp;
 pub mod store;
 pub mod transfer;
 

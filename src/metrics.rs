@@ -2,10 +2,13 @@
 //! format at `/metrics`.
 //!
 //! Requests by gRPC method and status code and by HTTP route and status, their latencies,
-//! feed cache hits and misses, and open watch streams live in one [`Registry`] of atomic
-//! counters, gauges and histograms: a request updates a few atomics and builds no text. Store
-//! figures are read at scrape time and encoded beside the registry.
+//! feed cache hits and misses, open watch streams, and the SMTP sender's figures (messages sent
+//! and failed, errors by kind, the outbox's pending and blocked counts) live in one [`Registry`]
+//! of atomic counters, gauges and histograms: a request updates a few atomics and builds no
+//! text. Store figures, and the age of the oldest pending message, are computed at scrape time
+//! and encoded beside the registry.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -63,6 +66,15 @@ struct HttpRoute {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SmtpErrorLabels {
+    /// A bounded name from `smtp::ErrorKind` (transient, permanent, connection, tls, ...).
+    kind: &'static str,
+}
+
+/// [`Metrics::oldest_pending`] when nothing is pending.
+const NONE_PENDING: i64 = i64::MIN;
+
 /// The service's metrics. Cheap to update from any thread: every metric is atomic, and a label
 /// set seen before costs a read lock to find.
 #[derive(Debug)]
@@ -76,6 +88,19 @@ pub struct Metrics {
     feed_cache_hits: Counter,
     feed_cache_misses: Counter,
     watch_subscribers: Gauge,
+    /// Messages the SMTP server accepted.
+    smtp_sent: Counter,
+    /// Messages the SMTP server refused for good (5xx): marked failed.
+    smtp_failed: Counter,
+    /// Every SMTP failure, by kind (a 4xx, a lost connection, a 5xx...).
+    smtp_errors: Family<SmtpErrorLabels, Counter>,
+    /// Messages in the outbox waiting to be sent, as of the sender's last look.
+    outbox_pending: Gauge,
+    /// Messages that cannot be sent (no e-mail address), as of the sender's last look.
+    outbox_blocked: Gauge,
+    /// When the oldest pending message became due, in Unix seconds ([`NONE_PENDING`] if none):
+    /// its age is computed at scrape time, so it grows between the sender's looks.
+    oldest_pending: AtomicI64,
 }
 
 /// Store figures read at scrape time.
@@ -100,6 +125,11 @@ impl Default for Metrics {
         let feed_cache_hits = Counter::default();
         let feed_cache_misses = Counter::default();
         let watch_subscribers = Gauge::default();
+        let smtp_sent = Counter::default();
+        let smtp_failed = Counter::default();
+        let smtp_errors = Family::<SmtpErrorLabels, Counter>::default();
+        let outbox_pending = Gauge::default();
+        let outbox_blocked = Gauge::default();
         // Counters are named without `_total`: the encoder appends it to their samples.
         registry.register("agenda_grpc_requests", "gRPC requests by method and code", grpc_requests.clone());
         registry.register(
@@ -120,6 +150,19 @@ impl Default for Metrics {
             feed_cache_misses.clone(),
         );
         registry.register("agenda_watch_subscribers", "Open WatchSessions streams", watch_subscribers.clone());
+        registry.register("agenda_smtp_sent", "Invites the SMTP server accepted", smtp_sent.clone());
+        registry.register("agenda_smtp_failed", "Invites the SMTP server refused for good (5xx)", smtp_failed.clone());
+        registry.register("agenda_smtp_errors", "SMTP failures by kind", smtp_errors.clone());
+        registry.register(
+            "agenda_outbox_pending",
+            "Invites waiting to be sent (updated by the built-in sender)",
+            outbox_pending.clone(),
+        );
+        registry.register(
+            "agenda_outbox_blocked",
+            "Invites that cannot be sent: no e-mail address (updated by the built-in sender)",
+            outbox_blocked.clone(),
+        );
         Self {
             registry,
             grpc_requests,
@@ -129,6 +172,12 @@ impl Default for Metrics {
             feed_cache_hits,
             feed_cache_misses,
             watch_subscribers,
+            smtp_sent,
+            smtp_failed,
+            smtp_errors,
+            outbox_pending,
+            outbox_blocked,
+            oldest_pending: AtomicI64::new(NONE_PENDING),
         }
     }
 }
@@ -161,10 +210,42 @@ impl Metrics {
         self.watch_subscribers.inc_by(delta);
     }
 
+    /// A message the SMTP server accepted.
+    pub fn smtp_sent(&self) {
+        self.smtp_sent.inc();
+    }
+
+    /// A message the SMTP server refused for good.
+    pub fn smtp_failed(&self) {
+        self.smtp_failed.inc();
+    }
+
+    /// An SMTP failure of a kind (a bounded set of names).
+    pub fn smtp_error(&self, kind: &'static str) {
+        self.smtp_errors.get_or_create(&SmtpErrorLabels { kind }).inc();
+    }
+
+    /// The outbox as the sender last saw it: pending and blocked counts, and when the oldest
+    /// pending message became due (Unix seconds).
+    pub fn outbox(&self, pending: u64, blocked: u64, oldest_pending: Option<i64>) {
+        self.outbox_pending.set(pending as i64);
+        self.outbox_blocked.set(blocked as i64);
+        self.oldest_pending.store(oldest_pending.unwrap_or(NONE_PENDING), Ordering::Relaxed);
+    }
+
     /// The exposition text ([`CONTENT_TYPE`]), with the store's figures when they could be read.
     pub fn render(&self, store: Option<StoreFigures>) -> String {
         let mut out = String::with_capacity(4096);
         encode_registry(&mut out, &self.registry).expect("writing to a String cannot fail");
+        let oldest = self.oldest_pending.load(Ordering::Relaxed);
+        let age = if oldest == NONE_PENDING { 0 } else { (jiff::Timestamp::now().as_second() - oldest).max(0) };
+        let mut r = Registry::default();
+        r.register(
+            "agenda_outbox_oldest_pending_age_seconds",
+            "Age of the oldest invite waiting to be sent (0: none; updated by the built-in sender)",
+            ConstGauge::new(age),
+        );
+        encode_registry(&mut out, &r).expect("writing to a String cannot fail");
         if let Some(s) = store {
             // Figures the store keeps itself: constant metrics in a registry of this scrape.
             let mut r = Registry::default();

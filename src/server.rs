@@ -96,6 +96,8 @@ struct ServerOptions {
     /// How long in-flight requests get to finish after the shutdown signal.
     grace: Duration,
     metrics: Arc<Metrics>,
+    /// The built-in SMTP sender, when `smtp.url` is configured (src/smtp.rs).
+    smtp: Option<crate::smtp::Sender>,
     /// The benchmarks' write floor, when built with `bench-floor` and switched on.
     #[cfg(feature = "bench-floor")]
     floor: Option<crate::bench_floor::FloorServer>,
@@ -193,6 +195,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         limits: config.limits.clone(),
         grace: Duration::from_secs(config.shutdown_grace_seconds),
         metrics: Arc::new(Metrics::default()),
+        smtp: crate::smtp::Sender::from_config(config).context("configuring the SMTP sender")?,
         #[cfg(feature = "bench-floor")]
         floor: store
             .as_ref()
@@ -261,6 +264,7 @@ async fn serve(
         limits,
         grace,
         metrics,
+        smtp,
         #[cfg(feature = "bench-floor")]
         floor,
     } = options;
@@ -296,6 +300,9 @@ async fn serve(
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
     }
     let writes_health = tokio::spawn(report_writes(agenda.clone(), health.clone()));
+    // The SMTP sender stops with the listeners (abandoning, unmarked, a message in flight).
+    let mut smtp_task =
+        smtp.map(|sender| tokio::spawn(sender.run(agenda.clone(), Arc::clone(&metrics), stop_rx.clone())));
 
     #[cfg_attr(not(feature = "bench-floor"), allow(unused_mut))]
     let mut methods = known_methods();
@@ -357,6 +364,9 @@ async fn serve(
     let drained = tokio::time::timeout(grace, async {
         let g = (&mut grpc_task).await;
         let h = (&mut http_task).await;
+        if let Some(smtp) = smtp_task.as_mut() {
+            let _ = smtp.await;
+        }
         (g, h)
     })
     .await;
@@ -371,6 +381,9 @@ async fn serve(
             tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; closing the remaining connections");
             grpc_task.abort();
             http_task.abort();
+            if let Some(smtp) = &smtp_task {
+                smtp.abort();
+            }
         }
     }
     Ok(())

@@ -140,6 +140,12 @@ pub fn reflection(address: &str, flag: Option<&str>) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The pinned Python interpreter (its packages: tests/interop/requirements.txt), for scripts
+/// run as servers (tests/it/delivery.rs).
+pub fn python_interpreter() -> &'static str {
+    &tools().python
+}
+
 /// Parses Prometheus text with the prometheus_client library (tests/interop/parse_metrics.py).
 pub fn metrics(text: &str) -> Value {
     run(&tools().python, "parse_metrics.py", text)

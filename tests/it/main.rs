@@ -7,6 +7,7 @@
 mod architecture;
 mod backup;
 mod crash;
+mod delivery;
 mod diskfull;
 mod durability;
 mod errors;
