@@ -19,6 +19,8 @@
 //! - [`ics`] renders iCalendar text from domain values (feeds, VTIMEZONE, content lines);
 //!   [`links`] builds the feed URLs given out over gRPC.
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
+//! - [`mailbox`] reads the organizer's mailbox (IMAP) when configured and applies the iTIP
+//!   replies it finds, as the ApplyReply RPC does.
 //!
 //! `main.rs` is the command line around all this: parse, trace, bind, run, checkpoint.
 
@@ -35,6 +37,7 @@ pub mod ics;
 pub mod invites;
 pub mod links;
 pub mod mail;
+pub mod mailbox;
 pub mod metrics;
 pub mod server;
 pub mod store;

@@ -63,6 +63,12 @@ struct HttpRoute {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplyOutcome {
+    /// `applied`, `unreadable` or `refused` (src/mailbox.rs).
+    outcome: &'static str,
+}
+
 /// The service's metrics. Cheap to update from any thread: every metric is atomic, and a label
 /// set seen before costs a read lock to find.
 #[derive(Debug)]
@@ -76,6 +82,35 @@ pub struct Metrics {
     feed_cache_hits: Counter,
     feed_cache_misses: Counter,
     watch_subscribers: Gauge,
+    /// The reply mailbox (src/mailbox.rs): messages filed by outcome, polls done and failed.
+    reply_mailbox: ReplyMailboxMetrics,
+}
+
+#[derive(Debug, Default)]
+struct ReplyMailboxMetrics {
+    replies: Family<ReplyOutcome, Counter>,
+    polls: Counter,
+    poll_errors: Counter,
+}
+
+impl ReplyMailboxMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "agenda_reply_mailbox_messages",
+            "Messages of the reply mailbox filed, by outcome (applied, unreadable, refused)",
+            self.replies.clone(),
+        );
+        registry.register(
+            "agenda_reply_mailbox_polls",
+            "Looks at the reply mailbox that completed",
+            self.polls.clone(),
+        );
+        registry.register(
+            "agenda_reply_mailbox_poll_errors",
+            "Looks at the reply mailbox that failed (connection, server, store); retried at the next poll",
+            self.poll_errors.clone(),
+        );
+    }
 }
 
 /// Store figures read at scrape time.
@@ -120,6 +155,8 @@ impl Default for Metrics {
             feed_cache_misses.clone(),
         );
         registry.register("agenda_watch_subscribers", "Open WatchSessions streams", watch_subscribers.clone());
+        let reply_mailbox = ReplyMailboxMetrics::default();
+        reply_mailbox.register(&mut registry);
         Self {
             registry,
             grpc_requests,
@@ -129,6 +166,7 @@ impl Default for Metrics {
             feed_cache_hits,
             feed_cache_misses,
             watch_subscribers,
+            reply_mailbox,
         }
     }
 }
@@ -159,6 +197,21 @@ impl Metrics {
     /// A WatchSessions stream opened (`+1`) or ended (`-1`).
     pub fn watch_subscribers_add(&self, delta: i64) {
         self.watch_subscribers.inc_by(delta);
+    }
+
+    /// A message of the reply mailbox filed: `applied`, `unreadable` or `refused`.
+    pub fn reply_mailbox_reply(&self, outcome: &'static str) {
+        self.reply_mailbox.replies.get_or_create(&ReplyOutcome { outcome }).inc();
+    }
+
+    /// A look at the reply mailbox that completed.
+    pub fn reply_mailbox_poll(&self) {
+        self.reply_mailbox.polls.inc();
+    }
+
+    /// A look at the reply mailbox that failed.
+    pub fn reply_mailbox_poll_error(&self) {
+        self.reply_mailbox.poll_errors.inc();
     }
 
     /// The exposition text ([`CONTENT_TYPE`]), with the store's figures when they could be read.
