@@ -218,7 +218,7 @@ type ImapSession = Session<Box<dyn Stream>>;
 /// What became of one message.
 #[derive(Debug)]
 enum Outcome {
-    Applied(invites::AppliedReply),
+    Applied(Box<invites::AppliedReply>),
     /// No calendar part, or one that is no readable iTIP REPLY.
     Unreadable(String),
     /// A readable reply the agenda refused (not an attendee, stale, no such slot).
@@ -392,7 +392,7 @@ impl Poller {
             (Some(_), Some(message)) => match reply_part(message) {
                 Err(why) => Outcome::Unreadable(why),
                 Ok(ics) => match invites::apply_reply_text(&self.agenda, &self.feeds, &ics).await {
-                    Ok(applied) => Outcome::Applied(applied),
+                    Ok(applied) => Outcome::Applied(Box::new(applied)),
                     Err(e @ Error::Store(_)) => return Err(MailboxError::Store(e)),
                     Err(e) if e.violations().is_some() => Outcome::Unreadable(format!("{e} ({})", e.reason().as_str())),
                     Err(e) => Outcome::Refused(format!("{e} ({})", e.reason().as_str())),
@@ -437,7 +437,8 @@ async fn greeting<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug>(
 
 /// The server's hierarchy separator (`LIST "" ""`); `/` on a flat server.
 async fn delimiter(s: &mut ImapSession) -> Result<String, MailboxError> {
-    let names: Vec<_> = s.list(Some(""), Some("")).await?.try_collect().await?;
+    // No pattern: the crate sends `""`, the request for the separator alone.
+    let names: Vec<_> = s.list(Some(""), None).await?.try_collect().await?;
     Ok(names.iter().find_map(|n| n.delimiter().map(str::to_owned)).unwrap_or_else(|| "/".to_owned()))
 }
 

@@ -8,6 +8,7 @@ mod architecture;
 mod backup;
 mod crash;
 mod diskfull;
+mod dovecot;
 mod durability;
 mod errors;
 #[cfg(feature = "etcd")]
@@ -21,6 +22,7 @@ mod http;
 mod interop;
 mod invites;
 mod load;
+mod mailbox;
 mod migrate;
 mod migration;
 mod people;
