@@ -203,6 +203,8 @@ pub enum MailboxError {
     Closed,
     #[error("IMAP: {0}")]
     Imap(#[from] async_imap::error::Error),
+    /// A failure that may pass ([`transient`]): the store unavailable, a write that lost
+    /// too many races.
     #[error("the store could not apply a reply: {0}")]
     Store(Error),
     #[error("the poll took longer than {} seconds", POLL_TIMEOUT.as_secs())]
@@ -393,7 +395,7 @@ impl Poller {
                 Err(why) => Outcome::Unreadable(why),
                 Ok(ics) => match invites::apply_reply_text(&self.agenda, &self.feeds, &ics).await {
                     Ok(applied) => Outcome::Applied(Box::new(applied)),
-                    Err(e @ Error::Store(_)) => return Err(MailboxError::Store(e)),
+                    Err(e) if transient(&e) => return Err(MailboxError::Store(e)),
                     Err(e) if e.violations().is_some() => Outcome::Unreadable(format!("{e} ({})", e.reason().as_str())),
                     Err(e) => Outcome::Refused(format!("{e} ({})", e.reason().as_str())),
                 },
@@ -419,6 +421,24 @@ impl Poller {
         self.metrics.reply_mailbox_reply(outcome.label());
         Ok(())
     }
+}
+
+/// Whether a failure to apply may pass by itself (the store unavailable or overloaded, a
+/// write that lost too many races): the message then stays for the next poll. Decided by the
+/// reason table's code, so it agrees with what a gRPC client is told to retry.
+fn transient(e: &Error) -> bool {
+    use tonic::Code;
+    matches!(e, Error::Store(_))
+        || matches!(
+            e.reason().code(),
+            Code::Unavailable
+                | Code::Aborted
+                | Code::ResourceExhausted
+                | Code::DeadlineExceeded
+                | Code::Internal
+                | Code::Unknown
+                | Code::DataLoss
+        )
 }
 
 /// Where messages are filed, as the server names them.

@@ -25,17 +25,30 @@ pub const PASSWORD: &str = "organizer-password";
 /// A running Dovecot; stopped when dropped.
 pub struct Dovecot {
     dir: tempfile::TempDir,
+    /// IMAP (STARTTLS offered when started with TLS).
     pub port: u16,
+    /// IMAP over TLS from the first byte, when started with TLS.
+    pub imaps_port: Option<u16>,
     child: Option<Child>,
 }
 
 impl Dovecot {
     /// Starts Dovecot on a free loopback port and waits for its greeting.
     pub async fn start() -> Dovecot {
+        Self::start_with(None).await
+    }
+
+    /// Starts Dovecot with TLS: the certificate (for `localhost`) and its key as PEM; STARTTLS
+    /// on [`Dovecot::port`], implicit TLS on [`Dovecot::imaps_port`].
+    pub async fn start_with_tls(cert: &str, key: &str) -> Dovecot {
+        Self::start_with(Some((cert, key))).await
+    }
+
+    async fn start_with(tls: Option<(&str, &str)>) -> Dovecot {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut d = Dovecot { dir, port, child: None };
-        d.configure();
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut d = Dovecot { dir, port: free(), imaps_port: tls.map(|_| free()), child: None };
+        d.configure(tls);
         d.restart().await;
         d
     }
@@ -45,11 +58,21 @@ impl Dovecot {
         format!("imap://{USER}@127.0.0.1:{}/INBOX?tls=none", self.port)
     }
 
+    /// `imap://organizer@localhost:PORT/INBOX`: STARTTLS.
+    pub fn starttls_url(&self) -> String {
+        format!("imap://{USER}@localhost:{}/INBOX", self.port)
+    }
+
+    /// `imaps://organizer@localhost:PORT/INBOX`: TLS from the first byte.
+    pub fn imaps_url(&self) -> String {
+        format!("imaps://{USER}@localhost:{}/INBOX", self.imaps_port.expect("started with TLS"))
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn configure(&self) {
+    fn configure(&self, tls: Option<(&str, &str)>) {
         let root = self.dir.path();
         let as_root = std::fs::metadata(root).unwrap().uid() == 0;
         // Dovecot refuses root for its login processes and for mail.
@@ -71,15 +94,27 @@ impl Dovecot {
         let passwd = self.path("passwd");
         std::fs::write(&passwd, format!("{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{}::\n", home.display())).unwrap();
         let r = root.display();
+        // Implicit TLS on its own listener; STARTTLS is offered on the plain one with ssl = yes.
+        let (ssl, imaps) = match (tls, self.imaps_port) {
+            (Some((cert, key)), Some(port)) => {
+                std::fs::write(self.path("server.pem"), cert).unwrap();
+                std::fs::write(self.path("server.key"), key).unwrap();
+                (
+                    format!("ssl = yes\nssl_cert = <{r}/server.pem\nssl_key = <{r}/server.key\n"),
+                    format!("address = 127.0.0.1\n    port = {port}\n    ssl = yes"),
+                )
+            }
+            _ => ("ssl = no\n".to_owned(), "port = 0".to_owned()),
+        };
         let config = format!(
             "base_dir = {r}/run\nstate_dir = {r}/state\ninstance_name = agenda-test-{port}\n\
-             listen = 127.0.0.1\nprotocols = imap\nssl = no\ndisable_plaintext_auth = no\n\
+             listen = 127.0.0.1\nprotocols = imap\n{ssl}disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\nlog_path = {r}/dovecot.log\n\
              first_valid_uid = 1\nfirst_valid_gid = 1\n\
              default_internal_user = {login_user}\ndefault_internal_group = {login_group}\n\
              default_login_user = {login_user}\nmail_location = maildir:~/Maildir\n\
              service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-             inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             inet_listener imaps {{\n    {imaps}\n  }}\n}}\n\
              service anvil {{\n  chroot =\n}}\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {passwd}\n}}\n\
              userdb {{\n  driver = passwd-file\n  args = username_format=%u {passwd}\n}}\n",

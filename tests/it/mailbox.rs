@@ -3,6 +3,8 @@
 //! calendar client sends, changes the speaker's answer and is filed once; what cannot be
 //! applied is filed with its reason; a mailbox that is down only delays the replies.
 
+use std::path::PathBuf;
+
 use agenda::config::Secret;
 use agenda::domain::Limits;
 use agenda::pb::{self, invite_service_client::InviteServiceClient};
@@ -10,6 +12,7 @@ use agenda::pb::{self, invite_service_client::InviteServiceClient};
 use crate::dovecot::{self, Dovecot};
 use crate::helpers::{TestApp, eventually, session, slot, spawn_with};
 use crate::invites::reply_to;
+use crate::production::pki;
 
 const ID: &str = "mailbox-replies";
 const SPEAKER: &str = "jose-luis-cancela";
@@ -18,14 +21,19 @@ const ADDRESS: &str = "jose.cancela@example.org";
 const APPLIED: &str = "Agenda.Applied";
 const REFUSED: &str = "Agenda.Refused";
 
-/// The demo data, and a server reading `dovecot`'s mailbox every second.
+/// The demo data, and a server reading `dovecot`'s mailbox every second (plain text).
 async fn app_reading(mailbox: &Dovecot) -> (TestApp, tempfile::TempDir) {
+    app_reading_at(mailbox.url(), None).await
+}
+
+/// The demo data, and a server reading the mailbox at `url` every second, trusting `ca`.
+async fn app_reading_at(url: String, ca: Option<PathBuf>) -> (TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let url = mailbox.url();
     let app = spawn_with(dir.path(), true, Limits::default(), |c| {
         c.reply_mailbox.url = Some(url);
         c.reply_mailbox.password = Some(Secret::new(dovecot::PASSWORD));
         c.reply_mailbox.poll_seconds = 1;
+        c.reply_mailbox.ca = ca;
     })
     .await;
     (app, dir)
@@ -210,4 +218,41 @@ async fn replies_wait_while_the_mailbox_is_down_and_are_applied_when_it_returns(
         (mailbox.messages(APPLIED).await.len() == 1).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn replies_are_read_over_implicit_tls_and_starttls_from_a_server_the_ca_vouches_for() {
+    let pki = pki();
+    let mailbox = Dovecot::start_with_tls(&pki.server_cert, &pki.server_key).await;
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = ca_dir.path().join("mail-ca.pem");
+    std::fs::write(&ca, &pki.ca).unwrap();
+
+    // Without the CA, the certificate is not trusted: no poll gets past the handshake.
+    let (app, _dir) = app_reading_at(mailbox.imaps_url(), None).await;
+    eventually("a refused TLS handshake", || async { (metric(&app, POLL_ERRORS).await >= 1).then_some(()) }).await;
+    assert_eq!(metric(&app, POLLS).await, 0);
+    app.stop().await;
+
+    // With it, over implicit TLS and over STARTTLS.
+    for (filed, (url, partstat, status)) in [
+        (mailbox.imaps_url(), "ACCEPTED", pb::ParticipationStatus::Accepted),
+        (mailbox.starttls_url(), "DECLINED", pb::ParticipationStatus::Declined),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (app, _dir) = app_reading_at(url.clone(), Some(ca.clone())).await;
+        let invite = invite_cancela(&app).await;
+        let ics = reply_to(&invite, ADDRESS, partstat);
+        let id = format!("<tls-{filed}@example.org>");
+        mailbox.deliver("INBOX", &reply_email(&id, ADDRESS, &ics, Encoding::Base64)).await;
+        eventually(&format!("the answer read over {url}"), || async {
+            (answer_of(&app, SPEAKER).await == status as i32).then_some(())
+        })
+        .await;
+        eventually("the reply filed", || async { (mailbox.messages(APPLIED).await.len() == filed + 1).then_some(()) })
+            .await;
+        app.stop().await;
+    }
 }
