@@ -19,9 +19,9 @@ use std::sync::{Arc, OnceLock, Weak};
 use tokio::sync::{broadcast, watch};
 
 use crate::domain::{
-    Attempt, AttemptResult, Change, FeedScope, FeedToken, InviteMessage, InviteMethod, InviteRecord, Limits,
-    Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Session,
-    SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, Violations, role_on,
+    Attempt, AttemptResult, Change, FeedScope, FeedToken, InviteMessage, InviteMethod, InviteRecord, Limits, Person,
+    PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Session, SessionCursor, SessionFilter, SessionId,
+    SlotId, Timestamp, Violations, role_on,
 };
 use crate::error::{self, Error, Kind, Reason};
 use crate::ics::itip::{self, Reply};

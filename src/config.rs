@@ -59,6 +59,13 @@
 //! password = "..."                    # or AGENDA_SMTP_PASSWORD; never printed
 //! rate_per_second = 10                # messages per second at most; 0: no bound
 //! retry_max_seconds = 60              # longest wait between retries of a 4xx or a lost connection
+//! [reply_mailbox]                     # replies from the organizer's mailbox (src/mailbox.rs)
+//! url = "imaps://organizer%40example.org@mail.example.org/INBOX"  # unset: off
+//! password = "..."                    # or AGENDA_REPLY_MAILBOX_PASSWORD; printed masked
+//! poll_seconds = 60
+//! ca = "/etc/agenda/mail-ca.pem"      # trust this CA (PEM) instead of the public roots
+//! applied_folder = "Agenda/Applied"   # "/" stands for the server's hierarchy separator
+//! refused_folder = "Agenda/Refused"
 //! ```
 
 use std::net::SocketAddr;
@@ -92,6 +99,7 @@ pub struct Config {
     pub tls: TlsConfig,
     pub etcd: EtcdConfig,
     pub smtp: SmtpConfig,
+    pub reply_mailbox: ReplyMailboxConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,21 +175,55 @@ impl Default for SmtpConfig {
     }
 }
 
-/// A password: read from the file or the environment, handed to the SMTP client, and masked
-/// wherever the configuration is shown (`Debug`, `--print-config`).
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+/// The organizer's mailbox, read for iTIP replies (`crate::mailbox`). Off while `url` is unset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplyMailboxConfig {
+    /// `imaps://user@host[:port]/MAILBOX` (implicit TLS), `imap://...` (STARTTLS required), or
+    /// `imap://...?tls=none` on a loopback host only; see `mailbox::MailboxUrl`.
+    pub url: Option<String>,
+    /// The IMAP password: a [`Secret`], so neither `--print-config` nor a log shows it.
+    pub password: Option<Secret>,
+    /// Seconds between two looks at the mailbox.
+    pub poll_seconds: u64,
+    /// A CA (PEM) to trust for the mail server instead of the bundled public roots.
+    pub ca: Option<PathBuf>,
+    /// Where applied replies are moved; `/` separates levels, whatever the server's separator.
+    pub applied_folder: String,
+    /// Where unreadable and refused replies are moved, each beside a note giving the reason.
+    pub refused_folder: String,
+}
+
+impl Default for ReplyMailboxConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            password: None,
+            poll_seconds: 60,
+            ca: None,
+            applied_folder: "Agenda/Applied".into(),
+            refused_folder: "Agenda/Refused".into(),
+        }
+    }
+}
+
+/// A password from the file or the environment. Its `Debug` and its serialization (what
+/// `--print-config` prints) are a mask, so it cannot leak through a log line or a printed
+/// configuration; only [`Secret::expose`] gives the text, at the one place that sends it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+/// What a set secret prints as.
+pub const SECRET_MASK: &str = "********";
 
 impl Secret {
     /// What `Debug` and `--print-config` show instead of the value.
-    pub const MASK: &'static str = "********";
+    pub const MASK: &'static str = SECRET_MASK;
 
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
     }
 
-    /// The value, for the one place that needs it (the SMTP login).
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -189,13 +231,36 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(Self::MASK)
+        write!(f, "Secret({SECRET_MASK})")
     }
 }
 
 impl Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(Self::MASK)
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(SECRET_MASK)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    /// A string, or a number (an environment value of digits reaches us as one).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Secret;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a password")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret::new(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Secret, E> {
+                Ok(Secret::new(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Secret, E> {
+                Ok(Secret::new(v.to_string()))
+            }
+        }
+        d.deserialize_any(Text)
     }
 }
 
@@ -217,6 +282,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             etcd: EtcdConfig::default(),
             smtp: SmtpConfig::default(),
+            reply_mailbox: ReplyMailboxConfig::default(),
         }
     }
 }
@@ -336,6 +402,16 @@ pub struct ServeArgs {
     /// Longest wait between SMTP retries, in seconds.
     #[arg(long)]
     pub smtp_retry_max_seconds: Option<u64>,
+    /// The organizer's mailbox to read replies from: imaps://user@host[:port]/INBOX (the
+    /// password from the file's reply_mailbox.password or AGENDA_REPLY_MAILBOX_PASSWORD).
+    #[arg(long)]
+    pub reply_mailbox: Option<String>,
+    /// Seconds between two looks at the reply mailbox (default 60).
+    #[arg(long)]
+    pub reply_mailbox_poll_seconds: Option<u64>,
+    /// CA (PEM) to trust for the reply mailbox's server instead of the public roots.
+    #[arg(long)]
+    pub reply_mailbox_ca: Option<PathBuf>,
 }
 
 /// The environment variable of every key of the file: (key, variable).
@@ -374,6 +450,12 @@ pub const ENV: &[(&str, &str)] = &[
     ("smtp.password", "AGENDA_SMTP_PASSWORD"),
     ("smtp.rate_per_second", "AGENDA_SMTP_RATE_PER_SECOND"),
     ("smtp.retry_max_seconds", "AGENDA_SMTP_RETRY_MAX_SECONDS"),
+    ("reply_mailbox.url", "AGENDA_REPLY_MAILBOX"),
+    ("reply_mailbox.password", "AGENDA_REPLY_MAILBOX_PASSWORD"),
+    ("reply_mailbox.poll_seconds", "AGENDA_REPLY_MAILBOX_POLL_SECONDS"),
+    ("reply_mailbox.ca", "AGENDA_REPLY_MAILBOX_CA"),
+    ("reply_mailbox.applied_folder", "AGENDA_REPLY_MAILBOX_APPLIED_FOLDER"),
+    ("reply_mailbox.refused_folder", "AGENDA_REPLY_MAILBOX_REFUSED_FOLDER"),
 ];
 
 /// The storage engine a configuration names (its `store` key).
@@ -451,6 +533,11 @@ impl Config {
             c.shutdown_grace_seconds => args.shutdown_grace_seconds,
             c.smtp.rate_per_second => args.smtp_rate_per_second,
             c.smtp.retry_max_seconds => args.smtp_retry_max_seconds,
+            c.reply_mailbox.poll_seconds => args.reply_mailbox_poll_seconds,
+        );
+        set!(
+            c.reply_mailbox.url => args.reply_mailbox.clone().map(Some),
+            c.reply_mailbox.ca => args.reply_mailbox_ca.clone().map(Some),
         );
         set!(
             c.auth.tokens_file => args.tokens_file.clone().map(Some),
@@ -490,11 +577,18 @@ impl Config {
         if self.smtp.retry_max_seconds == 0 {
             return bad("smtp.retry_max_seconds must be at least 1");
         }
+        self.reply_mailbox_settings()?;
         Ok(())
     }
 
+    /// The reply mailbox's settings, checked, when `reply_mailbox.url` is set.
+    pub fn reply_mailbox_settings(&self) -> Result<Option<crate::mailbox::MailboxSettings>, ConfigError> {
+        crate::mailbox::MailboxSettings::from_config(&self.reply_mailbox)
+            .map_err(|e| ConfigError::Invalid(format!("reply_mailbox: {e}")))
+    }
+
     /// The configuration as TOML (what --print-config prints; it holds no secrets: tokens
-    /// live in their own file, and the SMTP password shows as [`Secret::MASK`]).
+    /// live in their own file, and the SMTP and mailbox passwords print as [`SECRET_MASK`]).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("the configuration serializes")
     }
@@ -761,6 +855,12 @@ mod tests {
         full.etcd = EtcdConfig { ca: Some("ca".into()), user: Some("u".into()), password_file: Some("p".into()) };
         full.smtp.url = Some("smtp://u@mail.example.org".into());
         full.smtp.password = Some(Secret::new("p"));
+        full.reply_mailbox = ReplyMailboxConfig {
+            url: Some("imaps://u@h/INBOX".into()),
+            password: Some(Secret::new("p")),
+            ca: Some("ca".into()),
+            ..ReplyMailboxConfig::default()
+        };
         fn leaves(prefix: &str, t: &toml::Table, out: &mut BTreeSet<String>) {
             for (k, v) in t {
                 let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
@@ -778,5 +878,47 @@ mod tests {
         assert_eq!(keys, mapped);
         let vars: BTreeSet<&str> = ENV.iter().map(|(_, v)| *v).collect();
         assert_eq!(vars.len(), ENV.len(), "one variable per key");
+    }
+
+    #[test]
+    fn the_reply_mailbox_password_comes_from_the_environment_and_is_never_printed() {
+        jailed(|jail| {
+            jail.set_env("AGENDA_REPLY_MAILBOX", "imaps://organizer%40example.org@mail.example.org/INBOX");
+            jail.set_env("AGENDA_REPLY_MAILBOX_PASSWORD", "hunter2-secret");
+            let c = Config::resolve(&ServeArgs::default(), None).unwrap();
+            assert_eq!(c.reply_mailbox.password.as_ref().map(Secret::expose), Some("hunter2-secret"));
+            let printed = c.to_toml();
+            assert!(!printed.contains("hunter2"), "{printed}");
+            assert!(printed.contains(SECRET_MASK), "{printed}");
+            let debug = format!("{c:?} {:?}", c.reply_mailbox_settings().unwrap());
+            assert!(!debug.contains("hunter2"), "{debug}");
+            jail.set_env("AGENDA_REPLY_MAILBOX_PASSWORD", "123456");
+            let c = Config::resolve(&ServeArgs::default(), None).unwrap();
+            assert_eq!(c.reply_mailbox.password.as_ref().map(Secret::expose), Some("123456"), "digits are text");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_reply_mailbox_without_tls_is_refused_unless_on_loopback() {
+        jailed(|jail| {
+            jail.set_env("AGENDA_REPLY_MAILBOX_PASSWORD", "p");
+            for (url, ok) in [
+                ("imaps://u@mail.example.org/INBOX", true),
+                ("imap://u@mail.example.org:143/INBOX", true),
+                ("imap://u@127.0.0.1:1143/INBOX?tls=none", true),
+                ("imap://u@mail.example.org/INBOX?tls=none", false),
+                ("imaps://u:pw@mail.example.org/INBOX", false),
+                ("pop3://u@mail.example.org/", false),
+            ] {
+                let args = ServeArgs { reply_mailbox: Some(url.into()), ..ServeArgs::default() };
+                assert_eq!(Config::resolve(&args, None).is_ok(), ok, "{url}");
+            }
+            jail.set_env("AGENDA_REPLY_MAILBOX_PASSWORD", "");
+            let args = ServeArgs { reply_mailbox: Some("imaps://u@h/INBOX".into()), ..ServeArgs::default() };
+            let err = Config::resolve(&args, None).unwrap_err().to_string();
+            assert!(err.contains("password"), "{err}");
+            Ok(())
+        });
     }
 }

@@ -5,10 +5,10 @@
 
 use crate::app::Agenda;
 use crate::domain::{
-    self, BlockedBy, InviteMessage, InviteMethod, InviteRecord, InviteState, OutboxEntry, Person, PersonId, Role,
-    Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, TimeZoneName, Timestamp,
+    self, BlockedBy, InviteMessage, InviteMethod, InviteRecord, InviteState, OutboxEntry, ParticipationStatus, Person,
+    PersonId, Role, Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, TimeZoneName, Timestamp,
 };
-use crate::error::{Error, Reason};
+use crate::error::{Error, Kind, Reason};
 use crate::ics::feed::{FeedSettings, People, local_span, person_line, slot_uid, zone_label};
 use crate::ics::itip;
 use crate::ics::vtimezone::is_utc;
@@ -473,4 +473,24 @@ fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: Invi
 /// The UID of the slot a message is about.
 pub fn uid(settings: &FeedSettings, m: &InviteMessage) -> String {
     slot_uid(settings, m.session.as_str(), m.slot.as_str())
+}
+
+/// A speaker's REPLY as applied: whose answer, to which slot, and the session after it.
+#[derive(Debug, Clone)]
+pub struct AppliedReply {
+    pub session: Session,
+    pub slot: SlotId,
+    pub person: PersonId,
+    pub status: ParticipationStatus,
+}
+
+/// Parses an iTIP REPLY (`ics`, as received) and applies it: the one path of the ApplyReply
+/// RPC and of the reply mailbox (`mailbox`), so both accept and refuse the same replies. An
+/// unreadable object is invalid field `ics`; a reply about no slot of ours is NOT_FOUND.
+pub async fn apply_reply_text(agenda: &Agenda, settings: &FeedSettings, ics: &str) -> Result<AppliedReply, Error> {
+    let reply = itip::parse_reply(ics.as_bytes()).map_err(|e| Error::invalid("ics", e.to_string()))?;
+    let (session, slot) = itip::parse_slot_uid(settings, &reply.uid)
+        .ok_or_else(|| Error::not_found(Kind::Slot, format!("for UID {}", reply.uid)))?;
+    let (s, person) = agenda.apply_reply(&session, &slot, &reply).await?;
+    Ok(AppliedReply { session: s, slot, person, status: reply.status })
 }

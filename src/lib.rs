@@ -21,6 +21,8 @@
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
 //! - [`smtp`] is the built-in sender: it drains the invite outbox into a mail server when
 //!   `smtp.url` is configured.
+//! - [`mailbox`] reads the organizer's mailbox (IMAP) when configured and applies the iTIP
+//!   replies it finds, as the ApplyReply RPC does.
 //!
 //! `main.rs` is the command line around all this: parse, trace, bind, run, checkpoint.
 
@@ -37,6 +39,7 @@ pub mod ics;
 pub mod invites;
 pub mod links;
 pub mod mail;
+pub mod mailbox;
 pub mod metrics;
 pub mod server;
 pub mod smtp;

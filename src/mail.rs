@@ -39,7 +39,7 @@ pub struct Mail {
 
 /// RFC 2047 `encoded-word`s for header text that is not plain printable ASCII, split so each
 /// word stays within 75 characters.
-fn header_text(s: &str) -> String {
+pub(crate) fn header_text(s: &str) -> String {
     if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return s.to_owned();
     }

@@ -75,6 +75,12 @@ struct SmtpErrorLabels {
 /// [`Metrics::oldest_pending`] when nothing is pending.
 const NONE_PENDING: i64 = i64::MIN;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplyOutcome {
+    /// `applied`, `unreadable` or `refused` (src/mailbox.rs).
+    outcome: &'static str,
+}
+
 /// The service's metrics. Cheap to update from any thread: every metric is atomic, and a label
 /// set seen before costs a read lock to find.
 #[derive(Debug)]
@@ -101,6 +107,35 @@ pub struct Metrics {
     /// When the oldest pending message became due, in Unix seconds ([`NONE_PENDING`] if none):
     /// its age is computed at scrape time, so it grows between the sender's looks.
     oldest_pending: AtomicI64,
+    /// The reply mailbox (src/mailbox.rs): messages filed by outcome, polls done and failed.
+    reply_mailbox: ReplyMailboxMetrics,
+}
+
+#[derive(Debug, Default)]
+struct ReplyMailboxMetrics {
+    replies: Family<ReplyOutcome, Counter>,
+    polls: Counter,
+    poll_errors: Counter,
+}
+
+impl ReplyMailboxMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "agenda_reply_mailbox_messages",
+            "Messages of the reply mailbox filed, by outcome (applied, unreadable, refused)",
+            self.replies.clone(),
+        );
+        registry.register(
+            "agenda_reply_mailbox_polls",
+            "Looks at the reply mailbox that completed",
+            self.polls.clone(),
+        );
+        registry.register(
+            "agenda_reply_mailbox_poll_errors",
+            "Looks at the reply mailbox that failed (connection, server, store); retried at the next poll",
+            self.poll_errors.clone(),
+        );
+    }
 }
 
 /// Store figures read at scrape time.
@@ -163,6 +198,8 @@ impl Default for Metrics {
             "Invites that cannot be sent: no e-mail address (updated by the built-in sender)",
             outbox_blocked.clone(),
         );
+        let reply_mailbox = ReplyMailboxMetrics::default();
+        reply_mailbox.register(&mut registry);
         Self {
             registry,
             grpc_requests,
@@ -178,6 +215,7 @@ impl Default for Metrics {
             outbox_pending,
             outbox_blocked,
             oldest_pending: AtomicI64::new(NONE_PENDING),
+            reply_mailbox,
         }
     }
 }
@@ -231,6 +269,21 @@ impl Metrics {
         self.outbox_pending.set(pending as i64);
         self.outbox_blocked.set(blocked as i64);
         self.oldest_pending.store(oldest_pending.unwrap_or(NONE_PENDING), Ordering::Relaxed);
+    }
+
+    /// A message of the reply mailbox filed: `applied`, `unreadable` or `refused`.
+    pub fn reply_mailbox_reply(&self, outcome: &'static str) {
+        self.reply_mailbox.replies.get_or_create(&ReplyOutcome { outcome }).inc();
+    }
+
+    /// A look at the reply mailbox that completed.
+    pub fn reply_mailbox_poll(&self) {
+        self.reply_mailbox.polls.inc();
+    }
+
+    /// A look at the reply mailbox that failed.
+    pub fn reply_mailbox_poll_error(&self) {
+        self.reply_mailbox.poll_errors.inc();
     }
 
     /// The exposition text ([`CONTENT_TYPE`]), with the store's figures when they could be read.

@@ -101,6 +101,8 @@ struct ServerOptions {
     /// The benchmarks' write floor, when built with `bench-floor` and switched on.
     #[cfg(feature = "bench-floor")]
     floor: Option<crate::bench_floor::FloorServer>,
+    /// Reads replies from the organizer's mailbox, when `reply_mailbox.url` is set.
+    reply_mailbox: Option<crate::mailbox::Poller>,
 }
 
 /// Opens the store the configuration names: sled in its `data` directory (see [`open`]), or
@@ -188,14 +190,24 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
             .context("loading the demo session")?;
         tracing::info!(%summary, "demo data loaded");
     }
+    let metrics = Arc::new(Metrics::default());
+    // The reply mailbox: its TLS settings (a CA file) are read now, so a mistake stops the start.
+    let reply_mailbox = match config.reply_mailbox_settings()? {
+        Some(settings) => Some(
+            crate::mailbox::Poller::new(agenda.clone(), config.feeds().settings, settings, Arc::clone(&metrics))
+                .context("the reply mailbox")?,
+        ),
+        None => None,
+    };
     let options = ServerOptions {
         feeds: config.feeds(),
         auth,
         tls,
         limits: config.limits.clone(),
         grace: Duration::from_secs(config.shutdown_grace_seconds),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         smtp: crate::smtp::Sender::from_config(config).context("configuring the SMTP sender")?,
+        reply_mailbox,
         #[cfg(feature = "bench-floor")]
         floor: store
             .as_ref()
@@ -267,6 +279,7 @@ async fn serve(
         smtp,
         #[cfg(feature = "bench-floor")]
         floor,
+        reply_mailbox,
     } = options;
     let max = limits.max_message_bytes;
 
@@ -303,6 +316,9 @@ async fn serve(
     // The SMTP sender stops with the listeners (abandoning, unmarked, a message in flight).
     let mut smtp_task =
         smtp.map(|sender| tokio::spawn(sender.run(agenda.clone(), Arc::clone(&metrics), stop_rx.clone())));
+    // The reply mailbox poller stops with the listeners; a poll in progress is dropped (its
+    // unfiled messages stay in the mailbox).
+    let reply_mailbox = reply_mailbox.map(|poller| tokio::spawn(poller.run(stopped(stop_rx.clone()))));
 
     #[cfg_attr(not(feature = "bench-floor"), allow(unused_mut))]
     let mut methods = known_methods();
@@ -361,6 +377,9 @@ async fn serve(
         health.set_service_status(name, tonic_health::ServingStatus::NotServing).await;
     }
     let _ = stop_tx.send(true);
+    if let Some(task) = reply_mailbox {
+        let _ = task.await;
+    }
     let drained = tokio::time::timeout(grace, async {
         let g = (&mut grpc_task).await;
         let h = (&mut http_task).await;

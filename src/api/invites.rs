@@ -3,15 +3,14 @@
 use tonic::{Request, Response, Status};
 
 use super::convert::{self as c, session_id};
-use super::{check, page_token, status};
+use super::{check, page_token};
 use crate::app::Agenda;
 use crate::domain::{
     BlockedBy, InviteMessage, InviteMethod, InviteState, OutboxEntry, PersonId, SessionCursor, SlotId, Timestamp,
     Violations,
 };
-use crate::error::{Error, Kind};
+
 use crate::ics::feed::FeedSettings;
-use crate::ics::itip;
 use crate::invites::{self, EntryCursor, ListQuery, RenderedInvite, StateFilter};
 use crate::links::FeedLinks;
 use crate::pb::{self, invite_service_server::InviteService};
@@ -305,20 +304,13 @@ impl InviteService for InviteApi {
 
     async fn apply_reply(&self, req: Request<pb::ApplyReplyRequest>) -> Reply<pb::ApplyReplyResponse> {
         let r = req.into_inner();
-        let reply = itip::parse_reply(r.ics.as_bytes()).map_err(|e| {
-            let mut v = Violations::new("");
-            v.add("ics", e.to_string());
-            status::invalid(&v)
-        })?;
-        let (session, slot) = itip::parse_slot_uid(&self.settings, &reply.uid)
-            .ok_or_else(|| Error::not_found(Kind::Slot, format!("for UID {}", reply.uid)))?;
-        let (s, person) = self.agenda.apply_reply(&session, &slot, &reply).await?;
+        let applied = invites::apply_reply_text(&self.agenda, &self.settings, &r.ics).await?;
         Ok(Response::new(pb::ApplyReplyResponse {
-            session_id: session.to_string(),
-            slot_id: slot.to_string(),
-            person_id: person.to_string(),
-            status: c::partstat(reply.status),
-            session: Some(c::session_out(&s, &self.links)),
+            session_id: applied.session.id.to_string(),
+            slot_id: applied.slot.to_string(),
+            person_id: applied.person.to_string(),
+            status: c::partstat(applied.status),
+            session: Some(c::session_out(&applied.session, &self.links)),
         }))
     }
 }

@@ -62,7 +62,7 @@ async fn mark_all(c: &mut InviteServiceClient<Channel>) {
 
 /// A reply as a calendar client writes one: the REQUEST turned into METHOD:REPLY with only the
 /// answering attendee and their PARTSTAT.
-fn reply_to(invite: &pb::Invite, address: &str, partstat: &str) -> String {
+pub(crate) fn reply_to(invite: &pb::Invite, address: &str, partstat: &str) -> String {
     let ics = String::from_utf8(invite.ics.clone()).unwrap().replace("\r\n ", "");
     let mut out = String::new();
     for line in ics.split("\r\n").filter(|l| !l.is_empty()) {

@@ -9,6 +9,7 @@ mod backup;
 mod crash;
 mod delivery;
 mod diskfull;
+mod dovecot;
 mod durability;
 mod errors;
 #[cfg(feature = "etcd")]
@@ -22,6 +23,7 @@ mod http;
 mod interop;
 mod invites;
 mod load;
+mod mailbox;
 mod migrate;
 mod migration;
 mod people;
