@@ -23,6 +23,7 @@ mod invites;
 mod load;
 mod migrate;
 mod migration;
+mod pages;
 mod people;
 mod production;
 mod properties;
