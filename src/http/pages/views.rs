@@ -401,3 +401,29 @@ pub fn not_found(message: &str) -> String {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_and_https_urls_become_links() {
+        assert_eq!(web_href("https://youtu.be/ulm5tcGudjY"), Some("https://youtu.be/ulm5tcGudjY"));
+        assert_eq!(web_href("HTTP://example.org/"), Some("HTTP://example.org/"));
+        for bad in ["javascript:alert(1)", "data:text/html,<script>", "//evil.example", "ftp://x", "", "https:"] {
+            assert_eq!(web_href(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_time_shows_the_zone_and_offset_and_names_the_instant() {
+        let tz = TimeZone::get("Europe/Zurich").unwrap();
+        let start: Timestamp = "2022-11-17T14:00:00Z".parse().unwrap();
+        let end: Timestamp = "2022-11-17T15:30:00Z".parse().unwrap();
+        assert_eq!(
+            when(start, end, &tz).into_string(),
+            "<time datetime=\"2022-11-17T15:00:00+01:00\" data-local>Thursday 17 November 2022, 15:00</time>–\
+             <time datetime=\"2022-11-17T16:30:00+01:00\">16:30 CET</time> (UTC+01:00)"
+        );
+    }
+}
