@@ -71,6 +71,11 @@ pub fn web_href(url: &str) -> Option<&str> {
     (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
 }
 
+/// `name=value`, URL-encoded.
+fn query(name: &str, value: &str) -> String {
+    serde_urlencoded::to_string([(name, value)]).unwrap_or_default()
+}
+
 fn zoned(t: Timestamp, tz: &TimeZone) -> ZonedDateTime {
     t.to_zoned_datetime(tz.clone())
 }
@@ -270,10 +275,7 @@ fn programme_row(s: &Session, slot: &Slot, tz: &TimeZone, people: &People) -> Ma
 pub fn session(s: &Session, people: &People, links: &FeedLinks) -> String {
     let tz = s.time_zone.tz();
     let feed = links.session(s.id.as_str());
-    let google = format!(
-        "https://calendar.google.com/calendar/render?{}",
-        serde_urlencoded::to_string([("cid", feed.webcal.as_str())]).unwrap_or_default()
-    );
+    let google = format!("https://calendar.google.com/calendar/render?{}", query("cid", &feed.webcal));
     let mut groups: Vec<(&str, Vec<&crate::domain::Participant>)> = Vec::new();
     for p in &s.participants {
         match groups.iter_mut().find(|(g, _)| *g == p.group) {
@@ -302,7 +304,7 @@ pub fn session(s: &Session, people: &People, links: &FeedLinks) -> String {
                     dt { "Status" } dd { @if s.status == SessionStatus::Cancelled { strong.cancelled { "Cancelled" } } @else { "Completed" } }
                 }
                 @if !s.tags.is_empty() {
-                    dt { "Tags" } dd { @for (i, t) in s.tags.iter().enumerate() { @if i > 0 { ", " } a href={ "/?tag=" (t.to_lowercase()) } { (t) } } }
+                    dt { "Tags" } dd { @for (i, t) in s.tags.iter().enumerate() { @if i > 0 { ", " } a href={ "/?" (query("tag", &t.to_lowercase())) } { (t) } } }
                 }
             }
             @for para in s.description.split("\n\n").filter(|p| !p.trim().is_empty()) { p { (para.trim()) } }
