@@ -1,5 +1,5 @@
-// agenda pages: adds the viewer's own time after each time shown in a session's zone, when
-// the two differ. Optional: every page is complete without it.
+// agenda pages: adds the viewer's own time after each time shown in a session's zone (after
+// the whole start-end range), when the two differ. Optional: every page is complete without it.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const opts = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
@@ -14,6 +14,6 @@ document.addEventListener("DOMContentLoaded", () => {
     const span = document.createElement("span");
     span.className = "local";
     span.textContent = " (your time: " + viewer.format(when) + ")";
-    el.after(span);
+    (el.closest(".when") || el).after(span);
   }
 });

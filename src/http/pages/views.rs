@@ -94,8 +94,10 @@ fn when(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Markup {
     let (a, b) = (zoned(start, tz), zoned(end, tz));
     let end_pattern = if a.date() == b.date() { "%H:%M %Z" } else { "%A %-d %B %Y, %H:%M %Z" };
     html! {
-        (time(start, tz, "%A %-d %B %Y, %H:%M", true)) "–" (time(end, tz, end_pattern, false))
-        " (UTC" (a.strftime("%:z")) ")"
+        span.when {
+            (time(start, tz, "%A %-d %B %Y, %H:%M", true)) "–" (time(end, tz, end_pattern, false))
+            " (UTC" (a.strftime("%:z")) ")"
+        }
     }
 }
 
@@ -424,8 +426,8 @@ mod tests {
         let end: Timestamp = "2022-11-17T15:30:00Z".parse().unwrap();
         assert_eq!(
             when(start, end, &tz).into_string(),
-            "<time datetime=\"2022-11-17T15:00:00+01:00\" data-local>Thursday 17 November 2022, 15:00</time>–\
-             <time datetime=\"2022-11-17T16:30:00+01:00\">16:30 CET</time> (UTC+01:00)"
+            "<span class=\"when\"><time datetime=\"2022-11-17T15:00:00+01:00\" data-local>Thursday 17 November \
+             2022, 15:00</time>–<time datetime=\"2022-11-17T16:30:00+01:00\">16:30 CET</time> (UTC+01:00)</span>"
         );
     }
 }
