@@ -208,6 +208,15 @@ async fn private_sessions_and_unknown_ids_get_a_real_404_page() {
     assert_eq!(a, b, "a private session looks exactly like none");
     assert!(a.contains("<h1>Not found</h1>"));
     assert_eq!(app.get("/sessions/closed/slots/brief.ics").await.status(), 404);
+    // Its secret feed token opens its feed, never a page.
+    let scope = Some(pb::feed_token::Scope::SessionId("closed".into()));
+    let req = pb::CreateFeedTokenRequest { feed_token: Some(pb::FeedToken { scope, ..Default::default() }) };
+    let token = app.feeds.clone().create_feed_token(req).await.unwrap().into_inner().feed_token.unwrap().token;
+    for path in [format!("/sessions/{token}"), format!("/sessions/closed?token={token}"), format!("/?token={token}")] {
+        let r = app.get(&path).await;
+        let text = r.text().await.unwrap();
+        assert!(!text.contains("Closed-door") && !text.contains("Briefing"), "{path}");
+    }
     for path in ["/", "/people/patrick-low"] {
         let html = page(&app, path).await;
         assert!(!html.contains("Closed-door") && !html.contains("Briefing"), "{path}");
