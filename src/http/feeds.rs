@@ -16,13 +16,11 @@
 //! fixed window) has none, rather than 1970.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -36,16 +34,14 @@ use crate::error::{Error, Reason};
 use crate::ics::feed::{self, CalendarInfo, EventData, People};
 use crate::metrics::Metrics;
 
-/// Most cached bodies; past this the cache is emptied (feeds are cheap to render again, and
-/// the bound keeps memory flat whatever URLs clients invent).
-const CACHE_ENTRIES: usize = 10_000;
+use super::cache::{Cache, Rendered};
 
 /// Shared state of the feed routes.
 pub struct FeedState {
     agenda: Agenda,
     config: FeedConfig,
     metrics: Arc<Metrics>,
-    cache: RwLock<HashMap<CacheKey, Arc<Rendered>>>,
+    cache: Cache<CacheKey>,
     /// `Cache-Control` of public and of secret feeds (the same for every answer).
     cache_control: [HeaderValue; 2],
 }
@@ -57,22 +53,6 @@ enum CacheKey {
     Sessions(bool, SessionFilter),
     Session(bool, SessionId),
     Person(bool, PersonId),
-}
-
-/// A rendered feed in both encodings, with its validators.
-struct Rendered {
-    /// The app's write counter when the data was read.
-    changes: u64,
-    body: Bytes,
-    gzip: Bytes,
-    etag: String,
-    gzip_etag: String,
-    /// When the body last changed, if anything dates it (see `FeedState::sessions_feed`).
-    last_modified_at: Option<Timestamp>,
-    /// The validators as header values, made once per rendering rather than per answer.
-    etag_header: HeaderValue,
-    gzip_etag_header: HeaderValue,
-    last_modified_header: Option<HeaderValue>,
 }
 
 /// Why a feed request failed, as an HTTP answer.
@@ -111,7 +91,7 @@ pub fn routes(agenda: Agenda, config: FeedConfig, metrics: Arc<Metrics>) -> Rout
         let value = format!("{scope}, max-age={}", config.settings.refresh_seconds);
         HeaderValue::from_str(&value).expect("ASCII letters and digits")
     });
-    let state = Arc::new(FeedState { agenda, config, metrics, cache: RwLock::new(HashMap::new()), cache_control });
+    let state = Arc::new(FeedState { agenda, config, metrics, cache: Cache::new(), cache_control });
     Router::new()
         .route("/feeds/sessions.ics", get(all_sessions))
         .route("/feeds/sessions/{file}", get(one_session))
@@ -132,31 +112,6 @@ pub fn parse_feed_query(raw: &str, past_days: u32, future_days: u32) -> Result<S
         FeedError::NotFound => "not found".into(),
         FeedError::Internal(e) => e.to_string(),
     })
-}
-
-/// Whether a GET with these conditional headers may be answered `304 Not Modified` for a
-/// body with `etags` (its plain and gzip ones) and `last_modified`. If-None-Match, when sent,
-/// decides alone (RFC 9110 section 13.2.2), by weak comparison or `*`; If-Modified-Since counts
-/// only for a body that has a Last-Modified. The one copy of this rule: the routes and the
-/// fuzz target (`fuzz/fuzz_targets/etag.rs`) both call it.
-pub fn not_modified(
-    if_none_match: Option<&str>,
-    if_modified_since: Option<&str>,
-    etags: &[&str],
-    last_modified: Option<Timestamp>,
-) -> bool {
-    if let Some(tags) = if_none_match {
-        return tags.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || etags.contains(&t));
-    }
-    match (last_modified, if_modified_since.and_then(parse_http_date)) {
-        (Some(modified), Some(since)) => modified.as_second() <= since.as_second(),
-        _ => false,
-    }
-}
-
-/// An HTTP date (`If-Modified-Since`), if it parses.
-pub fn parse_http_date(value: &str) -> Option<Timestamp> {
-    jiff::fmt::rfc2822::parse(value).ok().map(|z| z.timestamp())
 }
 
 /// `{id}.ics` -> `id` (axum 0.8 allows one parameter per path segment, so the suffix is ours
@@ -278,39 +233,6 @@ fn sessions_filter(config: &FeedConfig, q: &[(String, String)]) -> Result<Sessio
     Ok(f)
 }
 
-fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
-fn http_date(t: Timestamp) -> String {
-    jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&t).unwrap_or_default()
-}
-
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
-        |item| {
-            let mut parts = item.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or_default();
-            let q_zero =
-                parts.any(|p| p.replace(' ', "").starts_with("q=0") && !p.contains(|c: char| ('1'..='9').contains(&c)));
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
-        },
-    )
-}
-
-impl Rendered {
-    /// Whether the client's cached copy is current (`not_modified` on this request's headers).
-    fn not_modified(&self, headers: &HeaderMap) -> bool {
-        let value = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-        not_modified(
-            value(header::IF_NONE_MATCH),
-            value(header::IF_MODIFIED_SINCE),
-            &[&self.etag, &self.gzip_etag],
-            self.last_modified_at,
-        )
-    }
-}
-
 impl FeedState {
     /// Answers a feed request from the cache, rendering on a miss.
     async fn serve(&self, headers: &HeaderMap, feed: Feed, private: bool) -> Result<Response, FeedError> {
@@ -320,46 +242,18 @@ impl FeedState {
             Feed::Person(id) => CacheKey::Person(private, id.clone()),
         };
         let changes = self.agenda.changes();
-        let cached = self.cache.read().expect("feed cache lock").get(&key).filter(|r| r.changes == changes).cloned();
-        let rendered = match cached {
-            Some(r) => {
-                self.metrics.feed_cache_hit();
-                r
-            }
-            None => {
-                self.metrics.feed_cache_miss();
-                let r = Arc::new(self.render(feed, private, changes).await?);
-                let mut cache = self.cache.write().expect("feed cache lock");
-                if cache.len() >= CACHE_ENTRIES {
-                    cache.clear();
-                }
-                cache.insert(key, Arc::clone(&r));
-                r
-            }
-        };
-        let gzip = accepts_gzip(headers);
-        let etag = if gzip { &rendered.gzip_etag_header } else { &rendered.etag_header };
-        let mut builder = Response::builder()
-            .header(header::ETAG, etag.clone())
-            .header(header::CACHE_CONTROL, self.cache_control[usize::from(private)].clone())
-            .header(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        if let Some(last_modified) = &rendered.last_modified_header {
-            builder = builder.header(header::LAST_MODIFIED, last_modified.clone());
+        let (rendered, hit) = self.cache.get_or_render(key, changes, self.render(feed, private, changes)).await?;
+        if hit {
+            self.metrics.feed_cache_hit();
+        } else {
+            self.metrics.feed_cache_miss();
         }
+        let mut builder =
+            Response::builder().header(header::CACHE_CONTROL, self.cache_control[usize::from(private)].clone());
         if private {
             builder = builder.header("x-robots-tag", "noindex, nofollow");
         }
-        if rendered.not_modified(headers) {
-            return Ok(builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).expect("valid response"));
-        }
-        builder = builder.header(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"));
-        let body = if gzip {
-            builder = builder.header(header::CONTENT_ENCODING, "gzip");
-            rendered.gzip.clone()
-        } else {
-            rendered.body.clone()
-        };
-        Ok(builder.status(StatusCode::OK).body(Body::from(body)).expect("valid response"))
+        Ok(rendered.respond(headers, builder))
     }
 
     async fn render(&self, feed: Feed, private: bool, changes: u64) -> Result<Rendered, FeedError> {
@@ -382,26 +276,8 @@ impl FeedState {
             Feed::Person(id) => self.person_feed(&id, private).await?,
         };
         let text = feed::render(settings, &info, &events);
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(text.as_bytes())
-            .and_then(|()| gz.flush())
-            .map_err(|e| FeedError::Internal(crate::store::StoreError::Backend(e.to_string()).into()))?;
-        let gzip =
-            gz.finish().map_err(|e| FeedError::Internal(crate::store::StoreError::Backend(e.to_string()).into()))?;
-        let hash = fnv64(text.as_bytes());
-        let (etag, gzip_etag) = (format!("\"{hash:016x}\""), format!("\"{hash:016x}-gzip\""));
-        let header_value = |v: &str| HeaderValue::from_str(v).expect("quotes, hex digits, an HTTP date: all ASCII");
-        Ok(Rendered {
-            changes,
-            etag_header: header_value(&etag),
-            gzip_etag_header: header_value(&gzip_etag),
-            last_modified_header: last_modified.map(|t| header_value(&http_date(t))),
-            etag,
-            gzip_etag,
-            last_modified_at: last_modified,
-            body: Bytes::from(text),
-            gzip: Bytes::from(gzip),
-        })
+        Rendered::new(changes, "text/calendar; charset=utf-8", text, last_modified)
+            .map_err(|e| FeedError::Internal(crate::store::StoreError::Backend(e.to_string()).into()))
     }
 
     /// The people named by `sessions`.

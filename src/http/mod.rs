@@ -1,6 +1,7 @@
 //! The HTTP listener: what calendar clients and operators reach without gRPC.
 //!
-//! The ICS feeds (`feeds`), a liveness probe and robots.txt. This listener may face the
+//! The ICS feeds (`feeds`), the HTML pages for people (`pages`), a liveness probe and
+//! robots.txt; the feeds and the pages share one cache of rendered bodies (`cache`). This listener may face the
 //! internet, so it serves only what is meant to be public.
 //!
 //! Refusals answer through the same reason table as gRPC (`error::Reason`): the status is the
@@ -8,9 +9,12 @@
 //! reason (`FEED_NOT_FOUND`, `CONCURRENCY_LIMIT`, ...) for machines. While the store's reads
 //! are stale (etcd without quorum) every answer carries `agenda-stale: true`.
 
+mod cache;
 mod feeds;
+mod pages;
 
-pub use feeds::{not_modified, parse_feed_query, parse_http_date};
+pub use cache::{not_modified, parse_http_date};
+pub use feeds::parse_feed_query;
 
 use axum::Router;
 use axum::http::header;
@@ -40,7 +44,8 @@ pub fn router(agenda: Agenda, feeds: FeedConfig, metrics: Arc<Metrics>, limits: 
         timeout: Duration::from_secs(limits.http_request_timeout_seconds),
     });
     let scrape = MetricsState { metrics: Arc::clone(&metrics), agenda: agenda.clone() };
-    feeds::routes(agenda.clone(), feeds, metrics)
+    feeds::routes(agenda.clone(), feeds.clone(), metrics)
+        .merge(pages::routes(agenda.clone(), feeds))
         .route("/healthz", get(healthz).with_state(agenda.clone()))
         .route("/robots.txt", get(robots))
         .route("/metrics", get(metrics_text).with_state(scrape))

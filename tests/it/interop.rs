@@ -79,6 +79,11 @@ pub fn python(ics: &str) -> Value {
     run(&tools().python, "parse_ics.py", ics)
 }
 
+/// Runs a node script of tests/interop with `input` on stdin; its stdout is JSON.
+pub fn node(script: &str, input: &str) -> Value {
+    run(&tools().node, script, input)
+}
+
 /// Parses `ics` with ical.js.
 pub fn icaljs(ics: &str) -> Value {
     run(&tools().node, "parse_ics.mjs", ics)

@@ -26,6 +26,7 @@ mod load;
 mod mailbox;
 mod migrate;
 mod migration;
+mod pages;
 mod people;
 mod production;
 mod properties;

@@ -1,0 +1,196 @@
+//! Rendered answers cached until the next write, with their validators: what the feeds and the
+//! pages share.
+//!
+//! A [`Rendered`] body is kept in both encodings (plain and gzip) with its ETag and
+//! Last-Modified, made once per rendering. A [`Cache`] keeps them by key while the app's write
+//! counter (`Agenda::changes`) is unchanged (and, for a body that depends on the clock, until
+//! its `valid_until`), so a GET costs a map lookup and a write is visible in the next GET.
+//! [`Rendered::respond`] answers a GET from it: 304 when the client's copy is current, gzip
+//! when accepted.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::io::Write as _;
+use std::sync::{Arc, RwLock};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, response};
+use axum::response::Response;
+
+use crate::domain::Timestamp;
+
+/// Most cached bodies; past this the cache is emptied (bodies are cheap to render again, and
+/// the bound keeps memory flat whatever URLs clients invent).
+const CACHE_ENTRIES: usize = 10_000;
+
+/// Rendered bodies by key, each valid while the write counter it was rendered at is current.
+pub struct Cache<K> {
+    entries: RwLock<HashMap<K, Arc<Rendered>>>,
+}
+
+impl<K: Hash + Eq> Cache<K> {
+    pub fn new() -> Self {
+        Self { entries: RwLock::new(HashMap::new()) }
+    }
+
+    /// The body under `key` if it was rendered at `changes` and has not expired; otherwise
+    /// `render`s it (at `changes`) and keeps it. The flag says whether it came from the cache.
+    pub async fn get_or_render<E>(
+        &self,
+        key: K,
+        changes: u64,
+        render: impl Future<Output = Result<Rendered, E>>,
+    ) -> Result<(Arc<Rendered>, bool), E> {
+        let fresh = |r: &&Arc<Rendered>| r.changes == changes && r.valid_until.is_none_or(|t| Timestamp::now() < t);
+        let cached = self.entries.read().expect("cache lock").get(&key).filter(fresh).cloned();
+        if let Some(r) = cached {
+            return Ok((r, true));
+        }
+        let r = Arc::new(render.await?);
+        let mut entries = self.entries.write().expect("cache lock");
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, Arc::clone(&r));
+        Ok((r, false))
+    }
+}
+
+/// A rendered body in both encodings, with its validators.
+pub struct Rendered {
+    /// The app's write counter when the data was read.
+    changes: u64,
+    /// Past this instant the body may be wrong without any write (a page listing upcoming
+    /// sessions); `None` for bodies that depend on the data alone.
+    valid_until: Option<Timestamp>,
+    content_type: HeaderValue,
+    body: Bytes,
+    gzip: Bytes,
+    etag: String,
+    gzip_etag: String,
+    /// When the body last changed, if anything dates it.
+    last_modified_at: Option<Timestamp>,
+    /// The validators as header values, made once per rendering rather than per answer.
+    etag_header: HeaderValue,
+    gzip_etag_header: HeaderValue,
+    last_modified_header: Option<HeaderValue>,
+}
+
+impl Rendered {
+    /// Compresses `text` and computes its validators. `changes` is the write counter the data
+    /// was read at; `last_modified` when the body last changed, if anything dates it.
+    pub fn new(
+        changes: u64,
+        content_type: &'static str,
+        text: String,
+        last_modified: Option<Timestamp>,
+    ) -> std::io::Result<Self> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text.as_bytes())?;
+        gz.flush()?;
+        let gzip = gz.finish()?;
+        let hash = fnv64(text.as_bytes());
+        let (etag, gzip_etag) = (format!("\"{hash:016x}\""), format!("\"{hash:016x}-gzip\""));
+        let header_value = |v: &str| HeaderValue::from_str(v).expect("quotes, hex digits, an HTTP date: all ASCII");
+        Ok(Rendered {
+            changes,
+            valid_until: None,
+            content_type: HeaderValue::from_static(content_type),
+            etag_header: header_value(&etag),
+            gzip_etag_header: header_value(&gzip_etag),
+            last_modified_header: last_modified.map(|t| header_value(&http_date(t))),
+            etag,
+            gzip_etag,
+            last_modified_at: last_modified,
+            body: Bytes::from(text),
+            gzip: Bytes::from(gzip),
+        })
+    }
+
+    /// The same body, to be rendered again after `t` even without a write.
+    pub fn valid_until(mut self, t: Timestamp) -> Self {
+        self.valid_until = Some(t);
+        self
+    }
+
+    /// Whether the client's cached copy is current (`not_modified` on this request's headers).
+    fn not_modified(&self, headers: &HeaderMap) -> bool {
+        let value = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        not_modified(
+            value(header::IF_NONE_MATCH),
+            value(header::IF_MODIFIED_SINCE),
+            &[&self.etag, &self.gzip_etag],
+            self.last_modified_at,
+        )
+    }
+
+    /// The answer to a GET with `request` headers: `builder` (with the caller's own headers,
+    /// such as Cache-Control) plus ETag, Vary and Last-Modified, then 304, or 200 with the body
+    /// gzipped when the client accepts it.
+    pub fn respond(&self, request: &HeaderMap, mut builder: response::Builder) -> Response {
+        let gzip = accepts_gzip(request);
+        let etag = if gzip { &self.gzip_etag_header } else { &self.etag_header };
+        builder = builder
+            .header(header::ETAG, etag.clone())
+            .header(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        if let Some(last_modified) = &self.last_modified_header {
+            builder = builder.header(header::LAST_MODIFIED, last_modified.clone());
+        }
+        if self.not_modified(request) {
+            return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).expect("valid response");
+        }
+        builder = builder.header(header::CONTENT_TYPE, self.content_type.clone());
+        let body = if gzip {
+            builder = builder.header(header::CONTENT_ENCODING, "gzip");
+            self.gzip.clone()
+        } else {
+            self.body.clone()
+        };
+        builder.status(StatusCode::OK).body(Body::from(body)).expect("valid response")
+    }
+}
+
+/// Whether a GET with these conditional headers may be answered `304 Not Modified` for a
+/// body with `etags` (its plain and gzip ones) and `last_modified`. If-None-Match, when sent,
+/// decides alone (RFC 9110 section 13.2.2), by weak comparison or `*`; If-Modified-Since counts
+/// only for a body that has a Last-Modified. The one copy of this rule: the routes and the
+/// fuzz target (`fuzz/fuzz_targets/etag.rs`) both call it.
+pub fn not_modified(
+    if_none_match: Option<&str>,
+    if_modified_since: Option<&str>,
+    etags: &[&str],
+    last_modified: Option<Timestamp>,
+) -> bool {
+    if let Some(tags) = if_none_match {
+        return tags.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || etags.contains(&t));
+    }
+    match (last_modified, if_modified_since.and_then(parse_http_date)) {
+        (Some(modified), Some(since)) => modified.as_second() <= since.as_second(),
+        _ => false,
+    }
+}
+
+/// An HTTP date (`If-Modified-Since`), if it parses.
+pub fn parse_http_date(value: &str) -> Option<Timestamp> {
+    jiff::fmt::rfc2822::parse(value).ok().map(|z| z.timestamp())
+}
+
+fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn http_date(t: Timestamp) -> String {
+    jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&t).unwrap_or_default()
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let q_zero =
+                parts.any(|p| p.replace(' ', "").starts_with("q=0") && !p.contains(|c: char| ('1'..='9').contains(&c)));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+        },
+    )
+}

@@ -1,0 +1,363 @@
+//! Agenda pages for people: server-rendered HTML on the HTTP listener.
+//!
+//! | path | page |
+//! |---|---|
+//! | `/` | upcoming, then past public sessions (paginated); search, organizer and tag filters |
+//! | `/sessions/{id}` | a public session's event page |
+//! | `/sessions/{id}/slots/{slot}.ics` | one slot as a calendar file to download |
+//! | `/people/{id}` | a person and their slots in public sessions |
+//! | `/assets/style.css`, `/assets/local-time.js`, `/assets/favicon.svg` | our only files |
+//!
+//! Private sessions never appear and answer 404 like unknown ids (secret feed tokens open
+//! feeds, never pages). Pages are cached and validated exactly as the feeds are
+//! (`http::cache`): a write invalidates them, ETag / Last-Modified give 304s, gzip when
+//! accepted. Every answer carries a Content-Security-Policy that allows only our own
+//! stylesheet and script, so even markup that slipped through escaping could not run.
+
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header, response};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::app::Agenda;
+use crate::config::FeedConfig;
+use crate::domain::{self, PersonId, Session, SessionFilter, SessionId, SlotId, Timestamp, Visibility};
+use crate::error::{Error, Reason};
+use crate::ics::feed::{self, CalendarInfo};
+
+use super::cache::{Cache, Rendered};
+use views::{Listing, People, Search};
+
+/// Sessions per page of `/`.
+const PAGE_SIZE: usize = 20;
+
+/// The last page number `/` serves (the upcoming list is read from its start each time).
+const MAX_PAGE: usize = 500;
+
+/// How long `/` may be served from the cache without a write: its upcoming and past lists
+/// move with the clock.
+const INDEX_SECONDS: i64 = 60;
+
+/// Only our own files; no inline script or style, no frames, forms only to ourselves.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+                   form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// Shared state of the page routes.
+struct PageState {
+    agenda: Agenda,
+    config: FeedConfig,
+    cache: Cache<PageKey>,
+    /// The stylesheet, the script and the icon, rendered once (ETag, gzip), never invalidated.
+    style: Rendered,
+    script: Rendered,
+    icon: Rendered,
+}
+
+/// What a rendered page is cached under.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum PageKey {
+    Index(IndexQuery),
+    Session(SessionId),
+    Slot(SessionId, SlotId),
+    Person(PersonId),
+}
+
+/// The parameters of `/`; anything else in the query is ignored (a page, not an API).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+struct IndexQuery {
+    text: String,
+    organizer: String,
+    tag: String,
+    /// 1-based page numbers of the two lists.
+    upcoming: usize,
+    past: usize,
+}
+
+impl IndexQuery {
+    fn parse(q: &[(String, String)]) -> Self {
+        let mut out = IndexQuery { upcoming: 1, past: 1, ..IndexQuery::default() };
+        for (k, v) in q {
+            let page = || v.trim().parse::<usize>().unwrap_or(1).clamp(1, MAX_PAGE);
+            match k.as_str() {
+                "q" => out.text = v.trim().to_owned(),
+                "organizer" => out.organizer = v.trim().to_owned(),
+                "tag" => out.tag = v.trim().to_owned(),
+                "page" => out.upcoming = page(),
+                "past_page" => out.past = page(),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The link to `/` with these filters and the given page numbers.
+    fn href(&self, upcoming: usize, past: usize) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [("q", &self.text), ("organizer", &self.organizer), ("tag", &self.tag)] {
+            if !v.is_empty() {
+                pairs.push((k, v.clone()));
+            }
+        }
+        if upcoming > 1 {
+            pairs.push(("page", upcoming.to_string()));
+        }
+        if past > 1 {
+            pairs.push(("past_page", past.to_string()));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() { "/".into() } else { format!("/?{query}") }
+    }
+
+    /// The filter of both lists: public sessions matching the search.
+    fn filter(&self) -> SessionFilter {
+        let lower = |s: &str| (!s.is_empty()).then(|| s.to_lowercase());
+        SessionFilter {
+            visibility: Some(Visibility::Public),
+            text: lower(&self.text),
+            organizer: lower(&self.organizer),
+            tag: lower(&self.tag),
+            ..SessionFilter::default()
+        }
+    }
+}
+
+/// Why a page could not be shown.
+enum PageError {
+    /// Unknown or private: the same page either way, so nothing is revealed.
+    NotFound(Reason, &'static str),
+    Internal(Error),
+}
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Domain(domain::Error::NotFound { kind, .. }) => {
+                PageError::NotFound(Reason::not_found(kind), "There is no such page here.")
+            }
+            e => PageError::Internal(e),
+        }
+    }
+}
+
+impl PageError {
+    fn session() -> Self {
+        PageError::NotFound(Reason::SessionNotFound, "There is no public session at this address.")
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::NotFound(reason, message) => {
+                let mut r = (reason.http_status(), views::not_found(message)).into_response();
+                let headers = r.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(HTML));
+                headers.insert(super::REASON_HEADER, HeaderValue::from_static(reason.as_str()));
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                secure(headers);
+                r
+            }
+            PageError::Internal(e) => {
+                tracing::error!(error = %e, "page failed");
+                super::refusal(e.reason(), "the page is unavailable, try again later")
+            }
+        }
+    }
+}
+
+/// The headers every page answer carries: what the browser may load and show.
+fn secure(headers: &mut HeaderMap) {
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+}
+
+fn internal(e: std::io::Error) -> PageError {
+    PageError::Internal(crate::store::StoreError::Backend(e.to_string()).into())
+}
+
+pub fn routes(agenda: Agenda, config: FeedConfig) -> Router {
+    let file = |content_type, text: &str| Rendered::new(0, content_type, text.to_owned(), None).expect("in memory");
+    let state = Arc::new(PageState {
+        agenda,
+        config,
+        cache: Cache::new(),
+        style: file("text/css; charset=utf-8", include_str!("../assets/style.css")),
+        script: file("text/javascript; charset=utf-8", include_str!("../assets/local-time.js")),
+        icon: file("image/svg+xml", include_str!("../assets/favicon.svg")),
+    });
+    Router::new()
+        .route("/", get(index))
+        .route("/sessions/{session_id}", get(session))
+        .route("/sessions/{session_id}/slots/{file}", get(slot_ics))
+        .route("/people/{person_id}", get(person))
+        .route(views::STYLESHEET, get(|st: St, h: HeaderMap| async move { asset(&st.style, &h) }))
+        .route(views::SCRIPT, get(|st: St, h: HeaderMap| async move { asset(&st.script, &h) }))
+        .route(views::ICON, get(|st: St, h: HeaderMap| async move { asset(&st.icon, &h) }))
+        .with_state(state)
+}
+
+/// Pages are public, and revalidated on each view (a 304 is cheap), so an edit shows at once.
+const PAGE_CACHING: &str = "public, no-cache";
+
+/// The stylesheet and script change only with a deploy.
+const ASSET_CACHING: &str = "public, max-age=3600";
+
+/// A response with the security headers and `cache_control`.
+fn page_headers(cache_control: &'static str) -> response::Builder {
+    let mut b = Response::builder().header(header::CACHE_CONTROL, cache_control);
+    secure(b.headers_mut().expect("a new builder"));
+    b
+}
+
+type St = State<Arc<PageState>>;
+
+/// One of the files the pages load.
+fn asset(file: &Rendered, headers: &HeaderMap) -> Response {
+    file.respond(headers, page_headers(ASSET_CACHING))
+}
+
+type RawQuery = Query<Vec<(String, String)>>;
+
+async fn index(State(st): St, Query(q): RawQuery, headers: HeaderMap) -> Response {
+    let q = IndexQuery::parse(&q);
+    st.serve(&headers, PageKey::Index(q), page_headers(PAGE_CACHING)).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn session(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let id = SessionId::parse(&id).map_err(|_| PageError::session())?;
+        st.serve(&headers, PageKey::Session(id), page_headers(PAGE_CACHING)).await
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn slot_ics(State(st): St, Path((id, file)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let result = async {
+        let not_found = || PageError::NotFound(Reason::SlotNotFound, "There is no such slot in a public session.");
+        let session = SessionId::parse(&id).map_err(|_| PageError::session())?;
+        let slot = file.strip_suffix(".ics").and_then(|s| SlotId::parse(s).ok()).ok_or_else(not_found)?;
+        let disposition = format!("attachment; filename=\"{slot}.ics\"");
+        let builder = page_headers(PAGE_CACHING).header(header::CONTENT_DISPOSITION, disposition);
+        st.serve(&headers, PageKey::Slot(session, slot), builder).await
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn person(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let not_found = PageError::NotFound(Reason::PersonNotFound, "There is no such person here.");
+        let id = PersonId::parse(&id).map_err(|_| not_found)?;
+        st.serve(&headers, PageKey::Person(id), page_headers(PAGE_CACHING)).await
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+impl PageState {
+    /// Answers from the cache, rendering on a miss.
+    async fn serve(
+        &self,
+        headers: &HeaderMap,
+        key: PageKey,
+        builder: response::Builder,
+    ) -> Result<Response, PageError> {
+        let changes = self.agenda.changes();
+        let (rendered, _) = self.cache.get_or_render(key.clone(), changes, self.render(key, changes)).await?;
+        Ok(rendered.respond(headers, builder))
+    }
+
+    async fn render(&self, key: PageKey, changes: u64) -> Result<Rendered, PageError> {
+        match key {
+            PageKey::Index(q) => self.index(&q, changes).await,
+            PageKey::Session(id) => {
+                let s = self.public_session(&id).await?;
+                let people = self.people(&s).await?;
+                let html = views::session(&s, &people, &self.config.links);
+                Rendered::new(changes, HTML, html, Some(s.meta.update_time)).map_err(internal)
+            }
+            PageKey::Slot(id, slot_id) => {
+                let s = self.public_session(&id).await?;
+                let slot = s
+                    .slots
+                    .iter()
+                    .find(|sl| sl.id == slot_id)
+                    .ok_or(PageError::NotFound(Reason::SlotNotFound, "There is no such slot in a public session."))?;
+                let people = self.people(&s).await?;
+                let settings = &self.config.settings;
+                let info = CalendarInfo { name: slot.title.clone(), description: s.title.clone() };
+                let text = feed::render(settings, &info, &[feed::slot_event(settings, &s, slot, &people)]);
+                Rendered::new(changes, "text/calendar; charset=utf-8", text, Some(s.meta.update_time)).map_err(internal)
+            }
+            PageKey::Person(id) => {
+                let p = self.agenda.get_person(&id).await?;
+                let mut slots = Vec::new();
+                let mut after = None;
+                loop {
+                    let (page, next) = self.agenda.person_slots(&id, None, None, after, 1000, false).await?;
+                    slots.extend(page.into_iter().filter(|s| s.session_visibility == Visibility::Public));
+                    match next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+                let html = views::person_page(&p, &slots, &self.config.links);
+                Rendered::new(changes, HTML, html, Some(p.meta.update_time)).map_err(internal)
+            }
+        }
+    }
+
+    /// A public session; a private one is not found, as an unknown id is.
+    async fn public_session(&self, id: &SessionId) -> Result<Session, PageError> {
+        match self.agenda.get_session(id).await {
+            Ok(s) if s.visibility == Visibility::Public => Ok(s),
+            Ok(_) | Err(Error::Domain(domain::Error::NotFound { .. })) => Err(PageError::session()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn people(&self, s: &Session) -> Result<People, PageError> {
+        Ok(self.agenda.people_of(s).await?.into_iter().map(|p| (p.id.clone(), p)).collect())
+    }
+
+    /// `/`: upcoming sessions (those not yet over, by start) read up to the asked page, and
+    /// past ones, latest first. Valid in the cache for [`INDEX_SECONDS`] at most, or until the
+    /// first listed upcoming session ends. Last-Modified: the latest change or end of a listed
+    /// session.
+    async fn index(&self, q: &IndexQuery, changes: u64) -> Result<Rendered, PageError> {
+        let now = Timestamp::now();
+        let upcoming_filter = SessionFilter { from: Some(now), ..q.filter() };
+        let (read, more) = self.agenda.list_sessions(upcoming_filter, None, q.upcoming * PAGE_SIZE).await?;
+        let upcoming: Vec<Session> = read.iter().skip((q.upcoming - 1) * PAGE_SIZE).cloned().collect();
+        let mut past = self.agenda.all_sessions(SessionFilter { to: Some(now), ..q.filter() }).await?;
+        past.retain(|s| s.end <= now);
+        let past_more = past.len() > q.past * PAGE_SIZE;
+        let past: Vec<Session> = past.into_iter().rev().skip((q.past - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+
+        let link = |cond: bool, up: usize, pa: usize| cond.then(|| q.href(up, pa));
+        let upcoming_list = Listing {
+            sessions: &upcoming,
+            previous: link(q.upcoming > 1, q.upcoming - 1, q.past),
+            next: link(more.is_some(), q.upcoming + 1, q.past),
+        };
+        let past_list = Listing {
+            sessions: &past,
+            previous: link(q.past > 1, q.upcoming, q.past - 1),
+            next: link(past_more, q.upcoming, q.past + 1),
+        };
+        let search = Search { text: &q.text, organizer: &q.organizer, tag: &q.tag };
+        let html = views::index(&search, &upcoming_list, &past_list, &self.config.links);
+
+        let last_modified =
+            upcoming.iter().map(|s| s.meta.update_time).chain(past.iter().map(|s| s.meta.update_time.max(s.end))).max();
+        let horizon = Timestamp::from_second(now.as_second() + INDEX_SECONDS).expect("in range");
+        let valid_until = read.iter().map(|s| s.end).chain([horizon]).min().unwrap_or(horizon);
+        Ok(Rendered::new(changes, HTML, html, last_modified).map_err(internal)?.valid_until(valid_until))
+    }
+}
