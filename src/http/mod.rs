@@ -128,7 +128,12 @@ async fn metrics_text(State(s): State<MetricsState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], s.metrics.render(store))
 }
 
-/// Allows the feeds to crawlers (Google Calendar's fetcher obeys robots.txt) and nothing else.
+/// Allows crawlers the public pages (so an event can be found) and the feeds (Google Calendar's
+/// fetcher obeys robots.txt), and nothing else: not /metrics, not /healthz. `/$` is the front
+/// page alone (the `$` end anchor of RFC 9309's widely kept extension).
 async fn robots() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "User-agent: *\nAllow: /feeds/\nDisallow: /\n")
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "User-agent: *\nAllow: /$\nAllow: /sessions/\nAllow: /people/\nAllow: /assets/\nAllow: /feeds/\nDisallow: /\n",
+    )
 }
