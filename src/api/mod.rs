@@ -62,18 +62,29 @@ pub fn person_server(api: PersonApi, max_message_bytes: usize) -> PersonServer {
 }
 
 /// Default and maximum page sizes of every listing (AIP-158: a larger request is capped, not
-/// refused).
+/// refused). A page of 1000 people, person slots or BASIC sessions is a few hundred kilobytes,
+/// well under a client's default 4 MiB message limit; FULL sessions have their own, smaller
+/// maximum ([`MAX_FULL_SESSIONS`]).
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
 
+/// Most sessions in a FULL ListSessions page: a session with its slots and participants is
+/// about 2 KB on average (the generated store's 10 slots), so 100 make about 200 KB, and a few
+/// large agendas (up to `max_slots` each) still fit a client's 4 MiB limit in most pages.
+const MAX_FULL_SESSIONS: usize = 100;
+
 fn page_size(v: &mut Violations, raw: i32) -> usize {
+    capped_page_size(v, raw, MAX_PAGE_SIZE)
+}
+
+fn capped_page_size(v: &mut Violations, raw: i32, max: usize) -> usize {
     match raw {
         n if n < 0 => {
             v.add("page_size", "must not be negative");
             0
         }
         0 => DEFAULT_PAGE_SIZE,
-        n => (n as usize).min(MAX_PAGE_SIZE),
+        n => (n as usize).min(max),
     }
 }
 

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use super::cache::{Key, ReadCache};
 use super::codec::{Answer, EncodedMethod};
 use super::convert::{self as c, session_id};
-use super::{check, page_size, page_token, remap, slot_fields, under};
+use super::{MAX_FULL_SESSIONS, MAX_PAGE_SIZE, capped_page_size, check, page_token, remap, slot_fields, under};
 use crate::app::Agenda;
 use crate::domain::{PersonId, SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, Violations};
 use crate::links::FeedLinks;
@@ -158,7 +158,9 @@ impl SessionService for SessionApi {
     async fn list_sessions(&self, req: Request<pb::ListSessionsRequest>) -> Reply<pb::ListSessionsResponse> {
         let r = req.into_inner();
         let mut v = Violations::new("");
-        let size = page_size(&mut v, r.page_size);
+        let view = c::session_view(&mut v, "view", r.view);
+        let max = if view == c::View::Full { MAX_FULL_SESSIONS } else { MAX_PAGE_SIZE };
+        let size = capped_page_size(&mut v, r.page_size, max);
         let filter = filter(&mut v, &r);
         let fingerprint = page_token::fingerprint(&format!("sessions {filter:?}"));
         let after = match page_token::decode(&r.page_token, fingerprint) {
@@ -178,7 +180,7 @@ impl SessionService for SessionApi {
         check(v)?;
         let (sessions, next) = self.agenda.list_sessions(filter, after, size).await?;
         Ok(Response::new(pb::ListSessionsResponse {
-            sessions: sessions.iter().map(|s| c::session_out(s, &self.links)).collect(),
+            sessions: sessions.iter().map(|s| c::session_view_out(s, &self.links, view)).collect(),
             next_page_token: next
                 .map(|n| {
                     page_token::encode(
