@@ -310,6 +310,7 @@ async fn serve(
     #[cfg(feature = "bench-floor")]
     if floor.is_some() {
         methods.insert(crate::bench_floor::PATH.to_owned());
+        methods.insert(crate::bench_floor::READ_PATH.to_owned());
     }
     let guard = GuardLayer(Arc::new(GuardState {
         auth,

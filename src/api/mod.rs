@@ -16,6 +16,8 @@ mod watch;
 
 pub use admin::AdminApi;
 pub use cache::{Bounds, ReadCache};
+/// Pre-encoded answers, also sent by the benchmarks' read floor (`bench_floor.rs`).
+pub use codec::{Encoded, EncodedCodec};
 /// A session as the API answers it; the benchmark driver builds its requests with it.
 pub use convert::session_out;
 pub use feeds::FeedApi;
