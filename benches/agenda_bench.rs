@@ -12,6 +12,7 @@
 //!              the service's import path, many writes at once
 //! render       cold render of the 1,000-slot agenda feed, in process; --json dumps its events
 //! grpc-files   h2load request bodies (5-byte gRPC prefix + protobuf message)
+//! floor-file   the request body of the gRPC read floor for an answer of N bytes
 //! grpc-verify  sends those same bytes over HTTP/2 and checks grpc-status 0
 //! latency      sequential ListSessions (one-week window) and ListPersonSlots: p50/p99
 //! sweep        concurrent GetSession / ListPersonSlots over the whole store (memory under load)
@@ -129,6 +130,14 @@ enum Command {
         #[command(flatten)]
         spec: SpecArgs,
     },
+    /// The read floor's request body (feature bench-floor on the server): an answer of
+    /// --bytes bytes.
+    FloorFile {
+        #[arg(long)]
+        bytes: u32,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Sends request files (PATH=FILE) as h2load does, checks grpc-status 0.
     GrpcVerify {
         #[arg(long)]
@@ -225,6 +234,7 @@ fn main() {
         "render",
         "grpc-files",
         "grpc-verify",
+        "floor-file",
         "latency",
         "sweep",
         "writes",
@@ -244,6 +254,7 @@ fn main() {
         }
         Command::Render { iterations, slots, json, ics } => render(iterations, slots, json.as_deref(), ics.as_deref()),
         Command::GrpcFiles { out, spec } => grpc_files(&out, &spec.spec()),
+        Command::FloorFile { bytes, out } => std::fs::write(&out, frame(&bytes)).expect("writing the request file"),
         Command::GrpcVerify { addr, requests } => runtime().block_on(grpc_verify(addr, &requests)),
         Command::Latency { addr, spec, reps, max_seconds } => {
             runtime().block_on(latency(addr, &spec.spec(), reps, Duration::from_secs(max_seconds)))
@@ -470,10 +481,14 @@ fn week(spec: &Spec) -> (Timestamp, Timestamp) {
     (Timestamp::from_second(from).expect("range"), Timestamp::from_second(from + 7 * 86_400).expect("range"))
 }
 
+/// One page of the week's sessions in the default (BASIC) view.
 fn list_sessions_request(spec: &Spec) -> pb::ListSessionsRequest {
     let (from, to) = week(spec);
     pb::ListSessionsRequest { from_time: Some(ts(from)), to_time: Some(ts(to)), ..Default::default() }
 }
+
+/// The id of the demo session (`agenda serve --demo`): the 10 KB GetSession answer.
+const DEMO_SESSION: &str = "fmg-msme-2022-11-17";
 
 fn person_slots_request(spec: &Spec) -> pb::ListPersonSlotsRequest {
     pb::ListPersonSlotsRequest { person_id: spec.regular(0).to_string(), ..Default::default() }
@@ -497,7 +512,12 @@ fn grpc_files(out: &Path, spec: &Spec) {
     let files = [
         ("health.bin", frame(&tonic_health::pb::HealthCheckRequest { service: String::new() })),
         ("get_session.bin", frame(&get_session_request(spec))),
+        ("get_demo_session.bin", frame(&pb::GetSessionRequest { session_id: DEMO_SESSION.into() })),
         ("list_sessions.bin", frame(&list_sessions_request(spec))),
+        (
+            "list_sessions_full.bin",
+            frame(&pb::ListSessionsRequest { view: pb::SessionView::Full as i32, ..list_sessions_request(spec) }),
+        ),
         ("list_person_slots.bin", frame(&person_slots_request(spec))),
     ];
     for (name, bytes) in files {
@@ -557,14 +577,22 @@ async fn grpc_verify(addr: SocketAddr, requests: &[String]) {
             "/agenda.v1.SessionService/ListSessions" => {
                 pb::ListSessionsResponse::decode(msg.as_slice()).map(|m| format!("sessions={}", m.sessions.len()))
             }
+            "/agenda.bench.v1.Floor/GetBytes" => {
+                Vec::<u8>::decode(msg.as_slice()).map(|m| format!("floor_payload_bytes={}", m.len()))
+            }
             "/agenda.v1.PersonService/ListPersonSlots" => {
                 pb::ListPersonSlotsResponse::decode(msg.as_slice()).map(|m| format!("slots={}", m.slots.len()))
             }
             _ => tonic_health::pb::HealthCheckResponse::decode(msg.as_slice()).map(|m| format!("status={}", m.status)),
         }
         .unwrap_or_else(|e| format!("undecodable response: {e}"));
-        let name = path.rsplit('/').next().unwrap_or(path);
-        println!("verify_{name}_grpc_status={status} verify_{name}_response_bytes={} {detail}", msg.len());
+        // Named by the file (get_session.bin -> get_session): two files may call one method.
+        let name = Path::new(file).file_stem().and_then(|n| n.to_str()).unwrap_or(path);
+        let detail: Vec<String> = detail
+            .split(' ')
+            .map(|w| if w.contains('=') { format!("verify_{name}_{w}") } else { w.to_owned() })
+            .collect();
+        println!("verify_{name}_grpc_status={status} verify_{name}_response_bytes={} {}", msg.len(), detail.join(" "));
         failed |= status != "0" || msg.is_empty() && !path.contains("Health");
     }
     if failed {

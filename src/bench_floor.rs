@@ -9,26 +9,37 @@
 //! durability on the blocking pool as `Agenda`'s writes do. So a write RPC cannot beat it:
 //! what CreateSession and UpdateSlot cost above it is their own work (BENCHMARKS.md).
 //!
+//! `/agenda.bench.v1.Floor/GetBytes` is the read floor (issue 15): it takes a
+//! `google.protobuf.UInt32Value` n and answers a constant `google.protobuf.BytesValue` whose
+//! encoding is n bytes long, encoded once per size and sent through the read cache's codec
+//! (`api::EncodedCodec`). It reads nothing: what GetSession or ListSessions cost above the
+//! floor of their answer's size is their own work, not the server stack's or the bytes'.
+//!
 //! Written by hand over `tonic::server::Grpc` with prost's codec and prost's well-known wrapper
 //! types, as tonic's generated servers are: no .proto, no descriptor in reflection, nothing a
 //! client of the real API could discover.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tonic::body::Body;
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
+use crate::api::{Encoded, EncodedCodec};
 use crate::error::Error;
 use crate::store::{SledStore, StoreError};
 
-/// The one method of the floor service.
+/// The write floor's method.
 pub const PATH: &str = "/agenda.bench.v1.Floor/Write";
+
+/// The read floor's method (a `Get`: the read scope, as GetSession).
+pub const READ_PATH: &str = "/agenda.bench.v1.Floor/GetBytes";
 
 /// The environment switch `scripts/bench` sets (`AGENDA_BENCH_FLOOR=1`) on a build with the
 /// feature. An environment variable rather than a configuration key: the configuration (and
@@ -46,6 +57,8 @@ pub struct FloorServer {
     next: Arc<AtomicU64>,
     /// The same limit on a request's size as every other service.
     max_message_bytes: usize,
+    /// The read floor's answers by size, each encoded once.
+    answers: Arc<Mutex<HashMap<u32, Encoded>>>,
 }
 
 impl FloorServer {
@@ -56,7 +69,12 @@ impl FloorServer {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
             tracing::warn!(method = PATH, "the benchmarks' write floor is on (bench-floor)");
-            Self { store: Arc::clone(store), next: Arc::new(AtomicU64::new(start)), max_message_bytes }
+            Self {
+                store: Arc::clone(store),
+                next: Arc::new(AtomicU64::new(start)),
+                max_message_bytes,
+                answers: Arc::default(),
+            }
         })
     }
 }
@@ -75,6 +93,14 @@ impl tower::Service<http::Request<Body>> for FloorServer {
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        if req.uri().path() == READ_PATH {
+            let read = Read(self.clone());
+            let max = self.max_message_bytes;
+            return Box::pin(async move {
+                let mut grpc = Grpc::new(EncodedCodec::<u32>::default()).apply_max_message_size_config(Some(max), None);
+                Ok(grpc.unary(read, req).await)
+            });
+        }
         if req.uri().path() != PATH {
             let status = Status::unimplemented(format!("no method {} in the floor service", req.uri().path()));
             return Box::pin(std::future::ready(Ok(status.into_http())));
@@ -108,5 +134,58 @@ impl UnaryService<Vec<u8>> for Write {
                 .map_err(|e| Status::from(Error::Store(e)))?;
             Ok(Response::new(()))
         })
+    }
+}
+
+/// `GetBytes`: the constant answer of the asked size, encoded once per size.
+struct Read(FloorServer);
+
+impl UnaryService<u32> for Read {
+    type Response = Encoded;
+    type Future = BoxFuture<Response<Encoded>, Status>;
+
+    fn call(&mut self, request: Request<u32>) -> Self::Future {
+        let size = request.into_inner();
+        let answer = if size as usize > self.0.max_message_bytes {
+            Err(Status::out_of_range(format!("{size} bytes is more than the largest message")))
+        } else {
+            let mut answers = self.0.answers.lock().expect("floor answers lock");
+            Ok(answers.entry(size).or_insert_with(|| Encoded(bytes_value_of_size(size as usize).into())).clone())
+        };
+        Box::pin(std::future::ready(answer.map(Response::new)))
+    }
+}
+
+/// The encoding of a `BytesValue` exactly `size` bytes long: its field once with the bytes,
+/// after one empty occurrence of the field when lengths alone cannot hit the size (a repeated
+/// singular field is valid protobuf: the last one wins). Sizes under 2 give the empty message.
+fn bytes_value_of_size(size: usize) -> Vec<u8> {
+    let field = |n: usize| 1 + prost::encoding::encoded_len_varint(n as u64) + n;
+    let fits = |room: usize| (0..=room).rev().find(|&n| field(n) == room);
+    let (prefix, n) = match (fits(size), size.checked_sub(2).and_then(fits)) {
+        (Some(n), _) => (&[][..], n),
+        (None, Some(n)) => (&[0x0a, 0][..], n),
+        (None, None) => return Vec::new(),
+    };
+    let mut out = prefix.to_vec();
+    out.push(0x0a); // field 1, length-delimited
+    prost::encoding::encode_varint(n as u64, &mut out);
+    out.resize(out.len() + n, 0x5a);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::bytes_value_of_size;
+
+    #[test]
+    fn the_read_floors_answer_has_the_asked_size_and_decodes() {
+        for size in (2..20_000).chain([97_998, 1 << 20]) {
+            let bytes = bytes_value_of_size(size);
+            assert_eq!(bytes.len(), size, "{size}");
+            Vec::<u8>::decode(bytes.as_slice()).expect("a BytesValue");
+        }
     }
 }

@@ -38,6 +38,11 @@
 //! http_max_concurrent_requests = 1024 # more at once get 503
 //! http_request_timeout_seconds = 30
 //!
+//! [cache]
+//! read_entries = 16384                # GetSession / GetPerson answers kept encoded
+//! read_bytes = 16777216               # and their bytes at most (16 MiB)
+//! sled_bytes = 67108864               # sled's page cache capacity (64 MiB)
+//!
 //! [auth]
 //! tokens_file = "/etc/agenda/tokens.toml"   # see src/auth.rs for the format
 //! require_read_token = false
@@ -95,6 +100,7 @@ pub struct Config {
     pub change_log_revisions: u64,
     pub feeds: FeedsConfig,
     pub limits: LimitsConfig,
+    pub cache: CacheConfig,
     pub auth: AuthConfig,
     pub tls: TlsConfig,
     pub etcd: EtcdConfig,
@@ -122,6 +128,30 @@ pub struct LimitsConfig {
     pub request_timeout_seconds: u64,
     pub http_max_concurrent_requests: usize,
     pub http_request_timeout_seconds: u64,
+}
+
+/// Memory the server may spend on caches: the encoded answers of GetSession and GetPerson
+/// (`api/cache.rs`) and sled's page cache. Both are bounded so that memory under a read load
+/// over the whole store stays within a known figure (BENCHMARKS.md, resident memory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Most answers kept; 0 turns the read cache off.
+    pub read_entries: usize,
+    /// Most bytes of answers kept.
+    pub read_bytes: usize,
+    /// sled's cache capacity (its own estimate of cached pages; the heap it takes is larger).
+    pub sled_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            read_entries: 16 * 1024,
+            read_bytes: 16 * 1024 * 1024,
+            sled_bytes: crate::store::SledStore::DEFAULT_CACHE_BYTES,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -278,6 +308,7 @@ impl Default for Config {
             change_log_revisions: 100_000,
             feeds: FeedsConfig::default(),
             limits: LimitsConfig::default(),
+            cache: CacheConfig::default(),
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
             etcd: EtcdConfig::default(),
@@ -437,6 +468,9 @@ pub const ENV: &[(&str, &str)] = &[
     ("limits.request_timeout_seconds", "AGENDA_REQUEST_TIMEOUT_SECONDS"),
     ("limits.http_max_concurrent_requests", "AGENDA_HTTP_MAX_CONCURRENT_REQUESTS"),
     ("limits.http_request_timeout_seconds", "AGENDA_HTTP_REQUEST_TIMEOUT_SECONDS"),
+    ("cache.read_entries", "AGENDA_READ_CACHE_ENTRIES"),
+    ("cache.read_bytes", "AGENDA_READ_CACHE_BYTES"),
+    ("cache.sled_bytes", "AGENDA_SLED_CACHE_BYTES"),
     ("auth.tokens_file", "AGENDA_TOKENS_FILE"),
     ("auth.require_read_token", "AGENDA_REQUIRE_READ_TOKEN"),
     ("auth.insecure_no_auth", "AGENDA_INSECURE_NO_AUTH"),

@@ -93,6 +93,10 @@ pub struct Metrics {
     http_latency: Family<HttpRoute, Histogram, Latency>,
     feed_cache_hits: Counter,
     feed_cache_misses: Counter,
+    read_cache_hits: Counter,
+    read_cache_misses: Counter,
+    read_cache_entries: Gauge,
+    read_cache_bytes: Gauge,
     watch_subscribers: Gauge,
     /// Messages the SMTP server accepted.
     smtp_sent: Counter,
@@ -159,6 +163,10 @@ impl Default for Metrics {
         let http_latency = Family::new_with_constructor(Latency);
         let feed_cache_hits = Counter::default();
         let feed_cache_misses = Counter::default();
+        let read_cache_hits = Counter::default();
+        let read_cache_misses = Counter::default();
+        let read_cache_entries = Gauge::default();
+        let read_cache_bytes = Gauge::default();
         let watch_subscribers = Gauge::default();
         let smtp_sent = Counter::default();
         let smtp_failed = Counter::default();
@@ -184,6 +192,26 @@ impl Default for Metrics {
             "Feed requests that rendered the feed",
             feed_cache_misses.clone(),
         );
+        registry.register(
+            "agenda_read_cache_hits",
+            "GetSession and GetPerson calls answered with cached encoded bytes",
+            read_cache_hits.clone(),
+        );
+        registry.register(
+            "agenda_read_cache_misses",
+            "GetSession and GetPerson calls that read the store and encoded the answer",
+            read_cache_misses.clone(),
+        );
+        registry.register(
+            "agenda_read_cache_entries",
+            "Encoded answers held by the read cache",
+            read_cache_entries.clone(),
+        );
+        registry.register(
+            "agenda_read_cache_bytes",
+            "Bytes of encoded answers held by the read cache (bounded by cache.read_bytes)",
+            read_cache_bytes.clone(),
+        );
         registry.register("agenda_watch_subscribers", "Open WatchSessions streams", watch_subscribers.clone());
         registry.register("agenda_smtp_sent", "Invites the SMTP server accepted", smtp_sent.clone());
         registry.register("agenda_smtp_failed", "Invites the SMTP server refused for good (5xx)", smtp_failed.clone());
@@ -208,6 +236,10 @@ impl Default for Metrics {
             http_latency,
             feed_cache_hits,
             feed_cache_misses,
+            read_cache_hits,
+            read_cache_misses,
+            read_cache_entries,
+            read_cache_bytes,
             watch_subscribers,
             smtp_sent,
             smtp_failed,
@@ -241,6 +273,22 @@ impl Metrics {
     /// A feed request that rendered the feed.
     pub fn feed_cache_miss(&self) {
         self.feed_cache_misses.inc();
+    }
+
+    /// A GetSession or GetPerson answered from the read cache.
+    pub fn read_cache_hit(&self) {
+        self.read_cache_hits.inc();
+    }
+
+    /// A GetSession or GetPerson that built its answer.
+    pub fn read_cache_miss(&self) {
+        self.read_cache_misses.inc();
+    }
+
+    /// What the read cache holds now.
+    pub fn read_cache_size(&self, entries: usize, bytes: usize) {
+        self.read_cache_entries.set(entries as i64);
+        self.read_cache_bytes.set(bytes as i64);
     }
 
     /// A WatchSessions stream opened (`+1`) or ended (`-1`).

@@ -22,7 +22,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Code, Status};
 
-use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, SessionApi};
+use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, ReadCache, SessionApi};
 use crate::app::Agenda;
 use crate::auth::Auth;
 use crate::config::{Config, FeedConfig, LimitsConfig, StoreChoice};
@@ -93,6 +93,8 @@ struct ServerOptions {
     /// TLS (and mutual TLS when it has a client CA) for the gRPC port.
     tls: Option<ServerTlsConfig>,
     limits: LimitsConfig,
+    /// Bounds of the read cache (GetSession, GetPerson).
+    read_cache: crate::api::Bounds,
     /// How long in-flight requests get to finish after the shutdown signal.
     grace: Duration,
     metrics: Arc<Metrics>,
@@ -118,7 +120,7 @@ pub async fn open_configured(config: &Config) -> anyhow::Result<(Agenda, Option<
 pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<SledStore>>, String)> {
     match config.store_choice()? {
         StoreChoice::Sled => {
-            let store = open_sled(&config.data).await?;
+            let store = open_sled(&config.data, config.cache.sled_bytes).await?;
             Ok((store.shared(), Some(store), config.data.display().to_string()))
         }
         #[cfg(feature = "etcd")]
@@ -149,14 +151,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Opti
 
 /// Opens the store in `dir` off the reactor (sled replays its log at open).
 pub async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledStore>)> {
-    let store = open_sled(dir).await?;
+    let store = open_sled(dir, SledStore::DEFAULT_CACHE_BYTES).await?;
     let agenda = Agenda::new(store.shared(), limits).await.context("reading the store's revision")?;
     Ok((agenda, store))
 }
 
-async fn open_sled(dir: &Path) -> anyhow::Result<Arc<SledStore>> {
+async fn open_sled(dir: &Path, cache_bytes: u64) -> anyhow::Result<Arc<SledStore>> {
     let path = dir.to_owned();
-    let store = tokio::task::spawn_blocking(move || SledStore::open(&path))
+    let store = tokio::task::spawn_blocking(move || SledStore::open_with_cache(&path, cache_bytes))
         .await?
         .with_context(|| format!("opening the store in {}", dir.display()))?;
     Ok(Arc::new(store))
@@ -204,6 +206,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         auth,
         tls,
         limits: config.limits.clone(),
+        read_cache: crate::api::Bounds { max_entries: config.cache.read_entries, max_bytes: config.cache.read_bytes },
         grace: Duration::from_secs(config.shutdown_grace_seconds),
         metrics,
         smtp: crate::smtp::Sender::from_config(config).context("configuring the SMTP sender")?,
@@ -274,6 +277,7 @@ async fn serve(
         auth,
         tls,
         limits,
+        read_cache,
         grace,
         metrics,
         smtp,
@@ -295,16 +299,19 @@ async fn serve(
         .build_v1alpha()
         .context("building reflection v1alpha")?;
 
-    let sessions = SessionServiceServer::new(SessionApi::new(
-        agenda.clone(),
-        feeds.links.clone(),
-        Arc::clone(&metrics),
-        stop_rx.clone(),
-        limits.max_watchers,
-    ))
-    .max_decoding_message_size(max);
-    let people =
-        PersonServiceServer::new(PersonApi::new(agenda.clone(), feeds.links.clone())).max_decoding_message_size(max);
+    let cache = ReadCache::new(agenda.clone(), read_cache, Arc::clone(&metrics));
+    let sessions = crate::api::session_server(
+        SessionApi::new(
+            agenda.clone(),
+            feeds.links.clone(),
+            Arc::clone(&metrics),
+            stop_rx.clone(),
+            limits.max_watchers,
+            cache.clone(),
+        ),
+        max,
+    );
+    let people = crate::api::person_server(PersonApi::new(agenda.clone(), feeds.links.clone(), cache), max);
     let feed_tokens =
         FeedServiceServer::new(FeedApi::new(agenda.clone(), feeds.links.clone())).max_decoding_message_size(max);
     let invites = InviteServiceServer::new(InviteApi::new(agenda.clone(), feeds.settings.clone(), feeds.links.clone()))
@@ -326,6 +333,7 @@ async fn serve(
     #[cfg(feature = "bench-floor")]
     if floor.is_some() {
         methods.insert(crate::bench_floor::PATH.to_owned());
+        methods.insert(crate::bench_floor::READ_PATH.to_owned());
     }
     let guard = GuardLayer(Arc::new(GuardState {
         auth,

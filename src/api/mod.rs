@@ -3,6 +3,8 @@
 //! `status`, nowhere else.
 
 mod admin;
+mod cache;
+mod codec;
 mod convert;
 mod feeds;
 mod invites;
@@ -13,6 +15,9 @@ pub mod status;
 mod watch;
 
 pub use admin::AdminApi;
+pub use cache::{Bounds, ReadCache};
+/// Pre-encoded answers, also sent by the benchmarks' read floor (`bench_floor.rs`).
+pub use codec::{Encoded, EncodedCodec};
 /// A session as the API answers it; the benchmark driver builds its requests with it.
 pub use convert::session_out;
 pub use feeds::FeedApi;
@@ -20,24 +25,68 @@ pub use invites::InviteApi;
 pub use people::PersonApi;
 pub use sessions::SessionApi;
 
+use std::sync::Arc;
+
 use tonic::Status;
 
 use crate::domain::Violations;
 use crate::error::Error;
 
+/// SessionService as served: the generated server, with GetSession answered from the read
+/// cache in encoded bytes (`codec.rs` says why this shape).
+pub type SessionServer = codec::Intercept<
+    crate::pb::session_service_server::SessionServiceServer<SessionApi>,
+    sessions::GetSessionEncoded,
+    crate::pb::GetSessionRequest,
+>;
+
+/// PersonService as served, GetPerson from the read cache.
+pub type PersonServer = codec::Intercept<
+    crate::pb::person_service_server::PersonServiceServer<PersonApi>,
+    people::GetPersonEncoded,
+    crate::pb::GetPersonRequest,
+>;
+
+/// SessionService over `api`, requests up to `max_message_bytes`.
+pub fn session_server(api: SessionApi, max_message_bytes: usize) -> SessionServer {
+    let api = Arc::new(api);
+    let generated = crate::pb::session_service_server::SessionServiceServer::from_arc(Arc::clone(&api))
+        .max_decoding_message_size(max_message_bytes);
+    codec::Intercept::new(generated, sessions::GET_SESSION, sessions::GetSessionEncoded(api), max_message_bytes)
+}
+
+/// PersonService over `api`, requests up to `max_message_bytes`.
+pub fn person_server(api: PersonApi, max_message_bytes: usize) -> PersonServer {
+    let api = Arc::new(api);
+    let generated = crate::pb::person_service_server::PersonServiceServer::from_arc(Arc::clone(&api))
+        .max_decoding_message_size(max_message_bytes);
+    codec::Intercept::new(generated, people::GET_PERSON, people::GetPersonEncoded(api), max_message_bytes)
+}
+
 /// Default and maximum page sizes of every listing (AIP-158: a larger request is capped, not
-/// refused).
+/// refused). A page of 1000 people, person slots or BASIC sessions is a few hundred kilobytes,
+/// well under a client's default 4 MiB message limit; FULL sessions have their own, smaller
+/// maximum ([`MAX_FULL_SESSIONS`]).
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
 
+/// Most sessions in a FULL ListSessions page: a session with its slots and participants is
+/// about 2 KB on average (the generated store's 10 slots), so 100 make about 200 KB, and a few
+/// large agendas (up to `max_slots` each) still fit a client's 4 MiB limit in most pages.
+const MAX_FULL_SESSIONS: usize = 100;
+
 fn page_size(v: &mut Violations, raw: i32) -> usize {
+    capped_page_size(v, raw, MAX_PAGE_SIZE)
+}
+
+fn capped_page_size(v: &mut Violations, raw: i32, max: usize) -> usize {
     match raw {
         n if n < 0 => {
             v.add("page_size", "must not be negative");
             0
         }
         0 => DEFAULT_PAGE_SIZE,
-        n => (n as usize).min(MAX_PAGE_SIZE),
+        n => (n as usize).min(max),
     }
 }
 

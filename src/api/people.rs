@@ -1,7 +1,11 @@
 //! `agenda.v1.PersonService`.
 
+use std::sync::Arc;
+
 use tonic::{Request, Response, Status};
 
+use super::cache::{Key, ReadCache};
+use super::codec::{Answer, EncodedMethod};
 use super::convert::{self as c, person_id};
 use super::{check, page_size, page_token, remap, under};
 use crate::app::Agenda;
@@ -13,11 +17,39 @@ use crate::pb::{self, person_service_server::PersonService};
 pub struct PersonApi {
     agenda: Agenda,
     links: FeedLinks,
+    /// GetPerson's encoded answers (shared with SessionService's GetSession).
+    cache: ReadCache,
 }
 
 impl PersonApi {
-    pub fn new(agenda: Agenda, links: FeedLinks) -> Self {
-        Self { agenda, links }
+    pub fn new(agenda: Agenda, links: FeedLinks, cache: ReadCache) -> Self {
+        Self { agenda, links, cache }
+    }
+
+    /// GetPerson's answer and the person's revision.
+    async fn get_person_answer(&self, r: &pb::GetPersonRequest) -> Result<(pb::GetPersonResponse, u64), Status> {
+        let mut v = Violations::new("");
+        let id = person_id(&mut v, "person_id", &r.person_id);
+        check(v)?;
+        let p = self.agenda.get_person(&id.expect("checked")).await?;
+        Ok((pb::GetPersonResponse { person: Some(c::person_out(&p, &self.links)) }, p.meta.revision))
+    }
+}
+
+/// The gRPC path of GetPerson, answered by [`GetPersonEncoded`].
+pub const GET_PERSON: &str = "/agenda.v1.PersonService/GetPerson";
+
+/// GetPerson from the read cache, as GetSession (`sessions.rs`).
+#[derive(Clone)]
+pub struct GetPersonEncoded(pub Arc<PersonApi>);
+
+impl EncodedMethod<pb::GetPersonRequest> for GetPersonEncoded {
+    fn answer(&self, req: Request<pb::GetPersonRequest>) -> Answer {
+        let api = Arc::clone(&self.0);
+        Box::pin(async move {
+            let r = req.into_inner();
+            api.cache.answer(Key::Person(r.person_id.as_str().into()), api.get_person_answer(&r)).await
+        })
     }
 }
 
@@ -39,11 +71,7 @@ impl PersonService for PersonApi {
     }
 
     async fn get_person(&self, req: Request<pb::GetPersonRequest>) -> Reply<pb::GetPersonResponse> {
-        let mut v = Violations::new("");
-        let id = person_id(&mut v, "person_id", &req.get_ref().person_id);
-        check(v)?;
-        let p = self.agenda.get_person(&id.expect("checked")).await?;
-        Ok(Response::new(pb::GetPersonResponse { person: Some(c::person_out(&p, &self.links)) }))
+        Ok(Response::new(self.get_person_answer(req.get_ref()).await?.0))
     }
 
     async fn update_person(&self, req: Request<pb::UpdatePersonRequest>) -> Reply<pb::UpdatePersonResponse> {

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 use tonic::{Request, Response, Status};
 
+use super::cache::{Key, ReadCache};
+use super::codec::{Answer, EncodedMethod};
 use super::convert::{self as c, session_id};
-use super::{check, page_size, page_token, remap, slot_fields, under};
+use super::{MAX_FULL_SESSIONS, MAX_PAGE_SIZE, capped_page_size, check, page_token, remap, slot_fields, under};
 use crate::app::Agenda;
 use crate::domain::{PersonId, SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, Violations};
 use crate::links::FeedLinks;
@@ -22,6 +24,8 @@ pub struct SessionApi {
     shutdown: watch::Receiver<bool>,
     /// One permit per open watch stream: a bound on the tasks and buffers they hold.
     watchers: Arc<Semaphore>,
+    /// GetSession's encoded answers (shared with PersonService's GetPerson).
+    cache: ReadCache,
 }
 
 impl SessionApi {
@@ -31,8 +35,43 @@ impl SessionApi {
         metrics: Arc<Metrics>,
         shutdown: watch::Receiver<bool>,
         max_watchers: usize,
+        cache: ReadCache,
     ) -> Self {
-        Self { agenda, links, metrics, shutdown, watchers: Arc::new(Semaphore::new(max_watchers)) }
+        Self { agenda, links, metrics, shutdown, watchers: Arc::new(Semaphore::new(max_watchers)), cache }
+    }
+
+    /// GetSession's answer and the highest revision among the records it shows (the session
+    /// and the people it names: revisions are store-wide).
+    async fn get_session_answer(&self, r: &pb::GetSessionRequest) -> Result<(pb::GetSessionResponse, u64), Status> {
+        let mut v = Violations::new("");
+        let id = session_id(&mut v, "session_id", &r.session_id);
+        check(v)?;
+        let s = self.agenda.get_session(&id.expect("checked")).await?;
+        let people = self.agenda.people_of(&s).await?;
+        let revision = people.iter().map(|p| p.meta.revision).fold(s.meta.revision, u64::max);
+        let answer = pb::GetSessionResponse {
+            session: session_reply(&s, &self.links),
+            people: people.iter().map(|p| c::person_out(p, &self.links)).collect(),
+        };
+        Ok((answer, revision))
+    }
+}
+
+/// The gRPC path of GetSession, answered by [`GetSessionEncoded`].
+pub const GET_SESSION: &str = "/agenda.v1.SessionService/GetSession";
+
+/// GetSession from the read cache: a hit sends the bytes encoded by an earlier miss; a miss
+/// reads the store, encodes once and files the bytes (see `cache.rs` for when they are valid).
+#[derive(Clone)]
+pub struct GetSessionEncoded(pub Arc<SessionApi>);
+
+impl EncodedMethod<pb::GetSessionRequest> for GetSessionEncoded {
+    fn answer(&self, req: Request<pb::GetSessionRequest>) -> Answer {
+        let api = Arc::clone(&self.0);
+        Box::pin(async move {
+            let r = req.into_inner();
+            api.cache.answer(Key::Session(r.session_id.as_str().into()), api.get_session_answer(&r)).await
+        })
     }
 }
 
@@ -82,15 +121,7 @@ impl SessionService for SessionApi {
     }
 
     async fn get_session(&self, req: Request<pb::GetSessionRequest>) -> Reply<pb::GetSessionResponse> {
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &req.get_ref().session_id);
-        check(v)?;
-        let s = self.agenda.get_session(&id.expect("checked")).await?;
-        let people = self.agenda.people_of(&s).await?;
-        Ok(Response::new(pb::GetSessionResponse {
-            session: session_reply(&s, &self.links),
-            people: people.iter().map(|p| c::person_out(p, &self.links)).collect(),
-        }))
+        Ok(Response::new(self.get_session_answer(req.get_ref()).await?.0))
     }
 
     async fn update_session(&self, req: Request<pb::UpdateSessionRequest>) -> Reply<pb::UpdateSessionResponse> {
@@ -127,7 +158,9 @@ impl SessionService for SessionApi {
     async fn list_sessions(&self, req: Request<pb::ListSessionsRequest>) -> Reply<pb::ListSessionsResponse> {
         let r = req.into_inner();
         let mut v = Violations::new("");
-        let size = page_size(&mut v, r.page_size);
+        let view = c::session_view(&mut v, "view", r.view);
+        let max = if view == c::View::Full { MAX_FULL_SESSIONS } else { MAX_PAGE_SIZE };
+        let size = capped_page_size(&mut v, r.page_size, max);
         let filter = filter(&mut v, &r);
         let fingerprint = page_token::fingerprint(&format!("sessions {filter:?}"));
         let after = match page_token::decode(&r.page_token, fingerprint) {
@@ -147,7 +180,7 @@ impl SessionService for SessionApi {
         check(v)?;
         let (sessions, next) = self.agenda.list_sessions(filter, after, size).await?;
         Ok(Response::new(pb::ListSessionsResponse {
-            sessions: sessions.iter().map(|s| c::session_out(s, &self.links)).collect(),
+            sessions: sessions.iter().map(|s| c::session_view_out(s, &self.links, view)).collect(),
             next_page_token: next
                 .map(|n| {
                     page_token::encode(

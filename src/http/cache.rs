@@ -25,12 +25,14 @@ const CACHE_ENTRIES: usize = 10_000;
 
 /// Rendered bodies by key, each valid while the write counter it was rendered at is current.
 pub struct Cache<K> {
-    entries: RwLock<HashMap<K, Arc<Rendered>>>,
+    /// Hashed with fxhash: the keys are ours (ids and filters the routes parsed), and SipHash
+    /// was a visible part of a 304's own work.
+    entries: RwLock<HashMap<K, Arc<Rendered>, fxhash::FxBuildHasher>>,
 }
 
 impl<K: Hash + Eq> Cache<K> {
     pub fn new() -> Self {
-        Self { entries: RwLock::new(HashMap::new()) }
+        Self { entries: RwLock::new(HashMap::default()) }
     }
 
     /// The body under `key` if it was rendered at `changes` and has not expired; otherwise
@@ -127,26 +129,34 @@ impl Rendered {
     /// The answer to a GET with `request` headers: `builder` (with the caller's own headers,
     /// such as Cache-Control) plus ETag, Vary and Last-Modified, then 304, or 200 with the body
     /// gzipped when the client accepts it.
-    pub fn respond(&self, request: &HeaderMap, mut builder: response::Builder) -> Response {
+    pub fn respond(&self, request: &HeaderMap, builder: response::Builder) -> Response {
+        let (parts, ()) = builder.body(()).expect("valid headers").into_parts();
+        self.respond_with(request, parts.headers)
+    }
+
+    /// [`Rendered::respond`] with the route's headers already in a map: the feeds' path. The
+    /// headers go straight into that map (not through a builder, which converts and checks
+    /// each): a 304 is these headers and nothing else.
+    pub fn respond_with(&self, request: &HeaderMap, mut out: HeaderMap) -> Response {
         let gzip = accepts_gzip(request);
-        let etag = if gzip { &self.gzip_etag_header } else { &self.etag_header };
-        builder = builder
-            .header(header::ETAG, etag.clone())
-            .header(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        out.insert(header::ETAG, if gzip { &self.gzip_etag_header } else { &self.etag_header }.clone());
+        out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         if let Some(last_modified) = &self.last_modified_header {
-            builder = builder.header(header::LAST_MODIFIED, last_modified.clone());
+            out.insert(header::LAST_MODIFIED, last_modified.clone());
         }
-        if self.not_modified(request) {
-            return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).expect("valid response");
-        }
-        builder = builder.header(header::CONTENT_TYPE, self.content_type.clone());
-        let body = if gzip {
-            builder = builder.header(header::CONTENT_ENCODING, "gzip");
-            self.gzip.clone()
+        let (status, body) = if self.not_modified(request) {
+            (StatusCode::NOT_MODIFIED, Body::empty())
         } else {
-            self.body.clone()
+            out.insert(header::CONTENT_TYPE, self.content_type.clone());
+            if gzip {
+                out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            (StatusCode::OK, Body::from(if gzip { self.gzip.clone() } else { self.body.clone() }))
         };
-        builder.status(StatusCode::OK).body(Body::from(body)).expect("valid response")
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        *response.headers_mut() = out;
+        response
     }
 }
 

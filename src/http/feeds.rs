@@ -248,12 +248,12 @@ impl FeedState {
         } else {
             self.metrics.feed_cache_miss();
         }
-        let mut builder =
-            Response::builder().header(header::CACHE_CONTROL, self.cache_control[usize::from(private)].clone());
+        let mut out = HeaderMap::with_capacity(8);
+        out.insert(header::CACHE_CONTROL, self.cache_control[usize::from(private)].clone());
         if private {
-            builder = builder.header("x-robots-tag", "noindex, nofollow");
+            out.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
         }
-        Ok(rendered.respond(headers, builder))
+        Ok(rendered.respond_with(headers, out))
     }
 
     async fn render(&self, feed: Feed, private: bool, changes: u64) -> Result<Rendered, FeedError> {

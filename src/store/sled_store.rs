@@ -75,7 +75,8 @@ const V1_INDEX_TREES: [&str; 7] = [
 /// larger). sled's default (1 GiB) lets a process reading across a large store grow past a
 /// gigabyte; records missing from the cache are read from the file (the OS page cache), so
 /// a smaller cache costs little while the hot set (recent sessions, their people) fits.
-/// Measured by `scripts/bench` (BENCHMARKS.md: resident memory under load).
+/// Measured by `scripts/bench` (BENCHMARKS.md: resident memory under load). The default of
+/// the `cache.sled_bytes` setting ([`SledStore::DEFAULT_CACHE_BYTES`]).
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Index keys a query reads per turn of the read lock: the records are read outside it.
@@ -161,12 +162,20 @@ enum Record<'a> {
 }
 
 impl SledStore {
+    /// sled's cache capacity unless configured otherwise (see [`CACHE_BYTES`]).
+    pub const DEFAULT_CACHE_BYTES: u64 = CACHE_BYTES;
+
     /// Opens (or creates) the store in `path`: migrates a format-1 store, finishes the writes
     /// a crash cut short, builds the indexes. Fails clearly when another process holds the
     /// directory or when it holds a format this build does not know.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(path, CACHE_BYTES)
+    }
+
+    /// [`SledStore::open`] with sled's cache capacity set to `cache_bytes`.
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
         crash::arm_from_env();
-        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open().map_err(|e| match e {
+        let db = sled::Config::new().path(path).cache_capacity(cache_bytes).open().map_err(|e| match e {
             sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
                 StoreError::Backend(format!(
                     "store directory {} is locked by another process (is another agenda running on it?): {io}",

@@ -6,6 +6,7 @@
 
 mod architecture;
 mod backup;
+mod cache;
 mod crash;
 mod delivery;
 mod diskfull;

@@ -179,3 +179,19 @@ async fn a_follower_whose_connection_breaks_watches_again_from_the_last_revision
     assert!(first < second && second < third);
     assert_eq!(reached(third).await, third, "the writes made while cut off are reported");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_get_session_on_one_replica_shows_a_write_on_the_other_after_its_watch_event() {
+    let r = two_replicas().await;
+    r.a.create("plenary", plenary()).await;
+    // The second read on B is answered from B's read cache.
+    r.b.session("plenary").await;
+    r.b.session("plenary").await;
+    let updated = r.a.sessions.clone().update_session(rename("plenary", "Plenary moved", "")).await.unwrap();
+    let etag = updated.into_inner().session.unwrap().etag;
+    eventually("B's GetSession to show A's update", || async {
+        let s = r.b.session("plenary").await;
+        (s.title == "Plenary moved" && s.etag == etag).then_some(())
+    })
+    .await;
+}

@@ -516,3 +516,53 @@ where
     }
     out
 }
+
+fn listed(page: pb::ListSessionsResponse, id: &str) -> pb::Session {
+    page.sessions.into_iter().find(|s| s.id == id).expect("the session is listed")
+}
+
+#[tokio::test]
+async fn list_sessions_leaves_out_slots_and_participants_unless_the_full_view_is_asked_for() {
+    let app = spawn_demo_app().await;
+    let full = app.session(DEMO_ID).await;
+    assert!(!full.slots.is_empty() && !full.participants.is_empty());
+    let mut client = app.sessions.clone();
+    for view in [pb::SessionView::Unspecified, pb::SessionView::Basic] {
+        let basic = listed(
+            client.list_sessions(pb::ListSessionsRequest { view: view as i32, ..list() }).await.unwrap().into_inner(),
+            DEMO_ID,
+        );
+        assert!(basic.slots.is_empty() && basic.participants.is_empty(), "{view:?}");
+        let without_agenda = pb::Session { slots: Vec::new(), participants: Vec::new(), ..full.clone() };
+        assert_eq!(basic, without_agenda, "{view:?}: every other field as GetSession answers it");
+    }
+    let req = pb::ListSessionsRequest { view: pb::SessionView::Full as i32, ..list() };
+    assert_eq!(listed(client.list_sessions(req).await.unwrap().into_inner(), DEMO_ID), full);
+    let unknown = client.list_sessions(pb::ListSessionsRequest { view: 7, ..list() }).await;
+    assert_eq!(failure(unknown), (Code::InvalidArgument, vec!["view".to_owned()]));
+}
+
+#[tokio::test]
+async fn a_full_page_holds_at_most_100_sessions_and_a_basic_page_more() {
+    let app = spawn_app().await;
+    let creates = (0..101).map(|i| {
+        let app_sessions = app.sessions.clone();
+        async move {
+            let s = session(&format!("Session {i}"), "2026-06-01T09:00:00Z", "2026-06-01T10:00:00Z");
+            let req = pb::CreateSessionRequest { session_id: format!("s{i:03}"), session: Some(s) };
+            app_sessions.clone().create_session(req).await.map(drop)
+        }
+    });
+    for r in futures_join_all(creates).await {
+        r.unwrap();
+    }
+    let mut client = app.sessions.clone();
+    let ask = |view: pb::SessionView| pb::ListSessionsRequest { page_size: 500, view: view as i32, ..list() };
+    let full = client.list_sessions(ask(pb::SessionView::Full)).await.unwrap().into_inner();
+    assert_eq!(full.sessions.len(), 100);
+    assert!(!full.next_page_token.is_empty(), "the rest is on the next page");
+    let basic = client.list_sessions(ask(pb::SessionView::Basic)).await.unwrap().into_inner();
+    assert_eq!((basic.sessions.len(), basic.next_page_token.as_str()), (101, ""));
+    let default = client.list_sessions(list()).await.unwrap().into_inner();
+    assert_eq!(default.sessions.len(), 50, "the default page size");
+}

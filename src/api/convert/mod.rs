@@ -19,7 +19,8 @@ pub use scalars::{
     etag, feed_urls, id, parse_optional_time, partstat, person_id, session_id, slot_id, status_filter, timestamp,
 };
 pub use sessions::{
-    new_session, new_slot, participant, participant_patch, session_out, session_patch, slot_out, slot_patch,
+    View, new_session, new_slot, participant, participant_patch, session_out, session_patch, session_view,
+    session_view_out, slot_out, slot_patch,
 };
 
 #[cfg(test)]

@@ -361,6 +361,35 @@ fn slot_answers_out(s: &Slot) -> Vec<pb::SlotAnswer> {
 }
 
 pub fn session_out(s: &Session, links: &FeedLinks) -> pb::Session {
+    session_view_out(s, links, View::Full)
+}
+
+/// How much of a session a listing shows (AIP-157).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Every field but slots and participants: what a list shows, a small page.
+    Basic,
+    /// Every field, as GetSession answers.
+    Full,
+}
+
+/// The view a request names: unspecified is BASIC (the small answer), an unknown number is
+/// a violation.
+pub fn session_view(v: &mut Violations, field: &str, raw: i32) -> View {
+    match pb::SessionView::try_from(raw) {
+        Ok(pb::SessionView::Unspecified | pb::SessionView::Basic) => View::Basic,
+        Ok(pb::SessionView::Full) => View::Full,
+        Err(_) => {
+            v.add(field, format!("{raw} is not a known value"));
+            View::Basic
+        }
+    }
+}
+
+/// A session as `view` shows it; BASIC never converts the slots and participants it leaves
+/// out.
+pub fn session_view_out(s: &Session, links: &FeedLinks, view: View) -> pb::Session {
+    let full = view == View::Full;
     pb::Session {
         id: s.id.to_string(),
         title: s.title.clone(),
@@ -383,17 +412,20 @@ pub fn session_out(s: &Session, links: &FeedLinks) -> pb::Session {
         expected_attendance: s.expected_attendance,
         actual_attendance: s.actual_attendance,
         visibility: visibility(s.visibility),
-        slots: s.slots.iter().map(slot_out).collect(),
-        participants: s
-            .participants
-            .iter()
-            .map(|p| pb::Participant {
-                person_id: p.person.to_string(),
-                role: role(p.role),
-                group: p.group.clone(),
-                status: partstat(p.status),
-            })
-            .collect(),
+        slots: if full { s.slots.iter().map(slot_out).collect() } else { Vec::new() },
+        participants: if full {
+            s.participants
+                .iter()
+                .map(|p| pb::Participant {
+                    person_id: p.person.to_string(),
+                    role: role(p.role),
+                    group: p.group.clone(),
+                    status: partstat(p.status),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         create_time: Some(timestamp(s.meta.create_time)),
         update_time: Some(timestamp(s.meta.update_time)),
         etag: s.meta.etag(),

@@ -1,0 +1,180 @@
+//! Encoded gRPC answers, cached like the feeds are: GetSession and GetPerson send protobuf
+//! bytes encoded once, for as long as no write could have changed them.
+//!
+//! **Validity.** An entry is filed under the value of [`Agenda::changes`] read *before* the
+//! store was read to build it, and is served only while that counter still has that value.
+//! Every write of this process bumps the counter before it is acknowledged, and every write of
+//! another replica bumps it when its watch event arrives (`Store::follow`), so a read that
+//! starts after a write's acknowledgement (or its event) never hits an entry built before it.
+//! The rule is the feed cache's (`http/feeds.rs`): coarse (any write empties the cache), but it
+//! costs one atomic load to check and cannot miss a dependency — a GetSession answer depends
+//! on the session and on every person it names, which a per-record key would have to track.
+//!
+//! **Monotonic.** Two misses of one generation may race: one read the store before a write
+//! became visible, the other after. An entry is replaced only by an answer at least as new
+//! (the highest revision among the records in it; revisions are store-wide), so once a reader
+//! got an answer, no later hit returns an older one.
+//!
+//! **What else the bytes depend on.** The feed URLs come from the server's public base URL
+//! (one per server, like the cache); neither answer depends on the caller's token (the guard
+//! decides whether it may read at all); the `agenda-stale` marker is a header the guard adds
+//! to every answer, hit or miss. So an answer is the same for every caller of one server.
+//!
+//! **Bounded.** At most `max_entries` answers and `max_bytes` of them; past either, the oldest
+//! entries go first (insertion order: a hit costs no bookkeeping). The sizes are on /metrics.
+//!
+//! How the bytes reach the wire is `codec.rs`'s concern.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tonic::Status;
+
+use super::codec::Encoded;
+use crate::app::Agenda;
+use crate::metrics::Metrics;
+
+/// The bounds of a [`ReadCache`] (configuration: `[cache]` `read_entries`, `read_bytes`).
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+/// Which answer an entry is: the method's kind and the record's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    Session(Box<str>),
+    Person(Box<str>),
+}
+
+/// One cached answer.
+struct Entry {
+    bytes: Bytes,
+    /// The highest revision among the records the answer shows: a newer answer replaces an
+    /// older one, never the reverse.
+    revision: u64,
+    /// Its place in the eviction queue; a queued key whose number differs was replaced since.
+    seq: u64,
+}
+
+/// The entries of one generation.
+#[derive(Default)]
+struct Inner {
+    /// The value of [`Agenda::changes`] every entry was built under.
+    generation: u64,
+    entries: HashMap<Key, Entry>,
+    /// Keys in insertion order, for eviction (oldest first).
+    order: VecDeque<(Key, u64)>,
+    bytes: usize,
+    next_seq: u64,
+}
+
+impl Inner {
+    fn clear(&mut self, generation: u64) {
+        self.generation = generation;
+        self.entries.clear();
+        self.order.clear();
+        self.bytes = 0;
+    }
+}
+
+/// Encoded answers of GetSession and GetPerson, shared by both services of one server.
+#[derive(Clone)]
+pub struct ReadCache {
+    agenda: Agenda,
+    bounds: Bounds,
+    metrics: Arc<Metrics>,
+    /// A std mutex: held for a map lookup or insert, never across an await.
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// What a miss needs to file its answer: the generation read before the store was.
+#[derive(Debug, Clone, Copy)]
+struct Ticket(u64);
+
+impl ReadCache {
+    pub fn new(agenda: Agenda, bounds: Bounds, metrics: Arc<Metrics>) -> Self {
+        let inner = Inner { generation: agenda.changes(), ..Inner::default() };
+        Self { agenda, bounds, metrics, inner: Arc::new(Mutex::new(inner)) }
+    }
+
+    /// The cached answer for `key` if it is still valid; otherwise the ticket to file the
+    /// answer the caller builds next (read before the store is).
+    fn get(&self, key: &Key) -> Result<Encoded, Ticket> {
+        let now = self.agenda.changes();
+        let mut inner = self.inner.lock().expect("read cache lock");
+        if inner.generation == now {
+            if let Some(e) = inner.entries.get(key) {
+                self.metrics.read_cache_hit();
+                return Ok(Encoded(e.bytes.clone()));
+            }
+        } else if inner.generation < now {
+            // A write happened: nothing here can be served again, so the memory goes now.
+            inner.clear(now);
+            self.metrics.read_cache_size(0, 0);
+        }
+        drop(inner);
+        self.metrics.read_cache_miss();
+        Err(Ticket(now))
+    }
+
+    /// Files an answer built after `ticket` was taken, whose records' highest revision is
+    /// `revision`, unless a write happened since (then it may already be stale) or an answer
+    /// at least as new is there.
+    fn put(&self, ticket: Ticket, key: Key, revision: u64, answer: &Encoded) {
+        let size = answer.0.len();
+        if size > self.bounds.max_bytes || self.bounds.max_entries == 0 {
+            return;
+        }
+        let mut inner = self.inner.lock().expect("read cache lock");
+        if ticket.0 < inner.generation || ticket.0 != self.agenda.changes() {
+            return;
+        }
+        if ticket.0 > inner.generation {
+            inner.clear(ticket.0);
+        }
+        if inner.entries.get(&key).is_some_and(|e| e.revision > revision) {
+            return;
+        }
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        if let Some(old) = inner.entries.insert(key.clone(), Entry { bytes: answer.0.clone(), revision, seq }) {
+            inner.bytes -= old.bytes.len();
+        }
+        inner.bytes += size;
+        inner.order.push_back((key, seq));
+        while inner.bytes > self.bounds.max_bytes || inner.entries.len() > self.bounds.max_entries {
+            let Some((k, s)) = inner.order.pop_front() else { break };
+            if inner.entries.get(&k).is_some_and(|e| e.seq == s) {
+                let gone = inner.entries.remove(&k).expect("present");
+                inner.bytes -= gone.bytes.len();
+            }
+        }
+        // Replaced keys leave stale queue items behind; keep the queue within the bound.
+        if inner.order.len() > 2 * self.bounds.max_entries {
+            let Inner { entries, order, .. } = &mut *inner;
+            order.retain(|(k, s)| entries.get(k).is_some_and(|e| e.seq == *s));
+        }
+        self.metrics.read_cache_size(inner.entries.len(), inner.bytes);
+    }
+
+    /// The answer for `key`: the cached bytes while valid, else what `build` makes (the
+    /// message and the highest revision among its records), encoded once and filed. `build`
+    /// is a future not yet polled, so it reads the store after the ticket is taken.
+    pub async fn answer<M: prost::Message>(
+        &self,
+        key: Key,
+        build: impl Future<Output = Result<(M, u64), Status>>,
+    ) -> Result<Encoded, Status> {
+        let ticket = match self.get(&key) {
+            Ok(hit) => return Ok(hit),
+            Err(ticket) => ticket,
+        };
+        let (message, revision) = build.await?;
+        let encoded = Encoded::of(&message);
+        self.put(ticket, key, revision, &encoded);
+        Ok(encoded)
+    }
+}
