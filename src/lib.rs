@@ -4,10 +4,12 @@
 //!
 //! - [`server::build`] turns a [`config::Config`] into a ready [`server::Service`] (tokens,
 //!   TLS, the store, the demo); [`server::Service::run`] serves two listeners until a shutdown
-//!   signal: the internal gRPC API ([`api`]) and the HTTP listener for calendar clients and
-//!   operators ([`http`]). `main` and the integration tests both go through `build`.
+//!   signal: the internal gRPC API ([`api`]) and the HTTP listener ([`http`]) for calendar
+//!   clients (the feeds), people (the agenda pages, server-rendered HTML) and operators.
+//!   `main` and the integration tests both go through `build`.
 //! - [`api`] is a thin layer: it parses protobuf requests into domain values, calls
-//!   [`app::Agenda`], and maps [`error::Error`] to gRPC statuses in one place.
+//!   [`app::Agenda`], and maps [`error::Error`] to gRPC statuses in one place; read answers
+//!   go out from a cache of encoded bytes while no write has changed them.
 //! - [`app`] holds the operations: read, apply a domain change, validate, write with an etag
 //!   check. It is the only caller of the store while serving (`agenda migrate` and `agenda
 //!   check` reach it offline).
@@ -19,6 +21,9 @@
 //! - [`ics`] renders iCalendar text from domain values (feeds, VTIMEZONE, content lines);
 //!   [`links`] builds the feed URLs given out over gRPC.
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
+//! - [`invites`] is the speaker invites end to end: the outbox of each session (which iTIP
+//!   REQUEST / CANCEL each speaker and moderator should have, and its state), rendered as
+//!   iTIP objects and iMIP e-mails ([`mail`]).
 //! - [`smtp`] is the built-in sender: it drains the invite outbox into a mail server when
 //!   `smtp.url` is configured.
 //! - [`mailbox`] reads the organizer's mailbox (IMAP) when configured and applies the iTIP
