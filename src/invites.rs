@@ -173,9 +173,11 @@ impl Examined {
     }
 }
 
-impl OutboxStats {
-    /// The figures of two parts of the outbox together.
-    pub fn add(self, other: OutboxStats) -> OutboxStats {
+/// The figures of two parts of the outbox together.
+impl std::ops::Add for OutboxStats {
+    type Output = OutboxStats;
+
+    fn add(self, other: OutboxStats) -> OutboxStats {
         let oldest_pending = match (self.oldest_pending, other.oldest_pending) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -462,7 +464,7 @@ pub async fn stats(agenda: &Agenda) -> Result<OutboxStats, Error> {
     let now = Timestamp::now();
     let mut out = OutboxStats::default();
     for s in coming(agenda, now).await? {
-        out = out.add(examine_session(agenda, s, now).await?.stats());
+        out = out + examine_session(agenda, s, now).await?.stats();
     }
     Ok(out)
 }

@@ -675,7 +675,7 @@ impl Outlook {
 
     /// Refreshes the metrics' outbox figures.
     fn report(&self, metrics: &Metrics) {
-        let s = self.sessions.values().fold(OutboxStats::default(), |a, k| a.add(k.stats));
+        let s = self.sessions.values().fold(OutboxStats::default(), |a, k| a + k.stats);
         metrics.outbox(s.pending, s.blocked, s.oldest_pending.map(|t| t.as_second()));
     }
 
