@@ -414,8 +414,9 @@ async fn an_address_added_to_a_blocked_speaker_gets_their_invites_sent() {
     })
     .await;
     assert!(mailbox.received().is_empty());
+    let examined = metric(&app.http_base, "agenda_smtp_sessions_examined_total").await;
 
-    // Only the person is written, not the session.
+    // Only the person is written, not the session: the sender finds the session naming her.
     let with_address = pb::Person { id: "ana-sinmail".into(), email: "ana@example.org".into(), ..Default::default() };
     let req = pb::UpdatePersonRequest {
         person: Some(with_address),
@@ -424,6 +425,7 @@ async fn an_address_added_to_a_blocked_speaker_gets_their_invites_sent() {
     app.people.clone().update_person(req).await.unwrap();
     settled(&app.http_base, 1.0, 0.0).await;
     assert_eq!(metric(&app.http_base, "agenda_outbox_blocked").await, 0.0);
+    assert_eq!(metric(&app.http_base, "agenda_smtp_sessions_examined_total").await - examined, 1.0);
     let received = mailbox.received();
     assert_eq!(received.len(), 1, "{received:#?}");
     assert_eq!(received[0].to, "ana@example.org");
