@@ -21,6 +21,7 @@
 //!              each write's rate as a ratio to the floor's (issue 12)
 //! keys         keys written and read per CreateSession and UpdateSlot on generated data
 //! raw-sled     the reference: N threads insert into sled, one flusher thread group-commits
+//! outbox       the SMTP sender's look at the invite outbox with N coming sessions, all sent
 //! ```
 
 mod synth;
@@ -204,6 +205,15 @@ enum Command {
         #[arg(long)]
         value_bytes: Option<usize>,
     },
+    /// The invite outbox as the SMTP sender sees it, in process: N coming sessions (the
+    /// preset's density, from --start), every invite sent; then the full look (`invites::due`
+    /// and `invites::stats`) and the sender's look after one write to one session.
+    Outbox {
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+    },
 }
 
 /// A write load: where, on which store, how many at once, for how long.
@@ -241,6 +251,7 @@ fn main() {
         "floor",
         "keys",
         "raw-sled",
+        "outbox",
         "help",
     ];
     if args.get(1).is_none_or(|a| !COMMANDS.contains(&a.as_str()) && !a.starts_with("-h")) {
@@ -269,6 +280,7 @@ fn main() {
         Command::RawSled { dir, concurrency, seconds, value_bytes } => {
             raw_sled(&dir, concurrency, Duration::from_secs(seconds), value_bytes)
         }
+        Command::Outbox { spec, reps } => runtime().block_on(outbox(&spec.spec(), reps)),
     }
 }
 
@@ -1086,4 +1098,81 @@ fn raw_sled(dir: &Path, concurrency: usize, duration: Duration, value_bytes: Opt
         n as f64 / elapsed.as_secs_f64(),
         n as f64 / f as f64
     );
+}
+
+/// The SMTP sender's cost per look at the outbox (issue 14): a store of coming sessions whose
+/// invites were all sent, so that nothing is due and every figure is the look itself.
+async fn outbox(spec: &Spec, reps: usize) {
+    use agenda::invites::{self, ListQuery, StateFilter};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let agenda = Agenda::new(store.shared(), Limits::default()).await.expect("revision");
+    let loaded = synth::load(&agenda, spec, 64).await.expect("load");
+    let settings = FeedSettings::default();
+    let mut sent = 0;
+    for s in spec.all_sessions() {
+        let q = ListQuery {
+            session: Some(s.id.clone()),
+            states: vec![StateFilter::Pending],
+            limit: usize::MAX - 1,
+            ..ListQuery::default()
+        };
+        let pending: Vec<_> = invites::list(&agenda, &settings, &q)
+            .await
+            .expect("listing")
+            .0
+            .into_iter()
+            .map(|l| l.entry.message)
+            .collect();
+        sent += pending.len();
+        agenda.mark_invites_sent(pending).await.expect("marking");
+    }
+    let full = median_ms(reps, || async {
+        let t = Instant::now();
+        assert!(invites::due(&agenda, &settings, 100).await.expect("due").is_empty());
+        invites::stats(&agenda).await.expect("stats");
+        t.elapsed()
+    })
+    .await;
+    // What the sender does after one write: read the change log since its revision, examine
+    // the session it names (the write itself is not timed).
+    let id = spec.session_id(spec.sessions / 2);
+    let after_write = median_ms(reps, || async {
+        let before = agenda.durable_revision();
+        agenda
+            .update_session(&id, None, |s| {
+                s.description.push('.');
+                Ok(())
+            })
+            .await
+            .expect("write");
+        let t = Instant::now();
+        let changes = agenda.changes_between(before, agenda.durable_revision(), 256).await.expect("change log");
+        for c in changes {
+            let x = invites::examine(&agenda, &c.session.id, Timestamp::now()).await.expect("examine");
+            assert!(x.is_some_and(|x| x.stats().pending == 0));
+        }
+        t.elapsed()
+    })
+    .await;
+    println!("outbox_sessions={}", loaded.sessions);
+    println!("outbox_slots={}", loaded.slots);
+    println!("outbox_invites_sent={sent}");
+    println!("outbox_full_look_ms={full:.1}");
+    println!("outbox_after_one_write_ms={after_write:.3}");
+}
+
+/// The median of `reps` runs of `f`, in milliseconds: each run times what it measures, so
+/// that its set-up stays out.
+async fn median_ms<F, Fut>(reps: usize, mut f: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    let mut times: Vec<f64> = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        times.push(f().await.as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }

@@ -56,6 +56,9 @@ struct Shared {
     /// Announces each durable session write's revision to watchers. A broadcast channel:
     /// a slow watcher lags and catches up from the change log, it never blocks writers.
     notify: broadcast::Sender<u64>,
+    /// Announces each person this process wrote (created, changed, deleted): people are not in
+    /// the change log, and the SMTP sender must see an address added to a blocked speaker.
+    people_written: broadcast::Sender<PersonId>,
     /// How many revisions the change log keeps for watchers that reconnect.
     change_log_keep: AtomicU64,
     /// Locks for read-change-write on one record; see [`Stripes`].
@@ -207,10 +210,12 @@ impl Agenda {
         // From the revision just read: a write by another replica in between is reported.
         let follow = store.follow(durable).await?;
         let (notify, _) = broadcast::channel(NOTIFY_CAPACITY);
+        let (people_written, _) = broadcast::channel(NOTIFY_CAPACITY);
         let shared = Shared {
             changes: AtomicU64::new(0),
             durable: AtomicU64::new(durable),
             notify,
+            people_written,
             change_log_keep: AtomicU64::new(100_000),
             stripes: Stripes::new(),
             write_retries: AtomicU64::new(0),
@@ -255,6 +260,12 @@ impl Agenda {
         self.shared.notify.subscribe()
     }
 
+    /// The ids of the people this process writes from now on (not other replicas' writes); a
+    /// receiver that lags has missed some.
+    pub fn subscribe_people(&self) -> broadcast::Receiver<PersonId> {
+        self.shared.people_written.subscribe()
+    }
+
     /// Session changes with revisions in (after, upto], at most `limit`.
     pub async fn changes_between(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, Error> {
         match self.store.changes(after, upto, limit).await {
@@ -289,10 +300,11 @@ impl Agenda {
         Ok(self.store.changes_from().await?)
     }
 
-    /// Passes a write's result through, counting it when it succeeded.
-    fn counted<T>(&self, r: Result<T, Error>) -> Result<T, Error> {
+    /// Passes a write of `person` through, counting and announcing it when it succeeded.
+    fn counted<T>(&self, person: &PersonId, r: Result<T, Error>) -> Result<T, Error> {
         if r.is_ok() {
             self.shared.changes.fetch_add(1, Ordering::AcqRel);
+            let _ = self.shared.people_written.send(person.clone());
         }
         r
     }
@@ -491,7 +503,7 @@ impl Agenda {
             .await
             .map_err(|e| write_failed(Kind::Person, p.id.as_str(), None, e))?;
         p.meta.revision = rev;
-        self.counted(Ok(p))
+        self.counted(&p.id.clone(), Ok(p))
     }
 
     /// Writes a person as loaded from an import file, by the same rules as
@@ -515,7 +527,7 @@ impl Agenda {
             }
         };
         let r = self.write(|st| st.put_person(&p, expect)).await.map_err(Error::from);
-        self.counted(r).map(|_| outcome)
+        self.counted(&p.id, r).map(|_| outcome)
     }
 
     pub async fn get_person(&self, id: &PersonId) -> Result<Person, Error> {
@@ -543,7 +555,7 @@ impl Agenda {
             match self.write(|st| st.put_person(&new, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
-                    return self.counted(Ok(new));
+                    return self.counted(id, Ok(new));
                 }
                 Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => self.retried(),
                 Err(e) => return Err(write_failed(Kind::Person, id.as_str(), etag, e)),
@@ -558,7 +570,7 @@ impl Agenda {
             .write(|st| st.delete_person(id, expect))
             .await
             .map_err(|e| write_failed(Kind::Person, id.as_str(), etag, e));
-        self.counted(r)
+        self.counted(id, r)
     }
 
     pub async fn list_people(

@@ -64,6 +64,7 @@
 //! password = "..."                    # or AGENDA_SMTP_PASSWORD; never printed
 //! rate_per_second = 10                # messages per second at most; 0: no bound
 //! retry_max_seconds = 60              # longest wait between retries of a 4xx or a lost connection
+//! rescan_seconds = 3600               # how often the sender looks at every coming session
 //! [reply_mailbox]                     # replies from the organizer's mailbox (src/mailbox.rs)
 //! url = "imaps://organizer%40example.org@mail.example.org/INBOX"  # unset: off
 //! password = "..."                    # or AGENDA_REPLY_MAILBOX_PASSWORD; printed masked
@@ -197,11 +198,15 @@ pub struct SmtpConfig {
     pub rate_per_second: u32,
     /// The cap of the exponential backoff after a 4xx answer or a lost connection.
     pub retry_max_seconds: u64,
+    /// How often the sender looks at every coming session again. Between two such looks it
+    /// follows the writes (the change log, changed people), so this only bounds how long
+    /// something no write announced (a person changed through another replica) goes unseen.
+    pub rescan_seconds: u64,
 }
 
 impl Default for SmtpConfig {
     fn default() -> Self {
-        Self { url: None, password: None, rate_per_second: 10, retry_max_seconds: 60 }
+        Self { url: None, password: None, rate_per_second: 10, retry_max_seconds: 60, rescan_seconds: 3600 }
     }
 }
 
@@ -484,6 +489,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("smtp.password", "AGENDA_SMTP_PASSWORD"),
     ("smtp.rate_per_second", "AGENDA_SMTP_RATE_PER_SECOND"),
     ("smtp.retry_max_seconds", "AGENDA_SMTP_RETRY_MAX_SECONDS"),
+    ("smtp.rescan_seconds", "AGENDA_SMTP_RESCAN_SECONDS"),
     ("reply_mailbox.url", "AGENDA_REPLY_MAILBOX"),
     ("reply_mailbox.password", "AGENDA_REPLY_MAILBOX_PASSWORD"),
     ("reply_mailbox.poll_seconds", "AGENDA_REPLY_MAILBOX_POLL_SECONDS"),
@@ -610,6 +616,9 @@ impl Config {
         }
         if self.smtp.retry_max_seconds == 0 {
             return bad("smtp.retry_max_seconds must be at least 1");
+        }
+        if self.smtp.rescan_seconds == 0 {
+            return bad("smtp.rescan_seconds must be at least 1");
         }
         self.reply_mailbox_settings()?;
         Ok(())

@@ -1,7 +1,9 @@
 //! Speaker invites, end to end: which messages a person should get and where each stands
 //! (the outbox, `domain::outbox`), rendered as iTIP objects (`ics::itip`) and iMIP e-mails
-//! (`mail`). Used by the InviteService, by `agenda invite` on the command line, and by a
-//! built-in sender through [`due`], [`mark`] and [`stats`].
+//! (`mail`). Used by the InviteService and by `agenda invite` on the command line ([`list`],
+//! [`due`], [`mark`], [`stats`]: over every coming session), and by the built-in sender, which
+//! looks only at the sessions a write touched: [`examine`] one session, [`coming`] for its
+//! rare full look, [`sessions_naming`] a changed person, [`due_of`] the examined ones.
 
 use crate::app::Agenda;
 use crate::domain::{
@@ -125,9 +127,124 @@ async fn session_outbox(agenda: &Agenda, s: Session, now: Option<Timestamp>) -> 
     Ok(SessionOutbox { session: s, people, entries })
 }
 
+/// Which sessions have an outbox to send from: those that have not ended at `now`.
+fn coming_filter(now: Timestamp) -> SessionFilter {
+    SessionFilter { from: Some(now), ..SessionFilter::default() }
+}
+
 /// Every session that has not ended, page by page.
-async fn coming_sessions(agenda: &Agenda, now: Timestamp) -> Result<Vec<Session>, Error> {
-    agenda.all_sessions(SessionFilter { from: Some(now), ..SessionFilter::default() }).await
+pub async fn coming(agenda: &Agenda, now: Timestamp) -> Result<Vec<Session>, Error> {
+    agenda.all_sessions(coming_filter(now)).await
+}
+
+/// One session's outbox as a sender examined it at one moment: its figures and its pending
+/// messages, ready to render. A snapshot: the store stays the truth.
+pub struct Examined(SessionOutbox);
+
+impl Examined {
+    pub fn id(&self) -> &SessionId {
+        &self.0.session.id
+    }
+
+    /// When the session ends: from then on it calls for no new message.
+    pub fn end(&self) -> Timestamp {
+        self.0.session.end
+    }
+
+    /// Its figures.
+    pub fn stats(&self) -> OutboxStats {
+        let mut out = OutboxStats::default();
+        for e in &self.0.entries {
+            match e.state {
+                InviteState::Pending => {
+                    out.pending += 1;
+                    out.oldest_pending = Some(out.oldest_pending.map_or(e.due_since, |t| t.min(e.due_since)));
+                }
+                InviteState::Failed { .. } => out.failed += 1,
+                InviteState::Blocked(_) => out.blocked += 1,
+                InviteState::Sent { .. } => {}
+            }
+        }
+        out
+    }
+
+    fn pending(&self) -> impl Iterator<Item = &OutboxEntry> {
+        self.0.entries.iter().filter(|e| e.state == InviteState::Pending)
+    }
+}
+
+/// The figures of two parts of the outbox together.
+impl std::ops::Add for OutboxStats {
+    type Output = OutboxStats;
+
+    fn add(self, other: OutboxStats) -> OutboxStats {
+        let oldest_pending = match (self.oldest_pending, other.oldest_pending) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        OutboxStats {
+            pending: self.pending + other.pending,
+            failed: self.failed + other.failed,
+            blocked: self.blocked + other.blocked,
+            oldest_pending,
+        }
+    }
+}
+
+/// The outbox of session `s` (a coming one) at `now`.
+pub async fn examine_session(agenda: &Agenda, s: Session, now: Timestamp) -> Result<Examined, Error> {
+    Ok(Examined(session_outbox(agenda, s, Some(now)).await?))
+}
+
+/// The outbox of session `id` at `now`; `None` when the session is gone or has ended (it then
+/// calls for no message).
+pub async fn examine(agenda: &Agenda, id: &SessionId, now: Timestamp) -> Result<Option<Examined>, Error> {
+    let s = match agenda.get_session(id).await {
+        Ok(s) => s,
+        Err(Error::Domain(domain::Error::NotFound { .. })) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !coming_filter(now).matches(&s, |_| None) {
+        return Ok(None);
+    }
+    examine_session(agenda, s, now).await.map(Some)
+}
+
+/// The sessions whose outbox a change of `person` may change (their address decides whether
+/// their messages are blocked): every session with a slot, current or recently removed, they
+/// speak in or moderate, ended ones included (a cheap index scan; [`examine`] drops them).
+pub async fn sessions_naming(agenda: &Agenda, person: &PersonId) -> Result<Vec<SessionId>, Error> {
+    let mut out: Vec<SessionId> = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = match agenda.person_slots(person, None, None, after, 1000, true).await {
+            Ok(page) => page,
+            // Deleted: the sessions naming them show in the change log when they change.
+            Err(Error::Domain(domain::Error::NotFound { .. })) => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for p in page {
+            if out.last() != Some(&p.session_id) && !out.contains(&p.session_id) {
+                out.push(p.session_id);
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The pending messages of `examined`, oldest first, rendered, at most `limit`.
+pub fn due_of(settings: &FeedSettings, examined: &[&Examined], limit: usize) -> Result<Vec<RenderedInvite>, Error> {
+    let now = Timestamp::now();
+    let mut pending: Vec<(&SessionOutbox, &OutboxEntry)> =
+        examined.iter().flat_map(|x| x.pending().map(move |e| (&x.0, e))).collect();
+    fn key(e: &OutboxEntry) -> (Timestamp, &SessionId, &SlotId, &PersonId) {
+        (e.due_since, &e.message.session, &e.message.slot, &e.message.person)
+    }
+    pending.sort_by(|(_, a), (_, b)| key(a).cmp(&key(b)));
+    pending.into_iter().take(limit).map(|(o, e)| render(settings, o, e, now)).collect()
 }
 
 /// The refusal for an entry that cannot be rendered.
@@ -286,7 +403,7 @@ pub async fn list(
             visit(&session_outbox(agenda, s, Some(now)).await?, &mut out)?;
         }
         None => {
-            let filter = SessionFilter { from: Some(now), ..SessionFilter::default() };
+            let filter = coming_filter(now);
             let mut after = None;
             if let Some(a) = &q.after {
                 // The session the last page stopped in, if it is still there.
@@ -323,24 +440,14 @@ pub async fn list(
 }
 
 /// Pending messages, oldest first, rendered, at most `limit` (blocked ones excluded), of
-/// every session that has not ended.
+/// every session that has not ended: a look at the whole store (the sender uses [`due_of`]).
 pub async fn due(agenda: &Agenda, settings: &FeedSettings, limit: usize) -> Result<Vec<RenderedInvite>, Error> {
     let now = Timestamp::now();
-    let mut outboxes = Vec::new();
-    for s in coming_sessions(agenda, now).await? {
-        outboxes.push(session_outbox(agenda, s, Some(now)).await?);
+    let mut examined = Vec::new();
+    for s in coming(agenda, now).await? {
+        examined.push(examine_session(agenda, s, now).await?);
     }
-    let mut pending: Vec<(&SessionOutbox, &OutboxEntry)> = outboxes
-        .iter()
-        .flat_map(|o| o.entries.iter().filter(|e| e.state == InviteState::Pending).map(move |e| (o, e)))
-        .collect();
-    pending.sort_by(|(_, a), (_, b)| {
-        let key = |e: &OutboxEntry| {
-            (e.due_since, e.message.session.clone(), e.message.slot.clone(), e.message.person.clone())
-        };
-        key(a).cmp(&key(b))
-    });
-    pending.into_iter().take(limit).map(|(o, e)| render(settings, o, e, now)).collect()
+    due_of(settings, &examined.iter().collect::<Vec<_>>(), limit)
 }
 
 /// Records what happened to one message; idempotent.
@@ -352,22 +459,12 @@ pub async fn mark(agenda: &Agenda, message: &InviteMessage, outcome: Outcome) ->
 }
 
 /// Counts for metrics: pending, failed, blocked, and when the oldest pending message became
-/// due, over every session that has not ended.
+/// due, over every session that has not ended: a look at the whole store.
 pub async fn stats(agenda: &Agenda) -> Result<OutboxStats, Error> {
     let now = Timestamp::now();
     let mut out = OutboxStats::default();
-    for s in coming_sessions(agenda, now).await? {
-        for e in session_outbox(agenda, s, Some(now)).await?.entries {
-            match e.state {
-                InviteState::Pending => {
-                    out.pending += 1;
-                    out.oldest_pending = Some(out.oldest_pending.map_or(e.due_since, |t| t.min(e.due_since)));
-                }
-                InviteState::Failed { .. } => out.failed += 1,
-                InviteState::Blocked(_) => out.blocked += 1,
-                InviteState::Sent { .. } => {}
-            }
-        }
+    for s in coming(agenda, now).await? {
+        out = out + examine_session(agenda, s, now).await?.stats();
     }
     Ok(out)
 }

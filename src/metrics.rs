@@ -104,7 +104,10 @@ pub struct Metrics {
     smtp_failed: Counter,
     /// Every SMTP failure, by kind (a 4xx, a lost connection, a 5xx...).
     smtp_errors: Family<SmtpErrorLabels, Counter>,
-    /// Messages in the outbox waiting to be sent, as of the sender's last look.
+    /// Sessions whose outbox the sender read: what its work costs, which must follow what the
+    /// writes touched, not the store's size.
+    smtp_sessions_examined: Counter,
+    /// Messages in the outbox waiting to be sent, as the sender knows them (see src/smtp.rs).
     outbox_pending: Gauge,
     /// Messages that cannot be sent (no e-mail address), as of the sender's last look.
     outbox_blocked: Gauge,
@@ -171,6 +174,7 @@ impl Default for Metrics {
         let smtp_sent = Counter::default();
         let smtp_failed = Counter::default();
         let smtp_errors = Family::<SmtpErrorLabels, Counter>::default();
+        let smtp_sessions_examined = Counter::default();
         let outbox_pending = Gauge::default();
         let outbox_blocked = Gauge::default();
         // Counters are named without `_total`: the encoder appends it to their samples.
@@ -217,6 +221,11 @@ impl Default for Metrics {
         registry.register("agenda_smtp_failed", "Invites the SMTP server refused for good (5xx)", smtp_failed.clone());
         registry.register("agenda_smtp_errors", "SMTP failures by kind", smtp_errors.clone());
         registry.register(
+            "agenda_smtp_sessions_examined",
+            "Sessions whose invite outbox the SMTP sender read",
+            smtp_sessions_examined.clone(),
+        );
+        registry.register(
             "agenda_outbox_pending",
             "Invites waiting to be sent (updated by the built-in sender)",
             outbox_pending.clone(),
@@ -244,6 +253,7 @@ impl Default for Metrics {
             smtp_sent,
             smtp_failed,
             smtp_errors,
+            smtp_sessions_examined,
             outbox_pending,
             outbox_blocked,
             oldest_pending: AtomicI64::new(NONE_PENDING),
@@ -309,6 +319,11 @@ impl Metrics {
     /// An SMTP failure of a kind (a bounded set of names).
     pub fn smtp_error(&self, kind: &'static str) {
         self.smtp_errors.get_or_create(&SmtpErrorLabels { kind }).inc();
+    }
+
+    /// A session's outbox the sender read.
+    pub fn smtp_session_examined(&self) {
+        self.smtp_sessions_examined.inc();
     }
 
     /// The outbox as the sender last saw it: pending and blocked counts, and when the oldest

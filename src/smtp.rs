@@ -1,17 +1,25 @@
 //! The built-in SMTP sender: with `smtp.url` configured, one task drains the invite outbox
 //! into a mail server, so no external mail loop is needed.
 //!
-//! It speaks to the outbox through three calls only (`invites::due`, `invites::mark`,
-//! `invites::stats`): the outbox's state lives in the store, never here. That is what makes
-//! it safe to kill: a message is marked sent only after the server accepted it, so a crash
-//! between the two sends it again after the restart, with the same Message-ID (receivers
-//! drop the copy); nothing is ever marked that the server did not accept.
+//! The outbox's state lives in the store, never here: each message is rendered from the
+//! session's outbox as the store has it just before it is sent, and marked (`invites::mark`)
+//! after. That is what makes it safe to kill: a message is marked sent only after the server
+//! accepted it, so a crash between the two sends it again after the restart, with the same
+//! Message-ID (receivers drop the copy); nothing is ever marked that the server did not accept.
 //!
-//! The loop: take the due messages, send each as it was rendered (its bytes, what lettre's
-//! `send_raw` does: an envelope from the organizer to the person) over one kept connection,
-//! at most `rate_per_second`;
-//! then wait for the next durable write (`Agenda::subscribe`, as watchers do) or a period
-//! (sessions that ended, anything missed). A 4xx answer, a lost connection or a TLS failure
+//! Its work follows the writes, not the store's size ([`Outlook`]): it keeps, in memory, the
+//! sessions that may have messages to send or blocked ones, with their figures. One full look
+//! at every coming session fills it at start and every `rescan_seconds`; after that, a write
+//! makes it examine only what the write touched: the sessions in the change log since the
+//! revision it read up to (as watchers read it), and the sessions that name a person this
+//! process wrote (an address added unblocks their invites). That set is only a hint: lost in a
+//! crash, rebuilt at start, and each session in it is read again before anything is sent.
+//!
+//! The loop: take the due messages of the sessions with the oldest pending ones, send each as
+//! it was rendered (its bytes, what lettre's `send_raw` does: an envelope from the organizer
+//! to the person) over one kept connection, at most `rate_per_second`;
+//! then wait for the next durable write (`Agenda::subscribe`, as watchers do), a person's
+//! write, or a period (sessions that ended). A 4xx answer, a lost connection or a TLS failure
 //! leaves the message pending and retries after an exponential backoff with jitter, capped at
 //! `retry_max_seconds`. A 5xx answer to the message marks it failed, with the server's answer
 //! as the reason; a 5xx to the session itself (greeting, login) is the configuration's fault,
@@ -23,6 +31,7 @@
 //! writes a message's body and its final `.` in two writes, and Nagle's algorithm held the
 //! second until the server's delayed ACK, about 40 ms per message (20 messages/s on loopback).
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,16 +48,18 @@ use tokio::time::Instant;
 
 use crate::app::Agenda;
 use crate::config::Config;
+use crate::domain::{InviteMessage, PersonId, SessionId, Timestamp};
+use crate::error::Error;
 use crate::ics::feed::FeedSettings;
-use crate::invites::{self, Outcome, RenderedInvite};
+use crate::invites::{self, Examined, OutboxStats, Outcome, RenderedInvite};
 use crate::metrics::Metrics;
 
 /// Messages taken from the outbox at a time: small enough that a write made meanwhile is
 /// seen soon, large enough that the listing is not redone per message.
 const BATCH: usize = 100;
 
-/// How often the outbox is looked at without a write: sessions end and the clock moves
-/// without one, and the metrics' outbox figures are refreshed.
+/// How often the sender wakes without a write: sessions end without one (they then leave
+/// the outlook, and the metrics' figures).
 const PERIOD: Duration = Duration::from_secs(30);
 
 /// The first wait after a failure; it doubles on each failure in a row, up to the cap.
@@ -156,6 +167,8 @@ pub struct Sender {
     spacing: Duration,
     /// The backoff's cap.
     retry_max: Duration,
+    /// How often every coming session is examined again.
+    rescan: Duration,
     /// `host:port`, for the logs.
     server: String,
 }
@@ -182,6 +195,7 @@ impl Sender {
             feeds: config.feeds().settings,
             spacing: if rate == 0 { Duration::ZERO } else { Duration::from_secs(1) / rate },
             retry_max: Duration::from_secs(config.smtp.retry_max_seconds),
+            rescan: Duration::from_secs(config.smtp.rescan_seconds),
             server: format!("{}:{}", url.host, url.port),
             url,
         }))
@@ -191,31 +205,27 @@ impl Sender {
     /// abandoned, unmarked (it is sent again after the restart).
     pub async fn run(mut self, agenda: Agenda, metrics: Arc<Metrics>, mut stop: watch::Receiver<bool>) {
         tracing::info!(server = %self.server, "sending invites over SMTP");
-        let mut writes = agenda.subscribe();
+        let mut outlook = Outlook::new(&agenda, self.rescan);
         let mut backoff = Backoff::new(self.retry_max);
         let mut next_send = Instant::now();
         loop {
-            let wait = match self.drain(&agenda, &metrics, &mut stop, &mut next_send).await {
+            let wait = match self.drain(&agenda, &metrics, &mut outlook, &mut stop, &mut next_send).await {
                 Drained::More => continue,
                 Drained::Stopped => break,
                 Drained::Idle => {
                     backoff.reset();
-                    report(&agenda, &metrics).await;
+                    outlook.report(&metrics);
                     None
                 }
                 Drained::Retry => {
-                    report(&agenda, &metrics).await;
+                    outlook.report(&metrics);
                     Some(backoff.next())
                 }
             };
             let woken = async {
                 match wait {
                     Some(delay) => tokio::time::sleep(delay).await,
-                    None => {
-                        let _ = tokio::time::timeout(PERIOD, writes.recv()).await;
-                        // Writes made meanwhile are covered by the next look.
-                        while !matches!(writes.try_recv(), Err(broadcast::error::TryRecvError::Empty)) {}
-                    }
+                    None => outlook.wait(PERIOD).await,
                 }
             };
             tokio::select! {
@@ -234,13 +244,14 @@ impl Sender {
         &mut self,
         agenda: &Agenda,
         metrics: &Metrics,
+        outlook: &mut Outlook,
         stop: &mut watch::Receiver<bool>,
         next_send: &mut Instant,
     ) -> Drained {
         if *stop.borrow() {
             return Drained::Stopped;
         }
-        let batch = match invites::due(agenda, &self.feeds, BATCH).await {
+        let batch = match outlook.due(agenda, &self.feeds, metrics, BATCH).await {
             Ok(batch) => batch,
             Err(e) => {
                 tracing::warn!(error = %e, "listing the due invites failed; retrying");
@@ -287,14 +298,16 @@ impl Sender {
                 }
                 Err(Failure::Retry(kind, why)) => return retry(metrics, &self.server, kind, &why),
             };
+            let failed = matches!(outcome, Outcome::Failed { .. });
             if let Err(e) = invites::mark(agenda, &invite.message, outcome).await {
                 // Not marked: it is sent again, with the same Message-ID (the crash window).
                 tracing::warn!(error = %e, message_id = %invite.message_id, "marking an invite failed; retrying");
                 metrics.smtp_error(ErrorKind::Store.name());
                 return Drained::Retry;
             }
+            outlook.handled(&invite.message, failed);
         }
-        if batch.len() == BATCH { Drained::More } else { Drained::Idle }
+        if outlook.has_pending() { Drained::More } else { Drained::Idle }
     }
 
     /// A usable connection: the kept one if it still answers a NOOP, else a new one (TCP with
@@ -458,11 +471,227 @@ fn retry(metrics: &Metrics, server: &str, kind: ErrorKind, why: &str) -> Drained
     Drained::Retry
 }
 
-/// Refreshes the metrics' outbox figures.
-async fn report(agenda: &Agenda, metrics: &Metrics) {
-    match invites::stats(agenda).await {
-        Ok(s) => metrics.outbox(s.pending, s.blocked, s.oldest_pending.map(|t| t.as_second())),
-        Err(e) => tracing::warn!(error = %e, "reading the outbox's figures failed"),
+/// Change log entries read at once.
+const CHANGES_BATCH: usize = 256;
+
+/// What the sender knows of the outbox between two full looks: the sessions that may have
+/// pending or blocked messages, with their figures as last examined, and what the writes
+/// since touched. A hint: the store stays the truth (each session is read again before its
+/// messages are sent), and a crash loses nothing, since a full look starts each run.
+///
+/// The figures (pending, blocked, oldest pending) are kept from the examinations and the
+/// sender's own outcomes, without a look at the whole store: between two full looks they miss
+/// what this process was not told of (a person changed through another replica), and the
+/// oldest pending time of a session stays that of its oldest message until the session is
+/// examined again or has nothing pending.
+struct Outlook {
+    /// Sessions with pending or blocked messages as last examined; none ended.
+    sessions: HashMap<SessionId, Known>,
+    /// Sessions a write touched since they were examined.
+    touched: HashSet<SessionId>,
+    /// People written since, whose sessions are still to be looked up.
+    people: Vec<PersonId>,
+    /// The change log is read up to this revision.
+    revision: u64,
+    /// Durable session writes (as watchers get them): only a wake-up, the change log says what.
+    writes: broadcast::Receiver<u64>,
+    /// The people this process writes.
+    people_written: broadcast::Receiver<PersonId>,
+    /// When the next full look is due; now when something was missed (a lagging channel, a
+    /// change log pruned past our revision).
+    next_scan: Instant,
+    rescan: Duration,
+}
+
+/// One session's figures, and when it ends (then it leaves the outlook).
+struct Known {
+    end: Timestamp,
+    stats: OutboxStats,
+}
+
+/// Keeps the figures of an examined session, or forgets it when it has nothing to send and
+/// nothing blocked.
+fn keep(sessions: &mut HashMap<SessionId, Known>, x: &Examined) {
+    let stats = x.stats();
+    if stats.pending + stats.blocked > 0 {
+        sessions.insert(x.id().clone(), Known { end: x.end(), stats });
+    } else {
+        sessions.remove(x.id());
+    }
+}
+
+impl Outlook {
+    /// Subscribed before anything is read, so no write falls between.
+    fn new(agenda: &Agenda, rescan: Duration) -> Self {
+        Self {
+            sessions: HashMap::new(),
+            touched: HashSet::new(),
+            people: Vec::new(),
+            revision: agenda.durable_revision(),
+            writes: agenda.subscribe(),
+            people_written: agenda.subscribe_people(),
+            next_scan: Instant::now(),
+            rescan,
+        }
+    }
+
+    /// The due messages of the sessions with the oldest pending ones, rendered from the
+    /// store's state, at most `limit`, once the writes since the last call are accounted for.
+    async fn due(
+        &mut self,
+        agenda: &Agenda,
+        settings: &FeedSettings,
+        metrics: &Metrics,
+        limit: usize,
+    ) -> Result<Vec<RenderedInvite>, Error> {
+        self.follow(agenda).await?;
+        if Instant::now() >= self.next_scan {
+            self.scan(agenda, metrics).await?;
+        }
+        let now = Timestamp::now();
+        self.sessions.retain(|_, k| k.end > now);
+        // Examined now, and kept for the batch when they have something to send.
+        let mut fresh: HashMap<SessionId, Examined> = HashMap::new();
+        let touched: Vec<SessionId> = self.touched.iter().cloned().collect();
+        for id in touched {
+            if let Some(x) = self.examine(agenda, metrics, &id, now).await?
+                && x.stats().pending > 0
+                && fresh.len() < limit
+            {
+                fresh.insert(id.clone(), x);
+            }
+            self.touched.remove(&id);
+        }
+        let mut oldest: Vec<(&SessionId, &Known)> = self.sessions.iter().filter(|(_, k)| k.stats.pending > 0).collect();
+        oldest.sort_by_key(|(id, k)| (k.stats.oldest_pending, *id));
+        let mut chosen = Vec::new();
+        let mut enough = 0;
+        for (id, k) in oldest {
+            if enough >= limit as u64 {
+                break;
+            }
+            enough += k.stats.pending;
+            chosen.push(id.clone());
+        }
+        let mut batch = Vec::with_capacity(chosen.len());
+        for id in chosen {
+            let x = match fresh.remove(&id) {
+                Some(x) => Some(x),
+                None => self.examine(agenda, metrics, &id, now).await?,
+            };
+            batch.extend(x);
+        }
+        invites::due_of(settings, &batch.iter().collect::<Vec<_>>(), limit)
+    }
+
+    /// Reads session `id`'s outbox and keeps its figures (or forgets it: gone, ended, nothing
+    /// left to send and nothing blocked).
+    async fn examine(
+        &mut self,
+        agenda: &Agenda,
+        metrics: &Metrics,
+        id: &SessionId,
+        now: Timestamp,
+    ) -> Result<Option<Examined>, Error> {
+        metrics.smtp_session_examined();
+        let x = invites::examine(agenda, id, now).await?;
+        match &x {
+            Some(x) => keep(&mut self.sessions, x),
+            None => drop(self.sessions.remove(id)),
+        }
+        Ok(x)
+    }
+
+    /// Notes what the writes since the last call touched: the change log's sessions, and the
+    /// sessions naming a person written.
+    async fn follow(&mut self, agenda: &Agenda) -> Result<(), Error> {
+        while !matches!(self.writes.try_recv(), Err(broadcast::error::TryRecvError::Empty)) {}
+        loop {
+            match self.people_written.try_recv() {
+                Ok(id) => self.people.push(id),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => self.next_scan = Instant::now(),
+                Err(_) => break,
+            }
+        }
+        let upto = agenda.durable_revision();
+        while self.revision < upto {
+            if self.revision + 1 < agenda.changes_from().await? {
+                // Pruned past what we read: only a full look can tell what changed.
+                self.revision = upto;
+                self.next_scan = Instant::now();
+                break;
+            }
+            let changes = agenda.changes_between(self.revision, upto, CHANGES_BATCH).await?;
+            let Some(last) = changes.last() else {
+                self.revision = upto;
+                break;
+            };
+            self.revision = last.revision;
+            self.touched.extend(changes.into_iter().map(|c| c.session.id));
+        }
+        while let Some(person) = self.people.last() {
+            self.touched.extend(invites::sessions_naming(agenda, person).await?);
+            self.people.pop();
+        }
+        Ok(())
+    }
+
+    /// Examines every coming session: at start, every `rescan`, and when something was missed.
+    async fn scan(&mut self, agenda: &Agenda, metrics: &Metrics) -> Result<(), Error> {
+        // Whatever is written from here on is followed as usual; what came before, the look covers.
+        let revision = agenda.durable_revision();
+        while !matches!(self.people_written.try_recv(), Err(broadcast::error::TryRecvError::Empty)) {}
+        let now = Timestamp::now();
+        let mut sessions = HashMap::new();
+        for s in invites::coming(agenda, now).await? {
+            metrics.smtp_session_examined();
+            keep(&mut sessions, &invites::examine_session(agenda, s, now).await?);
+        }
+        self.sessions = sessions;
+        self.touched.clear();
+        self.people.clear();
+        self.revision = revision;
+        self.next_scan = Instant::now() + self.rescan;
+        Ok(())
+    }
+
+    /// A message the server answered: sent, or refused for good.
+    fn handled(&mut self, m: &InviteMessage, failed: bool) {
+        let Some(k) = self.sessions.get_mut(&m.session) else { return };
+        k.stats.pending = k.stats.pending.saturating_sub(1);
+        k.stats.failed += u64::from(failed);
+        if k.stats.pending == 0 {
+            k.stats.oldest_pending = None;
+            if k.stats.blocked == 0 {
+                self.sessions.remove(&m.session);
+            }
+        }
+    }
+
+    /// Whether some session may have messages to send.
+    fn has_pending(&self) -> bool {
+        self.sessions.values().any(|k| k.stats.pending > 0)
+    }
+
+    /// Refreshes the metrics' outbox figures.
+    fn report(&self, metrics: &Metrics) {
+        let s = self.sessions.values().fold(OutboxStats::default(), |a, k| a + k.stats);
+        metrics.outbox(s.pending, s.blocked, s.oldest_pending.map(|t| t.as_second()));
+    }
+
+    /// Waits for a write (of a session or a person) or `period`.
+    async fn wait(&mut self, period: Duration) {
+        let woken = async {
+            tokio::select! {
+                _ = self.writes.recv() => None,
+                r = self.people_written.recv() => Some(r),
+            }
+        };
+        match tokio::time::timeout(period, woken).await {
+            Ok(Some(Ok(person))) => self.people.push(person),
+            Ok(Some(Err(broadcast::error::RecvError::Lagged(_)))) => self.next_scan = Instant::now(),
+            _ => {}
+        }
     }
 }
 

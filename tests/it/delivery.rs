@@ -141,6 +141,16 @@ async fn spawn_sending_to(dir: &Path, url: String) -> TestApp {
     .await
 }
 
+/// [`spawn_sending_to`] without the rate bound, for many messages.
+async fn spawn_sending_fast_to(dir: &Path, url: String) -> TestApp {
+    spawn_with(dir, true, Limits::default(), |c| {
+        c.smtp.url = Some(url);
+        c.smtp.retry_max_seconds = 1;
+        c.smtp.rate_per_second = 0;
+    })
+    .await
+}
+
 const SESSION: &str = "msme-2030";
 
 /// A coming session with the demo's people: Low moderates three slots, Cancela, Lundquist and
@@ -339,4 +349,85 @@ async fn a_kill_9_mid_drain_loses_nothing_and_a_copy_keeps_its_message_id() {
     assert_eq!(recipients.len(), SPEAKERS, "one message per speaker: {recipients:?}");
     // At most the one message in flight at the kill came twice, under its Message-ID.
     assert!(received.len() <= SPEAKERS + 1, "{received:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_write_among_200_sessions_makes_the_sender_examine_that_session_only_and_send_its_update() {
+    const SESSIONS: usize = 200;
+    let mailbox = Mailbox::start(0, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_sending_fast_to(dir.path(), mailbox.url()).await;
+    for i in 0..SESSIONS {
+        let mut s = session(&format!("Session {i}"), "2030-09-01T09:00:00Z", "2030-09-01T10:00:00Z");
+        s.slots = vec![pb::Slot {
+            speaker_ids: vec!["valentina-rollo".into()],
+            ..slot("talk", "Talk", "2030-09-01T09:00:00Z", "2030-09-01T09:30:00Z")
+        }];
+        app.create(&format!("session-{i:03}"), s).await;
+    }
+    settled(&app.http_base, SESSIONS as f64, 0.0).await;
+    let examined = metric(&app.http_base, "agenda_smtp_sessions_examined_total").await;
+
+    // One slot moved in one of them: that session is examined, its one update sent.
+    let moved = pb::UpdateSlotRequest {
+        session_id: "session-117".into(),
+        slot: Some(pb::Slot {
+            id: "talk".into(),
+            start_time: Some(ts("2030-09-01T09:30:00Z")),
+            end_time: Some(ts("2030-09-01T10:00:00Z")),
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask { paths: vec!["start_time".into(), "end_time".into()] }),
+        etag: String::new(),
+    };
+    app.sessions.clone().update_slot(moved).await.unwrap();
+    settled(&app.http_base, SESSIONS as f64 + 1.0, 0.0).await;
+    assert_eq!(
+        metric(&app.http_base, "agenda_smtp_sessions_examined_total").await - examined,
+        1.0,
+        "the sender looked at the session written, not at the {SESSIONS}"
+    );
+    let received = mailbox.received();
+    assert_eq!(by_message_id(&received).len(), SESSIONS + 1);
+    let updates: Vec<&Received> = received.iter().filter(|r| r.subject.starts_with("Updated invitation:")).collect();
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert!(updates[0].message_id.contains("session-117"), "{updates:#?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_added_to_a_blocked_speaker_gets_their_invites_sent() {
+    let mailbox = Mailbox::start(0, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_sending_to(dir.path(), mailbox.url()).await;
+    let person = pb::Person { name: "Ana Sinmail".into(), ..Default::default() };
+    let req = pb::CreatePersonRequest { person_id: "ana-sinmail".into(), person: Some(person) };
+    app.people.clone().create_person(req).await.unwrap();
+    let mut s = session("Unblocked", "2030-09-01T09:00:00Z", "2030-09-01T10:00:00Z");
+    s.slots = vec![pb::Slot {
+        speaker_ids: vec!["ana-sinmail".into()],
+        ..slot("talk", "Talk", "2030-09-01T09:00:00Z", "2030-09-01T09:30:00Z")
+    }];
+    app.create("unblocked", s).await;
+    eventually("the invite to show as blocked", || async {
+        (metric(&app.http_base, "agenda_outbox_blocked").await == 1.0).then_some(())
+    })
+    .await;
+    assert!(mailbox.received().is_empty());
+    let examined = metric(&app.http_base, "agenda_smtp_sessions_examined_total").await;
+
+    // Only the person is written, not the session: the sender finds the session naming her.
+    let with_address = pb::Person { id: "ana-sinmail".into(), email: "ana@example.org".into(), ..Default::default() };
+    let req = pb::UpdatePersonRequest {
+        person: Some(with_address),
+        update_mask: Some(FieldMask { paths: vec!["email".into()] }),
+    };
+    app.people.clone().update_person(req).await.unwrap();
+    settled(&app.http_base, 1.0, 0.0).await;
+    assert_eq!(metric(&app.http_base, "agenda_outbox_blocked").await, 0.0);
+    assert_eq!(metric(&app.http_base, "agenda_smtp_sessions_examined_total").await - examined, 1.0);
+    let received = mailbox.received();
+    assert_eq!(received.len(), 1, "{received:#?}");
+    assert_eq!(received[0].to, "ana@example.org");
+    app.stop().await;
 }
