@@ -8,9 +8,10 @@
 //!
 //! Compact by construction (100,000 sessions, 1,000,000 slots): people, tags, organizer names,
 //! slot ids and session ids are interned to `u32`, and each person's, tag's or organizer's
-//! entries are one sorted vector of integer tuples (16 bytes an entry) kept in (start, id)
-//! order by comparing the ids they stand for; only the start-time index of all sessions is a
-//! B-tree. A session's own entries are not kept beside it: the write path computes the old
+//! entries are one sorted vector of small integers kept in (start, id) order by comparing the
+//! starts and ids they stand for: a session posting is the session's number (4 bytes; the
+//! start is kept once per session), a slot posting (slot start, session, slot) 16 bytes. Only
+//! the start-time index of all sessions is a B-tree. A session's own entries are not kept beside it: the write path computes the old
 //! entries from the old record, which it reads anyway to check the expected revision.
 
 use std::cmp::Ordering;
@@ -212,8 +213,8 @@ impl SessionIds {
 }
 
 /// One term's entries (a person's sessions or slots, a tag's or organizer's sessions) as a
-/// sorted vector of small integer tuples: 16 bytes an entry, where a B-tree of tuples holding
-/// ids took about 60. A change moves the entries after it, which is cheap because a term's
+/// sorted vector of small integers: 4 bytes a session entry and 16 a slot entry, where a
+/// B-tree of tuples holding ids took about 60. A change moves the entries after it, which is cheap because a term's
 /// list is short (a person's sessions) or the write rate of one tag is modest.
 struct Postings<E>(Vec<E>);
 
