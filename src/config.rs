@@ -40,8 +40,8 @@
 //!
 //! [cache]
 //! read_entries = 16384                # GetSession / GetPerson answers kept encoded
-//! read_bytes = 16777216               # and their bytes at most (16 MiB)
-//! sled_bytes = 67108864               # sled's page cache capacity (64 MiB)
+//! read_bytes = 8388608                # and their bytes at most (8 MiB)
+//! sled_bytes = 8388608                # sled's page cache capacity (8 MiB)
 //!
 //! [auth]
 //! tokens_file = "/etc/agenda/tokens.toml"   # see src/auth.rs for the format
@@ -139,7 +139,8 @@ pub struct LimitsConfig {
 pub struct CacheConfig {
     /// Most answers kept; 0 turns the read cache off.
     pub read_entries: usize,
-    /// Most bytes of answers kept.
+    /// Most bytes of answers kept. 8 MiB by default: about 800 answers of the demo session's
+    /// size, plenty for the hot set, and memory at scale is tight (BENCHMARKS.md, memory).
     pub read_bytes: usize,
     /// sled's cache capacity (its own estimate of cached pages; the heap it takes is larger).
     pub sled_bytes: u64,
@@ -149,7 +150,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             read_entries: 16 * 1024,
-            read_bytes: 16 * 1024 * 1024,
+            read_bytes: 8 * 1024 * 1024,
             sled_bytes: crate::store::SledStore::DEFAULT_CACHE_BYTES,
         }
     }

@@ -362,6 +362,7 @@ impl Metrics {
             ConstGauge::new(age),
         );
         encode_registry(&mut out, &r).expect("writing to a String cannot fail");
+        encode_registry(&mut out, &process_memory()).expect("writing to a String cannot fail");
         if let Some(s) = store {
             // Figures the store keeps itself: constant metrics in a registry of this scrape.
             let mut r = Registry::default();
@@ -394,6 +395,34 @@ impl Metrics {
     }
 }
 
+/// The process's resident memory now and at its peak, read at scrape time from
+/// `/proc/self/status` (`VmRSS`, `VmHWM`; a read of a small in-memory file): what the cache
+/// and store figures above add up to, with the allocator's and sled's own share. Nothing on a
+/// system without procfs.
+fn process_memory() -> Registry {
+    let mut r = Registry::default();
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return r };
+    let figures = [
+        ("VmRSS:", "process_resident_memory_bytes", "Resident memory of this process (VmRSS)"),
+        (
+            "VmHWM:",
+            "agenda_process_resident_memory_peak_bytes",
+            "Peak resident memory of this process since start (VmHWM)",
+        ),
+    ];
+    for (field, name, help) in figures {
+        if let Some(kib) = status_kib(&status, field) {
+            r.register(name, help, ConstGauge::new(kib.saturating_mul(1024)));
+        }
+    }
+    r
+}
+
+/// A `/proc/self/status` figure in KiB (`VmRSS:    1234 kB`).
+fn status_kib(status: &str, field: &str) -> Option<i64> {
+    status.lines().find_map(|l| l.strip_prefix(field))?.split_whitespace().next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +443,15 @@ mod tests {
         assert!(text.contains(&bucket("0.05", 2)), "{text}");
         assert!(text.contains(&bucket("+Inf", 2)), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn resident_memory_is_shown_at_scrape_time() {
+        let text = Metrics::default().render(None);
+        let rss = text.lines().find_map(|l| l.strip_prefix("process_resident_memory_bytes ")).expect("the RSS line");
+        assert!(rss.parse::<i64>().expect("a number") > 0, "{text}");
+        assert!(text.contains("\nagenda_process_resident_memory_peak_bytes "), "{text}");
+        assert_eq!(status_kib("Name:\tagenda\nVmRSS:\t  1234 kB\n", "VmRSS:"), Some(1234));
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //!
 //! Compact by construction (100,000 sessions, 1,000,000 slots): people, tags, organizer names,
 //! slot ids and session ids are interned to `u32`, and each person's, tag's or organizer's
-//! entries are one sorted vector of integer tuples (16 bytes an entry) kept in (start, id)
-//! order by comparing the ids they stand for; only the start-time index of all sessions is a
-//! B-tree. A session's own entries are not kept beside it: the write path computes the old
+//! entries are one sorted vector of small integers kept in (start, id) order by comparing the
+//! starts and ids they stand for: a session posting is the session's number (4 bytes; the
+//! start is kept once per session), a slot posting (slot start, session, slot) 16 bytes. Only
+//! the start-time index of all sessions is a B-tree. A session's own entries are not kept beside it: the write path computes the old
 //! entries from the old record, which it reads anyway to check the expected revision.
 
 use std::cmp::Ordering;
@@ -149,18 +150,41 @@ impl Interner {
     }
 }
 
+/// What the indexes hold of one session, by its number.
+struct SessionState {
+    id: Sid,
+    /// The etag a write's `Expect` is checked against.
+    revision: u64,
+    /// Where the session's postings sort: kept here once rather than in each of its postings
+    /// (a session has about 25 of them at scale; see [`SessionEntry`]).
+    start: i64,
+}
+
 /// Session ids to numbers, for compact index entries; a deleted session's number is reused.
 #[derive(Default)]
 struct SessionIds {
     numbers: FxHashMap<Sid, u32>,
-    /// By number: the id and current revision; `None` for a free number.
-    entries: Vec<Option<(Sid, u64)>>,
+    /// By number; `None` for a free number.
+    entries: Vec<Option<SessionState>>,
     free: Vec<u32>,
 }
 
 impl SessionIds {
+    fn state(&self, n: u32) -> &SessionState {
+        self.entries[n as usize].as_ref().expect("an indexed session has a number")
+    }
+
+    fn state_mut(&mut self, n: u32) -> &mut SessionState {
+        self.entries[n as usize].as_mut().expect("an indexed session has a number")
+    }
+
     fn id(&self, n: u32) -> &Sid {
-        &self.entries[n as usize].as_ref().expect("an indexed session has a number").0
+        &self.state(n).id
+    }
+
+    /// The start the session's postings sort by.
+    fn start(&self, n: u32) -> i64 {
+        self.state(n).start
     }
 
     fn number(&mut self, id: &str) -> u32 {
@@ -175,7 +199,7 @@ impl SessionIds {
                 u32::try_from(self.entries.len() - 1).expect("fewer than 2^32 sessions")
             }
         };
-        self.entries[n as usize] = Some((Arc::clone(&sid), 0));
+        self.entries[n as usize] = Some(SessionState { id: Arc::clone(&sid), revision: 0, start: 0 });
         self.numbers.insert(sid, n);
         n
     }
@@ -189,8 +213,8 @@ impl SessionIds {
 }
 
 /// One term's entries (a person's sessions or slots, a tag's or organizer's sessions) as a
-/// sorted vector of small integer tuples: 16 bytes an entry, where a B-tree of tuples holding
-/// ids took about 60. A change moves the entries after it, which is cheap because a term's
+/// sorted vector of small integers: 4 bytes a session entry and 16 a slot entry, where a
+/// B-tree of tuples holding ids took about 60. A change moves the entries after it, which is cheap because a term's
 /// list is short (a person's sessions) or the write rate of one tag is modest.
 struct Postings<E>(Vec<E>);
 
@@ -272,8 +296,11 @@ impl<E: Copy> Lists<E> {
     }
 }
 
-/// A session posting: (start, session number), in (start, session id) order.
-type SessionEntry = (i64, u32);
+/// A session posting: the session number, in (start, session id) order, the start being the
+/// session's own ([`SessionState::start`]). 4 bytes where `(start, number)` took 16 (with
+/// padding): the session postings are most of the index (about 2.5 million at 100,000
+/// sessions), and the extra load per comparison is one array read.
+type SessionEntry = u32;
 /// A slot posting: (slot start, session number, slot number), in (start, session id, slot id)
 /// order.
 type SlotEntry = (i64, u32, u32);
@@ -321,37 +348,43 @@ pub struct Canonical {
     entries: BTreeSet<String>,
 }
 
-/// Edits the session posting `entry` under each of `terms`.
+/// Edits the posting of session `n` under each of `terms`; the session's start in `ids` is
+/// the one its postings were (or are to be) sorted by.
 fn change_postings(
     map: &mut Lists<SessionEntry>,
     interner: &mut Interner,
     terms: &[String],
     ids: &SessionIds,
-    entry: SessionEntry,
+    n: SessionEntry,
     edit: Edit,
 ) {
-    let id = ids.id(entry.1);
-    let at = |e: &SessionEntry| session_order(ids, e, (entry.0, id));
+    let key = (ids.start(n), &**ids.id(n));
+    let at = |e: &SessionEntry| session_order(ids, *e, key);
     for t in terms {
         let t = interner.intern(t);
-        map.edit(t, entry, at, edit);
+        map.edit(t, n, at, edit);
     }
 }
 
+/// Orders `(start, session n)` against `(start, id)`.
+fn order(ids: &SessionIds, (start, n): (i64, u32), (other_start, id): (i64, &str)) -> Ordering {
+    start.cmp(&other_start).then_with(|| (**ids.id(n)).cmp(id))
+}
+
 /// Orders a session posting against `(start, id)`.
-fn session_order(ids: &SessionIds, e: &SessionEntry, (start, id): (i64, &str)) -> Ordering {
-    e.0.cmp(&start).then_with(|| (**ids.id(e.1)).cmp(id))
+fn session_order(ids: &SessionIds, e: SessionEntry, key: (i64, &str)) -> Ordering {
+    order(ids, (ids.start(e), e), key)
 }
 
 /// Orders a slot posting against `(start, session id, slot id)`.
 fn slot_order(ids: &SessionIds, slots: &Interner, e: &SlotEntry, (start, id, slot): (i64, &str, &str)) -> Ordering {
-    session_order(ids, &(e.0, e.1), (start, id)).then_with(|| (**slots.name(e.2)).cmp(slot))
+    order(ids, (e.0, e.1), (start, id)).then_with(|| (**slots.name(e.2)).cmp(slot))
 }
 
 impl Indexes {
     pub fn session_revision(&self, id: &str) -> Option<u64> {
         let n = self.sessions.numbers.get(id)?;
-        self.sessions.entries[*n as usize].as_ref().map(|e| e.1)
+        self.sessions.entries[*n as usize].as_ref().map(|e| e.revision)
     }
 
     pub fn person_revision(&self, id: &str) -> Option<u64> {
@@ -378,8 +411,10 @@ impl Indexes {
         self.sessions.numbers.len()
     }
 
-    /// Adds or removes the entries of `doc` for session number `n`.
+    /// Adds or removes the entries of `doc` for session number `n`, whose start in
+    /// `self.sessions` must be `doc.start` (see [`Indexes::set_start`]).
     fn entries(&mut self, n: u32, doc: &Doc, edit: Edit) {
+        debug_assert_eq!(self.sessions.start(n), doc.start, "postings sort by the session's start");
         let ids = &self.sessions;
         let sid = Arc::clone(ids.id(n));
         if edit == Edit::Remove {
@@ -387,10 +422,9 @@ impl Indexes {
         } else {
             self.by_start.insert((doc.start, Arc::clone(&sid)), doc.end);
         }
-        let entry = (doc.start, n);
-        change_postings(&mut self.by_person, &mut self.people_ix, &doc.people, ids, entry, edit);
-        change_postings(&mut self.by_organizer, &mut self.terms, &doc.organizers, ids, entry, edit);
-        change_postings(&mut self.by_tag, &mut self.terms, &doc.tags, ids, entry, edit);
+        change_postings(&mut self.by_person, &mut self.people_ix, &doc.people, ids, n, edit);
+        change_postings(&mut self.by_organizer, &mut self.terms, &doc.organizers, ids, n, edit);
+        change_postings(&mut self.by_tag, &mut self.terms, &doc.tags, ids, n, edit);
         for (p, slot_start, _, slot) in &doc.slots {
             let (p, slot_n) = (self.people_ix.intern(p), self.slot_ids.intern(slot));
             let at = |e: &SlotEntry| slot_order(ids, &self.slot_ids, e, (*slot_start, &sid, slot));
@@ -402,18 +436,23 @@ impl Indexes {
     /// put in order by [`Indexes::finish_load`].
     pub fn load_session(&mut self, id: &str, revision: u64, doc: &Doc) {
         let n = self.sessions.number(id);
+        self.set_start(n, doc.start);
         self.entries(n, doc, Edit::Append);
         self.max_span = self.max_span.max(doc.end - doc.start);
-        if let Some(e) = self.sessions.entries[n as usize].as_mut() {
-            e.1 = revision;
-        }
+        self.sessions.state_mut(n).revision = revision;
+    }
+
+    /// Sets the start the postings of session `n` sort by: only while none of them is listed
+    /// (a new session, or between removing a moved session's entries and adding them back).
+    fn set_start(&mut self, n: u32, start: i64) {
+        self.sessions.state_mut(n).start = start;
     }
 
     /// Sorts every list after [`Indexes::load_session`], dropping duplicate entries (as
     /// adding them one by one would have), and frees the vectors' spare room.
     pub fn finish_load(&mut self) {
         let (ids, slot_ids) = (&self.sessions, &self.slot_ids);
-        let session_key = |e: &SessionEntry| (e.0, Arc::clone(ids.id(e.1)));
+        let session_key = |e: &SessionEntry| (ids.start(*e), Arc::clone(ids.id(*e)));
         for list in self.by_person.0.iter_mut().chain(&mut self.by_organizer.0).chain(&mut self.by_tag.0) {
             list.0.sort_by_cached_key(session_key);
             list.0.dedup();
@@ -436,14 +475,16 @@ impl Indexes {
             }
             Some(old) => {
                 self.entries(n, old, Edit::Remove);
+                self.set_start(n, new.start);
                 self.entries(n, new, Edit::Add);
             }
-            None => self.entries(n, new, Edit::Add),
+            None => {
+                self.set_start(n, new.start);
+                self.entries(n, new, Edit::Add);
+            }
         }
         self.max_span = self.max_span.max(new.end - new.start);
-        if let Some(e) = self.sessions.entries[n as usize].as_mut() {
-            e.1 = revision;
-        }
+        self.sessions.state_mut(n).revision = revision;
     }
 
     pub fn delete_session(&mut self, id: &str, old: &Doc) {
@@ -511,15 +552,16 @@ impl Indexes {
         let Some(list) = term.and_then(|t| interner.get(t)).and_then(|t| map.get(t)) else { return Vec::new() };
         let ids = &self.sessions;
         let entries = match &lower {
-            Bound::Included((s, id)) => list.from(|e| session_order(ids, e, (*s, id)).is_lt()),
-            Bound::Excluded((s, id)) => list.from(|e| session_order(ids, e, (*s, id)).is_le()),
+            Bound::Included((s, id)) => list.from(|e| session_order(ids, *e, (*s, id)).is_lt()),
+            Bound::Excluded((s, id)) => list.from(|e| session_order(ids, *e, (*s, id)).is_le()),
             Bound::Unbounded => &list.0[..],
         };
         entries
             .iter()
+            .map(|&s| (ids.start(s), s))
             .take_while(|e| before_to(e.0))
             .take(n)
-            .map(|&(start, s)| (start, Arc::clone(ids.id(s)), None))
+            .map(|(start, s)| (start, Arc::clone(ids.id(s)), None))
             .collect()
     }
 
@@ -562,7 +604,7 @@ impl Indexes {
     pub fn canonical(&self) -> Canonical {
         let mut entries = BTreeSet::new();
         for (id, n) in &self.sessions.numbers {
-            let rev = self.sessions.entries[*n as usize].as_ref().map(|e| e.1);
+            let rev = self.sessions.entries[*n as usize].as_ref().map(|e| e.revision);
             entries.insert(format!("session {id} @{rev:?}"));
         }
         for ((start, id), end) in &self.by_start {
@@ -576,7 +618,7 @@ impl Indexes {
         for (name, map, interner) in lists {
             for (t, list) in map.iter() {
                 let listed: Vec<String> =
-                    list.0.iter().map(|(start, s)| format!("{start} {}", self.sessions.id(*s))).collect();
+                    list.0.iter().map(|s| format!("{} {}", self.sessions.start(*s), self.sessions.id(*s))).collect();
                 entries.insert(format!("{name} {}: {listed:?}", interner.name(t)));
             }
         }
@@ -629,7 +671,7 @@ impl Indexes {
             self.by_person.bytes() + self.by_organizer.bytes() + self.by_tag.bytes() + self.slots_by_person.bytes();
         let by_start = self.by_start.len() as u64 * size_of::<((i64, Sid), i64)>() as u64 * 3 / 2;
         let names: u64 = self.people_by_name.iter().map(|(n, _)| (n.len() as u64 * 2 + 4 * word) * 3 / 2).sum();
-        let records = (self.sessions.entries.capacity() * size_of::<Option<(Sid, u64)>>()
+        let records = (self.sessions.entries.capacity() * size_of::<Option<SessionState>>()
             + self.people.capacity() * size_of::<Option<PersonState>>()) as u64;
         strings + hashed + lists + by_start + names + records
     }
@@ -723,6 +765,31 @@ mod tests {
         let slots = ix.slots_range("ana", Bound::Excluded((100, Sid::from("b"), Arc::from("talk"))), None, 10);
         assert_eq!(slots.iter().map(|e| &*e.1).collect::<Vec<_>>(), ["c"]);
         assert_eq!(ix.refs("ana"), 4);
+    }
+
+    #[test]
+    fn a_session_that_moves_is_listed_at_its_new_start() {
+        let mut ix = Indexes::default();
+        ix.put_person("ana", 1, "Ana");
+        let (a, b, c) = (doc(100, &["ana"], &["x"]), doc(200, &["ana"], &["x"]), doc(300, &["ana"], &["x"]));
+        ix.put_session("a", 2, None, &a);
+        ix.put_session("b", 3, None, &b);
+        ix.put_session("c", 4, None, &c);
+        let moved = doc(400, &["ana"], &["x"]);
+        ix.put_session("a", 5, Some(&a), &moved);
+        let listed = |ix: &Indexes, index: Ix, term: &str| -> Vec<(i64, String)> {
+            let found = ix.sessions_range(index, Some(term), Bound::Unbounded, None, 10);
+            found.into_iter().map(|(start, id, _)| (start, id.to_string())).collect()
+        };
+        let expected = [(200, "b".to_string()), (300, "c".into()), (400, "a".into())];
+        assert_eq!(listed(&ix, Ix::Person, "ana"), expected);
+        assert_eq!(listed(&ix, Ix::Tag, "x"), expected);
+        let after_c = ix.sessions_range(Ix::Tag, Some("x"), Bound::Excluded((300, Sid::from("c"))), None, 10);
+        assert_eq!(after_c, vec![(400, Sid::from("a"), None)]);
+        let fresh = build(std::iter::empty(), [("a", 5, &moved), ("b", 3, &b), ("c", 4, &c)]);
+        let mut fresh_with_ana = fresh;
+        fresh_with_ana.put_person("ana", 1, "Ana");
+        assert_eq!(ix.canonical(), fresh_with_ana.canonical());
     }
 
     #[test]
