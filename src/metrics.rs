@@ -324,12 +324,12 @@ impl Metrics {
         self.feed_cache_misses.inc();
     }
 
-    /// A GetSession or GetPerson answered from the read cache.
+    /// A GetSession, GetPerson or ListSessions page answered from the read cache.
     pub fn read_cache_hit(&self) {
         self.read_cache_hits.inc();
     }
 
-    /// A GetSession or GetPerson that built its answer.
+    /// A GetSession, GetPerson or ListSessions page that built its answer.
     pub fn read_cache_miss(&self) {
         self.read_cache_misses.inc();
     }
