@@ -250,6 +250,12 @@ impl Agenda {
         self.shared.write_retries.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The revision the store's reads see exactly right now, if it can tell; see
+    /// [`Store::settled_revision`].
+    pub fn settled_revision(&self) -> Option<u64> {
+        self.store.settled_revision()
+    }
+
     /// The highest durable revision.
     pub fn durable_revision(&self) -> u64 {
         self.shared.durable.load(Ordering::Acquire)

@@ -8,7 +8,9 @@
 //! text. Store figures, and the age of the oldest pending message, are computed at scrape time
 //! and encoded beside the registry.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -91,6 +93,9 @@ pub struct Metrics {
     grpc_latency: Family<GrpcMethod, Histogram, Latency>,
     http_requests: Family<HttpLabels, Counter>,
     http_latency: Family<HttpRoute, Histogram, Latency>,
+    /// The two families' handles of each HTTP route seen, so a request (a 304 is a few
+    /// microseconds of work) costs no label strings and no family lookup.
+    http_routes: RwLock<HashMap<Box<str>, Arc<HttpRouteMetrics>, fxhash::FxBuildHasher>>,
     feed_cache_hits: Counter,
     feed_cache_misses: Counter,
     read_cache_hits: Counter,
@@ -155,6 +160,35 @@ pub struct StoreFigures {
     pub write_retries: u64,
     /// Estimated heap of the store's in-memory indexes.
     pub index_bytes: u64,
+}
+
+/// One HTTP route's request metrics, its handles resolved once ([`Metrics::http_route`]).
+#[derive(Debug)]
+pub struct HttpRouteMetrics {
+    route: String,
+    latency: Histogram,
+    /// The route's request counter of each status answered so far (a handful).
+    by_status: RwLock<Vec<(u16, Counter)>>,
+    requests: Family<HttpLabels, Counter>,
+}
+
+impl HttpRouteMetrics {
+    /// A request of this route answered `status` after `elapsed`.
+    pub fn record(&self, status: u16, elapsed: Duration) {
+        self.latency.observe(elapsed.as_secs_f64());
+        let by_status = self.by_status.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, counter)) = by_status.iter().find(|(s, _)| *s == status) {
+            counter.inc();
+            return;
+        }
+        drop(by_status);
+        let counter = self.requests.get_or_create(&HttpLabels { route: self.route.clone(), status }).clone();
+        counter.inc();
+        let mut by_status = self.by_status.write().unwrap_or_else(PoisonError::into_inner);
+        if !by_status.iter().any(|(s, _)| *s == status) {
+            by_status.push((status, counter));
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -243,6 +277,7 @@ impl Default for Metrics {
             grpc_latency,
             http_requests,
             http_latency,
+            http_routes: RwLock::default(),
             feed_cache_hits,
             feed_cache_misses,
             read_cache_hits,
@@ -269,10 +304,24 @@ impl Metrics {
         self.grpc_requests.get_or_create(&GrpcLabels { method, code }).inc();
     }
 
-    pub fn http_request(&self, route: &str, status: u16, elapsed: Duration) {
-        let route = route.to_owned();
-        self.http_latency.get_or_create(&HttpRoute { route: route.clone() }).observe(elapsed.as_secs_f64());
-        self.http_requests.get_or_create(&HttpLabels { route, status }).inc();
+    /// The metrics of the HTTP route `route` (its pattern, e.g. `/feeds/sessions/{file}`),
+    /// resolved on its first request; later ones find them with one read-locked lookup.
+    pub fn http_route(&self, route: &str) -> Arc<HttpRouteMetrics> {
+        let routes = self.http_routes.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(m) = routes.get(route) {
+            return Arc::clone(m);
+        }
+        drop(routes);
+        let mut routes = self.http_routes.write().unwrap_or_else(PoisonError::into_inner);
+        let m = routes.entry(route.into()).or_insert_with(|| {
+            Arc::new(HttpRouteMetrics {
+                route: route.to_owned(),
+                latency: self.http_latency.get_or_create(&HttpRoute { route: route.to_owned() }).clone(),
+                by_status: RwLock::default(),
+                requests: self.http_requests.clone(),
+            })
+        });
+        Arc::clone(m)
     }
 
     /// A feed request answered from the cache.
@@ -285,12 +334,12 @@ impl Metrics {
         self.feed_cache_misses.inc();
     }
 
-    /// A GetSession or GetPerson answered from the read cache.
+    /// A GetSession, GetPerson or ListSessions page answered from the read cache.
     pub fn read_cache_hit(&self) {
         self.read_cache_hits.inc();
     }
 
-    /// A GetSession or GetPerson that built its answer.
+    /// A GetSession, GetPerson or ListSessions page that built its answer.
     pub fn read_cache_miss(&self) {
         self.read_cache_misses.inc();
     }

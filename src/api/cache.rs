@@ -1,5 +1,5 @@
-//! Encoded gRPC answers, cached like the feeds are: GetSession and GetPerson send protobuf
-//! bytes encoded once, for as long as no write could have changed them.
+//! Encoded gRPC answers, cached like the feeds are: GetSession, GetPerson and ListSessions
+//! pages send protobuf bytes encoded once, for as long as no write could have changed them.
 //!
 //! **Validity.** An entry is filed under the value of [`Agenda::changes`] read *before* the
 //! store was read to build it, and is served only while that counter still has that value.
@@ -14,6 +14,17 @@
 //! became visible, the other after. An entry is replaced only by an answer at least as new
 //! (the highest revision among the records in it; revisions are store-wide), so once a reader
 //! got an answer, no later hit returns an older one.
+//!
+//! **Pages.** A ListSessions page has no revision of its own to order answers by (a delete
+//! takes a session out of it), and the counter above is bumped only after a write's records
+//! are visible: a miss that read the store in between would file a page the counter does not
+//! invalidate, older than an answer someone already got. So a page is also tagged with the
+//! store's settled revision ([`Agenda::settled_revision`]: every write up to it visible, no
+//! later one begun), read before the store read and again after it; the page is filed only if
+//! it did not move (no write overlapped the read, so the page is exactly that revision) and
+//! served only while it has not moved (a write raises it before any of its records can be
+//! read). An engine that cannot tell (etcd) has no settled revision: its pages are not cached.
+//! The key is the request's encoding (filter, view, page size, page token).
 //!
 //! **What else the bytes depend on.** The feed URLs come from the server's public base URL
 //! (one per server, like the cache); neither answer depends on the caller's token (the guard
@@ -42,11 +53,13 @@ pub struct Bounds {
     pub max_bytes: usize,
 }
 
-/// Which answer an entry is: the method's kind and the record's id.
+/// Which answer an entry is: the method's kind and the record's id, or a page's request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     Session(Box<str>),
     Person(Box<str>),
+    /// A ListSessions request, as encoded.
+    Sessions(Box<[u8]>),
 }
 
 /// One cached answer.
@@ -57,6 +70,8 @@ struct Entry {
     revision: u64,
     /// Its place in the eviction queue; a queued key whose number differs was replaced since.
     seq: u64,
+    /// A page's: the settled revision it shows, served only while the store's is that one.
+    settled: Option<u64>,
 }
 
 /// The entries of one generation.
@@ -102,11 +117,12 @@ impl ReadCache {
 
     /// The cached answer for `key` if it is still valid; otherwise the ticket to file the
     /// answer the caller builds next (read before the store is).
-    fn get(&self, key: &Key) -> Result<Encoded, Ticket> {
+    /// `settled` is the store's settled revision for a page's key (`None` for the others).
+    fn get(&self, key: &Key, settled: Option<u64>) -> Result<Encoded, Ticket> {
         let now = self.agenda.changes();
         let mut inner = self.inner.lock().expect("read cache lock");
         if inner.generation == now {
-            if let Some(e) = inner.entries.get(key) {
+            if let Some(e) = inner.entries.get(key).filter(|e| e.settled == settled) {
                 self.metrics.read_cache_hit();
                 return Ok(Encoded(e.bytes.clone()));
             }
@@ -123,7 +139,7 @@ impl ReadCache {
     /// Files an answer built after `ticket` was taken, whose records' highest revision is
     /// `revision`, unless a write happened since (then it may already be stale) or an answer
     /// at least as new is there.
-    fn put(&self, ticket: Ticket, key: Key, revision: u64, answer: &Encoded) {
+    fn put(&self, ticket: Ticket, key: Key, revision: u64, settled: Option<u64>, answer: &Encoded) {
         let size = answer.0.len();
         if size > self.bounds.max_bytes || self.bounds.max_entries == 0 {
             return;
@@ -140,7 +156,8 @@ impl ReadCache {
         }
         let seq = inner.next_seq;
         inner.next_seq += 1;
-        if let Some(old) = inner.entries.insert(key.clone(), Entry { bytes: answer.0.clone(), revision, seq }) {
+        if let Some(old) = inner.entries.insert(key.clone(), Entry { bytes: answer.0.clone(), revision, seq, settled })
+        {
             inner.bytes -= old.bytes.len();
         }
         inner.bytes += size;
@@ -168,13 +185,37 @@ impl ReadCache {
         key: Key,
         build: impl Future<Output = Result<(M, u64), Status>>,
     ) -> Result<Encoded, Status> {
-        let ticket = match self.get(&key) {
+        let ticket = match self.get(&key, None) {
             Ok(hit) => return Ok(hit),
             Err(ticket) => ticket,
         };
         let (message, revision) = build.await?;
         let encoded = Encoded::of(&message);
-        self.put(ticket, key, revision, &encoded);
+        self.put(ticket, key, revision, None, &encoded);
+        Ok(encoded)
+    }
+
+    /// A page's answer for `key`, as [`Self::answer`] but valid by the store's settled
+    /// revision (the module's comment says why): read before `build` reads the store and
+    /// again after; filed only if unchanged, under it. Not cached when the store is mid-write
+    /// or cannot tell.
+    pub async fn page<M: prost::Message>(
+        &self,
+        key: Key,
+        build: impl Future<Output = Result<M, Status>>,
+    ) -> Result<Encoded, Status> {
+        let Some(settled) = self.agenda.settled_revision() else {
+            self.metrics.read_cache_miss();
+            return Ok(Encoded::of(&build.await?));
+        };
+        let ticket = match self.get(&key, Some(settled)) {
+            Ok(hit) => return Ok(hit),
+            Err(ticket) => ticket,
+        };
+        let encoded = Encoded::of(&build.await?);
+        if self.agenda.settled_revision() == Some(settled) {
+            self.put(ticket, key, settled, Some(settled), &encoded);
+        }
         Ok(encoded)
     }
 }

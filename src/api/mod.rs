@@ -32,12 +32,16 @@ use tonic::Status;
 use crate::domain::Violations;
 use crate::error::Error;
 
-/// SessionService as served: the generated server, with GetSession answered from the read
-/// cache in encoded bytes (`codec.rs` says why this shape).
+/// SessionService as served: the generated server, with GetSession and ListSessions answered
+/// from the read cache in encoded bytes (`codec.rs` says why this shape).
 pub type SessionServer = codec::Intercept<
-    crate::pb::session_service_server::SessionServiceServer<SessionApi>,
-    sessions::GetSessionEncoded,
-    crate::pb::GetSessionRequest,
+    codec::Intercept<
+        crate::pb::session_service_server::SessionServiceServer<SessionApi>,
+        sessions::GetSessionEncoded,
+        crate::pb::GetSessionRequest,
+    >,
+    sessions::ListSessionsEncoded,
+    crate::pb::ListSessionsRequest,
 >;
 
 /// PersonService as served, GetPerson from the read cache.
@@ -52,7 +56,13 @@ pub fn session_server(api: SessionApi, max_message_bytes: usize) -> SessionServe
     let api = Arc::new(api);
     let generated = crate::pb::session_service_server::SessionServiceServer::from_arc(Arc::clone(&api))
         .max_decoding_message_size(max_message_bytes);
-    codec::Intercept::new(generated, sessions::GET_SESSION, sessions::GetSessionEncoded(api), max_message_bytes)
+    let get = codec::Intercept::new(
+        generated,
+        sessions::GET_SESSION,
+        sessions::GetSessionEncoded(Arc::clone(&api)),
+        max_message_bytes,
+    );
+    codec::Intercept::new(get, sessions::LIST_SESSIONS, sessions::ListSessionsEncoded(api), max_message_bytes)
 }
 
 /// PersonService over `api`, requests up to `max_message_bytes`.

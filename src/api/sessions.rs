@@ -55,6 +55,43 @@ impl SessionApi {
         };
         Ok((answer, revision))
     }
+
+    /// One page of ListSessions.
+    async fn list_sessions_answer(&self, r: &pb::ListSessionsRequest) -> Result<pb::ListSessionsResponse, Status> {
+        let mut v = Violations::new("");
+        let view = c::session_view(&mut v, "view", r.view);
+        let max = if view == c::View::Full { MAX_FULL_SESSIONS } else { MAX_PAGE_SIZE };
+        let size = capped_page_size(&mut v, r.page_size, max);
+        let filter = filter(&mut v, r);
+        let fingerprint = page_token::fingerprint(&format!("sessions {filter:?}"));
+        let after = match page_token::decode(&r.page_token, fingerprint) {
+            Ok(cursor) => cursor.and_then(|cur| {
+                let start = Timestamp::from_second(cur.time).ok();
+                let id = SessionId::parse(&cur.a).ok();
+                if start.is_none() || id.is_none() {
+                    v.add("page_token", "is not a page token issued by this service");
+                }
+                Some(SessionCursor { start: start?, id: id? })
+            }),
+            Err(e) => {
+                v.extend(e);
+                None
+            }
+        };
+        check(v)?;
+        let (sessions, next) = self.agenda.list_sessions(filter, after, size).await?;
+        Ok(pb::ListSessionsResponse {
+            sessions: sessions.iter().map(|s| c::session_view_out(s, &self.links, view)).collect(),
+            next_page_token: next
+                .map(|n| {
+                    page_token::encode(
+                        fingerprint,
+                        page_token::Cursor { time: n.start.as_second(), a: n.id.to_string(), b: String::new() },
+                    )
+                })
+                .unwrap_or_default(),
+        })
+    }
 }
 
 /// The gRPC path of GetSession, answered by [`GetSessionEncoded`].
@@ -71,6 +108,25 @@ impl EncodedMethod<pb::GetSessionRequest> for GetSessionEncoded {
         Box::pin(async move {
             let r = req.into_inner();
             api.cache.answer(Key::Session(r.session_id.as_str().into()), api.get_session_answer(&r)).await
+        })
+    }
+}
+
+/// The gRPC path of ListSessions, answered by [`ListSessionsEncoded`].
+pub const LIST_SESSIONS: &str = "/agenda.v1.SessionService/ListSessions";
+
+/// ListSessions pages from the read cache, keyed by the request as encoded (its filter, view,
+/// page size and token); `cache.rs` says when a page is valid.
+#[derive(Clone)]
+pub struct ListSessionsEncoded(pub Arc<SessionApi>);
+
+impl EncodedMethod<pb::ListSessionsRequest> for ListSessionsEncoded {
+    fn answer(&self, req: Request<pb::ListSessionsRequest>) -> Answer {
+        let api = Arc::clone(&self.0);
+        Box::pin(async move {
+            let r = req.into_inner();
+            let key = Key::Sessions(prost::Message::encode_to_vec(&r).into_boxed_slice());
+            api.cache.page(key, api.list_sessions_answer(&r)).await
         })
     }
 }
@@ -156,40 +212,7 @@ impl SessionService for SessionApi {
     }
 
     async fn list_sessions(&self, req: Request<pb::ListSessionsRequest>) -> Reply<pb::ListSessionsResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let view = c::session_view(&mut v, "view", r.view);
-        let max = if view == c::View::Full { MAX_FULL_SESSIONS } else { MAX_PAGE_SIZE };
-        let size = capped_page_size(&mut v, r.page_size, max);
-        let filter = filter(&mut v, &r);
-        let fingerprint = page_token::fingerprint(&format!("sessions {filter:?}"));
-        let after = match page_token::decode(&r.page_token, fingerprint) {
-            Ok(cursor) => cursor.and_then(|cur| {
-                let start = Timestamp::from_second(cur.time).ok();
-                let id = SessionId::parse(&cur.a).ok();
-                if start.is_none() || id.is_none() {
-                    v.add("page_token", "is not a page token issued by this service");
-                }
-                Some(SessionCursor { start: start?, id: id? })
-            }),
-            Err(e) => {
-                v.extend(e);
-                None
-            }
-        };
-        check(v)?;
-        let (sessions, next) = self.agenda.list_sessions(filter, after, size).await?;
-        Ok(Response::new(pb::ListSessionsResponse {
-            sessions: sessions.iter().map(|s| c::session_view_out(s, &self.links, view)).collect(),
-            next_page_token: next
-                .map(|n| {
-                    page_token::encode(
-                        fingerprint,
-                        page_token::Cursor { time: n.start.as_second(), a: n.id.to_string(), b: String::new() },
-                    )
-                })
-                .unwrap_or_default(),
-        }))
+        Ok(Response::new(self.list_sessions_answer(req.get_ref()).await?))
     }
 
     async fn add_slot(&self, req: Request<pb::AddSlotRequest>) -> Reply<pb::AddSlotResponse> {

@@ -117,6 +117,13 @@ impl Rendered {
 
     /// Whether the client's cached copy is current (`not_modified` on this request's headers).
     fn not_modified(&self, headers: &HeaderMap) -> bool {
+        // What revalidating clients send: one of our ETags, verbatim. The rule below says yes
+        // to it too; this only skips its splitting and trimming on the 304 path.
+        if let Some(tag) = headers.get(header::IF_NONE_MATCH)
+            && (tag == self.etag_header || tag == self.gzip_etag_header)
+        {
+            return true;
+        }
         let value = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
         not_modified(
             value(header::IF_NONE_MATCH),

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -122,32 +122,39 @@ fn strip_ics(file: &str) -> Result<&str, FeedError> {
 
 type Query_ = Query<Vec<(String, String)>>;
 
-async fn all_sessions(State(st): State<Arc<FeedState>>, Query(q): Query_, headers: HeaderMap) -> Response {
+// The handlers take the request itself, last, for its headers: the `HeaderMap` extractor
+// would copy every header of every request, 304s included.
+
+async fn all_sessions(State(st): State<Arc<FeedState>>, Query(q): Query_, req: Request) -> Response {
+    let (request, _) = req.into_parts();
     let result = async {
         let filter = sessions_filter(&st.config, &q)?;
         let moved = window_moved(&q);
-        st.serve(&headers, Feed::Sessions(filter, moved), false).await
+        st.serve(&request.headers, Feed::Sessions(filter, moved), false).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn one_session(State(st): State<Arc<FeedState>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+async fn one_session(State(st): State<Arc<FeedState>>, Path(file): Path<String>, req: Request) -> Response {
+    let (request, _) = req.into_parts();
     let result = async {
         let id = SessionId::parse(strip_ics(&file)?).map_err(|_| FeedError::NotFound)?;
-        st.serve(&headers, Feed::Session(id), false).await
+        st.serve(&request.headers, Feed::Session(id), false).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn one_person(State(st): State<Arc<FeedState>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+async fn one_person(State(st): State<Arc<FeedState>>, Path(file): Path<String>, req: Request) -> Response {
+    let (request, _) = req.into_parts();
     let result = async {
         let id = PersonId::parse(strip_ics(&file)?).map_err(|_| FeedError::NotFound)?;
-        st.serve(&headers, Feed::Person(id), false).await
+        st.serve(&request.headers, Feed::Person(id), false).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, req: Request) -> Response {
+    let (request, _) = req.into_parts();
     let result = async {
         let token = st.agenda.feed_token(strip_ics(&file)?).await?.ok_or(FeedError::NotFound)?;
         let feed = match token.scope {
@@ -155,7 +162,7 @@ async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, head
             FeedScope::Person(id) => Feed::Person(id),
             FeedScope::AllSessions => Feed::Sessions(sessions_filter(&st.config, &[])?, window_moved(&[])),
         };
-        st.serve(&headers, feed, true).await
+        st.serve(&request.headers, feed, true).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -22,7 +22,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::task::Poll;
+use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -63,20 +64,33 @@ struct HttpGuard {
 
 /// Concurrency limit and timeout (503 with Retry-After), and request metrics by route.
 async fn limit_and_measure(State(guard): State<Arc<HttpGuard>>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let start = tokio::time::Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+    let route = guard.metrics.http_route(route);
     let mut response = match guard.permits.try_acquire() {
         Err(_) => refusal(Reason::ConcurrencyLimit, "the server is at its concurrency limit; retry later"),
-        Ok(_permit) => match tokio::time::timeout(guard.timeout, next.run(req)).await {
-            Ok(r) => r,
-            Err(_) => refusal(Reason::Overloaded, "the request took too long; retry later"),
+        Ok(_permit) => match within(start + guard.timeout, next.run(req)).await {
+            Some(r) => r,
+            None => refusal(Reason::Overloaded, "the request took too long; retry later"),
         },
     };
-    guard.metrics.http_request(&route, response.status().as_u16(), start.elapsed());
+    route.record(response.status().as_u16(), start.elapsed());
     if guard.agenda.stale_since().is_some() {
         response.headers_mut().insert(crate::server::STALE_HEADER, HeaderValue::from_static("true"));
     }
     response
+}
+
+/// `answer`, or `None` if it is not ready by `deadline`. What `tokio::time::timeout_at` does,
+/// but the timer is armed only for an answer that waits: most (a cached feed, a 304) are ready
+/// at their first poll, and a timer armed and cancelled per request was a visible part of a
+/// 304's work. A ready answer is taken even past the deadline, as `timeout_at` does.
+async fn within(deadline: tokio::time::Instant, answer: impl Future<Output = Response>) -> Option<Response> {
+    let mut answer = std::pin::pin!(answer);
+    if let Poll::Ready(r) = std::future::poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx))).await {
+        return Some(r);
+    }
+    tokio::time::timeout_at(deadline, answer).await.ok()
 }
 
 /// Liveness: 200 while the server answers. While the store's reads are stale the body says

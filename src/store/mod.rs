@@ -215,6 +215,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The revision of the last write (0 for an empty store).
     async fn revision(&self) -> Result<u64, StoreError>;
+    /// The revision a read starting now sees exactly, when the engine can tell without a
+    /// round trip: every write up to it is visible and no later write has begun to be.
+    /// `None` while a write is being applied, and always for an engine that cannot tell (the
+    /// default; etcd, where another replica's write shows before its watch event). The read
+    /// cache files a ListSessions page under it and serves it while it holds (`api/cache.rs`).
+    fn settled_revision(&self) -> Option<u64> {
+        None
+    }
     async fn stats(&self) -> Result<StoreStats, StoreError>;
     /// Up to `limit` session changes with revisions in (after, upto], in revision order;
     /// [`StoreError::Compacted`] when entries after `after` were pruned.

@@ -106,6 +106,10 @@ pub struct SledStore {
     /// The last revision applied (entry, record and indexes); shared with the flusher, which
     /// stores it as the recovery watermark.
     revision: Arc<AtomicU64>,
+    /// The last revision a write began to apply (taken before its log entry is inserted):
+    /// equal to `revision` while no write is in flight. With it a reader can tell that
+    /// nothing it read came from a write not yet published (see `settled_revision`).
+    begun: AtomicU64,
     /// Writes of sessions and people since open, for the crash hook.
     writes: AtomicU64,
     /// Where it lives, for [`SledStore::checkpoint`].
@@ -239,6 +243,7 @@ impl SledStore {
             meta,
             db,
             ix: RwLock::new(ix),
+            begun: AtomicU64::new(revision.load(Ordering::Acquire)),
             revision,
             writes: AtomicU64::new(0),
             path: path.to_owned(),
@@ -269,6 +274,10 @@ impl SledStore {
     ) -> Result<(u64, u64), StoreError> {
         let rev = self.revision.load(Ordering::Relaxed) + 1;
         let n = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        // Before anything of the write can be read: a cached answer tagged with an older
+        // revision stops being served from here on (a failed write leaves it raised, so the
+        // store counts as unsettled until the next write publishes).
+        self.begun.store(rev, Ordering::SeqCst);
         let (entry, stored) = match (body, record) {
             (Some(b), Record::Delete) => (encode_log(kind, b), None),
             (_, Record::Put(enc)) => (enc.at(rev, Some(kind)), Some(enc.at(rev, None))),
@@ -810,6 +819,12 @@ impl SledStore {
         Ok(self.revision.load(Ordering::Acquire))
     }
 
+    /// The applied revision when no write is in flight; see [`Store::settled_revision`].
+    fn settled(&self) -> Option<u64> {
+        let begun = self.begun.load(Ordering::SeqCst);
+        (self.revision.load(Ordering::SeqCst) == begun).then_some(begun)
+    }
+
     fn stats(&self) -> Result<StoreStats, StoreError> {
         let (writes, flushes) = self.commit.stats();
         Ok(StoreStats {
@@ -994,6 +1009,10 @@ impl Store for Arc<SledStore> {
 
     async fn revision(&self) -> Result<u64, StoreError> {
         SledStore::revision(self)
+    }
+
+    fn settled_revision(&self) -> Option<u64> {
+        self.settled()
     }
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
