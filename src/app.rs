@@ -256,6 +256,11 @@ impl Agenda {
         self.store.settled_revision()
     }
 
+    /// Whether the store tracks a settled revision at all ([`Store::tracks_settled_revision`]).
+    pub fn tracks_settled_revision(&self) -> bool {
+        self.store.tracks_settled_revision()
+    }
+
     /// The highest durable revision.
     pub fn durable_revision(&self) -> u64 {
         self.shared.durable.load(Ordering::Acquire)

@@ -10,21 +10,22 @@
 //! costs one atomic load to check and cannot miss a dependency — a GetSession answer depends
 //! on the session and on every person it names, which a per-record key would have to track.
 //!
-//! **Monotonic.** Two misses of one generation may race: one read the store before a write
-//! became visible, the other after. An entry is replaced only by an answer at least as new
-//! (the highest revision among the records in it; revisions are store-wide), so once a reader
-//! got an answer, no later hit returns an older one.
-//!
-//! **Pages.** A ListSessions page has no revision of its own to order answers by (a delete
-//! takes a session out of it), and the counter above is bumped only after a write's records
-//! are visible: a miss that read the store in between would file a page the counter does not
-//! invalidate, older than an answer someone already got. So a page is also tagged with the
+//! **Monotonic.** The counter above is bumped only after a write's records are visible: a miss
+//! that read the store in between would file an answer the counter does not invalidate, older
+//! than one someone already got. Ordering answers by their records' highest revision does not
+//! close that for pages (a delete takes a session out of one) nor, under load, for GetSession
+//! (its session and people are read one after the other: two answers can each hold a newer
+//! record than the other; `cache::interleaved_writes_and_reads_never_return_an_older_etag_than_one_already_returned`
+//! caught it). So on an engine that tracks it, every answer is also tagged with the
 //! store's settled revision ([`Agenda::settled_revision`]: every write up to it visible, no
-//! later one begun), read before the store read and again after it; the page is filed only if
-//! it did not move (no write overlapped the read, so the page is exactly that revision) and
-//! served only while it has not moved (a write raises it before any of its records can be
-//! read). An engine that cannot tell (etcd) has no settled revision: its pages are not cached.
-//! The key is the request's encoding (filter, view, page size, page token).
+//! later one begun), read before the store read and again after it; the answer is filed only
+//! if it did not move (no write overlapped the read, so the answer is exactly that revision)
+//! and served only while it has not moved (a write raises it before any of its records can be
+//! read). An engine that cannot tell (etcd) has no settled revision: its pages are not cached,
+//! and its GetSession / GetPerson answers fall back to ordering by revision (an entry is
+//! replaced only by an answer whose highest record revision is at least as high), which leaves
+//! the narrow window above open there. A page's key is the request's encoding (filter, view,
+//! page size, page token).
 //!
 //! **What else the bytes depend on.** The feed URLs come from the server's public base URL
 //! (one per server, like the cache); neither answer depends on the caller's token (the guard
@@ -179,12 +180,17 @@ impl ReadCache {
 
     /// The answer for `key`: the cached bytes while valid, else what `build` makes (the
     /// message and the highest revision among its records), encoded once and filed. `build`
-    /// is a future not yet polled, so it reads the store after the ticket is taken.
+    /// is a future not yet polled, so it reads the store after the ticket is taken. On an
+    /// engine with a settled revision the answer is filed and served by it, as a page is
+    /// (the module's comment says why); elsewhere by the write counter and the revision.
     pub async fn answer<M: prost::Message>(
         &self,
         key: Key,
         build: impl Future<Output = Result<(M, u64), Status>>,
     ) -> Result<Encoded, Status> {
+        if self.agenda.tracks_settled_revision() {
+            return self.settled(key, async { Ok(build.await?.0) }).await;
+        }
         let ticket = match self.get(&key, None) {
             Ok(hit) => return Ok(hit),
             Err(ticket) => ticket,
@@ -195,11 +201,21 @@ impl ReadCache {
         Ok(encoded)
     }
 
-    /// A page's answer for `key`, as [`Self::answer`] but valid by the store's settled
-    /// revision (the module's comment says why): read before `build` reads the store and
-    /// again after; filed only if unchanged, under it. Not cached when the store is mid-write
-    /// or cannot tell.
+    /// A page's answer for `key`, as [`Self::answer`] but always by the store's settled
+    /// revision: not cached on an engine that cannot tell.
     pub async fn page<M: prost::Message>(
+        &self,
+        key: Key,
+        build: impl Future<Output = Result<M, Status>>,
+    ) -> Result<Encoded, Status> {
+        self.settled(key, build).await
+    }
+
+    /// The answer for `key` valid by the store's settled revision: read before `build` reads
+    /// the store and again after; filed only if unchanged (no write overlapped the read, so
+    /// the answer is exactly that revision), under it, and served only while it holds. Not
+    /// cached while a write is in flight or when the store cannot tell.
+    async fn settled<M: prost::Message>(
         &self,
         key: Key,
         build: impl Future<Output = Result<M, Status>>,

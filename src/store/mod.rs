@@ -223,6 +223,11 @@ pub trait Store: Send + Sync + 'static {
     fn settled_revision(&self) -> Option<u64> {
         None
     }
+    /// Whether [`Store::settled_revision`] can ever be `Some`: an engine that tracks it (sled)
+    /// says so, so that a reader can tell "a write is in flight" from "cannot tell".
+    fn tracks_settled_revision(&self) -> bool {
+        false
+    }
     async fn stats(&self) -> Result<StoreStats, StoreError>;
     /// Up to `limit` session changes with revisions in (after, upto], in revision order;
     /// [`StoreError::Compacted`] when entries after `after` were pruned.

@@ -1015,6 +1015,10 @@ impl Store for Arc<SledStore> {
         self.settled()
     }
 
+    fn tracks_settled_revision(&self) -> bool {
+        true
+    }
+
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         blocking(self, SledStore::stats).await
     }
