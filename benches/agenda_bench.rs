@@ -358,7 +358,7 @@ fn gen_store(
         let start = agenda_start.map_or(spec.start, day);
         let s = spec.agenda(id, start, agenda_slots);
         let slots = s.slots.len();
-        rt.block_on(service.import_session(s, agenda::transfer::ImportMode::Replace)).expect("the large agenda");
+        rt.block_on(service.import_session(s, agenda::app::ImportMode::Replace)).expect("the large agenda");
         println!("agenda={id} agenda_slots={slots}");
     }
     // Dropping the runtime waits for the service's background work (change log pruning), so

@@ -37,13 +37,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use agenda::app::Agenda;
+use agenda::app::ImportMode;
 use agenda::domain::{
     Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
     Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
     WebUrl,
 };
 use agenda::error::Error;
-use agenda::transfer::ImportMode;
 use jiff::tz::TimeZone;
 use tokio::task::JoinSet;
 

@@ -39,6 +39,7 @@ pub mod bench_floor;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod headers;
 pub mod http;
 pub mod ics;
 pub mod invites;

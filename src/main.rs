@@ -9,11 +9,11 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+use agenda::app::ImportMode;
 use agenda::config::{Config, DataDir, ServeArgs};
 use agenda::domain::Limits;
 use agenda::server::open;
 use agenda::store::SledStore;
-use agenda::transfer::ImportMode;
 
 /// Meeting sessions and their agendas: a gRPC service with iCalendar feeds.
 #[derive(Parser)]
@@ -23,6 +23,27 @@ struct Cli {
     data: DataDir,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--mode` of `agenda import`: the command line's names for [`ImportMode`] (clap's derive
+/// stays here, out of the library).
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+enum ImportModeArg {
+    /// Leave stored records exactly as they are; create only the new ones.
+    #[default]
+    SkipExisting,
+    /// Replace stored records by the file's, as an edit would: sequence numbers go past the
+    /// stored ones, slots the file lacks are shown cancelled; identical records are left alone.
+    Replace,
+}
+
+impl From<ImportModeArg> for ImportMode {
+    fn from(mode: ImportModeArg) -> Self {
+        match mode {
+            ImportModeArg::SkipExisting => ImportMode::SkipExisting,
+            ImportModeArg::Replace => ImportMode::Replace,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -36,7 +57,7 @@ enum Command {
         file: PathBuf,
         /// What to do with a session or person whose id is already stored.
         #[arg(long, value_enum, default_value_t)]
-        mode: ImportMode,
+        mode: ImportModeArg,
     },
     /// Write every session and person as an import file (a consistent snapshot).
     Export {
@@ -140,7 +161,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Import { file, mode } => {
-                finished_store = Some(import(&cli.data.or_default(), &file, mode).await?);
+                finished_store = Some(import(&cli.data.or_default(), &file, mode.into()).await?);
                 Ok(())
             }
             Command::Check => check(&cli.data.or_default()).await,
@@ -211,7 +232,7 @@ async fn import(dir: &Path, file: &Path, mode: ImportMode) -> anyhow::Result<Arc
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
     let (agenda, store) = open(dir, Limits::default()).await?;
-    let summary = agenda::transfer::import(&agenda, &json, mode).await?;
+    let summary = agenda::app::import::import(&agenda, &json, mode).await?;
     println!("{summary}");
     Ok(store)
 }
@@ -273,7 +294,7 @@ fn checkpoint(store: Arc<SledStore>) {
 
 async fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {
     let (agenda, _store) = open(dir, Limits::default()).await?;
-    let text = agenda::transfer::export(&agenda).await?;
+    let text = agenda::app::import::export(&agenda).await?;
     match out {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
         None => std::io::stdout().write_all(text.as_bytes())?,

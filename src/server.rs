@@ -51,9 +51,6 @@ const HEALTH_REPORTED: [&str; 5] = [
 /// stay SERVING because reads still are. A load balancer that routes writes checks this one.
 pub const WRITES_HEALTH: &str = "agenda.v1.Writes";
 
-/// The response header (gRPC metadata) set while the store's reads are stale.
-pub const STALE_HEADER: &str = "agenda-stale";
-
 /// How often the store is probed for staleness when no client reads.
 const STALE_PROBE_EVERY: Duration = Duration::from_secs(1);
 
@@ -187,7 +184,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let agenda = agenda.with_change_log(config.change_log_revisions);
     if config.demo {
         // Only where absent: a restart must never undo the edits made to the demo since.
-        let summary = crate::transfer::import(&agenda, crate::DEMO_DATA, crate::transfer::ImportMode::SkipExisting)
+        let summary = crate::app::import::import(&agenda, crate::DEMO_DATA, crate::app::ImportMode::SkipExisting)
             .await
             .context("loading the demo session")?;
         tracing::info!(%summary, "demo data loaded");
@@ -542,7 +539,7 @@ where
             let mut response = inner.call(req).await?;
             drop(permit);
             if state.agenda.stale_since().is_some() {
-                response.headers_mut().insert(STALE_HEADER, http::HeaderValue::from_static("true"));
+                response.headers_mut().insert(crate::headers::STALE, http::HeaderValue::from_static("true"));
             }
             let code = response
                 .headers()

@@ -5,24 +5,20 @@
 //! zone (`2022-11-17T15:00:00+01:00`), so a file reads like the event page it came from.
 //! Unknown fields are refused so a typo cannot silently drop data.
 //!
-//! Import never loses an edit made in the store: by default ([`ImportMode::SkipExisting`],
-//! also what `serve --demo` uses) a record whose id exists is left exactly as stored;
-//! [`ImportMode::Replace`] replaces it as an edit would, with SEQUENCE numbers past the stored
-//! ones. Either way importing the same file twice changes nothing the second time, and
-//! [`ImportSummary`] says what was created, replaced, unchanged or skipped.
+//! This module only converts between the file and domain values ([`parse`], [`render`]): it
+//! knows nothing of the store. What an import does with records already stored (the modes,
+//! the outcomes, the loop) is [`crate::app::import`]'s.
 //!
 //! Exports carry what a faithful backup needs beyond the page (sequence numbers, creation and
 //! update times); imports keep those when given.
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::Agenda;
 use crate::domain::{
     Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
     RemovedSlot, Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp,
     Violations, Visibility, WebUrl, check_time_range,
 };
-use crate::error::Error;
 
 /// The value of the file's `format` field.
 pub const FORMAT: &str = "agenda-export";
@@ -31,15 +27,13 @@ pub const VERSION: u32 = 1;
 
 /// Why a file could not be imported.
 #[derive(Debug, thiserror::Error)]
-pub enum TransferError {
+pub enum FileError {
     #[error("not an agenda export file: {0}")]
     Syntax(#[from] serde_json::Error),
     #[error("unsupported file: format {format:?} version {version} (expected {FORMAT:?} version {VERSION})")]
     Version { format: String, version: u32 },
     #[error("invalid file: {0}")]
     Invalid(Violations),
-    #[error(transparent)]
-    Agenda(#[from] Error),
 }
 
 /// Declares a snake_case file enum and its conversions to and from the domain enum.
@@ -217,17 +211,17 @@ struct SessionDoc {
 
 /// The people and sessions of a file, validated field by field (paths like
 /// `sessions[0].slots[2].start`).
-pub fn parse(json: &str) -> Result<(Vec<Person>, Vec<Session>), TransferError> {
+pub fn parse(json: &str) -> Result<(Vec<Person>, Vec<Session>), FileError> {
     let file: FileDoc = serde_json::from_str(json)?;
     if file.format != FORMAT || file.version != VERSION {
-        return Err(TransferError::Version { format: file.format, version: file.version });
+        return Err(FileError::Version { format: file.format, version: file.version });
     }
     let mut v = Violations::new("");
     let people: Vec<Option<Person>> =
         file.people.into_iter().enumerate().map(|(i, p)| person_of(&mut v, &format!("people[{i}]"), p)).collect();
     let sessions: Vec<Option<Session>> =
         file.sessions.into_iter().enumerate().map(|(i, s)| session_of(&mut v, &format!("sessions[{i}]"), s)).collect();
-    v.into_result().map_err(TransferError::Invalid)?;
+    v.into_result().map_err(FileError::Invalid)?;
     Ok((people.into_iter().flatten().collect(), sessions.into_iter().flatten().collect()))
 }
 
@@ -507,91 +501,6 @@ pub fn render(people: &[Person], sessions: &[Session]) -> String {
     out
 }
 
-/// What an import does with a record whose id is already stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum ImportMode {
-    /// Leave stored records exactly as they are; create only the new ones.
-    #[default]
-    SkipExisting,
-    /// Replace stored records by the file's, as an edit would: sequence numbers go past the
-    /// stored ones, slots the file lacks are shown cancelled; identical records are left alone.
-    Replace,
-}
-
-/// What importing one record did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportOutcome {
-    /// The id was new.
-    Created,
-    /// The stored record was replaced by the file's (replace mode).
-    Replaced,
-    /// The stored record already held what the file holds (replace mode).
-    Unchanged,
-    /// The stored record was left as it is (skip-existing mode).
-    Skipped,
-}
-
-/// How many records of one kind each outcome had.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ImportCounts {
-    pub created: usize,
-    pub replaced: usize,
-    pub unchanged: usize,
-    pub skipped: usize,
-}
-
-impl ImportCounts {
-    fn add(&mut self, outcome: ImportOutcome) {
-        *match outcome {
-            ImportOutcome::Created => &mut self.created,
-            ImportOutcome::Replaced => &mut self.replaced,
-            ImportOutcome::Unchanged => &mut self.unchanged,
-            ImportOutcome::Skipped => &mut self.skipped,
-        } += 1;
-    }
-}
-
-impl std::fmt::Display for ImportCounts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self { created, replaced, unchanged, skipped } = self;
-        write!(f, "{created} created, {replaced} replaced, {unchanged} unchanged, {skipped} skipped")
-    }
-}
-
-/// What an import did, per kind of record; shown as one line
-/// (`sessions: 1 created, 0 replaced, 0 unchanged, 0 skipped; people: ...`).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ImportSummary {
-    pub sessions: ImportCounts,
-    pub people: ImportCounts,
-}
-
-impl std::fmt::Display for ImportSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "sessions: {}; people: {}", self.sessions, self.people)
-    }
-}
-
-/// Imports a file: people first (sessions name them), then sessions. The whole file is
-/// checked before anything is written.
-pub async fn import(agenda: &Agenda, json: &str, mode: ImportMode) -> Result<ImportSummary, TransferError> {
-    let (people, sessions) = parse(json)?;
-    let mut summary = ImportSummary::default();
-    for p in people {
-        summary.people.add(agenda.import_person(p, mode).await?);
-    }
-    for s in sessions {
-        summary.sessions.add(agenda.import_session(s, mode).await?);
-    }
-    Ok(summary)
-}
-
-/// Exports every person and session, as one consistent snapshot.
-pub async fn export(agenda: &Agenda) -> Result<String, Error> {
-    let (people, sessions, _) = agenda.snapshot().await?;
-    Ok(render(&people, &sessions))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,29 +538,29 @@ mod tests {
         assert_eq!(parse(&text).unwrap().0, people);
         let bad = text.replacen("America/New_York", "America/Nowhere", 1);
         match parse(&bad) {
-            Err(TransferError::Invalid(v)) => assert_eq!(v.violations()[0].field, "people[0].time_zone"),
+            Err(FileError::Invalid(v)) => assert_eq!(v.violations()[0].field, "people[0].time_zone"),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn bad_files_say_where() {
-        assert!(matches!(parse("{"), Err(TransferError::Syntax(_))));
-        assert!(matches!(parse(r#"{"format":"x","version":1}"#), Err(TransferError::Version { .. })));
+        assert!(matches!(parse("{"), Err(FileError::Syntax(_))));
+        assert!(matches!(parse(r#"{"format":"x","version":1}"#), Err(FileError::Version { .. })));
         let bad = DEMO.replacen("\"Europe/Zurich\"", "\"Europe/Geneva-ish\"", 1);
         match parse(&bad) {
-            Err(TransferError::Invalid(v)) => assert_eq!(v.violations()[0].field, "sessions[0].time_zone"),
+            Err(FileError::Invalid(v)) => assert_eq!(v.violations()[0].field, "sessions[0].time_zone"),
             other => panic!("{other:?}"),
         }
         let ancient = DEMO.replacen("\"2022-11-17T15:00:00+01:00\"", "\"0001-11-17T15:00:00+01:00\"", 1);
         match parse(&ancient) {
-            Err(TransferError::Invalid(v)) => {
+            Err(FileError::Invalid(v)) => {
                 assert_eq!(v.violations()[0].field, "sessions[0].start");
                 assert!(v.violations()[0].description.contains("1900-01-01T00:00:00Z"));
             }
             other => panic!("{other:?}"),
         }
         let typo = DEMO.replacen("\"recording_url\"", "\"recordingurl\"", 1);
-        assert!(matches!(parse(&typo), Err(TransferError::Syntax(_))));
+        assert!(matches!(parse(&typo), Err(FileError::Syntax(_))));
     }
 }

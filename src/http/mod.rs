@@ -76,7 +76,7 @@ async fn limit_and_measure(State(guard): State<Arc<HttpGuard>>, req: Request, ne
     };
     route.record(response.status().as_u16(), start.elapsed());
     if guard.agenda.stale_since().is_some() {
-        response.headers_mut().insert(crate::server::STALE_HEADER, HeaderValue::from_static("true"));
+        response.headers_mut().insert(crate::headers::STALE, HeaderValue::from_static("true"));
     }
     response
 }
@@ -106,17 +106,14 @@ async fn healthz(State(agenda): State<Agenda>) -> String {
     }
 }
 
-/// The header that names the reason of a refused request.
-pub const REASON_HEADER: &str = "agenda-error-reason";
-
 /// The one way the HTTP listener refuses a request: the reason's status, `message` as a
-/// plain-text body, the reason in [`REASON_HEADER`], and `Retry-After` with every 503 (each
+/// plain-text body, the reason in [`crate::headers::ERROR_REASON`], and `Retry-After` with every 503 (each
 /// is temporary: a limit, a timeout, a store that failed).
 fn refusal(reason: Reason, message: &str) -> Response {
     let status = reason.http_status();
     let mut r = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response();
     let headers = r.headers_mut();
-    headers.insert(REASON_HEADER, HeaderValue::from_static(reason.as_str()));
+    headers.insert(crate::headers::ERROR_REASON, HeaderValue::from_static(reason.as_str()));
     if status == StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }

@@ -224,3 +224,290 @@ fn tokens(code: &str) -> Vec<(usize, String)> {
     }
     out
 }
+
+/// The library's top-level modules (`mod` lines of src/lib.rs, inline ones included).
+fn top_level_modules() -> Vec<String> {
+    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
+    let tokens = tokens(&code_only(&lib));
+    let mut braces = 0usize;
+    let mut out = Vec::new();
+    for (i, (_, t)) in tokens.iter().enumerate() {
+        match t.as_str() {
+            "{" => braces += 1,
+            "}" => braces = braces.saturating_sub(1),
+            "mod" if braces == 0 => out.push(tokens[i + 1].1.clone()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Which top-level module each of the library's files belongs to: `src/api/people.rs` is
+/// `api`'s. Files of the binary (`main.rs` and what it declares) belong to none.
+fn library_files() -> Vec<(String, PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let modules = top_level_modules();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    files
+        .into_iter()
+        .filter_map(|file| {
+            let relative = file.strip_prefix(&root).unwrap().to_path_buf();
+            let first = relative.components().next()?.as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned();
+            modules.contains(&first).then(|| (first, relative, std::fs::read_to_string(&file).unwrap()))
+        })
+        .collect()
+}
+
+/// The top-level modules that the non-test code of a file at `depth` names: by `crate::x`,
+/// by each branch of `crate::{x, y::z}`, or by a `super::` that climbs to the crate root.
+/// Items under `#[cfg(test)]` (or `#[cfg(all(test, ...))]`) are left out: a test may reach
+/// anywhere.
+fn dependencies(src: &str, depth: usize, modules: &[String]) -> std::collections::BTreeSet<String> {
+    let tokens = tokens(&code_only(src));
+    let text = |i: usize| tokens.get(i).map_or("", |(_, t)| t.as_str());
+    let mut out = std::collections::BTreeSet::new();
+    let mut named = |name: &str| {
+        if modules.iter().any(|m| m == name) {
+            out.insert(name.to_owned());
+        }
+    };
+    let mut braces = 0usize;
+    let mut inline_mods: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = text(i);
+        // `#[cfg(test)]` or `#[cfg(all(test, ...))]`: skip the item it guards.
+        if t == "#" && text(i + 1) == "[" && text(i + 2) == "cfg" && text(i + 3) == "(" {
+            let test_only = text(i + 4) == "test" || (text(i + 4) == "all" && text(i + 6) == "test");
+            let mut j = i + 1;
+            let mut depth = 0usize;
+            while j < tokens.len() {
+                match text(j) {
+                    "[" => depth += 1,
+                    "]" => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            if test_only {
+                // The item: up to a `;` outside braces, or through its first brace block.
+                let mut k = j + 1;
+                let mut nested = 0usize;
+                while k < tokens.len() {
+                    match text(k) {
+                        ";" if nested == 0 => break,
+                        "{" => nested += 1,
+                        "}" => {
+                            nested -= 1;
+                            if nested == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    k += 1;
+                }
+                i = k + 1;
+                continue;
+            }
+            i = j + 1;
+            continue;
+        }
+        let prev = if i > 0 { text(i - 1) } else { "" };
+        match t {
+            "{" => {
+                braces += 1;
+                if i >= 2 && text(i - 2) == "mod" {
+                    inline_mods.push(braces);
+                }
+            }
+            "}" => {
+                if inline_mods.last() == Some(&braces) {
+                    inline_mods.pop();
+                }
+                braces = braces.saturating_sub(1);
+            }
+            _ if prev == "::" => {}
+            "crate" if text(i + 1) == "::" && text(i + 2) == "{" => {
+                // Each branch of the group: the first name after `{` and after each `,` at
+                // the group's own level.
+                let mut j = i + 3;
+                let mut level = 1usize;
+                let mut expect_name = true;
+                while j < tokens.len() && level > 0 {
+                    match text(j) {
+                        "{" => level += 1,
+                        "}" => level -= 1,
+                        "," if level == 1 => expect_name = true,
+                        name if expect_name && level == 1 => {
+                            named(name);
+                            expect_name = false;
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+            }
+            "crate" if text(i + 1) == "::" => named(text(i + 2)),
+            "super" if text(i + 1) == "::" => {
+                let mut climbs = 1;
+                while text(i + 2 * climbs) == "super" && text(i + 2 * climbs + 1) == "::" {
+                    climbs += 1;
+                }
+                if climbs == depth + inline_mods.len() {
+                    named(text(i + 2 * climbs));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Every circle among the top-level modules, each as `a -> b -> a`, from the strongly
+/// connected components of the graph `edges` (Tarjan's algorithm).
+fn circles(edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>) -> Vec<String> {
+    use std::collections::BTreeMap;
+    struct Walk<'a> {
+        edges: &'a BTreeMap<String, std::collections::BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        components: Vec<Vec<&'a str>>,
+    }
+    impl<'a> Walk<'a> {
+        fn visit(&mut self, v: &'a str) {
+            let n = self.index.len();
+            self.index.insert(v, n);
+            self.low.insert(v, n);
+            self.stack.push(v);
+            for w in self.edges.get(v).into_iter().flatten() {
+                if !self.index.contains_key(w.as_str()) {
+                    self.visit(w);
+                    let low = self.low[v].min(self.low[w.as_str()]);
+                    self.low.insert(v, low);
+                } else if self.stack.contains(&w.as_str()) {
+                    let low = self.low[v].min(self.index[w.as_str()]);
+                    self.low.insert(v, low);
+                }
+            }
+            if self.low[v] == self.index[v] {
+                let at = self.stack.iter().rposition(|x| *x == v).unwrap();
+                let component = self.stack.split_off(at);
+                if component.len() > 1 {
+                    self.components.push(component);
+                }
+            }
+        }
+    }
+    let mut walk =
+        Walk { edges, index: BTreeMap::new(), low: BTreeMap::new(), stack: Vec::new(), components: Vec::new() };
+    for v in edges.keys() {
+        if !walk.index.contains_key(v.as_str()) {
+            walk.visit(v);
+        }
+    }
+    walk.components
+        .into_iter()
+        .map(|mut c| {
+            c.sort();
+            // One circle through the component's first module, found by a breadth-first search.
+            let start = c[0];
+            let mut previous: BTreeMap<&str, &str> = BTreeMap::new();
+            let mut queue = std::collections::VecDeque::from([start]);
+            let mut end = start;
+            'search: while let Some(v) = queue.pop_front() {
+                for w in edges.get(v).into_iter().flatten() {
+                    if w == start {
+                        end = v;
+                        break 'search;
+                    }
+                    if c.contains(&w.as_str()) && !previous.contains_key(w.as_str()) {
+                        previous.insert(w, v);
+                        queue.push_back(w);
+                    }
+                }
+            }
+            let mut path = vec![start, end];
+            while let Some(p) = previous.get(path[path.len() - 1]).copied() {
+                path.push(p);
+            }
+            let mut path: Vec<&str> = path.into_iter().rev().collect();
+            path.dedup();
+            path.insert(0, start);
+            path.dedup();
+            format!("{} (all of: {})", path.join(" -> "), c.join(", "))
+        })
+        .collect()
+}
+
+/// The graph of top-level modules, read from the library's non-test code.
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let modules = top_level_modules();
+    let mut edges: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        modules.iter().map(|m| (m.clone(), Default::default())).collect();
+    for (module, relative, text) in library_files() {
+        let mut deps = dependencies(&text, module_depth(&relative), &modules);
+        deps.remove(&module);
+        edges.get_mut(&module).unwrap().extend(deps);
+    }
+    edges
+}
+
+#[test]
+fn no_circle_between_top_level_modules() {
+    let graph = module_graph();
+    assert!(graph.len() > 8, "the top-level modules were found: {:?}", graph.keys());
+    let found = circles(&graph);
+    assert!(found.is_empty(), "top-level modules that depend on each other in a circle:\n{}", found.join("\n"));
+}
+
+#[test]
+fn architecture_md_names_every_top_level_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let codemap = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let missing: Vec<String> = top_level_modules()
+        .into_iter()
+        .filter(|m| m != "pb")
+        .filter(|m| !codemap.contains(&format!("src/{m}.rs")) && !codemap.contains(&format!("src/{m}/")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's codemap does not name these modules (as src/x.rs or src/x/): {missing:?}"
+    );
+}
+
+#[test]
+fn the_circle_rule_reads_grouped_paths_and_skips_tests() {
+    let modules: Vec<String> = ["app", "store", "transfer", "error", "http"].map(String::from).to_vec();
+    let deps = |src: &str, depth: usize| dependencies(src, depth, &modules).into_iter().collect::<Vec<_>>();
+    assert_eq!(deps("use crate::{app::Agenda, store::{Store, keys}};", 1), ["app", "store"]);
+    assert_eq!(deps("fn f() -> crate::error::Error { todo!() }", 2), ["error"]);
+    assert_eq!(deps("use super::super::http::X;", 2), ["http"], "super::super from src/a/b.rs is the crate");
+    assert_eq!(deps("use super::keys;", 2), Vec::<String>::new(), "super:: from src/a/b.rs stays in a");
+    assert_eq!(deps("#[cfg(test)]\nmod tests {\n    use crate::transfer;\n}\nuse crate::app;", 1), ["app"]);
+    assert_eq!(deps("#[cfg(all(test, not(feature = \"etcd\")))]\nuse crate::transfer;", 1), Vec::<String>::new());
+    assert_eq!(deps("#[cfg(feature = \"etcd\")]\nuse crate::transfer;", 1), ["transfer"]);
+    assert_eq!(deps("// crate::app\nlet s = \"crate::store\";", 1), Vec::<String>::new());
+
+    let graph = |pairs: &[(&str, &str)]| {
+        let mut g: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+        for (a, b) in pairs {
+            g.entry(a.to_string()).or_default().insert(b.to_string());
+            g.entry(b.to_string()).or_default();
+        }
+        g
+    };
+    assert!(circles(&graph(&[("api", "app"), ("app", "store"), ("http", "app")])).is_empty());
+    let found = circles(&graph(&[("app", "transfer"), ("transfer", "app"), ("api", "app")]));
+    assert_eq!(found, ["app -> transfer -> app (all of: app, transfer)"]);
+    let found = circles(&graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]));
+    assert_eq!(found, ["a -> b -> c -> a (all of: a, b, c)"]);
+}

@@ -18,6 +18,7 @@ mod etcd_cluster;
 #[cfg(feature = "etcd")]
 mod failover;
 mod feeds;
+mod format_upgrade;
 mod h2util;
 mod helpers;
 mod http;
@@ -25,8 +26,7 @@ mod interop;
 mod invites;
 mod load;
 mod mailbox;
-mod migrate;
-mod migration;
+mod migrate_command;
 mod pages;
 mod people;
 mod production;

@@ -159,7 +159,7 @@ impl IntoResponse for PageError {
                 let mut r = (reason.http_status(), views::not_found(message)).into_response();
                 let headers = r.headers_mut();
                 headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(HTML));
-                headers.insert(super::REASON_HEADER, HeaderValue::from_static(reason.as_str()));
+                headers.insert(crate::headers::ERROR_REASON, HeaderValue::from_static(reason.as_str()));
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 secure(headers);
                 r

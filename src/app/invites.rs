@@ -1,0 +1,94 @@
+//! Invites: what was sent and what failed, and the answers speakers send back.
+
+use std::collections::HashMap;
+
+use super::Agenda;
+use super::now;
+use crate::domain::{
+    Attempt, AttemptResult, InviteMessage, InviteMethod, InviteRecord, PersonId, Session, SessionId, SlotId,
+    Violations, role_on,
+};
+use crate::error::{Error, Reason};
+use crate::ics::itip::{self, Reply};
+
+impl Agenda {
+    /// What was sent and what failed, for each slot and person of a session.
+    pub async fn invite_records(&self, session: &SessionId) -> Result<Vec<InviteRecord>, Error> {
+        Ok(self.store.invite_records(session).await?)
+    }
+
+    /// Records messages as sent (idempotent: marking twice, or a message older than one
+    /// recorded, changes nothing); every session named must exist. A REQUEST keeps the role
+    /// the person has on the slot, for the CANCEL that may follow.
+    pub async fn mark_invites_sent(&self, messages: Vec<InviteMessage>) -> Result<(), Error> {
+        self.record_invites(messages.into_iter().map(|m| (m, None)).collect()).await
+    }
+
+    /// Records messages the sender could not deliver, each with its reason (kept until that
+    /// message or a newer one is sent).
+    pub async fn mark_invites_failed(&self, failures: Vec<(InviteMessage, String)>) -> Result<(), Error> {
+        self.record_invites(failures.into_iter().map(|(m, reason)| (m, Some(reason))).collect()).await
+    }
+
+    /// Records what happened to messages: sent (`None`) or failed with a reason; all or none.
+    async fn record_invites(&self, reports: Vec<(InviteMessage, Option<String>)>) -> Result<(), Error> {
+        let mut sessions: HashMap<SessionId, Session> = HashMap::new();
+        let mut attempts = Vec::with_capacity(reports.len());
+        let time = now();
+        for (message, failure) in reports {
+            if !sessions.contains_key(&message.session) {
+                let s = self.get_session(&message.session).await?;
+                sessions.insert(s.id.clone(), s);
+            }
+            let s = &sessions[&message.session];
+            let result = match failure {
+                Some(reason) => AttemptResult::Failed { reason },
+                None => {
+                    let slot = s.slots.iter().find(|sl| sl.id == message.slot);
+                    let role =
+                        slot.filter(|_| message.method == InviteMethod::Request).map(|sl| role_on(sl, &message.person));
+                    AttemptResult::Sent { role }
+                }
+            };
+            attempts.push(Attempt { message, session_created: s.meta.create_time, time, result });
+        }
+        self.write(|st| st.record_invites(&attempts)).await?;
+        Ok(())
+    }
+
+    /// Applies a speaker's answer to the invite for `slot`: the person on the slot whose
+    /// address is the reply's attendee gets its status as their answer on that slot. Refused
+    /// (the store untouched) when the reply breaks a rule that needs the session
+    /// (`itip::check_reply`: a SEQUENCE never sent, another organizer), when the address is
+    /// not an attendee's, or when the answer is to an older version of the slot.
+    pub async fn apply_reply(
+        &self,
+        session: &SessionId,
+        slot: &SlotId,
+        reply: &Reply,
+    ) -> Result<(Session, PersonId), Error> {
+        let (email, sequence, status) = (reply.attendee.as_str(), reply.sequence, reply.status);
+        let current = self.get_session(session).await?;
+        itip::check_reply(reply, &current, current.slot(slot)?).map_err(|e| {
+            let mut v = Violations::new("");
+            v.add("ics", e.to_string());
+            Error::from(crate::domain::Error::Invalid(v))
+        })?;
+        let people = self.people_of(&current).await?;
+        let on_slot = current.slot(slot)?;
+        let person = people
+            .iter()
+            .filter(|p| on_slot.speakers.contains(&p.id) || on_slot.moderators.contains(&p.id))
+            .find(|p| p.email.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case(email)))
+            .map(|p| p.id.clone())
+            .ok_or_else(|| {
+                Error::refused(
+                    Reason::NotAnAttendee,
+                    format!("{email} is not the address of a speaker or moderator of slot \"{slot}\""),
+                    [("session_id", session.to_string()), ("slot_id", slot.to_string())],
+                )
+            })?;
+        let updated = self.update_session(session, None, |s| s.record_reply(slot, &person, sequence, status)).await?;
+        Ok((updated, person))
+    }
+}
