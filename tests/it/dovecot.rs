@@ -1,7 +1,7 @@
 //! A real IMAP server for the mailbox tests: Dovecot (Debian's `dovecot-imapd`, which
-//! scripts/test installs) started as a process with a throw-away configuration in a temporary
-//! directory: loopback only, one passwd-file user, Maildir, its own base and state
-//! directories, its log in the directory. `AGENDA_TEST_DOVECOT` names the binary when it is
+//! scripts/test installs) started as a process in a temporary directory, with the configuration
+//! the README's recipe uses (docs/dovecot/agenda-dovecot.conf: loopback only, one passwd-file
+//! user, Maildir, its own base and state directories, its log in the directory). `AGENDA_TEST_DOVECOT` names the binary when it is
 //! not `/usr/sbin/dovecot` or on the PATH.
 //!
 //! Run as root (CI, containers), Dovecot's login processes must not be root and mail must not
@@ -18,6 +18,10 @@ use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpStream;
 
 use crate::helpers::eventually;
+
+/// The configuration shipped for the README's recipe: the tests start the same one.
+const CONFIG: &str = include_str!("../../docs/dovecot/agenda-dovecot.conf");
+const CONFIG_PATH: &str = "docs/dovecot/agenda-dovecot.conf";
 
 pub const USER: &str = "organizer";
 pub const PASSWORD: &str = "organizer-password";
@@ -93,34 +97,28 @@ impl Dovecot {
         }
         let passwd = self.path("passwd");
         std::fs::write(&passwd, format!("{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{}::\n", home.display())).unwrap();
-        let r = root.display();
+        // The configuration the README's recipe starts, with its four words filled in.
+        let mut config = CONFIG
+            .replace("@DIR@", &root.display().to_string())
+            .replace("@PORT@", &self.port.to_string())
+            .replace("@USER@", &login_user)
+            .replace("@GROUP@", &login_group);
         // Implicit TLS on its own listener; STARTTLS is offered on the plain one with ssl = yes.
-        let (ssl, imaps) = match (tls, self.imaps_port) {
-            (Some((cert, key)), Some(port)) => {
-                std::fs::write(self.path("server.pem"), cert).unwrap();
-                std::fs::write(self.path("server.key"), key).unwrap();
+        if let (Some((cert, key)), Some(port)) = (tls, self.imaps_port) {
+            std::fs::write(self.path("server.pem"), cert).unwrap();
+            std::fs::write(self.path("server.key"), key).unwrap();
+            let r = root.display();
+            for (plain, with_tls) in [
+                ("ssl = no\n", format!("ssl = yes\nssl_cert = <{r}/server.pem\nssl_key = <{r}/server.key\n")),
                 (
-                    format!("ssl = yes\nssl_cert = <{r}/server.pem\nssl_key = <{r}/server.key\n"),
-                    format!("address = 127.0.0.1\n    port = {port}\n    ssl = yes"),
-                )
+                    "inet_listener imaps {\n    port = 0\n",
+                    format!("inet_listener imaps {{\n    address = 127.0.0.1\n    port = {port}\n    ssl = yes\n"),
+                ),
+            ] {
+                assert!(config.contains(plain), "{CONFIG_PATH} no longer has `{plain}`");
+                config = config.replace(plain, &with_tls);
             }
-            _ => ("ssl = no\n".to_owned(), "port = 0".to_owned()),
-        };
-        let config = format!(
-            "base_dir = {r}/run\nstate_dir = {r}/state\ninstance_name = agenda-test-{port}\n\
-             listen = 127.0.0.1\nprotocols = imap\n{ssl}disable_plaintext_auth = no\n\
-             auth_mechanisms = plain login\nlog_path = {r}/dovecot.log\n\
-             first_valid_uid = 1\nfirst_valid_gid = 1\n\
-             default_internal_user = {login_user}\ndefault_internal_group = {login_group}\n\
-             default_login_user = {login_user}\nmail_location = maildir:~/Maildir\n\
-             service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-             inet_listener imaps {{\n    {imaps}\n  }}\n}}\n\
-             service anvil {{\n  chroot =\n}}\n\
-             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {passwd}\n}}\n\
-             userdb {{\n  driver = passwd-file\n  args = username_format=%u {passwd}\n}}\n",
-            port = self.port,
-            passwd = passwd.display(),
-        );
+        }
         std::fs::write(self.path("dovecot.conf"), config).unwrap();
     }
 

@@ -31,6 +31,7 @@ mod pages;
 mod people;
 mod production;
 mod properties;
+mod readme;
 #[cfg(feature = "etcd")]
 mod replicas;
 mod replies;

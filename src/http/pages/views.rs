@@ -230,10 +230,15 @@ pub fn index(search: &Search, upcoming: &Listing, past: &Listing, links: &FeedLi
             h2 { "Subscribe" }
             ul.plain {
                 li { a href=(all.webcal) { "Subscribe to every public session (webcal)" } }
-                li { a href=(all.url) { "Calendar feed (https)" } }
+                li { a href=(all.url) { (feed_label(&all.url)) } }
             }
         },
     )
+}
+
+/// The plain feed link's label, naming the scheme it really has (that of `--public-url`).
+fn feed_label(url: &str) -> &'static str {
+    if url.starts_with("https:") { "Calendar feed (https)" } else { "Calendar feed (http)" }
 }
 
 /// The session's moderators: participants with that role, else everyone moderating a slot.
@@ -347,7 +352,7 @@ pub fn session(s: &Session, people: &People, links: &FeedLinks) -> String {
             h2 { "Add to calendar" }
             ul.plain {
                 li { a href=(feed.webcal) { "Subscribe (webcal)" } }
-                li { a href=(feed.url) { "Calendar feed (https)" } }
+                li { a href=(feed.url) { (feed_label(&feed.url)) } }
                 li { a href=(google) { "Add to Google Calendar" } }
             }
             p.detail { "Each slot of the programme also has its own .ics file to download." }
@@ -388,7 +393,7 @@ pub fn person_page(p: &Person, slots: &[PersonSlot], links: &FeedLinks) -> Strin
             h2 { "Calendar" }
             ul.plain {
                 li { a href=(feed.webcal) { "Subscribe to " (p.display_name()) "'s slots (webcal)" } }
-                li { a href=(feed.url) { "Calendar feed (https)" } }
+                li { a href=(feed.url) { (feed_label(&feed.url)) } }
             }
         },
     )
