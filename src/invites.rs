@@ -71,7 +71,7 @@ impl StateFilter {
 
 /// Where a listing of the outbox stopped: entries are in (session start, session id, slot,
 /// person) order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EntryCursor {
     pub session: SessionCursor,
     pub slot: SlotId,

@@ -1,6 +1,7 @@
-//! The gRPC API: one file per service, each a thin layer that parses the request into domain
-//! values (`convert`), calls the app layer, and renders the answer. Errors become statuses in
-//! `status`, nowhere else.
+//! The gRPC API: one file per service, each a thin layer that parses the request into a
+//! command of domain values (`requests`, built from the field parsers in `convert`), calls the
+//! app layer, and renders the answer (`convert` again). Errors become statuses in `status`,
+//! nowhere else; page tokens are made and read in `page_token`.
 
 mod admin;
 mod cache;
@@ -10,6 +11,7 @@ mod feeds;
 mod invites;
 pub mod page_token;
 mod people;
+mod requests;
 mod sessions;
 pub mod status;
 mod watch;
@@ -26,8 +28,6 @@ pub use people::PersonApi;
 pub use sessions::SessionApi;
 
 use std::sync::Arc;
-
-use tonic::Status;
 
 use crate::domain::Violations;
 use crate::error::Error;
@@ -71,38 +71,6 @@ pub fn person_server(api: PersonApi, max_message_bytes: usize) -> PersonServer {
     let generated = crate::pb::person_service_server::PersonServiceServer::from_arc(Arc::clone(&api))
         .max_decoding_message_size(max_message_bytes);
     codec::Intercept::new(generated, people::GET_PERSON, people::GetPersonEncoded(api), max_message_bytes)
-}
-
-/// Default and maximum page sizes of every listing (AIP-158: a larger request is capped, not
-/// refused). A page of 1000 people, person slots or BASIC sessions is a few hundred kilobytes,
-/// well under a client's default 4 MiB message limit; FULL sessions have their own, smaller
-/// maximum ([`MAX_FULL_SESSIONS`]).
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 1000;
-
-/// Most sessions in a FULL ListSessions page: a session with its slots and participants is
-/// about 2 KB on average (the generated store's 10 slots), so 100 make about 200 KB, and a few
-/// large agendas (up to `max_slots` each) still fit a client's 4 MiB limit in most pages.
-const MAX_FULL_SESSIONS: usize = 100;
-
-fn page_size(v: &mut Violations, raw: i32) -> usize {
-    capped_page_size(v, raw, MAX_PAGE_SIZE)
-}
-
-fn capped_page_size(v: &mut Violations, raw: i32, max: usize) -> usize {
-    match raw {
-        n if n < 0 => {
-            v.add("page_size", "must not be negative");
-            0
-        }
-        0 => DEFAULT_PAGE_SIZE,
-        n => (n as usize).min(max),
-    }
-}
-
-/// INVALID_ARGUMENT for collected violations, or `Ok` when there are none.
-fn check(v: Violations) -> Result<(), Status> {
-    v.into_result().map_err(|v| status::invalid(&v))
 }
 
 /// Rewrites the field paths of a validation error from the domain's (relative to a session)

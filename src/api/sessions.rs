@@ -7,10 +7,13 @@ use tonic::{Request, Response, Status};
 
 use super::cache::{Key, ReadCache};
 use super::codec::{Answer, EncodedMethod};
-use super::convert::{self as c, session_id};
-use super::{MAX_FULL_SESSIONS, MAX_PAGE_SIZE, capped_page_size, check, page_token, remap, slot_fields, under};
+use super::convert as c;
+use super::requests::{
+    AddParticipant, AddSlot, CreateSession, DeleteSession, GetSession, ListSessions, RemoveParticipant, RemoveSlot,
+    ReorderParticipants, UpdateParticipant, UpdateSession, UpdateSlot, WatchSessions, parse,
+};
+use super::{remap, slot_fields, under};
 use crate::app::Agenda;
-use crate::domain::{PersonId, SessionCursor, SessionFilter, SessionId, SlotId, Timestamp, Violations};
 use crate::links::FeedLinks;
 use crate::metrics::Metrics;
 use crate::pb::{self, session_service_server::SessionService};
@@ -43,10 +46,8 @@ impl SessionApi {
     /// GetSession's answer and the highest revision among the records it shows (the session
     /// and the people it names: revisions are store-wide).
     async fn get_session_answer(&self, r: &pb::GetSessionRequest) -> Result<(pb::GetSessionResponse, u64), Status> {
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        check(v)?;
-        let s = self.agenda.get_session(&id.expect("checked")).await?;
+        let GetSession { id } = parse(r)?;
+        let s = self.agenda.get_session(&id).await?;
         let people = self.agenda.people_of(&s).await?;
         let revision = people.iter().map(|p| p.meta.revision).fold(s.meta.revision, u64::max);
         let answer = pb::GetSessionResponse {
@@ -58,38 +59,11 @@ impl SessionApi {
 
     /// One page of ListSessions.
     async fn list_sessions_answer(&self, r: &pb::ListSessionsRequest) -> Result<pb::ListSessionsResponse, Status> {
-        let mut v = Violations::new("");
-        let view = c::session_view(&mut v, "view", r.view);
-        let max = if view == c::View::Full { MAX_FULL_SESSIONS } else { MAX_PAGE_SIZE };
-        let size = capped_page_size(&mut v, r.page_size, max);
-        let filter = filter(&mut v, r);
-        let fingerprint = page_token::fingerprint(&format!("sessions {filter:?}"));
-        let after = match page_token::decode(&r.page_token, fingerprint) {
-            Ok(cursor) => cursor.and_then(|cur| {
-                let start = Timestamp::from_second(cur.time).ok();
-                let id = SessionId::parse(&cur.a).ok();
-                if start.is_none() || id.is_none() {
-                    v.add("page_token", "is not a page token issued by this service");
-                }
-                Some(SessionCursor { start: start?, id: id? })
-            }),
-            Err(e) => {
-                v.extend(e);
-                None
-            }
-        };
-        check(v)?;
-        let (sessions, next) = self.agenda.list_sessions(filter, after, size).await?;
+        let ListSessions { view, filter, mut page } = parse(r)?;
+        let (sessions, next) = self.agenda.list_sessions(filter, page.after.take(), page.size).await?;
         Ok(pb::ListSessionsResponse {
             sessions: sessions.iter().map(|s| c::session_view_out(s, &self.links, view)).collect(),
-            next_page_token: next
-                .map(|n| {
-                    page_token::encode(
-                        fingerprint,
-                        page_token::Cursor { time: n.start.as_second(), a: n.id.to_string(), b: String::new() },
-                    )
-                })
-                .unwrap_or_default(),
+            next_page_token: page.next_token(next.as_ref()),
         })
     }
 }
@@ -137,41 +111,10 @@ fn session_reply(s: &crate::domain::Session, links: &FeedLinks) -> Option<pb::Se
     Some(c::session_out(s, links))
 }
 
-/// The filters of a ListSessions request, checked.
-fn filter(v: &mut Violations, r: &pb::ListSessionsRequest) -> SessionFilter {
-    let from = c::parse_optional_time(v, "from_time", r.from_time.as_ref());
-    let to = c::parse_optional_time(v, "to_time", r.to_time.as_ref());
-    if let (Some(f), Some(t)) = (from, to)
-        && t <= f
-    {
-        v.add("to_time", "must be after from_time");
-    }
-    let text = |s: &str| {
-        let s = s.trim().to_lowercase();
-        (!s.is_empty()).then_some(s)
-    };
-    let person = if r.person_id.is_empty() { None } else { v.check("person_id", PersonId::parse(&r.person_id)) };
-    SessionFilter {
-        from,
-        to,
-        organizer: text(&r.organizer),
-        tag: text(&r.tag),
-        person,
-        status: c::status_filter(v, "status", r.status).flatten(),
-        visibility: None,
-        text: text(&r.query),
-    }
-}
-
 #[tonic::async_trait]
 impl SessionService for SessionApi {
     async fn create_session(&self, req: Request<pb::CreateSessionRequest>) -> Reply<pb::CreateSessionResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = c::id(&mut v, "session_id", &r.session_id, true, SessionId::parse, SessionId::generate);
-        // An absent session is read as an empty one, so the answer names each required field.
-        let session = c::new_session(&mut v, "session", id, &r.session.unwrap_or_default(), self.agenda.limits());
-        check(v)?;
+        let CreateSession { session } = CreateSession::parse(req.get_ref(), self.agenda.limits())?;
         let s = self.agenda.create_session(session).await.map_err(|e| remap(e, under("session")))?;
         Ok(Response::new(pb::CreateSessionResponse { session: session_reply(&s, &self.links) }))
     }
@@ -181,19 +124,10 @@ impl SessionService for SessionApi {
     }
 
     async fn update_session(&self, req: Request<pb::UpdateSessionRequest>) -> Reply<pb::UpdateSessionResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let Some(s) = &r.session else {
-            v.add("session", "is required");
-            return Err(super::status::invalid(&v));
-        };
-        let id = session_id(&mut v, "session.id", &s.id);
-        let patch = c::session_patch(&mut v, "session", s, r.update_mask.as_ref());
-        check(v)?;
-        let id = id.expect("checked");
+        let UpdateSession { target, patch } = parse(req.get_ref())?;
         let s = self
             .agenda
-            .update_session(&id, c::etag(&s.etag), |session| {
+            .update_session(&target.id, target.etag(), |session| {
                 patch.clone().apply(session);
                 Ok(())
             })
@@ -203,11 +137,8 @@ impl SessionService for SessionApi {
     }
 
     async fn delete_session(&self, req: Request<pb::DeleteSessionRequest>) -> Reply<pb::DeleteSessionResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        check(v)?;
-        self.agenda.delete_session(&id.expect("checked"), c::etag(&r.etag)).await?;
+        let DeleteSession { target } = parse(req.get_ref())?;
+        self.agenda.delete_session(&target.id, target.etag()).await?;
         Ok(Response::new(pb::DeleteSessionResponse {}))
     }
 
@@ -216,16 +147,11 @@ impl SessionService for SessionApi {
     }
 
     async fn add_slot(&self, req: Request<pb::AddSlotRequest>) -> Reply<pb::AddSlotResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        // An absent slot is read as an empty one, so the answer names each required field.
-        let slot = c::new_slot(&mut v, "slot", &r.slot.unwrap_or_default(), self.agenda.limits());
-        check(v)?;
+        let AddSlot { target, slot } = AddSlot::parse(req.get_ref(), self.agenda.limits())?;
         let slot_id = slot.id.clone();
         let s = self
             .agenda
-            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.add_slot(slot.clone()))
+            .update_session(&target.id, target.etag(), |s| s.add_slot(slot.clone()))
             .await
             .map_err(|e| remap(e, slot_fields))?;
         let stored = s.slot(&slot_id).map(c::slot_out).ok();
@@ -233,56 +159,26 @@ impl SessionService for SessionApi {
     }
 
     async fn update_slot(&self, req: Request<pb::UpdateSlotRequest>) -> Reply<pb::UpdateSlotResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        let Some(slot) = &r.slot else {
-            v.add("slot", "is required");
-            return Err(super::status::invalid(&v));
-        };
-        let slot_id = c::slot_id(&mut v, "slot.id", &slot.id);
-        let patch = c::slot_patch(&mut v, "slot", slot, r.update_mask.as_ref());
-        check(v)?;
-        let slot_id: SlotId = slot_id.expect("checked");
+        let UpdateSlot { target, slot, patch } = parse(req.get_ref())?;
         let s = self
             .agenda
-            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.update_slot(&slot_id, patch.clone()))
+            .update_session(&target.id, target.etag(), |s| s.update_slot(&slot, patch.clone()))
             .await
             .map_err(|e| remap(e, slot_fields))?;
         Ok(Response::new(pb::UpdateSlotResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn remove_slot(&self, req: Request<pb::RemoveSlotRequest>) -> Reply<pb::RemoveSlotResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        let slot_id = c::slot_id(&mut v, "slot_id", &r.slot_id);
-        check(v)?;
-        let slot_id = slot_id.expect("checked");
-        let s = self
-            .agenda
-            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.remove_slot(&slot_id).map(drop))
-            .await?;
+        let RemoveSlot { target, slot } = parse(req.get_ref())?;
+        let s = self.agenda.update_session(&target.id, target.etag(), |s| s.remove_slot(&slot).map(drop)).await?;
         Ok(Response::new(pb::RemoveSlotResponse { session: session_reply(&s, &self.links) }))
     }
 
     async fn add_participant(&self, req: Request<pb::AddParticipantRequest>) -> Reply<pb::AddParticipantResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        let p = match &r.participant {
-            None => {
-                v.add("participant", "is required");
-                None
-            }
-            Some(p) => c::participant(&mut v, "participant", p),
-        };
-        check(v)?;
-        let p = p.expect("checked");
-        let position = r.position.map(|n| n as usize);
+        let AddParticipant { target, participant, position } = parse(req.get_ref())?;
         let s = self
             .agenda
-            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.add_participant(p.clone(), position))
+            .update_session(&target.id, target.etag(), |s| s.add_participant(participant.clone(), position))
             .await
             .map_err(|e| {
                 remap(e, |f| {
@@ -296,20 +192,10 @@ impl SessionService for SessionApi {
         &self,
         req: Request<pb::UpdateParticipantRequest>,
     ) -> Reply<pb::UpdateParticipantResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        let Some(p) = &r.participant else {
-            v.add("participant", "is required");
-            return Err(super::status::invalid(&v));
-        };
-        let person = c::person_id(&mut v, "participant.person_id", &p.person_id);
-        let patch = c::participant_patch(&mut v, "participant", p, r.update_mask.as_ref());
-        check(v)?;
-        let person = person.expect("checked");
+        let UpdateParticipant { target, person, patch } = parse(req.get_ref())?;
         let s = self
             .agenda
-            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| {
+            .update_session(&target.id, target.etag(), |s| {
                 patch.clone().apply(s.participant_mut(&person)?);
                 Ok(())
             })
@@ -330,16 +216,8 @@ impl SessionService for SessionApi {
         &self,
         req: Request<pb::RemoveParticipantRequest>,
     ) -> Reply<pb::RemoveParticipantResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        let person = c::person_id(&mut v, "person_id", &r.person_id);
-        check(v)?;
-        let person = person.expect("checked");
-        let s = self
-            .agenda
-            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.remove_participant(&person))
-            .await?;
+        let RemoveParticipant { target, person } = parse(req.get_ref())?;
+        let s = self.agenda.update_session(&target.id, target.etag(), |s| s.remove_participant(&person)).await?;
         Ok(Response::new(pb::RemoveParticipantResponse { session: session_reply(&s, &self.links) }))
     }
 
@@ -347,48 +225,30 @@ impl SessionService for SessionApi {
         &self,
         req: Request<pb::ReorderParticipantsRequest>,
     ) -> Reply<pb::ReorderParticipantsResponse> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let id = session_id(&mut v, "session_id", &r.session_id);
-        let order: Vec<Option<PersonId>> = r
-            .person_ids
-            .iter()
-            .enumerate()
-            .map(|(i, p)| v.check(format!("person_ids[{i}]"), PersonId::parse(p)))
-            .collect();
-        check(v)?;
-        let order: Vec<PersonId> = order.into_iter().flatten().collect();
-        let s = self
-            .agenda
-            .update_session(&id.expect("checked"), c::etag(&r.etag), |s| s.reorder_participants(&r.group, &order))
-            .await?;
+        let ReorderParticipants { target, group, order } = parse(req.get_ref())?;
+        let s =
+            self.agenda.update_session(&target.id, target.etag(), |s| s.reorder_participants(&group, &order)).await?;
         Ok(Response::new(pb::ReorderParticipantsResponse { session: session_reply(&s, &self.links) }))
     }
 
     type WatchSessionsStream = super::watch::WatchStream;
 
     async fn watch_sessions(&self, req: Request<pb::WatchSessionsRequest>) -> Reply<Self::WatchSessionsStream> {
-        let r = req.into_inner();
-        let mut v = Violations::new("");
-        let session = if r.session_id.is_empty() { None } else { session_id(&mut v, "session_id", &r.session_id) };
-        let person = if r.person_id.is_empty() { None } else { v.check("person_id", PersonId::parse(&r.person_id)) };
-        let organizer = Some(r.organizer.trim().to_lowercase()).filter(|o| !o.is_empty());
-        check(v)?;
-        if let Some(after) = r.after_revision {
+        let WatchSessions { filter, after_revision } = parse(req.get_ref())?;
+        if let Some(after) = after_revision {
             let from = self.agenda.changes_from().await?;
             if after + 1 < from {
                 return Err(super::watch::out_of_range(after, from));
             }
         }
         let permit = Arc::clone(&self.watchers).try_acquire_owned().map_err(|_| super::watch::too_many_watchers())?;
-        let filter = super::watch::WatchFilter { session, organizer, person };
         let stream = super::watch::start(
             permit,
             self.agenda.clone(),
             self.links.clone(),
             Arc::clone(&self.metrics),
             filter,
-            r.after_revision,
+            after_revision,
             self.shutdown.clone(),
         );
         Ok(Response::new(stream))

@@ -47,6 +47,13 @@ fn with_details(
     Status::with_error_details(reason.code(), message, details)
 }
 
+/// A request that did not parse: INVALID_ARGUMENT with every violation.
+impl From<Violations> for Status {
+    fn from(v: Violations) -> Status {
+        invalid(&v)
+    }
+}
+
 impl From<Error> for Status {
     fn from(e: Error) -> Status {
         if let Some(v) = e.violations() {

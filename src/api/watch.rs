@@ -36,6 +36,7 @@ const CHANNEL: usize = 64;
 const BATCH: usize = 256;
 
 /// Which changes a watcher wants.
+#[derive(Debug)]
 pub struct WatchFilter {
     pub session: Option<SessionId>,
     pub organizer: Option<String>,

@@ -1,4 +1,9 @@
 //! What a query asks for: the filters of ListSessions and the feeds, and a person's slots.
+//!
+//! The cursors say where a listing resumes; they are serde values because the API's page
+//! tokens carry them, and reading one back parses its ids as any other input.
+
+use serde::{Deserialize, Serialize};
 
 use super::{PersonId, Role, Session, SessionId, SessionStatus, Slot, SlotId, TimeZoneName, Timestamp, Visibility};
 
@@ -67,21 +72,21 @@ impl SessionFilter {
 
 /// Where a session listing resumes: after this (start, id). Keyset pagination stays correct
 /// while sessions are inserted or deleted, unlike offsets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionCursor {
     pub start: Timestamp,
     pub id: SessionId,
 }
 
 /// Where a people listing resumes: after this (lower-case name, id).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonCursor {
     pub name: String,
     pub id: PersonId,
 }
 
 /// Where a person's slot listing resumes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonSlotCursor {
     pub start: Timestamp,
     pub session: SessionId,

@@ -7,20 +7,25 @@
 //! the named fields, so an unrelated malformed field cannot block them; creates parse every
 //! field and check the domain's rules as well, so one answer lists every problem.
 //!
-//! `scalars` holds ids, timestamps, enums and the field-table machinery; `sessions` the
-//! session, slot, participant, material and organizer messages; `people` the person.
+//! `report` is how a field that must hold a value says it failed (`Reported`, made only by
+//! recording why); `scalars` holds ids, timestamps, enums and the field-table machinery;
+//! `sessions` the session, slot, participant, material and organizer messages; `people` the
+//! person. Whole requests are put together from these in `requests`.
 
 mod people;
+mod report;
 mod scalars;
 mod sessions;
 
 pub use people::{new_person, person_out, person_patch, person_slot_out};
+pub use report::{Report, Reported, each, request};
 pub use scalars::{
-    etag, feed_urls, id, parse_optional_time, partstat, person_id, session_id, slot_id, status_filter, timestamp,
+    etag, feed_urls, id, optional_id, parse_optional_time, partstat, person_id, person_ids, session_id, slot_id,
+    status_filter, timestamp,
 };
 pub use sessions::{
-    View, new_session, new_slot, participant, participant_patch, session_out, session_patch, session_view,
-    session_view_out, slot_out, slot_patch,
+    ParticipantPatch, View, new_session, new_slot, participant, participant_patch, session_out, session_patch,
+    session_view, session_view_out, slot_out, slot_patch,
 };
 
 #[cfg(test)]

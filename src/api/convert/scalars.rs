@@ -3,6 +3,7 @@
 
 use prost_types::FieldMask;
 
+use super::report::{Report, Reported, each};
 use crate::domain::{
     Email, Format, MaterialKind, ParticipationStatus, PersonId, Role, SessionId, SessionStatus, SlotId, SlotKind,
     SlotStatus, Timestamp, Violations, Visibility, WebUrl,
@@ -160,15 +161,9 @@ pub fn optional_email(v: &mut Violations, field: &str, s: &str) -> Option<Option
     if s.is_empty() { Some(None) } else { Some(v.check(field, Email::parse(s))) }
 }
 
-pub fn optional_person(v: &mut Violations, field: &str, s: &str) -> Option<Option<PersonId>> {
-    if s.is_empty() { Some(None) } else { v.check(field, PersonId::parse(s)).map(Some) }
-}
-
-/// A list of person ids; the ids that parse, each malformed one recorded at its index.
-pub fn person_ids(v: &mut Violations, field: &str, ids: &[String]) -> Option<Vec<PersonId>> {
-    let parsed: Vec<Option<PersonId>> =
-        ids.iter().enumerate().map(|(i, s)| v.check(format!("{field}[{i}]"), PersonId::parse(s))).collect();
-    parsed.into_iter().collect()
+/// A list of person ids, each malformed one recorded at its index.
+pub fn person_ids(v: &mut Violations, field: &str, ids: &[String]) -> Result<Vec<PersonId>, Reported> {
+    each(ids, |i, s| v.parsed(format!("{field}[{i}]"), PersonId::parse(s)))
 }
 
 /// Parses an id field: required, or generated when empty and `generate` is set.
@@ -179,27 +174,34 @@ pub fn id<T>(
     generate: bool,
     parse: fn(&str) -> Result<T, crate::domain::IdError>,
     new: fn() -> T,
-) -> Option<T> {
-    if s.is_empty() && generate {
-        return Some(new());
+) -> Result<T, Reported> {
+    match s {
+        "" if generate => Ok(new()),
+        "" => Err(v.reject(field, "is required")),
+        s => v.parsed(field, parse(s)),
     }
-    if s.is_empty() {
-        v.add(field, "is required");
-        return None;
-    }
-    v.check(field, parse(s))
 }
 
-pub fn session_id(v: &mut Violations, field: &str, s: &str) -> Option<SessionId> {
+pub fn session_id(v: &mut Violations, field: &str, s: &str) -> Result<SessionId, Reported> {
     id(v, field, s, false, SessionId::parse, SessionId::generate)
 }
 
-pub fn person_id(v: &mut Violations, field: &str, s: &str) -> Option<PersonId> {
+pub fn person_id(v: &mut Violations, field: &str, s: &str) -> Result<PersonId, Reported> {
     id(v, field, s, false, PersonId::parse, PersonId::generate)
 }
 
-pub fn slot_id(v: &mut Violations, field: &str, s: &str) -> Option<SlotId> {
+pub fn slot_id(v: &mut Violations, field: &str, s: &str) -> Result<SlotId, Reported> {
     id(v, field, s, false, SlotId::parse, SlotId::generate)
+}
+
+/// An id field that may be left empty: empty is `None`.
+pub fn optional_id<T>(
+    v: &mut Violations,
+    field: &str,
+    s: &str,
+    parse: fn(&str) -> Result<T, crate::domain::IdError>,
+) -> Result<Option<T>, Reported> {
+    if s.is_empty() { Ok(None) } else { v.parsed(field, parse(s)).map(Some) }
 }
 
 /// An etag field: empty means "no check".

@@ -9,11 +9,12 @@
 
 use prost_types::FieldMask;
 
+use super::report::{Reported, each, scoped};
 use super::scalars::{
-    Field, add_rules, copied, feed_urls, format, id, masked, material_kind, optional_email, optional_person,
-    optional_url, parse_format, parse_material_kind, parse_partstat, parse_role, parse_slot_kind, parse_slot_status,
-    parse_status, parse_visibility, partstat, patch, person_id, person_ids, role, slot_kind, slot_status, status, time,
-    timestamp, visibility,
+    Field, add_rules, copied, feed_urls, format, id, masked, material_kind, optional_email, optional_id, optional_url,
+    parse_format, parse_material_kind, parse_partstat, parse_role, parse_slot_kind, parse_slot_status, parse_status,
+    parse_visibility, partstat, patch, person_id, person_ids, role, slot_kind, slot_status, status, time, timestamp,
+    visibility,
 };
 use crate::domain::{
     Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus, PersonId, RecordMeta, Role,
@@ -33,7 +34,7 @@ const FORMAT_REQUIRED: &str = "required: SESSION_FORMAT_ONLINE, SESSION_FORMAT_I
 fn material(v: &mut Violations, field: &str, m: &pb::Material) -> Option<Material> {
     let url = optional_url(v, &format!("{field}.url"), &m.url);
     let kind = parse_material_kind(v, &format!("{field}.kind"), m.kind, MaterialKind::Other);
-    let presenter = optional_person(v, &format!("{field}.presenter_id"), &m.presenter_id);
+    let presenter = optional_id(v, &format!("{field}.presenter_id"), &m.presenter_id, PersonId::parse).ok();
     Some(Material { title: m.title.clone(), url: url?, kind: kind?, presenter: presenter? })
 }
 
@@ -43,10 +44,16 @@ fn materials(v: &mut Violations, field: &str, ms: &[pb::Material]) -> Option<Vec
     parsed.into_iter().collect()
 }
 
-pub fn participant(v: &mut Violations, field: &str, p: &pb::Participant) -> Option<Participant> {
+/// A whole participant; `Reported` when any of its fields is malformed.
+pub fn participant(v: &mut Violations, field: &str, p: &pb::Participant) -> Result<Participant, Reported> {
     let person = person_id(v, &format!("{field}.person_id"), &p.person_id);
-    let fields: ParticipantPatch = patch(v, field, p, PARTICIPANT_FIELDS);
-    Some(Participant { person: person?, role: fields.role?, group: fields.group?, status: fields.status? })
+    let fields: Result<ParticipantPatch, Reported> = scoped(v, |v| patch(v, field, p, PARTICIPANT_FIELDS));
+    let (person, fields) = (person?, fields?);
+    // Every row applies to a whole participant, so these defaults are each overwritten.
+    let mut out =
+        Participant { person, role: Role::Participant, group: String::new(), status: ParticipationStatus::NeedsAction };
+    fields.apply(&mut out);
+    Ok(out)
 }
 
 /// A change to some of a participant's writable fields; `None` leaves a field as it is.
@@ -113,12 +120,12 @@ pub(super) const SLOT_FIELDS: &[Field<pb::Slot, SlotPatch>] = &[
     Field {
         name: "speaker_ids",
         is_set: |s| !s.speaker_ids.is_empty(),
-        apply: |v, f, s, p| p.speakers = person_ids(v, f, &s.speaker_ids),
+        apply: |v, f, s, p| p.speakers = person_ids(v, f, &s.speaker_ids).ok(),
     },
     Field {
         name: "moderator_ids",
         is_set: |s| !s.moderator_ids.is_empty(),
-        apply: |v, f, s, p| p.moderators = person_ids(v, f, &s.moderator_ids),
+        apply: |v, f, s, p| p.moderators = person_ids(v, f, &s.moderator_ids).ok(),
     },
     Field {
         name: "materials",
@@ -148,7 +155,7 @@ pub fn slot_patch(v: &mut Violations, field: &str, s: &pb::Slot, mask: Option<&F
 pub fn slot(v: &mut Violations, field: &str, s: &pb::Slot) -> Slot {
     let id = id(v, &format!("{field}.id"), &s.id, true, SlotId::parse, SlotId::generate);
     let mut out = Slot {
-        id: id.unwrap_or_else(SlotId::generate),
+        id: id.unwrap_or_else(|_| SlotId::generate()),
         start: Timestamp::UNIX_EPOCH,
         end: Timestamp::UNIX_EPOCH,
         title: String::new(),
@@ -262,9 +269,7 @@ fn slots(v: &mut Violations, f: &str, s: &pb::Session, p: &mut SessionPatch) {
 }
 
 fn participants(v: &mut Violations, f: &str, s: &pb::Session, p: &mut SessionPatch) {
-    let ps: Vec<Option<Participant>> =
-        s.participants.iter().enumerate().map(|(i, pp)| participant(v, &format!("{f}[{i}]"), pp)).collect();
-    p.participants = ps.into_iter().collect();
+    p.participants = each(&s.participants, |i, pp| participant(v, &format!("{f}[{i}]"), pp)).ok();
 }
 
 /// The session fields an UpdateSession applies, parsed; `field` is the message's path
