@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use agenda::app::Agenda;
 use agenda::domain::{Limits, Session, Timestamp};
-use agenda::ics::feed::{self, CalendarInfo, FeedSettings, People};
+use agenda::ics::feed::{self, CalendarInfo, CalendarSettings, People};
 use agenda::links::FeedLinks;
 use agenda::pb;
 use agenda::pb::person_service_client::PersonServiceClient;
@@ -420,7 +420,7 @@ fn agenda_feed(spec: &Spec, slots: usize) -> (Session, People, CalendarInfo) {
 /// One cold render (events from the session, then the calendar text): (ms, bytes).
 fn render_once(spec: &Spec, slots: usize) -> (f64, usize) {
     let (s, people, info) = agenda_feed(spec, slots);
-    let settings = FeedSettings::default();
+    let settings = CalendarSettings::default();
     let t = Instant::now();
     let events = feed::agenda_events(&settings, &s, &people);
     let text = feed::render(&settings, &info, &events);
@@ -430,7 +430,7 @@ fn render_once(spec: &Spec, slots: usize) -> (f64, usize) {
 fn render(iterations: usize, slots: usize, json: Option<&Path>, ics: Option<&Path>) {
     let spec = Spec::small();
     let (s, people, info) = agenda_feed(&spec, slots);
-    let settings = FeedSettings::default();
+    let settings = CalendarSettings::default();
     let mut times = Vec::with_capacity(iterations);
     let mut bytes = 0;
     // One untimed round first (tz database and allocator warm), as a server would have had.
@@ -1108,7 +1108,7 @@ async fn outbox(spec: &Spec, reps: usize) {
     let store = Arc::new(SledStore::open(dir.path()).expect("open"));
     let agenda = Agenda::new(store.shared(), Limits::default()).await.expect("revision");
     let loaded = synth::load(&agenda, spec, 64).await.expect("load");
-    let settings = FeedSettings::default();
+    let settings = CalendarSettings::default();
     let mut sent = 0;
     for s in spec.all_sessions() {
         let q = ListQuery {

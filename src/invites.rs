@@ -11,7 +11,7 @@ use crate::domain::{
     PersonId, Role, Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, TimeZoneName, Timestamp,
 };
 use crate::error::{Error, Kind, Reason};
-use crate::ics::feed::{FeedSettings, People, local_span, person_line, slot_uid, zone_label};
+use crate::ics::feed::{CalendarSettings, People, local_span, person_line, slot_uid, zone_label};
 use crate::ics::itip;
 use crate::ics::vtimezone::is_utc;
 use crate::mail::{self, Mail};
@@ -236,7 +236,7 @@ pub async fn sessions_naming(agenda: &Agenda, person: &PersonId) -> Result<Vec<S
 }
 
 /// The pending messages of `examined`, oldest first, rendered, at most `limit`.
-pub fn due_of(settings: &FeedSettings, examined: &[&Examined], limit: usize) -> Result<Vec<RenderedInvite>, Error> {
+pub fn due_of(settings: &CalendarSettings, examined: &[&Examined], limit: usize) -> Result<Vec<RenderedInvite>, Error> {
     let now = Timestamp::now();
     let mut pending: Vec<(&SessionOutbox, &OutboxEntry)> =
         examined.iter().flat_map(|x| x.pending().map(move |e| (&x.0, e))).collect();
@@ -265,7 +265,7 @@ fn blocked(by: BlockedBy, m: &InviteMessage) -> Error {
 
 /// Renders one entry's message. Refused when an address is missing.
 fn render(
-    settings: &FeedSettings,
+    settings: &CalendarSettings,
     o: &SessionOutbox,
     entry: &OutboxEntry,
     now: Timestamp,
@@ -318,7 +318,7 @@ fn render(
 /// sent or not: every one, for previews and the command line.
 pub async fn create(
     agenda: &Agenda,
-    settings: &FeedSettings,
+    settings: &CalendarSettings,
     session: &SessionId,
     person: &PersonId,
     slot: Option<&SlotId>,
@@ -330,7 +330,7 @@ pub async fn create(
 /// with the slot to continue after when there are more.
 pub async fn create_page(
     agenda: &Agenda,
-    settings: &FeedSettings,
+    settings: &CalendarSettings,
     session: &SessionId,
     person: &PersonId,
     slot: Option<&SlotId>,
@@ -371,7 +371,7 @@ pub async fn create_page(
 /// more.
 pub async fn list(
     agenda: &Agenda,
-    settings: &FeedSettings,
+    settings: &CalendarSettings,
     q: &ListQuery,
 ) -> Result<(Vec<Listed>, Option<EntryCursor>), Error> {
     let now = Timestamp::now();
@@ -441,7 +441,7 @@ pub async fn list(
 
 /// Pending messages, oldest first, rendered, at most `limit` (blocked ones excluded), of
 /// every session that has not ended: a look at the whole store (the sender uses [`due_of`]).
-pub async fn due(agenda: &Agenda, settings: &FeedSettings, limit: usize) -> Result<Vec<RenderedInvite>, Error> {
+pub async fn due(agenda: &Agenda, settings: &CalendarSettings, limit: usize) -> Result<Vec<RenderedInvite>, Error> {
     let now = Timestamp::now();
     let mut examined = Vec::new();
     for s in coming(agenda, now).await? {
@@ -568,7 +568,7 @@ fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: Invi
 }
 
 /// The UID of the slot a message is about.
-pub fn uid(settings: &FeedSettings, m: &InviteMessage) -> String {
+pub fn uid(settings: &CalendarSettings, m: &InviteMessage) -> String {
     slot_uid(settings, m.session.as_str(), m.slot.as_str())
 }
 
@@ -584,7 +584,7 @@ pub struct AppliedReply {
 /// Parses an iTIP REPLY (`ics`, as received) and applies it: the one path of the ApplyReply
 /// RPC and of the reply mailbox (`mailbox`), so both accept and refuse the same replies. An
 /// unreadable object is invalid field `ics`; a reply about no slot of ours is NOT_FOUND.
-pub async fn apply_reply_text(agenda: &Agenda, settings: &FeedSettings, ics: &str) -> Result<AppliedReply, Error> {
+pub async fn apply_reply_text(agenda: &Agenda, settings: &CalendarSettings, ics: &str) -> Result<AppliedReply, Error> {
     let reply = itip::parse_reply(ics.as_bytes()).map_err(|e| Error::invalid("ics", e.to_string()))?;
     let (session, slot) = itip::parse_slot_uid(settings, &reply.uid)
         .ok_or_else(|| Error::not_found(Kind::Slot, format!("for UID {}", reply.uid)))?;

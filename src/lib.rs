@@ -23,11 +23,12 @@
 //! - [`transfer`] is the JSON import/export format, also used for the demo data.
 //! - [`invites`] is the speaker invites end to end: the outbox of each session (which iTIP
 //!   REQUEST / CANCEL each speaker and moderator should have, and its state), rendered as
-//!   iTIP objects and iMIP e-mails ([`mail`]).
-//! - [`smtp`] is the built-in sender: it drains the invite outbox into a mail server when
-//!   `smtp.url` is configured.
-//! - [`mailbox`] reads the organizer's mailbox (IMAP) when configured and applies the iTIP
-//!   replies it finds, as the ApplyReply RPC does.
+//!   iTIP objects and iMIP e-mails.
+//! - [`mail`] speaks e-mail: the iMIP message, the built-in SMTP sender that drains the invite
+//!   outbox when `smtp.url` is configured, and the reader of the organizer's mailbox (IMAP)
+//!   that applies the iTIP replies it finds, as the ApplyReply RPC does.
+//! - [`config`] resolves the configuration and builds each subsystem's settings from it;
+//!   no subsystem reads it. [`secret::Secret`] keeps passwords out of logs and printouts.
 //!
 //! `main.rs` is the command line around all this: parse, trace, bind, run, checkpoint.
 
@@ -45,10 +46,9 @@ pub mod ics;
 pub mod invites;
 pub mod links;
 pub mod mail;
-pub mod mailbox;
 pub mod metrics;
+pub mod secret;
 pub mod server;
-pub mod smtp;
 pub mod store;
 pub mod transfer;
 

@@ -9,11 +9,14 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+mod cli;
+
 use agenda::app::ImportMode;
-use agenda::config::{Config, DataDir, ServeArgs};
+use agenda::config::{Config, Overrides};
 use agenda::domain::Limits;
 use agenda::server::open;
 use agenda::store::SledStore;
+use cli::{DataDir, ServeArgs};
 
 /// Meeting sessions and their agendas: a gRPC service with iCalendar feeds.
 #[derive(Parser)]
@@ -152,7 +155,7 @@ fn main() -> anyhow::Result<()> {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => {
-                let config = Config::resolve(&args, cli.data.path.clone())?;
+                let config = args.resolve(cli.data.path.clone())?;
                 if args.print_config {
                     print!("{}", config.to_toml());
                     return Ok(());
@@ -240,7 +243,7 @@ async fn import(dir: &Path, file: &Path, mode: ImportMode) -> anyhow::Result<Arc
 /// `agenda migrate`: opens both stores as `serve --store` would and copies one into the other.
 /// Returns the destination when it is sled, to checkpoint like an import.
 async fn migrate(from: &str, to: &str, force: bool) -> anyhow::Result<Option<Arc<SledStore>>> {
-    let base = Config::resolve(&ServeArgs::default(), None)?;
+    let base = Config::resolve(None, Overrides::default())?;
     let (source, _source_sled, source_place) =
         agenda::server::open_store(&store_config(&base, from)).await.context("--from")?;
     let (destination, destination_sled, destination_place) =
@@ -315,7 +318,7 @@ async fn invite(
     let person = PersonId::parse(person).context("PERSON")?;
     let slot = slot.map(SlotId::parse).transpose().context("--slot")?;
     let (agenda, _store) = open(dir, Limits::default()).await?;
-    let settings = agenda::ics::feed::FeedSettings { uid_domain, ..Default::default() };
+    let settings = agenda::ics::feed::CalendarSettings { uid_domain, ..Default::default() };
     let invites = agenda::invites::create(&agenda, &settings, &session, &person, slot.as_ref()).await?;
     for (i, inv) in invites.iter().enumerate() {
         match out {

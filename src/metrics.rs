@@ -79,7 +79,7 @@ const NONE_PENDING: i64 = i64::MIN;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReplyOutcome {
-    /// `applied`, `unreadable` or `refused` (src/mailbox.rs).
+    /// `applied`, `unreadable` or `refused` (src/mail/mailbox/).
     outcome: &'static str,
 }
 
@@ -112,14 +112,14 @@ pub struct Metrics {
     /// Sessions whose outbox the sender read: what its work costs, which must follow what the
     /// writes touched, not the store's size.
     smtp_sessions_examined: Counter,
-    /// Messages in the outbox waiting to be sent, as the sender knows them (see src/smtp.rs).
+    /// Messages in the outbox waiting to be sent, as the sender knows them (see src/mail/smtp/).
     outbox_pending: Gauge,
     /// Messages that cannot be sent (no e-mail address), as of the sender's last look.
     outbox_blocked: Gauge,
     /// When the oldest pending message became due, in Unix seconds ([`NONE_PENDING`] if none):
     /// its age is computed at scrape time, so it grows between the sender's looks.
     oldest_pending: AtomicI64,
-    /// The reply mailbox (src/mailbox.rs): messages filed by outcome, polls done and failed.
+    /// The reply mailbox (src/mail/mailbox/): messages filed by outcome, polls done and failed.
     reply_mailbox: ReplyMailboxMetrics,
 }
 

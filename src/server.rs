@@ -25,8 +25,11 @@ use tonic::{Code, Status};
 use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, ReadCache, SessionApi};
 use crate::app::Agenda;
 use crate::auth::Auth;
-use crate::config::{Config, FeedConfig, LimitsConfig, StoreChoice};
+use crate::config::{Config, LimitsConfig, StoreChoice};
 use crate::domain::Limits;
+use crate::http::{HttpLimits, SiteSettings};
+use crate::mail::mailbox::Poller;
+use crate::mail::smtp::Sender;
 use crate::metrics::Metrics;
 use crate::pb::admin_service_server::AdminServiceServer;
 use crate::pb::feed_service_server::FeedServiceServer;
@@ -85,23 +88,26 @@ pub struct Service {
 
 /// Everything `serve` needs besides the data and the listeners.
 struct ServerOptions {
-    feeds: FeedConfig,
+    /// What the feeds, the pages and the API's links and invites are rendered with.
+    site: SiteSettings,
     auth: Auth,
     /// TLS (and mutual TLS when it has a client CA) for the gRPC port.
     tls: Option<ServerTlsConfig>,
+    /// The gRPC port's bounds.
     limits: LimitsConfig,
+    http_limits: HttpLimits,
     /// Bounds of the read cache (GetSession, GetPerson).
     read_cache: crate::api::Bounds,
     /// How long in-flight requests get to finish after the shutdown signal.
     grace: Duration,
     metrics: Arc<Metrics>,
-    /// The built-in SMTP sender, when `smtp.url` is configured (src/smtp.rs).
-    smtp: Option<crate::smtp::Sender>,
+    /// The built-in SMTP sender, when `smtp.url` is configured (src/mail/smtp/).
+    smtp: Option<Sender>,
     /// The benchmarks' write floor, when built with `bench-floor` and switched on.
     #[cfg(feature = "bench-floor")]
     floor: Option<crate::bench_floor::FloorServer>,
     /// Reads replies from the organizer's mailbox, when `reply_mailbox.url` is set.
-    reply_mailbox: Option<crate::mailbox::Poller>,
+    reply_mailbox: Option<Poller>,
 }
 
 /// Opens the store the configuration names: sled in its `data` directory (see [`open`]), or
@@ -128,7 +134,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Opti
             let user = match (&config.etcd.user, &config.etcd.password_file) {
                 (Some(user), Some(file)) => {
                     let password = String::from_utf8(read(file)?).context("the etcd password file is not UTF-8")?;
-                    Some((user.clone(), password.trim_end_matches(['\r', '\n']).to_owned()))
+                    Some((user.clone(), crate::secret::Secret::new(password.trim_end_matches(['\r', '\n']))))
                 }
                 _ => None,
             };
@@ -190,23 +196,30 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
         tracing::info!(%summary, "demo data loaded");
     }
     let metrics = Arc::new(Metrics::default());
-    // The reply mailbox: its TLS settings (a CA file) are read now, so a mistake stops the start.
+    let site = config.site_settings();
+    // The mail subsystems' TLS settings (the reply mailbox's CA file) are read now, so a
+    // mistake stops the start.
     let reply_mailbox = match config.reply_mailbox_settings()? {
         Some(settings) => Some(
-            crate::mailbox::Poller::new(agenda.clone(), config.feeds().settings, settings, Arc::clone(&metrics))
+            Poller::new(agenda.clone(), site.calendar.clone(), settings, Arc::clone(&metrics))
                 .context("the reply mailbox")?,
         ),
         None => None,
     };
+    let smtp = match config.smtp_settings()? {
+        Some(settings) => Some(Sender::new(settings, site.calendar.clone()).context("configuring the SMTP sender")?),
+        None => None,
+    };
     let options = ServerOptions {
-        feeds: config.feeds(),
+        site,
         auth,
         tls,
         limits: config.limits.clone(),
+        http_limits: config.http_limits(),
         read_cache: crate::api::Bounds { max_entries: config.cache.read_entries, max_bytes: config.cache.read_bytes },
         grace: Duration::from_secs(config.shutdown_grace_seconds),
         metrics,
-        smtp: crate::smtp::Sender::from_config(config).context("configuring the SMTP sender")?,
+        smtp,
         reply_mailbox,
         #[cfg(feature = "bench-floor")]
         floor: store
@@ -270,10 +283,11 @@ async fn serve(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let ServerOptions {
-        feeds,
+        site,
         auth,
         tls,
         limits,
+        http_limits,
         read_cache,
         grace,
         metrics,
@@ -300,7 +314,7 @@ async fn serve(
     let sessions = crate::api::session_server(
         SessionApi::new(
             agenda.clone(),
-            feeds.links.clone(),
+            site.links.clone(),
             Arc::clone(&metrics),
             stop_rx.clone(),
             limits.max_watchers,
@@ -308,10 +322,10 @@ async fn serve(
         ),
         max,
     );
-    let people = crate::api::person_server(PersonApi::new(agenda.clone(), feeds.links.clone(), cache), max);
+    let people = crate::api::person_server(PersonApi::new(agenda.clone(), site.links.clone(), cache), max);
     let feed_tokens =
-        FeedServiceServer::new(FeedApi::new(agenda.clone(), feeds.links.clone())).max_decoding_message_size(max);
-    let invites = InviteServiceServer::new(InviteApi::new(agenda.clone(), feeds.settings.clone(), feeds.links.clone()))
+        FeedServiceServer::new(FeedApi::new(agenda.clone(), site.links.clone())).max_decoding_message_size(max);
+    let invites = InviteServiceServer::new(InviteApi::new(agenda.clone(), site.calendar.clone(), site.links.clone()))
         .max_decoding_message_size(max);
     for name in std::iter::once("").chain(HEALTH_REPORTED) {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
@@ -361,7 +375,7 @@ async fn serve(
         .serve_with_incoming_shutdown(TcpIncoming::from(grpc).with_nodelay(Some(true)), stopped(stop_rx.clone()));
     let mut grpc_task = tokio::spawn(grpc_server);
 
-    let router = crate::http::router(agenda, feeds, Arc::clone(&metrics), &limits);
+    let router = crate::http::router(agenda, site, Arc::clone(&metrics), http_limits);
     let http_server = axum::serve(http, router).with_graceful_shutdown(stopped(stop_rx));
     let mut http_task = tokio::spawn(async move { http_server.await });
 

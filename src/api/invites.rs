@@ -6,7 +6,7 @@ use super::convert as c;
 use super::requests::{CreateInvite, ListInvites, ListPendingInvites, MarkInvitesFailed, MarkInvitesSent, parse};
 use crate::app::Agenda;
 use crate::domain::{BlockedBy, InviteMessage, InviteMethod, InviteState, OutboxEntry};
-use crate::ics::feed::FeedSettings;
+use crate::ics::feed::CalendarSettings;
 use crate::invites::{self, ListQuery, RenderedInvite, StateFilter};
 use crate::links::FeedLinks;
 use crate::pb::{self, invite_service_server::InviteService};
@@ -52,12 +52,12 @@ fn entry_out(e: OutboxEntry, invite: Option<RenderedInvite>) -> pb::OutboxEntry 
 /// The InviteService implementation.
 pub struct InviteApi {
     agenda: Agenda,
-    settings: FeedSettings,
+    settings: CalendarSettings,
     links: FeedLinks,
 }
 
 impl InviteApi {
-    pub fn new(agenda: Agenda, settings: FeedSettings, links: FeedLinks) -> Self {
+    pub fn new(agenda: Agenda, settings: CalendarSettings, links: FeedLinks) -> Self {
         Self { agenda, settings, links }
     }
 }

@@ -25,12 +25,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::app::Agenda;
-use crate::config::FeedConfig;
 use crate::domain::{
     self, FeedScope, PersonId, Session, SessionFilter, SessionId, TIME_RANGE_RULE, Timestamp, Visibility,
     check_time_range,
 };
 use crate::error::{Error, Reason};
+use crate::http::SiteSettings;
 use crate::ics::feed::{self, CalendarInfo, EventData, People};
 use crate::metrics::Metrics;
 
@@ -39,7 +39,7 @@ use super::cache::{Cache, Rendered};
 /// Shared state of the feed routes.
 pub struct FeedState {
     agenda: Agenda,
-    config: FeedConfig,
+    site: SiteSettings,
     metrics: Arc<Metrics>,
     cache: Cache<CacheKey>,
     /// `Cache-Control` of public and of secret feeds (the same for every answer).
@@ -86,12 +86,12 @@ impl IntoResponse for FeedError {
     }
 }
 
-pub fn routes(agenda: Agenda, config: FeedConfig, metrics: Arc<Metrics>) -> Router {
+pub fn routes(agenda: Agenda, site: SiteSettings, metrics: Arc<Metrics>) -> Router {
     let cache_control = ["public", "private"].map(|scope| {
-        let value = format!("{scope}, max-age={}", config.settings.refresh_seconds);
+        let value = format!("{scope}, max-age={}", site.calendar.refresh_seconds);
         HeaderValue::from_str(&value).expect("ASCII letters and digits")
     });
-    let state = Arc::new(FeedState { agenda, config, metrics, cache: Cache::new(), cache_control });
+    let state = Arc::new(FeedState { agenda, site, metrics, cache: Cache::new(), cache_control });
     Router::new()
         .route("/feeds/sessions.ics", get(all_sessions))
         .route("/feeds/sessions/{file}", get(one_session))
@@ -106,8 +106,8 @@ pub fn routes(agenda: Agenda, config: FeedConfig, metrics: Arc<Metrics>) -> Rout
 pub fn parse_feed_query(raw: &str, past_days: u32, future_days: u32) -> Result<SessionFilter, String> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw).map_err(|e| format!("malformed query string: {e}"))?;
-    let config = FeedConfig { past_days, future_days, ..FeedConfig::with_public_url("http://localhost") };
-    sessions_filter(&config, &pairs).map_err(|e| match e {
+    let site = SiteSettings { past_days, future_days, ..SiteSettings::with_public_url("http://localhost") };
+    sessions_filter(&site, &pairs).map_err(|e| match e {
         FeedError::BadRequest(m) => m,
         FeedError::NotFound => "not found".into(),
         FeedError::Internal(e) => e.to_string(),
@@ -128,7 +128,7 @@ type Query_ = Query<Vec<(String, String)>>;
 async fn all_sessions(State(st): State<Arc<FeedState>>, Query(q): Query_, req: Request) -> Response {
     let (request, _) = req.into_parts();
     let result = async {
-        let filter = sessions_filter(&st.config, &q)?;
+        let filter = sessions_filter(&st.site, &q)?;
         let moved = window_moved(&q);
         st.serve(&request.headers, Feed::Sessions(filter, moved), false).await
     };
@@ -160,7 +160,7 @@ async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, req:
         let feed = match token.scope {
             FeedScope::Session(id) => Feed::Session(id),
             FeedScope::Person(id) => Feed::Person(id),
-            FeedScope::AllSessions => Feed::Sessions(sessions_filter(&st.config, &[])?, window_moved(&[])),
+            FeedScope::AllSessions => Feed::Sessions(sessions_filter(&st.site, &[])?, window_moved(&[])),
         };
         st.serve(&request.headers, feed, true).await
     };
@@ -199,12 +199,12 @@ fn window_moved(q: &[(String, String)]) -> Option<Timestamp> {
 
 /// The filter of `/feeds/sessions.ics`: the query's, within the default window unless `from`
 /// or `to` say otherwise. Unknown parameters are refused, so a typo cannot widen a feed.
-fn sessions_filter(config: &FeedConfig, q: &[(String, String)]) -> Result<SessionFilter, FeedError> {
+fn sessions_filter(site: &SiteSettings, q: &[(String, String)]) -> Result<SessionFilter, FeedError> {
     let today = Timestamp::now().as_second().div_euclid(86_400) * 86_400;
     let day = |d: i64| Timestamp::from_second(today + d * 86_400).expect("in range");
     let mut f = SessionFilter {
-        from: Some(day(-i64::from(config.past_days))),
-        to: Some(day(i64::from(config.future_days))),
+        from: Some(day(-i64::from(site.past_days))),
+        to: Some(day(i64::from(site.future_days))),
         visibility: Some(Visibility::Public),
         ..SessionFilter::default()
     };
@@ -264,7 +264,7 @@ impl FeedState {
     }
 
     async fn render(&self, feed: Feed, private: bool, changes: u64) -> Result<Rendered, FeedError> {
-        let settings = &self.config.settings;
+        let settings = &self.site.calendar;
         let (info, events, last_modified) = match feed {
             Feed::Sessions(filter, moved) => self.sessions_feed(filter, moved, private).await?,
             Feed::Session(id) => {
@@ -313,7 +313,7 @@ impl FeedState {
         }
         let sessions = self.agenda.all_sessions(filter.clone()).await?;
         let people = self.people(&sessions).await?;
-        let settings = &self.config.settings;
+        let settings = &self.site.calendar;
         let events = sessions.iter().map(|s| feed::session_event(settings, s, &people)).collect();
         let last = sessions.iter().map(|s| s.meta.update_time).chain(moved).max();
         let day = |t: Option<Timestamp>| t.map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_else(|| "…".into());
@@ -351,7 +351,7 @@ impl FeedState {
         let list: Vec<Session> = sessions.values().cloned().collect();
         let mut people = self.people(&list).await?;
         people.insert(person.id.clone(), person.clone());
-        let events = feed::person_events(&self.config.settings, &slots, &sessions, &people);
+        let events = feed::person_events(&self.site.calendar, &slots, &sessions, &people);
         let last = list.iter().map(|s| s.meta.update_time).chain([person.meta.update_time]).max();
         let info = CalendarInfo {
             name: format!("{}: speaking and moderating", person.display_name()),

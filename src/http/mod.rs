@@ -12,9 +12,11 @@
 mod cache;
 mod feeds;
 mod pages;
+mod settings;
 
 pub use cache::{not_modified, parse_http_date};
 pub use feeds::parse_feed_query;
+pub use settings::{HttpLimits, SiteSettings};
 
 use axum::Router;
 use axum::http::header;
@@ -32,21 +34,20 @@ use axum::response::Response;
 use tokio::sync::Semaphore;
 
 use crate::app::Agenda;
-use crate::config::{FeedConfig, LimitsConfig};
 use crate::error::Reason;
 use crate::metrics::{Metrics, StoreFigures};
 
 /// Routes of the HTTP listener, behind the limits and metrics middleware.
-pub fn router(agenda: Agenda, feeds: FeedConfig, metrics: Arc<Metrics>, limits: &LimitsConfig) -> Router {
+pub fn router(agenda: Agenda, site: SiteSettings, metrics: Arc<Metrics>, limits: HttpLimits) -> Router {
     let guard = Arc::new(HttpGuard {
         agenda: agenda.clone(),
         metrics: Arc::clone(&metrics),
-        permits: Semaphore::new(limits.http_max_concurrent_requests),
-        timeout: Duration::from_secs(limits.http_request_timeout_seconds),
+        permits: Semaphore::new(limits.max_concurrent_requests),
+        timeout: limits.request_timeout,
     });
     let scrape = MetricsState { metrics: Arc::clone(&metrics), agenda: agenda.clone() };
-    feeds::routes(agenda.clone(), feeds.clone(), metrics)
-        .merge(pages::routes(agenda.clone(), feeds))
+    feeds::routes(agenda.clone(), site.clone(), metrics)
+        .merge(pages::routes(agenda.clone(), site))
         .route("/healthz", get(healthz).with_state(agenda.clone()))
         .route("/robots.txt", get(robots))
         .route("/metrics", get(metrics_text).with_state(scrape))

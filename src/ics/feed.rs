@@ -27,9 +27,10 @@ use crate::domain::{
     Material, Person, PersonId, PersonSlot, Session, SessionStatus, Slot, SlotStatus, TimeZoneName, Timestamp,
 };
 
-/// Settings that shape every feed.
+/// How this server names and dresses its iCalendar objects: the feeds, the invites, and the
+/// UIDs a reply names. Not feed-specific: invites and replies use it as much.
 #[derive(Debug, Clone)]
-pub struct FeedSettings {
+pub struct CalendarSettings {
     /// The domain part of every UID. Set once and never change it: clients match events by
     /// UID, so a new domain duplicates every event in every subscribed calendar.
     pub uid_domain: String,
@@ -39,7 +40,7 @@ pub struct FeedSettings {
     pub fallback_organizer_email: String,
 }
 
-impl Default for FeedSettings {
+impl Default for CalendarSettings {
     fn default() -> Self {
         Self {
             uid_domain: "agenda.invalid".into(),
@@ -56,12 +57,12 @@ pub const PRODID: &str = concat!("-//agenda//agenda ", env!("CARGO_PKG_VERSION")
 pub type People = HashMap<PersonId, Person>;
 
 /// The UID of a session's event.
-pub fn session_uid(settings: &FeedSettings, s: &Session) -> String {
+pub fn session_uid(settings: &CalendarSettings, s: &Session) -> String {
     format!("session.{}@{}", s.id, settings.uid_domain)
 }
 
 /// The UID of a slot's event: the same in feeds and invites.
-pub fn slot_uid(settings: &FeedSettings, session: &str, slot: &str) -> String {
+pub fn slot_uid(settings: &CalendarSettings, session: &str, slot: &str) -> String {
     format!("slot.{session}.{slot}@{}", settings.uid_domain)
 }
 
@@ -187,7 +188,7 @@ fn location(s: &Session) -> String {
     }
 }
 
-fn organizer(settings: &FeedSettings, s: &Session) -> (String, String) {
+fn organizer(settings: &CalendarSettings, s: &Session) -> (String, String) {
     let name = if s.organizer.short_name.is_empty() || s.organizer.short_name == s.organizer.name {
         s.organizer.name.clone()
     } else {
@@ -207,7 +208,7 @@ fn session_footer(s: &Session, out: &mut Vec<String>) {
 }
 
 /// The event of a whole session (the sessions feed, and an agenda without slots).
-pub fn session_event(settings: &FeedSettings, s: &Session, people: &People) -> EventData {
+pub fn session_event(settings: &CalendarSettings, s: &Session, people: &People) -> EventData {
     let (organizer_name, organizer_email) = organizer(settings, s);
     let mut d = Vec::new();
     if !s.description.is_empty() {
@@ -265,7 +266,7 @@ pub fn session_event(settings: &FeedSettings, s: &Session, people: &People) -> E
 }
 
 /// The event of one slot of a session's agenda.
-pub fn slot_event(settings: &FeedSettings, s: &Session, slot: &Slot, people: &People) -> EventData {
+pub fn slot_event(settings: &CalendarSettings, s: &Session, slot: &Slot, people: &People) -> EventData {
     let (organizer_name, organizer_email) = organizer(settings, s);
     let mut d = Vec::new();
     if !slot.description.is_empty() {
@@ -317,7 +318,7 @@ pub fn slot_event(settings: &FeedSettings, s: &Session, slot: &Slot, people: &Pe
 
 /// Every event of a session's agenda feed: its slots, its recently removed slots (cancelled),
 /// or the session itself when it has no slots.
-pub fn agenda_events(settings: &FeedSettings, s: &Session, people: &People) -> Vec<EventData> {
+pub fn agenda_events(settings: &CalendarSettings, s: &Session, people: &People) -> Vec<EventData> {
     if s.slots.is_empty() && s.removed_slots.is_empty() {
         return vec![session_event(settings, s, people)];
     }
@@ -330,7 +331,7 @@ pub fn agenda_events(settings: &FeedSettings, s: &Session, people: &People) -> V
 
 /// The events of a person's feed, from their slots and the sessions holding them.
 pub fn person_events(
-    settings: &FeedSettings,
+    settings: &CalendarSettings,
     slots: &[PersonSlot],
     sessions: &HashMap<String, Session>,
     people: &People,
@@ -458,7 +459,7 @@ fn event(e: &EventData, zone: Option<&TimeZone>) -> Event {
 
 /// Renders a PUBLISH calendar: CRLF line ends, folded at 75 octets, with one VTIMEZONE per
 /// zone used, covering the events' dates.
-pub fn render(settings: &FeedSettings, info: &CalendarInfo, events: &[EventData]) -> String {
+pub fn render(settings: &CalendarSettings, info: &CalendarInfo, events: &[EventData]) -> String {
     let mut cal = calendar("PUBLISH");
     // NAME is unknown to the crate, so it would not escape it; X- properties it escapes.
     cal.append_property(Property::new("NAME", escape_text(&info.name)));

@@ -3,7 +3,7 @@
 //! One message carries one slot (one UID, the same UID the feeds use), so every client
 //! (Outlook in particular) applies it to the event it already has.
 
-use super::feed::{self, Attendee, EventData, FeedSettings, People, calendar, finish};
+use super::feed::{self, Attendee, CalendarSettings, EventData, People, calendar, finish};
 use crate::domain::{
     Email, InviteMethod, ParticipationStatus, Person, Role, Session, SessionId, Slot, SlotId, Timestamp,
 };
@@ -86,7 +86,7 @@ fn partstat(s: ParticipationStatus) -> &'static str {
 }
 
 /// The session, slot and id a slot UID names, if it is one of ours.
-pub fn parse_slot_uid(settings: &FeedSettings, uid: &str) -> Option<(SessionId, SlotId)> {
+pub fn parse_slot_uid(settings: &CalendarSettings, uid: &str) -> Option<(SessionId, SlotId)> {
     let rest = uid.strip_prefix("slot.")?.strip_suffix(&format!("@{}", settings.uid_domain))?;
     let (session, slot) = rest.split_once('.')?;
     Some((SessionId::parse(session).ok()?, SlotId::parse(slot).ok()?))
@@ -100,7 +100,7 @@ pub fn parse_slot_uid(settings: &FeedSettings, uid: &str) -> Option<(SessionId, 
 /// 3.8.7.2), given by the caller so this module reads no clock.
 #[allow(clippy::too_many_arguments)]
 pub fn render(
-    settings: &FeedSettings,
+    settings: &CalendarSettings,
     session: &Session,
     slot: &Slot,
     person: &Person,
@@ -306,7 +306,7 @@ mod tests {
             (r.sequence, r.attendee.as_str(), r.status),
             (2, "kathryn.lundquist@example.org", ParticipationStatus::Accepted)
         );
-        let (session, slot) = parse_slot_uid(&FeedSettings::default(), &r.uid).unwrap();
+        let (session, slot) = parse_slot_uid(&CalendarSettings::default(), &r.uid).unwrap();
         assert_eq!((session.as_str(), slot.as_str()), ("fmg-msme-2022-11-17", "speaker-2-lundquist"));
     }
 

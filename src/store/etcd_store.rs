@@ -103,6 +103,7 @@ use crate::domain::{
     Attempt, Change, ChangeKind, FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor,
     Session, SessionCursor, SessionFilter, SessionId, Timestamp,
 };
+use crate::secret::Secret;
 
 /// Records read per page when a query scans a prefix: small enough for etcd's default
 /// response size, large enough that a scan is few round trips.
@@ -144,8 +145,9 @@ pub struct EtcdOptions {
     /// The cluster's `--max-txn-ops`: a session write that needs more is refused before it is
     /// sent, with an error that says which flag to raise.
     pub max_txn_ops: usize,
-    /// User name and password, for a cluster with authentication on.
-    pub user: Option<(String, String)>,
+    /// User name and password, for a cluster with authentication on; the password a
+    /// [`Secret`], so that `Debug` of the options does not show it.
+    pub user: Option<(String, Secret)>,
     /// The CA certificate (PEM) that signed the members' certificates: `https` endpoints.
     pub ca_pem: Option<Vec<u8>>,
 }
@@ -438,7 +440,7 @@ impl EtcdStore {
     pub async fn connect(endpoints: &[String], options: EtcdOptions) -> Result<Self, StoreError> {
         let mut connect = ConnectOptions::new();
         if let Some((user, password)) = &options.user {
-            connect = connect.with_user(user.clone(), password.clone());
+            connect = connect.with_user(user.clone(), password.expose().to_owned());
         }
         if let Some(ca) = &options.ca_pem {
             let tls = etcd_client::TlsOptions::new().ca_certificate(etcd_client::Certificate::from_pem(ca));

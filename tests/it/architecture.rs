@@ -27,6 +27,32 @@ fn the_domain_imports_nothing_outside_itself_but_std_and_third_party_crates() {
     assert!(problems.is_empty(), "the domain reaches outside itself:\n{}", problems.join("\n"));
 }
 
+/// The configuration composes the subsystems' settings and depends on them, never the other
+/// way: only `server` (which maps a `Config` into each subsystem's settings) and the binary
+/// name it.
+#[test]
+fn no_subsystem_reads_the_configuration() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let allowed = ["config", "server.rs", "lib.rs", "main.rs", "cli.rs"];
+    let mut problems = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(&root).unwrap();
+        let top = relative.components().next().unwrap().as_os_str().to_string_lossy();
+        if allowed.contains(&top.as_ref()) {
+            continue;
+        }
+        let tokens = tokens(&code_only(&std::fs::read_to_string(file).unwrap()));
+        for window in tokens.windows(3) {
+            if window[0].1 == "crate" && window[1].1 == "::" && window[2].1 == "config" {
+                problems.push(format!("src/{}:{}", relative.display(), window[0].0));
+            }
+        }
+    }
+    assert!(files.len() > 40 && problems.is_empty(), "the configuration is read from:\n{}", problems.join("\n"));
+}
+
 #[test]
 fn the_import_rule_catches_each_way_out_of_the_domain() {
     // Depth 2 is a file such as src/domain/session.rs (module crate::domain::session).

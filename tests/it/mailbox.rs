@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
-use agenda::config::Secret;
 use agenda::domain::Limits;
 use agenda::pb::{self, invite_service_client::InviteServiceClient};
+use agenda::secret::Secret;
 
 use crate::dovecot::{self, Dovecot};
 use crate::helpers::{TestApp, eventually, session, slot, spawn_with};

@@ -11,7 +11,7 @@ use agenda::domain::{
     Format, Limits, Organizer, Person, PersonId, RecordMeta, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind,
     SlotStatus, TimeZoneName, Timestamp, Visibility,
 };
-use agenda::ics::feed::{CalendarInfo, FeedSettings, agenda_events, render};
+use agenda::ics::feed::{CalendarInfo, CalendarSettings, agenda_events, render};
 use agenda::store::SledStore;
 use icalendar::Component;
 use proptest::prelude::*;
@@ -279,7 +279,7 @@ proptest! {
     ) {
         let s = session("roundtrip", start_hours, zone, slots, &[0, 1], &["msme"], &title);
         let people: HashMap<PersonId, Person> = (0..2).map(|i| (person(i).id.clone(), person(i))).collect();
-        let settings = FeedSettings::default();
+        let settings = CalendarSettings::default();
         let events = agenda_events(&settings, &s, &people);
         let text = render(&settings, &CalendarInfo { name: title.clone(), description: String::new() }, &events);
         let parsed = parsed_events(&text);
@@ -312,7 +312,7 @@ proptest! {
         let mut p = person(0);
         p.name = name;
         let people: HashMap<PersonId, Person> = [(p.id.clone(), p)].into_iter().collect();
-        let settings = FeedSettings::default();
+        let settings = CalendarSettings::default();
         let events = agenda_events(&settings, &s, &people);
         let text = render(&settings, &CalendarInfo { name: title.clone(), description: description.clone() }, &events);
         for line in text.split("\r\n") {

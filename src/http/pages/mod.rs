@@ -25,9 +25,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::app::Agenda;
-use crate::config::FeedConfig;
 use crate::domain::{self, PersonId, Session, SessionFilter, SessionId, SlotId, Timestamp, Visibility};
 use crate::error::{Error, Reason};
+use crate::http::SiteSettings;
 use crate::ics::feed::{self, CalendarInfo};
 
 use super::cache::{Cache, Rendered};
@@ -52,7 +52,7 @@ const HTML: &str = "text/html; charset=utf-8";
 /// Shared state of the page routes.
 struct PageState {
     agenda: Agenda,
-    config: FeedConfig,
+    site: SiteSettings,
     cache: Cache<PageKey>,
     /// The stylesheet, the script and the icon, rendered once (ETag, gzip), never invalidated.
     style: Rendered,
@@ -183,11 +183,11 @@ fn internal(e: std::io::Error) -> PageError {
     PageError::Internal(crate::store::StoreError::Backend(e.to_string()).into())
 }
 
-pub fn routes(agenda: Agenda, config: FeedConfig) -> Router {
+pub fn routes(agenda: Agenda, site: SiteSettings) -> Router {
     let file = |content_type, text: &str| Rendered::new(0, content_type, text.to_owned(), None).expect("in memory");
     let state = Arc::new(PageState {
         agenda,
-        config,
+        site,
         cache: Cache::new(),
         style: file("text/css; charset=utf-8", include_str!("../assets/style.css")),
         script: file("text/javascript; charset=utf-8", include_str!("../assets/local-time.js")),
@@ -279,7 +279,7 @@ impl PageState {
             PageKey::Session(id) => {
                 let s = self.public_session(&id).await?;
                 let people = self.people(&s).await?;
-                let html = views::session(&s, &people, &self.config.links);
+                let html = views::session(&s, &people, &self.site.links);
                 Rendered::new(changes, HTML, html, Some(s.meta.update_time)).map_err(internal)
             }
             PageKey::Slot(id, slot_id) => {
@@ -290,7 +290,7 @@ impl PageState {
                     .find(|sl| sl.id == slot_id)
                     .ok_or(PageError::NotFound(Reason::SlotNotFound, "There is no such slot in a public session."))?;
                 let people = self.people(&s).await?;
-                let settings = &self.config.settings;
+                let settings = &self.site.calendar;
                 let info = CalendarInfo { name: slot.title.clone(), description: s.title.clone() };
                 let text = feed::render(settings, &info, &[feed::slot_event(settings, &s, slot, &people)]);
                 Rendered::new(changes, "text/calendar; charset=utf-8", text, Some(s.meta.update_time)).map_err(internal)
@@ -307,7 +307,7 @@ impl PageState {
                         None => break,
                     }
                 }
-                let html = views::person_page(&p, &slots, &self.config.links);
+                let html = views::person_page(&p, &slots, &self.site.links);
                 Rendered::new(changes, HTML, html, Some(p.meta.update_time)).map_err(internal)
             }
         }
@@ -352,7 +352,7 @@ impl PageState {
             next: link(past_more, q.upcoming, q.past + 1),
         };
         let search = Search { text: &q.text, organizer: &q.organizer, tag: &q.tag };
-        let html = views::index(&search, &upcoming_list, &past_list, &self.config.links);
+        let html = views::index(&search, &upcoming_list, &past_list, &self.site.links);
 
         let last_modified =
             upcoming.iter().map(|s| s.meta.update_time).chain(past.iter().map(|s| s.meta.update_time.max(s.end))).max();

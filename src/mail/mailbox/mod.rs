@@ -17,8 +17,11 @@
 //! server-side rule fills with `text/calendar` mail): every other message in it is filed as
 //! unreadable. Moving uses MOVE when the server has it, else COPY, `\Deleted` and EXPUNGE.
 
+mod message;
+
 use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +29,7 @@ use anyhow::Context as _;
 use async_imap::types::{Fetch, Flag};
 use async_imap::{Client, Session};
 use futures_util::TryStreamExt as _;
-use mail_parser::{MessageParser, MimeHeaders as _};
+use mail_parser::MessageParser;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -35,12 +38,13 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::app::Agenda;
-use crate::config::{ReplyMailboxConfig, Secret};
-use crate::domain::Timestamp;
 use crate::error::Error;
-use crate::ics::feed::FeedSettings;
+use crate::ics::feed::CalendarSettings;
 use crate::invites;
+use crate::mail::url::{MailUrl, Protocol, Security, UrlError};
 use crate::metrics::Metrics;
+use crate::secret::Secret;
+use message::{About, refusal_note, reply_part};
 
 /// Messages larger than this are refused unread: an iTIP reply is a few kilobytes, and the
 /// whole message is held in memory to parse it.
@@ -50,145 +54,80 @@ pub const MAX_MESSAGE_BYTES: u32 = 1024 * 1024;
 /// must not stop the poller for good); the next poll starts afresh.
 const POLL_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// How the connection to the mail server is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// `imaps://`: TLS from the first byte (port 993 by default).
-    Tls,
-    /// `imap://`: STARTTLS, required: a server that does not offer it is not used.
-    StartTls,
-    /// `imap://...?tls=none`: plain text, accepted for loopback hosts only (tests, a local
-    /// relay); the password would otherwise cross the network readable.
-    None,
-}
-
-/// `imaps://user@host[:port]/MAILBOX`, `imap://...` or `imap://...?tls=none` (loopback).
-/// The user is percent-decoded (`organizer%40example.org`); the mailbox defaults to INBOX.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailboxUrl {
-    pub security: Security,
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub mailbox: String,
-}
-
-impl MailboxUrl {
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let (security, rest) = if let Some(rest) = url.strip_prefix("imaps://") {
-            (Security::Tls, rest)
-        } else if let Some(rest) = url.strip_prefix("imap://") {
-            (Security::StartTls, rest)
-        } else {
-            return Err(format!("{url:?}: expected imaps://user@host[:port]/MAILBOX or imap://..."));
-        };
-        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let security = match query {
-            "" => security,
-            "tls=none" if security == Security::StartTls => Security::None,
-            _ => return Err(format!("{url:?}: the only option is ?tls=none, with imap://")),
-        };
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let Some((user, host_port)) = authority.rsplit_once('@') else {
-            return Err(format!("{url:?}: names no user (imaps://user@host/INBOX)"));
-        };
-        if user.contains(':') {
-            return Err(format!("{url:?}: put the password in reply_mailbox.password, not in the URL"));
-        }
-        let user = percent_decode(user).ok_or_else(|| format!("{url:?}: the user is not valid percent-encoding"))?;
-        let (host, port) = match host_port.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
-                (host, port.parse::<u16>().map_err(|_| format!("{url:?}: the port is not a number"))?)
-            }
-            _ => (host_port, if security == Security::Tls { 993 } else { 143 }),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        if host.is_empty() || user.is_empty() {
-            return Err(format!("{url:?}: names no host or no user"));
-        }
-        if security == Security::None && !is_loopback(&host) {
-            return Err(format!("{url:?}: tls=none is for loopback hosts only; use imaps:// or imap:// (STARTTLS)"));
-        }
-        let mailbox =
-            percent_decode(path).ok_or_else(|| format!("{url:?}: the mailbox is not valid percent-encoding"))?;
-        let mailbox = if mailbox.is_empty() { "INBOX".to_owned() } else { mailbox };
-        Ok(Self { security, host, port, user, mailbox })
-    }
-}
-
-impl fmt::Display for MailboxUrl {
-    /// The URL without secrets (there are none in it), for logs.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.security == Security::Tls { "imaps" } else { "imap" };
-        write!(f, "{scheme}://{}@{}:{}/{}", self.user, self.host, self.port, self.mailbox)?;
-        if self.security == Security::None {
-            f.write_str("?tls=none")?;
-        }
-        Ok(())
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'%' {
-            let hex = [bytes.next()?, bytes.next()?];
-            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
-        } else {
-            out.push(b);
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// The reply mailbox's checked settings (`[reply_mailbox]` of the configuration).
+/// The reply mailbox's checked settings (`[reply_mailbox]` of the configuration, when its
+/// `url` is set).
 #[derive(Debug, Clone)]
 pub struct MailboxSettings {
-    pub url: MailboxUrl,
+    /// The server and how to reach it: an IMAP URL (see [`crate::mail::url`]).
+    pub url: MailUrl,
+    /// The login, from the URL.
+    pub user: String,
+    /// The mailbox read, from the URL's path; INBOX when it names none.
+    pub mailbox: String,
     /// Shown masked by `Debug`.
     pub password: Secret,
+    /// The pause between two polls.
     pub poll: Duration,
-    pub ca: Option<std::path::PathBuf>,
+    /// A CA (PEM) to trust for the mail server instead of the bundled public roots.
+    pub ca: Option<PathBuf>,
     /// Folder paths split at `/`, joined with the server's own separator when used.
     pub applied: Vec<String>,
     pub refused: Vec<String>,
 }
 
+/// Why the reply mailbox's settings are refused; each names the setting that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// Its message includes the cause's (so it is no source: the cause would print twice).
+    #[error("url: {0}")]
+    Url(UrlError),
+    #[error("url names no user (imaps://user@host/INBOX)")]
+    NoUser,
+    #[error("a password is needed: reply_mailbox.password or AGENDA_REPLY_MAILBOX_PASSWORD")]
+    NoPassword,
+    #[error("poll_seconds must be at least 1")]
+    Poll,
+    #[error("{0} {1:?}: folder names are printable ASCII without \" \\ % *, levels split by /")]
+    Folder(&'static str, String),
+}
+
 impl MailboxSettings {
-    /// `None` while no URL is configured; an error names the setting that is wrong.
-    pub fn from_config(c: &ReplyMailboxConfig) -> Result<Option<Self>, String> {
-        let Some(url) = &c.url else { return Ok(None) };
-        let url = MailboxUrl::parse(url)?;
-        let password = c.password.clone().filter(|p| !p.expose().is_empty()).ok_or_else(|| {
-            "a password is needed: reply_mailbox.password or AGENDA_REPLY_MAILBOX_PASSWORD".to_owned()
-        })?;
-        if c.poll_seconds == 0 {
-            return Err("poll_seconds must be at least 1".into());
+    /// Checks the settings of the mailbox at `url` (`imaps://user@host[:port]/MAILBOX`,
+    /// `imap://...` with STARTTLS, or `imap://...?tls=none` on loopback).
+    pub fn new(
+        url: &str,
+        password: Option<Secret>,
+        poll_seconds: u64,
+        ca: Option<PathBuf>,
+        applied_folder: &str,
+        refused_folder: &str,
+    ) -> Result<Self, SettingsError> {
+        let url = MailUrl::parse(url, Protocol::Imap).map_err(SettingsError::Url)?;
+        let user = url.user.clone().filter(|u| !u.is_empty()).ok_or(SettingsError::NoUser)?;
+        let mailbox = if url.path.is_empty() { "INBOX".to_owned() } else { url.path.clone() };
+        let password = password.filter(|p| !p.expose().is_empty()).ok_or(SettingsError::NoPassword)?;
+        if poll_seconds == 0 {
+            return Err(SettingsError::Poll);
         }
-        let folder = |key: &str, f: &str| -> Result<Vec<String>, String> {
-            let parts: Vec<String> = f.split('/').map(str::to_owned).collect();
-            let plain =
-                |p: &String| !p.is_empty() && p.bytes().all(|b| (0x20..0x7f).contains(&b) && !b"\"\\%*".contains(&b));
-            if parts.iter().all(plain) {
-                Ok(parts)
-            } else {
-                Err(format!("{key} {f:?}: folder names are printable ASCII without \" \\ % *, levels split by /"))
-            }
-        };
-        Ok(Some(Self {
+        Ok(Self {
             url,
+            user,
+            mailbox,
             password,
-            poll: Duration::from_secs(c.poll_seconds),
-            ca: c.ca.clone(),
-            applied: folder("applied_folder", &c.applied_folder)?,
-            refused: folder("refused_folder", &c.refused_folder)?,
-        }))
+            poll: Duration::from_secs(poll_seconds),
+            ca,
+            applied: folder("applied_folder", applied_folder)?,
+            refused: folder("refused_folder", refused_folder)?,
+        })
     }
+}
+
+/// A folder path's levels, each printable ASCII without the characters IMAP quotes or
+/// treats as wildcards.
+fn folder(key: &'static str, path: &str) -> Result<Vec<String>, SettingsError> {
+    let parts: Vec<String> = path.split('/').map(str::to_owned).collect();
+    let plain = |p: &String| !p.is_empty() && p.bytes().all(|b| (0x20..0x7f).contains(&b) && !b"\"\\%*".contains(&b));
+    if parts.iter().all(plain) { Ok(parts) } else { Err(SettingsError::Folder(key, path.to_owned())) }
 }
 
 /// Why a poll ended early. Every one is transient: the messages not yet filed stay in the
@@ -242,7 +181,7 @@ impl Outcome {
 pub struct Poller {
     agenda: Agenda,
     /// For the slot UIDs a reply names (their domain), as the RPC parses them.
-    feeds: FeedSettings,
+    calendar: CalendarSettings,
     settings: MailboxSettings,
     /// Built once at start: a bad CA file fails `agenda serve`, not every poll.
     tls: TlsConnector,
@@ -252,7 +191,7 @@ pub struct Poller {
 impl Poller {
     pub fn new(
         agenda: Agenda,
-        feeds: FeedSettings,
+        calendar: CalendarSettings,
         settings: MailboxSettings,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
@@ -273,7 +212,7 @@ impl Poller {
             .context("TLS for the reply mailbox")?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Ok(Self { agenda, feeds, settings, tls: TlsConnector::from(Arc::new(config)), metrics })
+        Ok(Self { agenda, calendar, settings, tls: TlsConnector::from(Arc::new(config)), metrics })
     }
 
     /// Polls until `shutdown` completes: a poll, then a pause of the poll interval. A poll in
@@ -320,7 +259,7 @@ impl Poller {
                 Err(e) => return Err(e.into()),
             }
         }
-        let selected = session.select(&self.settings.url.mailbox).await?;
+        let selected = session.select(&self.settings.mailbox).await?;
         if selected.exists > 0 {
             let listed: Vec<Fetch> = session.uid_fetch("1:*", "(UID RFC822.SIZE FLAGS)").await?.try_collect().await?;
             let mut messages: Vec<(u32, u32)> = listed
@@ -340,7 +279,7 @@ impl Poller {
 
     async fn connect(&self) -> Result<ImapSession, MailboxError> {
         let url = &self.settings.url;
-        let place = format!("{}:{}", url.host, url.port);
+        let place = url.server();
         let tcp = TcpStream::connect((url.host.as_str(), url.port))
             .await
             .map_err(|e| MailboxError::Connect(place.clone(), e))?;
@@ -359,7 +298,7 @@ impl Poller {
         if url.security != Security::StartTls {
             greeting(&mut client).await?;
         }
-        client.login(&url.user, self.settings.password.expose()).await.map_err(|(e, _)| MailboxError::Imap(e))
+        client.login(&self.settings.user, self.settings.password.expose()).await.map_err(|(e, _)| MailboxError::Imap(e))
     }
 
     async fn tls(
@@ -393,7 +332,7 @@ impl Poller {
             (Some(_), None) => Outcome::Unreadable("the message is not a readable e-mail".into()),
             (Some(_), Some(message)) => match reply_part(message) {
                 Err(why) => Outcome::Unreadable(why),
-                Ok(ics) => match invites::apply_reply_text(&self.agenda, &self.feeds, &ics).await {
+                Ok(ics) => match invites::apply_reply_text(&self.agenda, &self.calendar, &ics).await {
                     Ok(applied) => Outcome::Applied(Box::new(applied)),
                     Err(e) if transient(&e) => return Err(MailboxError::Store(e)),
                     Err(e) if e.violations().is_some() => Outcome::Unreadable(format!("{e} ({})", e.reason().as_str())),
@@ -412,7 +351,7 @@ impl Poller {
             Outcome::Unreadable(why) | Outcome::Refused(why) => {
                 // The note first: were the connection lost in between, the next poll would
                 // write a second note, never leave a filed message without its reason.
-                let note = refusal_note(&self.settings.url.user, &self.feeds.uid_domain, &about, why, outcome.label());
+                let note = refusal_note(&self.settings.user, &self.calendar.uid_domain, &about, why, outcome.label());
                 s.append(to.refused, None, None, note.as_bytes()).await?;
                 move_message(s, uid, to.refused, to.can_move).await?;
                 tracing::warn!(message_id = %about.message_id, outcome = outcome.label(), reason = %why, "reply from the mailbox not applied");
@@ -480,138 +419,23 @@ async fn move_message(s: &mut ImapSession, uid: u32, folder: &str, can_move: boo
     Ok(())
 }
 
-/// The calendar part of a reply e-mail, decoded to text: the `text/calendar` part with
-/// `method=REPLY`, else the first `text/calendar`, else an `application/ics` attachment.
-/// Transfer encodings (base64, quoted-printable) and charsets are undone by the parser.
-fn reply_part(message: &mail_parser::Message<'_>) -> Result<String, String> {
-    let is = |p: &mail_parser::MessagePart<'_>, t: &str, sub: &str| {
-        p.content_type().is_some_and(|c| {
-            c.ctype().eq_ignore_ascii_case(t) && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case(sub))
-        })
-    };
-    let calendars: Vec<_> = message.parts.iter().filter(|p| is(p, "text", "calendar")).collect();
-    let reply = calendars
-        .iter()
-        .find(|p| p.content_type().and_then(|c| c.attribute("method")).is_some_and(|m| m.eq_ignore_ascii_case("REPLY")))
-        .or(calendars.first())
-        .copied()
-        .or_else(|| message.parts.iter().find(|p| is(p, "application", "ics")));
-    let part = reply.ok_or("the message has no calendar part (text/calendar): it is no iTIP reply")?;
-    part.text_contents().map(str::to_owned).ok_or_else(|| "the calendar part is not text in a known charset".to_owned())
-}
-
-/// What the refusal note quotes of the original message.
-struct About {
-    message_id: String,
-    from: String,
-    subject: String,
-}
-
-impl About {
-    fn of(m: Option<&mail_parser::Message<'_>>) -> Self {
-        let from = m.and_then(|m| m.from()).and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("(unknown)");
-        Self {
-            message_id: m.and_then(|m| m.message_id()).map_or_else(|| "(none)".to_owned(), |id| format!("<{id}>")),
-            from: from.to_owned(),
-            subject: m.and_then(|m| m.subject()).unwrap_or("(none)").to_owned(),
-        }
-    }
-}
-
-/// The note filed beside a refused message: its subject and body give the reason; the
-/// original's Message-ID is in the body, in `X-Agenda-Original-Message-ID` and in
-/// `In-Reply-To` (so mail clients thread the two).
-fn refusal_note(to: &str, uid_domain: &str, about: &About, reason: &str, outcome: &str) -> String {
-    let one_line = |s: &str| s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>();
-    let reason = one_line(reason);
-    let short: String = reason.chars().take(150).collect();
-    let now = Timestamp::now();
-    let date = jiff::fmt::rfc2822::to_string(&now.to_zoned_datetime(jiff::tz::TimeZone::UTC)).unwrap_or_default();
-    let mut id_bytes = [0u8; 8];
-    let _ = getrandom::fill(&mut id_bytes);
-    let note_id = format!("refused.{}@{uid_domain}", u64::from_be_bytes(id_bytes));
-    let mut out = String::new();
-    let mut h = |name: &str, value: &str| {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    };
-    h("From", &format!("\"agenda\" <agenda@{uid_domain}>"));
-    h("To", &format!("<{}>", one_line(to)));
-    h("Subject", &crate::mail::header_text(&format!("Reply not applied: {short}")));
-    h("Date", &date);
-    h("Message-ID", &format!("<{note_id}>"));
-    if about.message_id.starts_with('<') {
-        h("In-Reply-To", &about.message_id);
-        h("X-Agenda-Original-Message-ID", &about.message_id);
-    }
-    h("X-Agenda-Outcome", outcome);
-    h("MIME-Version", "1.0");
-    h("Content-Type", "text/plain; charset=UTF-8");
-    h("Content-Transfer-Encoding", "8bit");
-    out.push_str("\r\n");
-    out.push_str(&format!(
-        "agenda did not apply the message filed beside this note.\r\n\r\nReason: {reason}\r\n\r\n\
-         Original Message-ID: {}\r\nFrom: {}\r\nSubject: {}\r\n",
-        one_line(&about.message_id),
-        one_line(&about.from),
-        one_line(&about.subject)
-    ));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn part_of(mail: &str) -> Result<String, String> {
-        reply_part(&MessageParser::default().parse(mail.as_bytes()).expect("an e-mail"))
+    fn settings(url: &str, applied: &str) -> Result<MailboxSettings, SettingsError> {
+        MailboxSettings::new(url, Some(Secret::new("p")), 60, None, applied, "Agenda/Refused")
     }
 
     #[test]
-    fn urls_name_the_security_the_user_and_the_mailbox() {
-        let u = MailboxUrl::parse("imaps://organizer%40example.org@mail.example.org/Replies").unwrap();
-        assert_eq!(
-            u,
-            MailboxUrl {
-                security: Security::Tls,
-                host: "mail.example.org".into(),
-                port: 993,
-                user: "organizer@example.org".into(),
-                mailbox: "Replies".into()
-            }
-        );
-        let u = MailboxUrl::parse("imap://o@[::1]:1143?tls=none").unwrap();
-        assert_eq!((u.security, u.host.as_str(), u.port, u.mailbox.as_str()), (Security::None, "::1", 1143, "INBOX"));
-        assert_eq!(MailboxUrl::parse("imap://o@mail.example.org/").unwrap().port, 143);
-        assert!(MailboxUrl::parse("imap://o@mail.example.org/?tls=none").is_err());
-        assert!(MailboxUrl::parse("imaps://mail.example.org/").is_err());
-    }
-
-    #[test]
-    fn the_calendar_part_is_found_and_decoded_from_base64_and_quoted_printable() {
-        let base64 = "From: a@example.org\r\nMessage-ID: <r1@example.org>\r\nMIME-Version: 1.0\r\n\
-            Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nYes.\r\n\
-            --b\r\nContent-Type: text/calendar; method=REPLY; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\
-            QkVHSU46VkNBTEVOREFSDQpNRVRIT0Q6UkVQTFkNCkVORDpWQ0FMRU5EQVINCg==\r\n--b--\r\n";
-        assert_eq!(part_of(base64).unwrap(), "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nEND:VCALENDAR\r\n");
-        let qp = "From: a@example.org\r\nMIME-Version: 1.0\r\n\
-            Content-Type: text/calendar; method=REPLY; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
-            BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nCOMMENT:Jos=E9 accepts=\r\n and more\r\nEND:VCALENDAR\r\n";
-        assert!(part_of(qp).unwrap().contains("COMMENT:José accepts and more\r\n"), "{:?}", part_of(qp));
-    }
-
-    #[test]
-    fn a_message_without_a_calendar_part_says_so() {
-        let plain = "From: a@example.org\r\nSubject: Thanks\r\n\r\nSee you there.\r\n";
-        assert!(part_of(plain).unwrap_err().contains("no calendar part"));
-    }
-
-    #[test]
-    fn the_refusal_note_gives_the_reason_and_the_original_message_id() {
-        let about =
-            About { message_id: "<r1@example.org>".into(), from: "a@example.org".into(), subject: "Accepted".into() };
-        let note = refusal_note("organizer", "agenda.example.org", &about, "not an attendee\r\nBcc: x", "refused");
-        assert!(note.contains("Subject: Reply not applied: not an attendee  Bcc: x\r\n"), "{note}");
-        assert!(note.contains("In-Reply-To: <r1@example.org>\r\n"), "{note}");
-        assert!(!note.contains("\r\nBcc:"), "no header injection: {note}");
+    fn the_settings_need_a_user_and_read_the_inbox_unless_the_url_names_a_mailbox() {
+        let s = settings("imaps://organizer%40example.org@mail.example.org", "Agenda/Applied").unwrap();
+        assert_eq!((s.user.as_str(), s.mailbox.as_str()), ("organizer@example.org", "INBOX"));
+        assert_eq!(s.applied, ["Agenda", "Applied"]);
+        assert_eq!(settings("imaps://o@mail.example.org/Replies", "Applied").unwrap().mailbox, "Replies");
+        assert_eq!(settings("imaps://mail.example.org/", "Applied").unwrap_err(), SettingsError::NoUser);
+        assert!(matches!(settings("imaps://o@mail.example.org/", "Agenda//*"), Err(SettingsError::Folder(..))));
+        let no_password = MailboxSettings::new("imaps://o@h/", Some(Secret::new("")), 60, None, "A", "R");
+        assert_eq!(no_password.unwrap_err(), SettingsError::NoPassword);
     }
 }

@@ -1,0 +1,38 @@
+//! What the configuration refuses, checked once it is resolved, so that `agenda serve` stops
+//! at start with the key that is wrong rather than when the setting is first used.
+
+use super::{Config, ConfigError};
+
+impl Config {
+    /// Every rule between keys, and every subsystem's settings built once to find their
+    /// errors (the same [`Config::smtp_settings`] and [`Config::reply_mailbox_settings`]
+    /// that `server::build` uses).
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return bad("tls.cert and tls.key go together");
+        }
+        if self.tls.client_ca.is_some() && self.tls.cert.is_none() {
+            return bad("tls.client_ca needs tls.cert and tls.key");
+        }
+        if self.limits.max_concurrent_requests == 0 || self.limits.http_max_concurrent_requests == 0 {
+            return bad("concurrency limits must be at least 1");
+        }
+        if crate::domain::Email::parse(&self.feeds.organizer_email).is_err() {
+            return bad("feeds.organizer_email is not an e-mail address");
+        }
+        if self.etcd.user.is_some() != self.etcd.password_file.is_some() {
+            return bad("etcd.user and etcd.password_file go together");
+        }
+        self.store_choice()?;
+        self.smtp_settings()?;
+        if self.smtp.retry_max_seconds == 0 {
+            return bad("smtp.retry_max_seconds must be at least 1");
+        }
+        if self.smtp.rescan_seconds == 0 {
+            return bad("smtp.rescan_seconds must be at least 1");
+        }
+        self.reply_mailbox_settings()?;
+        Ok(())
+    }
+}
