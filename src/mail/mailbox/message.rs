@@ -61,7 +61,7 @@ pub(super) fn refusal_note(to: &str, uid_domain: &str, about: &About, reason: &s
     };
     h("From", &format!("\"agenda\" <agenda@{uid_domain}>"));
     h("To", &format!("<{}>", one_line(to)));
-    h("Subject", &crate::mail::header_text(&format!("Reply not applied: {short}")));
+    h("Subject", &crate::invites::imip::header_text(&format!("Reply not applied: {short}")));
     h("Date", &date);
     h("Message-ID", &format!("<{note_id}>"));
     if about.message_id.starts_with('<') {

@@ -5,6 +5,8 @@
 //! looks only at the sessions a write touched: [`examine`] one session, [`coming`] for its
 //! rare full look, [`sessions_naming`] a changed person, [`due_of`] the examined ones.
 
+pub mod imip;
+
 use crate::app::Agenda;
 use crate::domain::{
     self, BlockedBy, InviteMessage, InviteMethod, InviteRecord, InviteState, OutboxEntry, ParticipationStatus, Person,
@@ -14,7 +16,7 @@ use crate::error::{Error, Kind, Reason};
 use crate::ics::feed::{CalendarSettings, People, local_span, person_line, slot_uid, zone_label};
 use crate::ics::itip;
 use crate::ics::vtimezone::is_utc;
-use crate::mail::{self, Mail};
+use imip::Mail;
 
 /// A message ready to send.
 #[derive(Debug, Clone)]
@@ -290,7 +292,7 @@ fn render(
         m.person,
         settings.uid_domain
     );
-    let email = mail::render(&Mail {
+    let email = imip::render(&Mail {
         from_name: s.organizer.name.clone(),
         from_email: from.to_string(),
         to_name: p.display_name(),
