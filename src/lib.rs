@@ -1,36 +1,47 @@
 //! `agenda`: meeting sessions and their agendas, over gRPC, kept in sled (or etcd).
 //!
-//! A tour, from the outside in:
+//! A tour, from the outside in. Dependencies between these modules run one way (no circle:
+//! `tests/it/architecture.rs` reads the source and fails on one):
 //!
-//! - [`server::build`] turns a [`config::Config`] into a ready [`server::Service`] (tokens,
-//!   TLS, the store, the demo); [`server::Service::run`] serves two listeners until a shutdown
+//! - [`server::build`] turns a [`config::Config`] into a ready [`server::Service`]: it maps the
+//!   configuration into each subsystem's settings, opens the store, loads the demo and builds
+//!   the tokens and TLS; [`server::Service::run`] serves two listeners until a shutdown
 //!   signal: the internal gRPC API ([`api`]) and the HTTP listener ([`http`]) for calendar
 //!   clients (the feeds), people (the agenda pages, server-rendered HTML) and operators.
 //!   `main` and the integration tests both go through `build`.
-//! - [`api`] is a thin layer: it parses protobuf requests into domain values, calls
-//!   [`app::Agenda`], and maps [`error::Error`] to gRPC statuses in one place; read answers
-//!   go out from a cache of encoded bytes while no write has changed them.
+//! - [`api`] is a thin layer: it parses each protobuf request into a typed command of domain
+//!   values (every violation reported at once), calls [`app::Agenda`], and maps
+//!   [`error::Error`] to gRPC statuses in one place; read answers go out from a cache of
+//!   encoded bytes while no write has changed them. [`auth`] decides, by method name, which
+//!   token scope a call needs, before any handler runs.
 //! - [`app`] holds the operations: read, apply a domain change, validate, write with an etag
-//!   check. It is the only caller of the store while serving (`agenda migrate` and `agenda
-//!   check` reach it offline).
-//! - [`domain`] holds the types and rules (sessions, slots, people, participants). It knows
-//!   nothing of protobuf, HTTP or sled.
+//!   check; import and export. It is the only caller of the store while serving (`agenda
+//!   migrate` and `agenda check` reach it offline).
+//! - [`domain`] holds the types and rules (sessions, slots, people, participants, the invite
+//!   outbox). It knows nothing of protobuf, HTTP or sled, nor of the rest of the crate.
 //! - [`store`] is the async storage contract and its engines: sled (the default; log-first
 //!   writes, group commit, query indexes in memory) and etcd (feature `etcd`, for replicas),
 //!   with `migrate` between them.
-//! - [`ics`] renders iCalendar text from domain values (feeds, VTIMEZONE, content lines);
-//!   [`links`] builds the feed URLs given out over gRPC.
-//! - [`transfer`] is the JSON import/export format, also used for the demo data.
+//! - [`error`] is the one error type above the domain and the one table of refusal reasons,
+//!   each with its gRPC code and HTTP status; [`headers`] names the response headers both
+//!   listeners set.
+//! - [`ics`] renders iCalendar text from domain values (feeds, invites, VTIMEZONE, content
+//!   lines) and parses replies; [`links`] builds the feed URLs given out over gRPC.
+//! - [`transfer`] is the JSON import/export file format (also the demo data): conversion only.
 //! - [`invites`] is the speaker invites end to end: the outbox of each session (which iTIP
 //!   REQUEST / CANCEL each speaker and moderator should have, and its state), rendered as
-//!   iTIP objects and iMIP e-mails.
-//! - [`mail`] speaks e-mail: the iMIP message, the built-in SMTP sender that drains the invite
-//!   outbox when `smtp.url` is configured, and the reader of the organizer's mailbox (IMAP)
-//!   that applies the iTIP replies it finds, as the ApplyReply RPC does.
-//! - [`config`] resolves the configuration and builds each subsystem's settings from it;
-//!   no subsystem reads it. [`secret::Secret`] keeps passwords out of logs and printouts.
+//!   iTIP objects and iMIP e-mails ([`invites::imip`]).
+//! - [`mail`] talks to mail servers: the built-in SMTP sender that drains the invite outbox
+//!   when `smtp.url` is configured, and the reader of the organizer's mailbox (IMAP) that
+//!   applies the iTIP replies it finds, as the ApplyReply RPC does.
+//! - [`config`] resolves the configuration (defaults, file, environment, flags) and builds each
+//!   subsystem's settings from it; no subsystem reads it. [`secret::Secret`] keeps passwords
+//!   out of logs and printouts.
+//! - [`metrics`] is the one Prometheus registry both listeners count into (`/metrics`).
+//! - `bench_floor` (feature `bench-floor` only) serves the benchmarks' gRPC floors.
 //!
-//! `main.rs` is the command line around all this: parse, trace, bind, run, checkpoint.
+//! `main.rs` is the command line around all this (its flags in `cli.rs`): parse, trace, bind,
+//! run, checkpoint.
 
 pub mod api;
 pub mod app;
