@@ -1,11 +1,15 @@
-//! Key encodings of the sled trees.
+//! Key encodings both engines share: parts joined into one byte key, and the keys of the
+//! invite outbox, which the engines lay out alike (sled as the keys of its `invites_sent`
+//! tree, etcd after its `i/` prefix).
 //!
 //! Variable-length parts are ended by a `0x00` byte, which ids never contain (validation
 //! forbids control characters), so a prefix scan for `session\0` never matches
 //! `session-longer\0`.
 
+use crate::domain::{Attempt, SessionId};
+
 /// Concatenates key parts.
-pub fn key(parts: &[&[u8]]) -> Vec<u8> {
+fn key(parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
     for p in parts {
         k.extend_from_slice(p);
@@ -33,4 +37,16 @@ pub fn term(text: &str) -> Vec<u8> {
     k.extend_from_slice(text.as_bytes());
     k.push(0);
     k
+}
+
+/// The key of the invite record an attempt updates: `session\0 slot\0 person`, so that a
+/// session's records are one prefix range ([`invites_of`]), in (slot, person) order.
+pub fn invite(attempt: &Attempt) -> Vec<u8> {
+    let m = &attempt.message;
+    key(&[&term(m.session.as_str()), &term(m.slot.as_str()), m.person.as_str().as_bytes()])
+}
+
+/// The prefix of the keys of every invite record of `session`.
+pub fn invites_of(session: &SessionId) -> Vec<u8> {
+    term(session.as_str())
 }

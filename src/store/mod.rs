@@ -2,7 +2,7 @@
 //! cargo feature `etcd`, the etcd engine for clusters.
 //!
 //! The contract speaks domain types only; an engine's trees, keys and encodings never leave
-//! its module ([`sled_store`]; `etcd_store` with the feature). The trait is async
+//! its module ([`sled`]; `etcd` with the feature). The trait is async
 //! because a networked engine is (etcd's client awaits every call); an engine whose calls
 //! block (sled) moves them to tokio's blocking pool itself, so callers just await.
 //!
@@ -59,7 +59,7 @@
 //!   lock (the sequencer) against in-memory revisions and reference counts.
 //! - Queries: in-memory indexes (built at open from the records), records read from sled.
 //!
-//! # How the etcd engine keeps it (one line each; `etcd_store.rs`, feature `etcd`)
+//! # How the etcd engine keeps it (one line each; `etcd/`, feature `etcd`)
 //!
 //! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced).
 //! - Atomic, compare-and-write: one `Txn` per write, `If mod_revision(key) == expected` (or
@@ -81,18 +81,20 @@
 
 mod crash;
 #[cfg(feature = "etcd")]
-mod etcd_store;
+mod etcd;
 mod group_commit;
 mod keys;
 mod memindex;
 pub mod migrate;
+mod person_slots;
 mod records;
-mod sled_store;
+mod sled;
 
 use async_trait::async_trait;
+
 #[cfg(feature = "etcd")]
-pub use etcd_store::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore, txn_ops_needed};
-pub use sled_store::SledStore;
+pub use self::etcd::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore, txn_ops_needed};
+pub use self::sled::SledStore;
 
 use crate::domain::{
     Attempt, Change, FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session,
@@ -106,6 +108,25 @@ pub enum Expect {
     Absent,
     /// The record exists at exactly this revision: an update read-modify-write.
     Revision(u64),
+}
+
+impl Expect {
+    /// Checks this expectation against the record's current revision (`None`: no record),
+    /// failing as the contract says a refused write fails.
+    fn check(self, current: Option<u64>) -> Result<(), StoreError> {
+        match (current, self) {
+            (Some(_), Expect::Absent) => Err(StoreError::Exists),
+            (None, Expect::Revision(_)) => Err(StoreError::NotFound),
+            (Some(cur), Expect::Revision(r)) if cur != r => Err(StoreError::RevisionMismatch { current: cur }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks a delete's optional expected revision against the record's `current` one: any
+/// revision will do without one.
+fn check_delete(expect: Option<u64>, current: u64) -> Result<(), StoreError> {
+    Expect::Revision(expect.unwrap_or(current)).check(Some(current))
 }
 
 /// Why a store operation failed.

@@ -1,0 +1,215 @@
+//! The write path: the sequencer (the log entry is the commit point, see the module
+//! documentation), the writes of sessions and people through it, and the small
+//! transactional writes of feed tokens and invites.
+
+use std::sync::RwLockWriteGuard;
+use std::sync::atomic::Ordering;
+
+use sled::Tree;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::SledStore;
+use crate::domain::{Attempt, ChangeKind, FeedToken, InviteRecord, Person, PersonId, Session, SessionId};
+use crate::store::crash::{self, Step};
+use crate::store::memindex::{Doc, Indexes};
+use crate::store::records::{
+    LogEntry, Unrevisioned, decode_sent_invite, encode_feed_token, encode_sent_invite, session_doc,
+    unrevisioned_person, unrevisioned_session,
+};
+use crate::store::{Expect, StoreError, check_delete, keys};
+
+/// A write of a session or person as the sequencer applies it: the record it stores (at the
+/// write's revision, known only under the sequencer) or removes, and so its log entry.
+enum Write<'a> {
+    /// A session created or updated (`kind`).
+    PutSession(ChangeKind, &'a Unrevisioned),
+    /// A session deleted, with its last stored record (the log entry keeps it for watchers).
+    DeleteSession(&'a [u8]),
+    PutPerson(&'a Unrevisioned),
+    DeletePerson,
+}
+
+impl SledStore {
+    /// The stored session and its index fields, read outside the sequencer: the write path
+    /// removes the old record's index entries, which the indexes do not keep per session.
+    fn current_session(&self, id: &str) -> Result<Option<(sled::IVec, u64, Doc)>, StoreError> {
+        let Some(bytes) = self.sessions.get(id)? else { return Ok(None) };
+        let (_, revision, doc) = session_doc(&bytes)?;
+        Ok(Some((bytes, revision, doc)))
+    }
+
+    pub(super) fn put_session(&self, s: &Session, expect: Expect) -> Result<u64, StoreError> {
+        let id = s.id.as_str();
+        let doc = Doc::of(s);
+        let enc = unrevisioned_session(s);
+        loop {
+            let old = match expect {
+                Expect::Absent => None,
+                Expect::Revision(_) => self.current_session(id)?,
+            };
+            let mut ix = self.write_ix();
+            let current = ix.session_revision(id);
+            expect.check(current)?;
+            if current != old.as_ref().map(|o| o.1) {
+                continue; // written between the read and the lock: read again
+            }
+            if let Some(p) = ix.missing_person(&doc) {
+                let p = s.referenced_people().into_iter().find(|q| q.as_str() == p).expect("named by the session");
+                return Err(StoreError::UnknownPerson(p));
+            }
+            let kind = if old.is_some() { ChangeKind::Updated } else { ChangeKind::Created };
+            let (rev, n) = self.sequence(id, Write::PutSession(kind, &enc))?;
+            ix.put_session(id, rev, old.as_ref().map(|o| &o.2), &doc);
+            return self.publish(ix, rev, n);
+        }
+    }
+
+    pub(super) fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
+        let id = id.as_str();
+        loop {
+            let old = self.current_session(id)?;
+            let mut ix = self.write_ix();
+            let current = ix.session_revision(id);
+            if current != old.as_ref().map(|o| o.1) {
+                continue;
+            }
+            let Some((last, cur, doc)) = old else { return Err(StoreError::NotFound) };
+            check_delete(expect, cur)?;
+            let (rev, n) = self.sequence(id, Write::DeleteSession(&last))?;
+            ix.delete_session(id, &doc);
+            return self.publish(ix, rev, n);
+        }
+    }
+
+    pub(super) fn put_person(&self, p: &Person, expect: Expect) -> Result<u64, StoreError> {
+        let id = p.id.as_str();
+        let enc = unrevisioned_person(p);
+        let mut ix = self.write_ix();
+        expect.check(ix.person_revision(id))?;
+        let (rev, n) = self.sequence(id, Write::PutPerson(&enc))?;
+        ix.put_person(id, rev, &p.name);
+        self.publish(ix, rev, n)
+    }
+
+    pub(super) fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
+        let id = id.as_str();
+        let mut ix = self.write_ix();
+        let current = ix.person_revision(id).ok_or(StoreError::NotFound)?;
+        check_delete(expect, current)?;
+        let refs = ix.refs(id);
+        if refs > 0 {
+            return Err(StoreError::PersonInUse { sessions: refs });
+        }
+        let (rev, n) = self.sequence(id, Write::DeletePerson)?;
+        ix.delete_person(id);
+        self.publish(ix, rev, n).map(drop)
+    }
+
+    pub(super) fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
+        let key = token.token.as_bytes();
+        let value = encode_feed_token(token);
+        self.write_one(&self.feed_tokens, |tx| {
+            if tx.get(key)?.is_some() {
+                return Err(ConflictableTransactionError::Abort(StoreError::Exists));
+            }
+            tx.insert(key, value.as_slice())?;
+            Ok(())
+        })
+    }
+
+    pub(super) fn delete_feed_token(&self, token: &str) -> Result<(), StoreError> {
+        self.write_one(&self.feed_tokens, |tx| match tx.remove(token.as_bytes())? {
+            Some(_) => Ok(()),
+            None => Err(ConflictableTransactionError::Abort(StoreError::NotFound)),
+        })
+    }
+
+    pub(super) fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError> {
+        let keyed: Vec<(Vec<u8>, &Attempt)> = attempts.iter().map(|a| (keys::invite(a), a)).collect();
+        // Its own small transaction: one tree, no index to keep in step.
+        self.write_one(&self.invites_sent, |tx| {
+            for (k, a) in &keyed {
+                let stored = tx.get(k)?.map(|b| decode_sent_invite(&b)).transpose();
+                let stored = stored.map_err(ConflictableTransactionError::Abort)?;
+                if let Some(record) = InviteRecord::apply(stored.as_ref(), a) {
+                    tx.insert(k.as_slice(), encode_sent_invite(&record))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The sequencer's part of a write; the caller holds the write lock and, once this
+    /// returns, updates the indexes and then calls [`Self::publish`].
+    /// Takes the next revision, inserts the log entry (with the record at that revision, or
+    /// what a delete logs), then puts or removes the record under `id`. Returns the revision
+    /// and the write's number for the crash hook.
+    fn sequence(&self, id: &str, write: Write<'_>) -> Result<(u64, u64), StoreError> {
+        let rev = self.revision.load(Ordering::Relaxed) + 1;
+        let n = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        // Before anything of the write can be read: a cached answer tagged with an older
+        // revision stops being served from here on (a failed write leaves it raised, so the
+        // store counts as unsettled until the next write publishes).
+        self.begun.store(rev, Ordering::SeqCst);
+        let (tree, entry, stored) = match write {
+            Write::PutSession(kind, enc) => {
+                let record = enc.at(rev);
+                (&self.sessions, LogEntry::Session { kind, record: &record }.encode(), Some(record))
+            }
+            Write::DeleteSession(last) => {
+                (&self.sessions, LogEntry::Session { kind: ChangeKind::Deleted, record: last }.encode(), None)
+            }
+            Write::PutPerson(enc) => {
+                let record = enc.at(rev);
+                (&self.people, LogEntry::PutPerson(&record).encode(), Some(record))
+            }
+            Write::DeletePerson => (&self.people, LogEntry::DeletePerson(id).encode(), None),
+        };
+        self.changes.insert(rev.to_be_bytes(), entry)?;
+        self.crash_point(Step::AfterLog, n);
+        let applied = match stored {
+            Some(record) => tree.insert(id, record).map(drop),
+            None => tree.remove(id).map(drop),
+        };
+        if let Err(e) = applied {
+            // Unwritten record: the entry goes too, so recovery will not finish this write.
+            let _ = self.changes.remove(rev.to_be_bytes());
+            return Err(e.into());
+        }
+        self.crash_point(Step::AfterRecord, n);
+        Ok((rev, n))
+    }
+
+    /// The end of write `n` at `rev`, whose indexes the caller has updated under `ix` (the
+    /// sequencer): publishes `rev` as applied, leaves the sequencer, then waits outside it
+    /// until the write is durable. Returns `rev`.
+    fn publish(&self, ix: RwLockWriteGuard<'_, Indexes>, rev: u64, n: u64) -> Result<u64, StoreError> {
+        self.revision.store(rev, Ordering::Release);
+        drop(ix);
+        self.crash_point(Step::BeforeFlushWait, n);
+        self.commit.wait_durable().map_err(StoreError::Backend)?;
+        self.crash_point(Step::AfterFlush, n);
+        Ok(rev)
+    }
+
+    fn crash_point(&self, step: Step, n: u64) {
+        crash::at(step, n, || {
+            let _ = self.db.flush();
+        });
+    }
+
+    /// Runs `f` as one serializable transaction over `tree` (feed tokens, invites: small
+    /// writes off the hot path), then waits until it is durable.
+    fn write_one<T>(
+        &self,
+        tree: &Tree,
+        f: impl Fn(&sled::transaction::TransactionalTree) -> Result<T, ConflictableTransactionError<StoreError>>,
+    ) -> Result<T, StoreError> {
+        let out = tree.transaction(f).map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::from(e),
+        })?;
+        self.commit.wait_durable().map_err(StoreError::Backend)?;
+        Ok(out)
+    }
+}
