@@ -4,7 +4,7 @@
 //! # Mapping
 //!
 //! Every key lives under `<prefix>a1/` (`a1`: the layout's version; the prefix lets several
-//! stores share a cluster). Values are the records of `records.rs`, as in the sled engine.
+//! stores share a cluster). Values are the records of `store/records/`, as in the sled engine.
 //!
 //! | key                              | value                                   |
 //! |----------------------------------|-----------------------------------------|
