@@ -10,6 +10,7 @@ use super::convert as c;
 use super::requests::{CreatePerson, DeletePerson, GetPerson, ListPeople, ListPersonSlots, UpdatePerson, parse};
 use super::{remap, under};
 use crate::app::Agenda;
+use crate::domain::PersonSlotQuery;
 use crate::links::FeedLinks;
 use crate::pb::{self, person_service_server::PersonService};
 
@@ -92,7 +93,8 @@ impl PersonService for PersonApi {
 
     async fn list_person_slots(&self, req: Request<pb::ListPersonSlotsRequest>) -> Reply<pb::ListPersonSlotsResponse> {
         let ListPersonSlots { person, from, to, mut page } = parse(req.get_ref())?;
-        let (slots, next) = self.agenda.person_slots(&person, from, to, page.after.take(), page.size, false).await?;
+        let query = PersonSlotQuery { person, from, to, after: page.after.take(), include_removed: false };
+        let (slots, next) = self.agenda.person_slots(&query, page.size).await?;
         Ok(Response::new(pb::ListPersonSlotsResponse {
             slots: slots.iter().map(c::person_slot_out).collect(),
             next_page_token: page.next_token(next.as_ref()),

@@ -1,7 +1,9 @@
 //! Person operations.
 
 use super::{Agenda, MAX_RETRIES, check_etag, contention, now, paginate, write_failed};
-use crate::domain::{Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, RecordMeta, Timestamp};
+use crate::domain::{
+    PeopleQuery, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, PersonSlotQuery, RecordMeta,
+};
 use crate::error::{Error, Kind};
 use crate::store::{Expect, StoreError};
 
@@ -67,25 +69,38 @@ impl Agenda {
         after: Option<PersonCursor>,
         page_size: usize,
     ) -> Result<(Vec<Person>, Option<PersonCursor>), Error> {
-        let page = self.store.list_people(&text, after.as_ref(), page_size + 1).await?;
+        let page = self.store.list_people(&PeopleQuery { text, after }, page_size + 1).await?;
         Ok(paginate(page, page_size, |p| PersonCursor { name: p.name.to_lowercase(), id: p.id.clone() }))
     }
 
+    /// One page of the slots `query` asks for, and where the next page starts (if there may
+    /// be one); NOT_FOUND for an unknown person.
     pub async fn person_slots(
         &self,
-        person: &PersonId,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<PersonSlotCursor>,
+        query: &PersonSlotQuery,
         page_size: usize,
-        include_removed: bool,
     ) -> Result<(Vec<PersonSlot>, Option<PersonSlotCursor>), Error> {
-        self.get_person(person).await?;
-        let page = self.store.person_slots(person, from, to, after.as_ref(), page_size + 1, include_removed).await?;
+        self.get_person(&query.person).await?;
+        let page = self.store.person_slots(query, page_size + 1).await?;
         Ok(paginate(page, page_size, |p| PersonSlotCursor {
             start: p.slot.start,
             session: p.session_id.clone(),
             slot: p.slot.id.clone(),
         }))
+    }
+
+    /// Every slot `person` speaks in or moderates, page by page (recently removed ones too
+    /// when `include_removed`).
+    pub async fn all_person_slots(&self, person: &PersonId, include_removed: bool) -> Result<Vec<PersonSlot>, Error> {
+        let mut query = PersonSlotQuery::all(person.clone(), include_removed);
+        let mut out = Vec::new();
+        loop {
+            let (page, next) = self.person_slots(&query, 1000).await?;
+            out.extend(page);
+            match next {
+                Some(n) => query.after = Some(n),
+                None => return Ok(out),
+            }
+        }
     }
 }

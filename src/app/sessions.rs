@@ -1,7 +1,7 @@
 //! Session operations: create, read, change (with an etag check or retries), delete, list.
 
 use super::{Agenda, MAX_RETRIES, check_etag, contention, now, paginate, unknown_person, write_failed};
-use crate::domain::{Person, RecordMeta, Session, SessionCursor, SessionFilter, SessionId};
+use crate::domain::{Person, RecordMeta, Session, SessionCursor, SessionFilter, SessionId, SessionQuery};
 use crate::error::{Error, Kind};
 use crate::store::{Expect, StoreError};
 
@@ -94,7 +94,7 @@ impl Agenda {
         after: Option<SessionCursor>,
         page_size: usize,
     ) -> Result<(Vec<Session>, Option<SessionCursor>), Error> {
-        let page = self.store.list_sessions(&filter, after.as_ref(), page_size + 1).await?;
+        let page = self.store.list_sessions(&SessionQuery { filter, after }, page_size + 1).await?;
         Ok(paginate(page, page_size, |s| SessionCursor { start: s.start, id: s.id.clone() }))
     }
 

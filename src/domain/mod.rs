@@ -24,7 +24,10 @@ pub use invite::{
     OutboxEntry, outbox, pending as pending_invites, role_on, wanted as wanted_invites,
 };
 pub use person::{Person, PersonPatch};
-pub use query::{PersonCursor, PersonSlot, PersonSlotCursor, SessionCursor, SessionFilter};
+pub use query::{
+    PeopleQuery, PersonCursor, PersonSlot, PersonSlotCursor, PersonSlotQuery, SessionCursor, SessionFilter,
+    SessionQuery,
+};
 pub use session::{
     Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus,
     REMOVED_SLOT_RETENTION_SECONDS, RemovedSlot, Role, Session, SessionPatch, SessionStatus, Slot, SlotAnswer,

@@ -106,3 +106,39 @@ pub struct PersonSlot {
     /// The slot was taken off the agenda recently (see `RemovedSlot`).
     pub removed: bool,
 }
+
+/// A page of a session listing as a store reads it: the sessions `filter` matches, in
+/// (start, id) order, after `after`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionQuery {
+    pub filter: SessionFilter,
+    pub after: Option<SessionCursor>,
+}
+
+/// A page of the people listing as a store reads it: people whose name or affiliation contains
+/// `text` (lower case; empty for everyone), in (lower-case name, id) order, after `after`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeopleQuery {
+    pub text: String,
+    pub after: Option<PersonCursor>,
+}
+
+/// What a person's slot listing asks for: the slots where `person` speaks or moderates,
+/// overlapping [`from`, `to`), in (start, session, slot) order, resuming after `after`. One
+/// value, so the listing's many parts travel together through the app and both engines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSlotQuery {
+    pub person: PersonId,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub after: Option<PersonSlotCursor>,
+    /// Recently removed slots too (feeds show them cancelled; the sender cancels them).
+    pub include_removed: bool,
+}
+
+impl PersonSlotQuery {
+    /// Every slot of `person`, past and coming, from the first.
+    pub fn all(person: PersonId, include_removed: bool) -> Self {
+        Self { person, from: None, to: None, after: None, include_removed }
+    }
+}

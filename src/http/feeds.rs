@@ -330,16 +330,7 @@ impl FeedState {
         private: bool,
     ) -> Result<(CalendarInfo, Vec<EventData>, Option<Timestamp>), FeedError> {
         let person = self.agenda.get_person(id).await?;
-        let mut slots = Vec::new();
-        let mut after = None;
-        loop {
-            let (page, next) = self.agenda.person_slots(id, None, None, after, 1000, true).await?;
-            slots.extend(page);
-            match next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
-        }
+        let mut slots = self.agenda.all_person_slots(id, true).await?;
         slots.retain(|s| private || s.session_visibility == Visibility::Public);
         let mut sessions: HashMap<String, Session> = HashMap::new();
         for s in &slots {

@@ -216,25 +216,19 @@ pub async fn examine(agenda: &Agenda, id: &SessionId, now: Timestamp) -> Result<
 /// their messages are blocked): every session with a slot, current or recently removed, they
 /// speak in or moderate, ended ones included (a cheap index scan; [`examine`] drops them).
 pub async fn sessions_naming(agenda: &Agenda, person: &PersonId) -> Result<Vec<SessionId>, Error> {
+    let slots = match agenda.all_person_slots(person, true).await {
+        Ok(slots) => slots,
+        // Deleted: the sessions naming them show in the change log when they change.
+        Err(Error::Domain(domain::Error::NotFound { .. })) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
     let mut out: Vec<SessionId> = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, next) = match agenda.person_slots(person, None, None, after, 1000, true).await {
-            Ok(page) => page,
-            // Deleted: the sessions naming them show in the change log when they change.
-            Err(Error::Domain(domain::Error::NotFound { .. })) => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        for p in page {
-            if out.last() != Some(&p.session_id) && !out.contains(&p.session_id) {
-                out.push(p.session_id);
-            }
-        }
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(out),
+    for p in slots {
+        if out.last() != Some(&p.session_id) && !out.contains(&p.session_id) {
+            out.push(p.session_id);
         }
     }
+    Ok(out)
 }
 
 /// The pending messages of `examined`, oldest first, rendered, at most `limit`.

@@ -12,7 +12,7 @@
 use std::fmt;
 
 use super::{Expect, Store, StoreError};
-use crate::domain::{FeedToken, PersonCursor, SessionCursor, SessionFilter};
+use crate::domain::{FeedToken, PeopleQuery, PersonCursor, SessionCursor, SessionFilter, SessionQuery};
 
 /// Records read from the source per call.
 const PAGE: usize = 500;
@@ -62,7 +62,8 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store, force: bool) -> Result<Mi
 
     let mut after = None;
     loop {
-        let page = from.list_people("", after.as_ref(), PAGE).await.map_err(MigrateError::Source)?;
+        let query = PeopleQuery { text: String::new(), after: after.clone() };
+        let page = from.list_people(&query, PAGE).await.map_err(MigrateError::Source)?;
         for person in &page {
             let failed = |source| MigrateError::Destination { kind: "person", id: person.id.to_string(), source };
             let current = to.get_person(&person.id).await.map_err(MigrateError::Inspect)?;
@@ -79,7 +80,8 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store, force: bool) -> Result<Mi
 
     let mut after = None;
     loop {
-        let page = from.list_sessions(&SessionFilter::default(), after.as_ref(), PAGE).await;
+        let page =
+            from.list_sessions(&SessionQuery { filter: SessionFilter::default(), after: after.clone() }, PAGE).await;
         let page = page.map_err(MigrateError::Source)?;
         for session in &page {
             let failed = |source| MigrateError::Destination { kind: "session", id: session.id.to_string(), source };
@@ -120,8 +122,8 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store, force: bool) -> Result<Mi
 
 /// Whether `store` holds no person, session or feed token.
 async fn is_empty(store: &dyn Store) -> Result<bool, StoreError> {
-    Ok(store.list_people("", None, 1).await?.is_empty()
-        && store.list_sessions(&SessionFilter::default(), None, 1).await?.is_empty()
+    Ok(store.list_people(&PeopleQuery::default(), 1).await?.is_empty()
+        && store.list_sessions(&SessionQuery::default(), 1).await?.is_empty()
         && store.list_feed_tokens(None, 1).await?.is_empty())
 }
 

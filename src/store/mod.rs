@@ -97,8 +97,8 @@ pub use self::etcd::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore, txn_ops_n
 pub use self::sled::SledStore;
 
 use crate::domain::{
-    Attempt, Change, FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session,
-    SessionCursor, SessionFilter, SessionId, Timestamp,
+    Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
+    SessionId, SessionQuery,
 };
 
 /// What a write expects to find, checked atomically with the write.
@@ -184,40 +184,19 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a session; with `Some(revision)`, only at that revision. Returns the revision
     /// of the deletion, which the change log holds with the last state of the session.
     async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError>;
-    /// Up to `limit` sessions matching `filter` (a session overlapping [from, to) when a time
-    /// window is given), in (start, id) order, after `after`.
-    async fn list_sessions(
-        &self,
-        filter: &SessionFilter,
-        after: Option<&SessionCursor>,
-        limit: usize,
-    ) -> Result<Vec<Session>, StoreError>;
+    /// Up to `limit` sessions of `query` (a session overlapping [from, to) when its filter
+    /// gives a time window), in (start, id) order.
+    async fn list_sessions(&self, query: &SessionQuery, limit: usize) -> Result<Vec<Session>, StoreError>;
 
     async fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError>;
     /// Writes `person` per `expect`; returns its new revision (its etag).
     async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError>;
     /// Deletes a person; refused with [`StoreError::PersonInUse`] while a session names them.
     async fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError>;
-    /// Up to `limit` people in (lower-case name, id) order whose name or affiliation contains
-    /// `text` (lower case; empty for all), after `after`.
-    async fn list_people(
-        &self,
-        text: &str,
-        after: Option<&PersonCursor>,
-        limit: usize,
-    ) -> Result<Vec<Person>, StoreError>;
-    /// Up to `limit` slots where `person` speaks or moderates, overlapping [from, to), in
-    /// (start, session, slot) order, after `after`; recently removed slots too when
-    /// `include_removed`.
-    async fn person_slots(
-        &self,
-        person: &PersonId,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<&PersonSlotCursor>,
-        limit: usize,
-        include_removed: bool,
-    ) -> Result<Vec<PersonSlot>, StoreError>;
+    /// Up to `limit` people of `query`, in (lower-case name, id) order.
+    async fn list_people(&self, query: &PeopleQuery, limit: usize) -> Result<Vec<Person>, StoreError>;
+    /// Up to `limit` of the slots `query` asks for ([`PersonSlotQuery`]).
+    async fn person_slots(&self, query: &PersonSlotQuery, limit: usize) -> Result<Vec<PersonSlot>, StoreError>;
 
     /// Stores a new secret feed token ([`StoreError::Exists`] if the token is taken).
     async fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError>;

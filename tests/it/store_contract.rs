@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use agenda::domain::{
     Attempt, AttemptResult, ChangeKind, Delivery, Failure, FeedScope, FeedToken, Format, InviteMessage, InviteMethod,
-    InviteRecord, Organizer, Person, PersonCursor, PersonId, PersonSlotCursor, RecordMeta, RemovedSlot, Role, Session,
-    SessionCursor, SessionFilter, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName,
-    Timestamp, Visibility,
+    InviteRecord, Organizer, PeopleQuery, Person, PersonCursor, PersonId, PersonSlotCursor, PersonSlotQuery,
+    RecordMeta, RemovedSlot, Role, Session, SessionCursor, SessionFilter, SessionId, SessionQuery, SessionStatus, Slot,
+    SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
 };
 use agenda::store::{Expect, SledStore, Store, StoreError};
 
@@ -295,7 +295,7 @@ async fn a_session_naming_a_missing_person_is_refused_and_nothing_is_written(st:
     assert_eq!(st.get_session(&s.id).await.unwrap(), None);
     assert_eq!(st.revision().await.unwrap(), rev);
     assert_eq!(st.changes(0, u64::MAX, 10).await.unwrap(), []);
-    assert_eq!(st.list_sessions(&SessionFilter::default(), None, 10).await.unwrap(), []);
+    assert_eq!(st.list_sessions(&SessionQuery::default(), 10).await.unwrap(), []);
     // Nothing counts "ana" as named: she can go.
     st.delete_person(&pid("ana"), None).await.unwrap();
 }
@@ -327,7 +327,8 @@ async fn sessions_list_in_start_order_by_window_and_filter_and_page_by_cursor(st
         st.put_session(&s, Expect::Absent).await.unwrap();
     }
     st.put_session(&session("in", 10, 11, &[]), Expect::Absent).await.unwrap();
-    let list = async |filter: SessionFilter| st.list_sessions(&filter, None, 100).await.unwrap();
+    let list =
+        async |filter: SessionFilter| st.list_sessions(&SessionQuery { filter, after: None }, 100).await.unwrap();
 
     assert_eq!(ids(&list(SessionFilter::default()).await), ["long", "a", "b", "in", "late"], "(start, id) order");
     let window = SessionFilter { from: Some(at(10)), to: Some(at(12)), ..SessionFilter::default() };
@@ -341,7 +342,10 @@ async fn sessions_list_in_start_order_by_window_and_filter_and_page_by_cursor(st
     let mut paged = Vec::new();
     let mut after: Option<SessionCursor> = None;
     loop {
-        let page = st.list_sessions(&SessionFilter::default(), after.as_ref(), 2).await.unwrap();
+        let page = st
+            .list_sessions(&SessionQuery { filter: SessionFilter::default(), after: after.clone() }, 2)
+            .await
+            .unwrap();
         assert!(page.len() <= 2);
         let Some(last) = page.last() else { break };
         after = Some(SessionCursor { start: last.start, id: last.id.clone() });
@@ -358,12 +362,16 @@ async fn people_list_in_name_order_and_by_text(st: Arc<dyn Store>) {
     }
     let names = |people: Vec<Person>| people.into_iter().map(|p| p.id.to_string()).collect::<Vec<_>>();
 
-    let all = st.list_people("", None, 100).await.unwrap();
+    let all = st.list_people(&PeopleQuery::default(), 100).await.unwrap();
     assert_eq!(names(all), ["p4", "p1", "p2", "p3"], "(lower-case name, id) order");
-    assert_eq!(names(st.list_people("nor", None, 100).await.unwrap()), ["p2"], "text in the affiliation");
-    assert_eq!(names(st.list_people("arl", None, 100).await.unwrap()), ["p3"], "text in the name");
+    assert_eq!(names(st.list_people(&people_matching("nor"), 100).await.unwrap()), ["p2"], "text in the affiliation");
+    assert_eq!(names(st.list_people(&people_matching("arl"), 100).await.unwrap()), ["p3"], "text in the name");
     let after = PersonCursor { name: "bo".into(), id: pid("p1") };
-    assert_eq!(names(st.list_people("", Some(&after), 1).await.unwrap()), ["p2"], "after the cursor, at most `limit`");
+    assert_eq!(
+        names(st.list_people(&PeopleQuery { text: String::new(), after: Some(after.clone()) }, 1).await.unwrap()),
+        ["p2"],
+        "after the cursor, at most `limit`"
+    );
 }
 
 async fn person_slots_list_a_persons_slots_in_time_order(st: Arc<dyn Store>) {
@@ -380,7 +388,8 @@ async fn person_slots_list_a_persons_slots_in_time_order(st: Arc<dyn Store>) {
 
     let ana = pid("ana");
     let slots = async |from, to, after: Option<&PersonSlotCursor>, limit, removed| {
-        let found = st.person_slots(&ana, from, to, after, limit, removed).await.unwrap();
+        let query = PersonSlotQuery { person: ana.clone(), from, to, after: after.cloned(), include_removed: removed };
+        let found = st.person_slots(&query, limit).await.unwrap();
         found
             .into_iter()
             .map(|p| (p.session_id.to_string(), p.slot.id.to_string(), p.roles, p.removed))
@@ -513,4 +522,9 @@ async fn of_racing_writers_expecting_one_revision_exactly_one_wins(st: Arc<dyn S
     assert!(lost.iter().all(|&current| current == rev), "losers see the winner's revision: {lost:?} vs {rev}");
     let now = st.get_session(&sid("one")).await.unwrap().unwrap();
     assert_eq!((now.title, now.meta.revision), (format!("writer {winner}"), rev));
+}
+
+/// The people listing's query for `text`, from the first page.
+fn people_matching(text: &str) -> PeopleQuery {
+    PeopleQuery { text: text.to_owned(), after: None }
 }

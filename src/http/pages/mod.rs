@@ -297,16 +297,8 @@ impl PageState {
             }
             PageKey::Person(id) => {
                 let p = self.agenda.get_person(&id).await?;
-                let mut slots = Vec::new();
-                let mut after = None;
-                loop {
-                    let (page, next) = self.agenda.person_slots(&id, None, None, after, 1000, false).await?;
-                    slots.extend(page.into_iter().filter(|s| s.session_visibility == Visibility::Public));
-                    match next {
-                        Some(n) => after = Some(n),
-                        None => break,
-                    }
-                }
+                let mut slots = self.agenda.all_person_slots(&id, false).await?;
+                slots.retain(|s| s.session_visibility == Visibility::Public);
                 let html = views::person_page(&p, &slots, &self.site.links);
                 Rendered::new(changes, HTML, html, Some(p.meta.update_time)).map_err(internal)
             }

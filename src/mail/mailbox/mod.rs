@@ -58,12 +58,9 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(300);
 /// `url` is set).
 #[derive(Debug, Clone)]
 pub struct MailboxSettings {
-    /// The server and how to reach it: an IMAP URL (see [`crate::mail::url`]).
+    /// The server and how to reach it: an IMAP URL (see [`crate::mail::url`]), whose user is
+    /// the login ([`Self::user`]) and whose path the mailbox read ([`Self::mailbox`]).
     pub url: MailUrl,
-    /// The login, from the URL.
-    pub user: String,
-    /// The mailbox read, from the URL's path; INBOX when it names none.
-    pub mailbox: String,
     /// Shown masked by `Debug`.
     pub password: Secret,
     /// The pause between two polls.
@@ -103,22 +100,33 @@ impl MailboxSettings {
         refused_folder: &str,
     ) -> Result<Self, SettingsError> {
         let url = MailUrl::parse(url, Protocol::Imap).map_err(SettingsError::Url)?;
-        let user = url.user.clone().filter(|u| !u.is_empty()).ok_or(SettingsError::NoUser)?;
-        let mailbox = if url.path.is_empty() { "INBOX".to_owned() } else { url.path.clone() };
+        if url.user.as_ref().is_none_or(String::is_empty) {
+            return Err(SettingsError::NoUser);
+        }
         let password = password.filter(|p| !p.expose().is_empty()).ok_or(SettingsError::NoPassword)?;
         if poll_seconds == 0 {
             return Err(SettingsError::Poll);
         }
         Ok(Self {
             url,
-            user,
-            mailbox,
             password,
             poll: Duration::from_secs(poll_seconds),
             ca,
             applied: folder("applied_folder", applied_folder)?,
             refused: folder("refused_folder", refused_folder)?,
         })
+    }
+}
+
+impl MailboxSettings {
+    /// The login: the URL's user (never empty: [`MailboxSettings::new`] refuses that).
+    pub fn user(&self) -> &str {
+        self.url.user.as_deref().unwrap_or_default()
+    }
+
+    /// The mailbox read: the URL's path, INBOX when it names none.
+    pub fn mailbox(&self) -> &str {
+        if self.url.path.is_empty() { "INBOX" } else { &self.url.path }
     }
 }
 
@@ -259,7 +267,7 @@ impl Poller {
                 Err(e) => return Err(e.into()),
             }
         }
-        let selected = session.select(&self.settings.mailbox).await?;
+        let selected = session.select(self.settings.mailbox()).await?;
         if selected.exists > 0 {
             let listed: Vec<Fetch> = session.uid_fetch("1:*", "(UID RFC822.SIZE FLAGS)").await?.try_collect().await?;
             let mut messages: Vec<(u32, u32)> = listed
@@ -298,7 +306,10 @@ impl Poller {
         if url.security != Security::StartTls {
             greeting(&mut client).await?;
         }
-        client.login(&self.settings.user, self.settings.password.expose()).await.map_err(|(e, _)| MailboxError::Imap(e))
+        client
+            .login(self.settings.user(), self.settings.password.expose())
+            .await
+            .map_err(|(e, _)| MailboxError::Imap(e))
     }
 
     async fn tls(
@@ -351,7 +362,7 @@ impl Poller {
             Outcome::Unreadable(why) | Outcome::Refused(why) => {
                 // The note first: were the connection lost in between, the next poll would
                 // write a second note, never leave a filed message without its reason.
-                let note = refusal_note(&self.settings.user, &self.calendar.uid_domain, &about, why, outcome.label());
+                let note = refusal_note(self.settings.user(), &self.calendar.uid_domain, &about, why, outcome.label());
                 s.append(to.refused, None, None, note.as_bytes()).await?;
                 move_message(s, uid, to.refused, to.can_move).await?;
                 tracing::warn!(message_id = %about.message_id, outcome = outcome.label(), reason = %why, "reply from the mailbox not applied");
@@ -430,9 +441,9 @@ mod tests {
     #[test]
     fn the_settings_need_a_user_and_read_the_inbox_unless_the_url_names_a_mailbox() {
         let s = settings("imaps://organizer%40example.org@mail.example.org", "Agenda/Applied").unwrap();
-        assert_eq!((s.user.as_str(), s.mailbox.as_str()), ("organizer@example.org", "INBOX"));
+        assert_eq!((s.user(), s.mailbox()), ("organizer@example.org", "INBOX"));
         assert_eq!(s.applied, ["Agenda", "Applied"]);
-        assert_eq!(settings("imaps://o@mail.example.org/Replies", "Applied").unwrap().mailbox, "Replies");
+        assert_eq!(settings("imaps://o@mail.example.org/Replies", "Applied").unwrap().mailbox(), "Replies");
         assert_eq!(settings("imaps://mail.example.org/", "Applied").unwrap_err(), SettingsError::NoUser);
         assert!(matches!(settings("imaps://o@mail.example.org/", "Agenda//*"), Err(SettingsError::Folder(..))));
         let no_password = MailboxSettings::new("imaps://o@h/", Some(Secret::new("")), 60, None, "A", "R");

@@ -12,8 +12,8 @@ use super::failover::{attempt, until_applied, with_failover};
 use super::read::{person_of, session_of};
 use super::{follow, rev};
 use crate::domain::{
-    Attempt, Change, FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session,
-    SessionCursor, SessionFilter, SessionId, Timestamp,
+    Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
+    SessionId, SessionQuery,
 };
 use crate::store::records::{decode_feed_token, decode_sent_invite, encode_feed_token, encode_person};
 use crate::store::{Expect, Store, StoreError, StoreStats};
@@ -34,13 +34,8 @@ impl Store for EtcdStore {
         until_applied(|| self.try_delete_session(id, expect, request)).await
     }
 
-    async fn list_sessions(
-        &self,
-        filter: &SessionFilter,
-        after: Option<&SessionCursor>,
-        limit: usize,
-    ) -> Result<Vec<Session>, StoreError> {
-        EtcdStore::list_sessions(self, filter, after, limit).await
+    async fn list_sessions(&self, query: &SessionQuery, limit: usize) -> Result<Vec<Session>, StoreError> {
+        EtcdStore::list_sessions(self, query, limit).await
     }
 
     async fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
@@ -58,25 +53,12 @@ impl Store for EtcdStore {
         with_failover(|| self.try_delete_person(id, expect, request)).await
     }
 
-    async fn list_people(
-        &self,
-        text: &str,
-        after: Option<&PersonCursor>,
-        limit: usize,
-    ) -> Result<Vec<Person>, StoreError> {
-        EtcdStore::list_people(self, text, after, limit).await
+    async fn list_people(&self, query: &PeopleQuery, limit: usize) -> Result<Vec<Person>, StoreError> {
+        EtcdStore::list_people(self, query, limit).await
     }
 
-    async fn person_slots(
-        &self,
-        person: &PersonId,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<&PersonSlotCursor>,
-        limit: usize,
-        include_removed: bool,
-    ) -> Result<Vec<PersonSlot>, StoreError> {
-        EtcdStore::person_slots(self, person, from, to, after, limit, include_removed).await
+    async fn person_slots(&self, query: &PersonSlotQuery, limit: usize) -> Result<Vec<PersonSlot>, StoreError> {
+        EtcdStore::person_slots(self, query, limit).await
     }
 
     async fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {

@@ -5,18 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::EtcdStore;
-use crate::domain::{
-    Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor, SessionFilter, Timestamp,
-};
+use crate::domain::{PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session, SessionQuery};
 use crate::store::{StoreError, person_slots};
 
 impl EtcdStore {
-    pub(super) async fn list_sessions(
-        &self,
-        filter: &SessionFilter,
-        after: Option<&SessionCursor>,
-        limit: usize,
-    ) -> Result<Vec<Session>, StoreError> {
+    pub(super) async fn list_sessions(&self, query: &SessionQuery, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let (filter, after) = (&query.filter, query.after.as_ref());
         let names: BTreeMap<PersonId, String> = match &filter.text {
             Some(_) => self.all_people().await?.into_iter().map(|p| (p.id, p.name)).collect(),
             None => BTreeMap::new(),
@@ -33,12 +27,8 @@ impl EtcdStore {
         Ok(found)
     }
 
-    pub(super) async fn list_people(
-        &self,
-        text: &str,
-        after: Option<&PersonCursor>,
-        limit: usize,
-    ) -> Result<Vec<Person>, StoreError> {
+    pub(super) async fn list_people(&self, query: &PeopleQuery, limit: usize) -> Result<Vec<Person>, StoreError> {
+        let (text, after) = (query.text.as_str(), query.after.as_ref());
         let mut found: Vec<(String, Person)> = self
             .all_people()
             .await?
@@ -53,13 +43,11 @@ impl EtcdStore {
 
     pub(super) async fn person_slots(
         &self,
-        person: &PersonId,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<&PersonSlotCursor>,
+        query: &PersonSlotQuery,
         limit: usize,
-        include_removed: bool,
     ) -> Result<Vec<PersonSlot>, StoreError> {
+        let PersonSlotQuery { person, from, to, after, include_removed } = query;
+        let (from, to, after, include_removed) = (*from, *to, after.as_ref(), *include_removed);
         let mut found = Vec::new();
         for session in self.all_sessions().await? {
             for (slot, removed) in person_slots::slots_of(&session, include_removed) {

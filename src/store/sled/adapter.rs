@@ -7,8 +7,8 @@ use async_trait::async_trait;
 
 use super::SledStore;
 use crate::domain::{
-    Attempt, Change, FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session,
-    SessionCursor, SessionFilter, SessionId, Timestamp,
+    Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
+    SessionId, SessionQuery,
 };
 use crate::store::{Expect, Store, StoreError, StoreStats};
 
@@ -57,14 +57,9 @@ impl Store for Arc<SledStore> {
         blocking(self, move |st| st.delete_session(&id, expect)).await
     }
 
-    async fn list_sessions(
-        &self,
-        filter: &SessionFilter,
-        after: Option<&SessionCursor>,
-        limit: usize,
-    ) -> Result<Vec<Session>, StoreError> {
-        let (filter, after) = (filter.clone(), after.cloned());
-        blocking(self, move |st| st.list_sessions(&filter, after.as_ref(), limit)).await
+    async fn list_sessions(&self, query: &SessionQuery, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let query = query.clone();
+        blocking(self, move |st| st.list_sessions(&query, limit)).await
     }
 
     async fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
@@ -81,27 +76,14 @@ impl Store for Arc<SledStore> {
         blocking(self, move |st| st.delete_person(&id, expect)).await
     }
 
-    async fn list_people(
-        &self,
-        text: &str,
-        after: Option<&PersonCursor>,
-        limit: usize,
-    ) -> Result<Vec<Person>, StoreError> {
-        let (text, after) = (text.to_owned(), after.cloned());
-        blocking(self, move |st| st.list_people(&text, after.as_ref(), limit)).await
+    async fn list_people(&self, query: &PeopleQuery, limit: usize) -> Result<Vec<Person>, StoreError> {
+        let query = query.clone();
+        blocking(self, move |st| st.list_people(&query, limit)).await
     }
 
-    async fn person_slots(
-        &self,
-        person: &PersonId,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<&PersonSlotCursor>,
-        limit: usize,
-        include_removed: bool,
-    ) -> Result<Vec<PersonSlot>, StoreError> {
-        let (person, after) = (person.clone(), after.cloned());
-        blocking(self, move |st| st.person_slots(&person, from, to, after.as_ref(), limit, include_removed)).await
+    async fn person_slots(&self, query: &PersonSlotQuery, limit: usize) -> Result<Vec<PersonSlot>, StoreError> {
+        let query = query.clone();
+        blocking(self, move |st| st.person_slots(&query, limit)).await
     }
 
     async fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {

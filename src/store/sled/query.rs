@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::SledStore;
 use crate::domain::{
-    FeedToken, InviteRecord, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, Session, SessionCursor,
-    SessionFilter, SessionId, SlotId, Timestamp,
+    FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session, SessionId,
+    SessionQuery, SlotId,
 };
 use crate::store::memindex::{Ix, Sid};
 use crate::store::records::{decode_feed_token, decode_person, decode_sent_invite, decode_session};
@@ -33,12 +33,8 @@ impl SledStore {
         self.sessions.get(id.as_str())?.map(|b| decode_session(&b)).transpose()
     }
 
-    pub(super) fn list_sessions(
-        &self,
-        filter: &SessionFilter,
-        after: Option<&SessionCursor>,
-        limit: usize,
-    ) -> Result<Vec<Session>, StoreError> {
+    pub(super) fn list_sessions(&self, query: &SessionQuery, limit: usize) -> Result<Vec<Session>, StoreError> {
+        let (filter, after) = (&query.filter, query.after.as_ref());
         // The most selective index the filter allows; the rest is checked on the records.
         let (index, term) = if let Some(p) = &filter.person {
             (Ix::Person, Some(p.as_str()))
@@ -81,12 +77,8 @@ impl SledStore {
         self.people.get(id.as_str())?.map(|b| decode_person(&b)).transpose()
     }
 
-    pub(super) fn list_people(
-        &self,
-        text: &str,
-        after: Option<&PersonCursor>,
-        limit: usize,
-    ) -> Result<Vec<Person>, StoreError> {
+    pub(super) fn list_people(&self, query: &PeopleQuery, limit: usize) -> Result<Vec<Person>, StoreError> {
+        let (text, after) = (query.text.as_str(), query.after.as_ref());
         let mut after = after.map(|c| (c.name.clone(), c.id.as_str().to_owned()));
         let mut out = Vec::new();
         while out.len() < limit {
@@ -109,15 +101,9 @@ impl SledStore {
         Ok(out)
     }
 
-    pub(super) fn person_slots(
-        &self,
-        person: &PersonId,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<&PersonSlotCursor>,
-        limit: usize,
-        include_removed: bool,
-    ) -> Result<Vec<PersonSlot>, StoreError> {
+    pub(super) fn person_slots(&self, query: &PersonSlotQuery, limit: usize) -> Result<Vec<PersonSlot>, StoreError> {
+        let PersonSlotQuery { person, from, to, after, include_removed } = query;
+        let (from, to, after, include_removed) = (*from, *to, after.as_ref(), *include_removed);
         let (from, to) = (from.map(|t| t.as_second()), to.map(|t| t.as_second()));
         let after = after.map(|c| (c.start.as_second(), Sid::from(c.session.as_str()), Arc::from(c.slot.as_str())));
         let at = |t| (t, Sid::from(""), Arc::<str>::from(""));

@@ -22,28 +22,14 @@ impl SledStore {
         for item in self.people.iter() {
             let (k, v) = item?;
             let p = decode_person(&v)?;
-            if k.as_ref() != p.id.as_str().as_bytes() {
-                problems.push(format!("person record under key {:?} has id {}", String::from_utf8_lossy(&k), p.id));
-            }
-            if p.meta.revision > store_rev {
-                problems
-                    .push(format!("person {} is at revision {}, after the store's {store_rev}", p.id, p.meta.revision));
-            }
+            check_record(&mut problems, "person", &k, p.id.as_str(), p.meta.revision, store_rev);
             people.push(p);
         }
         let mut sessions = Vec::new();
         for item in self.sessions.iter() {
             let (k, v) = item?;
             let s = decode_session(&v)?;
-            if k.as_ref() != s.id.as_str().as_bytes() {
-                problems.push(format!("session record under key {:?} has id {}", String::from_utf8_lossy(&k), s.id));
-            }
-            if s.meta.revision > store_rev {
-                problems.push(format!(
-                    "session {} is at revision {}, after the store's {store_rev}",
-                    s.id, s.meta.revision
-                ));
-            }
+            check_record(&mut problems, "session", &k, s.id.as_str(), s.meta.revision, store_rev);
             let doc = Doc::of(&s);
             sessions.push((s, doc));
         }
@@ -62,5 +48,15 @@ impl SledStore {
         }
         problems.extend(Indexes::differences(&live.canonical(), &recomputed.canonical()));
         Ok(problems)
+    }
+}
+
+/// A record is stored under its own id, at a revision the store has reached.
+fn check_record(problems: &mut Vec<String>, kind: &str, key: &[u8], id: &str, revision: u64, store_rev: u64) {
+    if key != id.as_bytes() {
+        problems.push(format!("{kind} record under key {:?} has id {id}", String::from_utf8_lossy(key)));
+    }
+    if revision > store_rev {
+        problems.push(format!("{kind} {id} is at revision {revision}, after the store's {store_rev}"));
     }
 }
