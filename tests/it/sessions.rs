@@ -497,7 +497,7 @@ async fn concurrent_edits_of_one_session_without_etags_all_land() {
     assert!(refused.is_empty(), "refused: {refused:?}");
     assert_eq!(app.session("busy").await.slots.len(), 64);
     // And none of them had to read the session again: in one process, edits of one record
-    // queue for it instead of racing (the stripes in src/app.rs).
+    // queue for it instead of racing (the stripes in src/app/stripes.rs).
     let metrics = app.get("/metrics").await.text().await.unwrap();
     let retries = metrics.lines().find(|l| l.starts_with("agenda_write_retries_total ")).expect("the retries counter");
     assert_eq!(retries, "agenda_write_retries_total 0", "{metrics}");
