@@ -1,27 +1,66 @@
-//! The flags of the command line that become configuration: `agenda serve`'s ([`ServeArgs`])
-//! and the store directory every command takes ([`DataDir`]). A module of the binary: the
-//! library's configuration knows no flag, it takes the [`Overrides`] these fill.
+//! The flags of the command line that become configuration: `agenda serve`'s ([`ServeArgs`]),
+//! where the data is for every command that opens the store ([`StoreArgs`]), and the store
+//! directory every command takes ([`DataDir`]). A module of the binary: the library's
+//! configuration knows no flag, it takes the [`Overrides`] these fill.
+//!
+//! The environment variables are figment's layer (`agenda::config::ENV`), not clap's, so that
+//! a flag always wins over the environment, and so that a variable set on the host for
+//! `serve` never counts as a flag given to another command (clap would refuse it as one).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use agenda::config::{Config, Overrides};
 
+/// Where the data is: the configuration file and the storage engine. `serve` takes them, and
+/// so does every command that opens the store, resolving the same layers.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    /// TOML configuration file, or AGENDA_CONFIG (`serve --print-config` shows every key).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Storage engine: `sled` (default, in --data), `sled:DIR`, or
+    /// `etcd://host1:2379,host2:2379[/prefix]` (builds with `--features etcd`); or AGENDA_STORE,
+    /// or the file's `store`.
+    #[arg(long)]
+    pub store: Option<String>,
+}
+
+/// `--config`, else AGENDA_CONFIG (read here, not by clap: see the module's header).
+pub fn config_file(flag: Option<&Path>) -> Option<PathBuf> {
+    flag.map(Path::to_owned).or_else(|| std::env::var_os("AGENDA_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from))
+}
+
+impl StoreArgs {
+    /// The configuration of a command that opens the store and serves nothing: `data` is
+    /// `--data`, `more` the command's own flags by key ([`Config::resolve_offline`] has what
+    /// is checked). `--data` with a store elsewhere is refused, as any flag that goes unused.
+    pub fn resolve_offline(&self, data: Option<PathBuf>, more: Overrides) -> anyhow::Result<Config> {
+        let file = config_file(self.config.as_deref());
+        let config =
+            Config::resolve_offline(file.as_deref(), more.set("data", data.clone()).set("store", self.store.clone()))?;
+        if let Some(dir) = data
+            && config.store != "sled"
+        {
+            anyhow::bail!(
+                "--data {}: not used, the store is {} (from --store, AGENDA_STORE or the configuration file)",
+                dir.display(),
+                config.store
+            );
+        }
+        Ok(config)
+    }
+}
+
 /// Flags of `agenda serve`. Unset flags leave the environment's, the file's or the default
-/// value; the environment variables are figment's layer (`agenda::config::ENV`), not clap's, so that a
-/// flag always wins over the environment.
+/// value.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
-    /// TOML configuration file (see --print-config for every key).
-    #[arg(long, env = "AGENDA_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub place: StoreArgs,
     /// Print the resolved configuration as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
-    /// Storage engine: `sled` (default, in --data) or `etcd://host1:2379,host2:2379[/prefix]`
-    /// (builds with `--features etcd`).
-    #[arg(long)]
-    pub store: Option<String>,
     /// Address of the internal gRPC API (default 127.0.0.1:50051). Port 0 picks a free port.
     #[arg(long)]
     pub grpc_listen: Option<SocketAddr>,
@@ -108,27 +147,23 @@ pub struct ServeArgs {
     pub reply_mailbox_ca: Option<PathBuf>,
 }
 
-/// Where the store lives: `--data DIR` or `AGENDA_DATA` (for `serve`, also the file's `data`).
+/// Where the sled store lives: `--data DIR` (else AGENDA_DATA, else the file's `data`), for
+/// every command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataDir {
-    /// Directory of the sled database (created if missing; default ./agenda-data).
-    #[arg(long = "data", env = "AGENDA_DATA", global = true)]
+    /// Directory of the sled database (created if missing; default ./agenda-data), or
+    /// AGENDA_DATA.
+    #[arg(long = "data", global = true)]
     pub path: Option<PathBuf>,
 }
 
-impl DataDir {
-    pub fn or_default(&self) -> PathBuf {
-        self.path.clone().unwrap_or_else(|| Config::default().data)
-    }
-}
-
 impl ServeArgs {
-    /// The flags set, by the key each one overrides; `data` is `--data` (or `AGENDA_DATA`).
+    /// The flags set, by the key each one overrides; `data` is `--data`.
     pub fn overrides(&self, data: Option<PathBuf>) -> Overrides {
         let on = |flag: bool| flag.then_some(true);
         Overrides::default()
             .set("data", data)
-            .set("store", self.store.clone())
+            .set("store", self.place.store.clone())
             .set("grpc_listen", self.grpc_listen)
             .set("http_listen", self.http_listen)
             .set("demo", on(self.demo))
@@ -160,7 +195,7 @@ impl ServeArgs {
 
     /// The configuration these flags, `data`, the file they name and the environment resolve to.
     pub fn resolve(&self, data: Option<PathBuf>) -> Result<Config, agenda::config::ConfigError> {
-        Config::resolve(self.config.as_deref(), self.overrides(data))
+        Config::resolve(config_file(self.place.config.as_deref()).as_deref(), self.overrides(data))
     }
 }
 

@@ -11,16 +11,15 @@ use tracing_subscriber::EnvFilter;
 
 mod cli;
 
-use agenda::app::ImportMode;
-use agenda::config::{Config, Overrides};
+use agenda::app::{Agenda, ImportMode};
+use agenda::config::{Config, Overrides, StoreChoice};
 use agenda::domain::Limits;
-use agenda::server::open;
 use agenda::store::SledStore;
-use cli::{DataDir, ServeArgs};
+use cli::{DataDir, ServeArgs, StoreArgs};
 
 /// Meeting sessions and their agendas: a gRPC service with iCalendar feeds.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = SETTINGS)]
 struct Cli {
     #[command(flatten)]
     data: DataDir,
@@ -49,13 +48,34 @@ impl From<ImportModeArg> for ImportMode {
     }
 }
 
+/// The rule for settings, in `agenda --help`.
+const SETTINGS: &str = "\
+Settings: serve reads every key of the configuration (defaults < --config FILE or AGENDA_CONFIG \
+< AGENDA_* environment < flags). import, export, check, invite and migrate read the same layers \
+and use only the keys that say where the data is (data, store, [etcd]; invite also uid_domain and \
+feeds.organizer_email, as the server renders invites); the other keys, in the file or the \
+environment, are serve's and not used by them. A flag a command does not take is \
+refused. See each command's --help.";
+
+/// The rule for settings, in the help of every command that opens the store.
+const OFFLINE_SETTINGS: &str = "\
+Settings: read as serve reads them (defaults < --config FILE or AGENDA_CONFIG < AGENDA_* \
+environment < flags). This command uses the keys that say where the data is, data, store and \
+[etcd] (AGENDA_DATA, AGENDA_STORE, AGENDA_ETCD_*), besides those its own options name. The \
+other keys, in the file or the environment, are serve's: neither used nor checked here, so an \
+environment set for serve does not get in the way. A flag this command does not take is \
+refused.";
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the gRPC API and the HTTP feeds.
     Serve(Box<ServeArgs>),
     /// Import sessions and people from an export file; prints what it did. Importing the
     /// same file twice changes nothing the second time.
+    #[command(after_help = OFFLINE_SETTINGS)]
     Import {
+        #[command(flatten)]
+        place: StoreArgs,
         /// The JSON file (see data/demo/ for an example); `-` reads standard input.
         file: PathBuf,
         /// What to do with a session or person whose id is already stored.
@@ -63,22 +83,29 @@ enum Command {
         mode: ImportModeArg,
     },
     /// Write every session and person as an import file (a consistent snapshot).
+    #[command(after_help = OFFLINE_SETTINGS)]
     Export {
+        #[command(flatten)]
+        place: StoreArgs,
         /// Where to write; standard output when absent.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Export from a running server (its gRPC address, e.g. http://127.0.0.1:50051)
         /// instead of opening the store directly.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["config", "store"])]
         server: Option<String>,
         /// Admin token for --server (or AGENDA_TOKEN).
-        #[arg(long, env = "AGENDA_TOKEN", hide_env_values = true)]
+        #[arg(long, requires = "server")]
         token: Option<String>,
     },
     /// Copy every person, session, sent-invite record and feed token from one store to
     /// another (sled to etcd and back); prints what it copied. Run it with no server writing
     /// either store. The [etcd] settings (CA, user) come from the configuration, as for serve.
+    #[command(after_help = OFFLINE_SETTINGS)]
     Migrate {
+        /// TOML configuration file, or AGENDA_CONFIG: its [etcd] settings apply to an etcd end.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// The source: a sled directory (DIR or sled:DIR) or etcd://host:port[,...]/prefix/.
         #[arg(long)]
         from: String,
@@ -89,12 +116,20 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Check the store: every index against a recomputation from the records. Exits 1 and
+    /// Check a sled store: every index against a recomputation from the records. Exits 1 and
     /// lists the differences if there are any. Opens the store directly (server stopped).
-    Check,
+    #[command(after_help = OFFLINE_SETTINGS)]
+    Check {
+        #[command(flatten)]
+        place: StoreArgs,
+    },
     /// Show the invite e-mails (iMIP) a person would be sent for their slots in a session.
-    /// Opens the store directly: run it while the server is stopped.
+    /// Opens the store directly: run it while the server is stopped. Renders them as the
+    /// server does: with the configuration's uid_domain and feeds.organizer_email too.
+    #[command(after_help = OFFLINE_SETTINGS)]
     Invite {
+        #[command(flatten)]
+        place: StoreArgs,
         session: String,
         person: String,
         /// Only this slot.
@@ -104,9 +139,10 @@ enum Command {
         /// standard output when absent.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The UID domain the server uses (see `serve --uid-domain`).
-        #[arg(long, env = "AGENDA_UID_DOMAIN", default_value = "agenda.invalid")]
-        uid_domain: String,
+        /// The UID domain the server uses (see `serve --uid-domain`); else AGENDA_UID_DOMAIN,
+        /// the file's uid_domain, or agenda.invalid.
+        #[arg(long)]
+        uid_domain: Option<String>,
     },
 }
 
@@ -163,21 +199,31 @@ fn main() -> anyhow::Result<()> {
                 finished_store = serve(config).await?;
                 Ok(())
             }
-            Command::Import { file, mode } => {
-                finished_store = Some(import(&cli.data.or_default(), &file, mode.into()).await?);
+            Command::Import { place, file, mode } => {
+                let config = place.resolve_offline(cli.data.path.clone(), Overrides::default())?;
+                finished_store = import(&config, &file, mode.into()).await?;
                 Ok(())
             }
-            Command::Check => check(&cli.data.or_default()).await,
-            Command::Migrate { from, to, force } => {
-                finished_store = migrate(&from, &to, force).await?;
+            Command::Check { place } => {
+                check(&place.resolve_offline(cli.data.path.clone(), Overrides::default())?).await
+            }
+            Command::Migrate { config, from, to, force } => {
+                refuse_data(&cli.data, "migrate takes its stores from --from and --to")?;
+                finished_store = migrate(config.as_deref(), &from, &to, force).await?;
                 Ok(())
             }
-            Command::Export { out, server: None, .. } => export(&cli.data.or_default(), out.as_deref()).await,
-            Command::Export { out, server: Some(server), token } => {
+            Command::Export { place, out, server: None, .. } => {
+                export(&place.resolve_offline(cli.data.path.clone(), Overrides::default())?, out.as_deref()).await
+            }
+            Command::Export { out, server: Some(server), token, .. } => {
+                refuse_data(&cli.data, "export --server reads from the server, not from a store")?;
+                let token = token.or_else(|| std::env::var("AGENDA_TOKEN").ok().filter(|t| !t.is_empty()));
                 export_remote(&server, token.as_deref(), out.as_deref()).await
             }
-            Command::Invite { session, person, slot, out, uid_domain } => {
-                invite(&cli.data.or_default(), &session, &person, slot.as_deref(), out.as_deref(), uid_domain).await
+            Command::Invite { place, session, person, slot, out, uid_domain } => {
+                let config =
+                    place.resolve_offline(cli.data.path.clone(), Overrides::default().set("uid_domain", uid_domain))?;
+                invite(&config, &session, &person, slot.as_deref(), out.as_deref()).await
             }
         }
     });
@@ -228,13 +274,30 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-async fn import(dir: &Path, file: &Path, mode: ImportMode) -> anyhow::Result<Arc<SledStore>> {
+/// `--data` given to a command that opens no sled directory by it: refused, never ignored.
+fn refuse_data(data: &DataDir, why: &str) -> anyhow::Result<()> {
+    match &data.path {
+        Some(dir) => anyhow::bail!("--data {}: not used, {why}", dir.display()),
+        None => Ok(()),
+    }
+}
+
+/// Opens the store `config` names for a command that serves nothing (the domain's default
+/// limits); sled also as itself, to check or checkpoint.
+async fn open(config: &Config) -> anyhow::Result<(Agenda, Option<Arc<SledStore>>)> {
+    let (store, sled, _place) = agenda::server::open_store(config).await?;
+    let agenda = Agenda::new(store, Limits::default()).await.context("reading the store's revision")?;
+    Ok((agenda, sled))
+}
+
+/// `agenda import`; returns the store when it is sled, to checkpoint.
+async fn import(config: &Config, file: &Path, mode: ImportMode) -> anyhow::Result<Option<Arc<SledStore>>> {
     let json = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("reading standard input")?
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
-    let (agenda, store) = open(dir, Limits::default()).await?;
+    let (agenda, store) = open(config).await?;
     let summary = agenda::app::import::import(&agenda, &json, mode).await?;
     println!("{summary}");
     Ok(store)
@@ -242,8 +305,8 @@ async fn import(dir: &Path, file: &Path, mode: ImportMode) -> anyhow::Result<Arc
 
 /// `agenda migrate`: opens both stores as `serve --store` would and copies one into the other.
 /// Returns the destination when it is sled, to checkpoint like an import.
-async fn migrate(from: &str, to: &str, force: bool) -> anyhow::Result<Option<Arc<SledStore>>> {
-    let base = Config::resolve(None, Overrides::default())?;
+async fn migrate(config: Option<&Path>, from: &str, to: &str, force: bool) -> anyhow::Result<Option<Arc<SledStore>>> {
+    let base = Config::resolve_offline(cli::config_file(config).as_deref(), Overrides::default())?;
     let (source, _source_sled, source_place) =
         agenda::server::open_store(&store_config(&base, from)).await.context("--from")?;
     let (destination, destination_sled, destination_place) =
@@ -258,12 +321,8 @@ async fn migrate(from: &str, to: &str, force: bool) -> anyhow::Result<Option<Arc
 /// The configuration of the store `spec` names: `etcd://...`, `sled:DIR` or a directory.
 fn store_config(base: &Config, spec: &str) -> Config {
     let mut config = base.clone();
-    if spec.starts_with("etcd://") {
-        config.store = spec.to_owned();
-    } else {
-        config.store = "sled".into();
-        config.data = PathBuf::from(spec.strip_prefix("sled:").unwrap_or(spec));
-    }
+    config.store =
+        if spec.starts_with("etcd://") || spec.starts_with("sled:") { spec.to_owned() } else { format!("sled:{spec}") };
     config
 }
 
@@ -295,8 +354,8 @@ fn checkpoint(store: Arc<SledStore>) {
     }
 }
 
-async fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {
-    let (agenda, _store) = open(dir, Limits::default()).await?;
+async fn export(config: &Config, out: Option<&Path>) -> anyhow::Result<()> {
+    let (agenda, _store) = open(config).await?;
     let text = agenda::app::import::export(&agenda).await?;
     match out {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
@@ -306,19 +365,19 @@ async fn export(dir: &Path, out: Option<&Path>) -> anyhow::Result<()> {
 }
 
 async fn invite(
-    dir: &Path,
+    config: &Config,
     session: &str,
     person: &str,
     slot: Option<&str>,
     out: Option<&Path>,
-    uid_domain: String,
 ) -> anyhow::Result<()> {
     use agenda::domain::{PersonId, SessionId, SlotId};
     let session = SessionId::parse(session).context("SESSION")?;
     let person = PersonId::parse(person).context("PERSON")?;
     let slot = slot.map(SlotId::parse).transpose().context("--slot")?;
-    let (agenda, _store) = open(dir, Limits::default()).await?;
-    let settings = agenda::ics::feed::CalendarSettings { uid_domain, ..Default::default() };
+    config.check_calendar()?;
+    let settings = config.calendar_settings();
+    let (agenda, _store) = open(config).await?;
     let invites = agenda::invites::create(&agenda, &settings, &session, &person, slot.as_ref()).await?;
     for (i, inv) in invites.iter().enumerate() {
         match out {
@@ -343,8 +402,19 @@ async fn invite(
     Ok(())
 }
 
-async fn check(dir: &Path) -> anyhow::Result<()> {
-    let (_agenda, store) = open(dir, Limits::default()).await?;
+/// `agenda check`: sled's own verification. An etcd store is refused, never a sled
+/// directory checked in its place.
+async fn check(config: &Config) -> anyhow::Result<()> {
+    if !matches!(config.store_choice()?, StoreChoice::Sled(_)) {
+        anyhow::bail!(
+            "store {}: check checks sled stores only (their records, log and indexes); \
+             `agenda export --store {}` reads and decodes every record of an etcd store",
+            config.store,
+            config.store
+        );
+    }
+    let (_agenda, store) = open(config).await?;
+    let store = store.expect("a sled store opens as itself");
     let (index_bytes, sessions) = store.index_size();
     let problems = tokio::task::spawn_blocking(move || store.verify()).await??;
     if problems.is_empty() {

@@ -26,7 +26,6 @@ use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, ReadCache, SessionApi}
 use crate::app::Agenda;
 use crate::auth::Auth;
 use crate::config::{Config, LimitsConfig, StoreChoice};
-use crate::domain::Limits;
 use crate::http::{HttpLimits, SiteSettings};
 use crate::mail::mailbox::Poller;
 use crate::mail::smtp::Sender;
@@ -110,8 +109,8 @@ struct ServerOptions {
     reply_mailbox: Option<Poller>,
 }
 
-/// Opens the store the configuration names: sled in its `data` directory (see [`open`]), or
-/// an etcd cluster (feature `etcd`). Also returns where it lives, for the logs.
+/// Opens the store the configuration names: sled in its `data` directory (or the one
+/// `sled:DIR` names), or an etcd cluster (feature `etcd`). Also returns where it lives, for the logs.
 pub async fn open_configured(config: &Config) -> anyhow::Result<(Agenda, Option<Arc<SledStore>>, String)> {
     let (store, sled, place) = open_store(config).await?;
     let agenda = Agenda::new(store, config.domain_limits()).await.context("reading the store's revision")?;
@@ -122,9 +121,9 @@ pub async fn open_configured(config: &Config) -> anyhow::Result<(Agenda, Option<
 /// between two): sled also as itself (to flush and checkpoint), and where it lives.
 pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<SledStore>>, String)> {
     match config.store_choice()? {
-        StoreChoice::Sled => {
-            let store = open_sled(&config.data, config.cache.sled_bytes).await?;
-            Ok((store.shared(), Some(store), config.data.display().to_string()))
+        StoreChoice::Sled(dir) => {
+            let store = open_sled(&dir, config.cache.sled_bytes).await?;
+            Ok((store.shared(), Some(store), dir.display().to_string()))
         }
         #[cfg(feature = "etcd")]
         StoreChoice::Etcd { endpoints, prefix, max_txn_ops } => {
@@ -153,12 +152,6 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Opti
 }
 
 /// Opens the store in `dir` off the reactor (sled replays its log at open).
-pub async fn open(dir: &Path, limits: Limits) -> anyhow::Result<(Agenda, Arc<SledStore>)> {
-    let store = open_sled(dir, SledStore::DEFAULT_CACHE_BYTES).await?;
-    let agenda = Agenda::new(store.shared(), limits).await.context("reading the store's revision")?;
-    Ok((agenda, store))
-}
-
 async fn open_sled(dir: &Path, cache_bytes: u64) -> anyhow::Result<Arc<SledStore>> {
     let path = dir.to_owned();
     let store = tokio::task::spawn_blocking(move || SledStore::open_with_cache(&path, cache_bytes))

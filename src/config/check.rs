@@ -18,13 +18,8 @@ impl Config {
         if self.limits.max_concurrent_requests == 0 || self.limits.http_max_concurrent_requests == 0 {
             return bad("concurrency limits must be at least 1");
         }
-        if crate::domain::Email::parse(&self.feeds.organizer_email).is_err() {
-            return bad("feeds.organizer_email is not an e-mail address");
-        }
-        if self.etcd.user.is_some() != self.etcd.password_file.is_some() {
-            return bad("etcd.user and etcd.password_file go together");
-        }
-        self.store_choice()?;
+        self.check_calendar()?;
+        self.check_store()?;
         self.smtp_settings()?;
         if self.smtp.retry_max_seconds == 0 {
             return bad("smtp.retry_max_seconds must be at least 1");
@@ -33,6 +28,24 @@ impl Config {
             return bad("smtp.rescan_seconds must be at least 1");
         }
         self.reply_mailbox_settings()?;
+        Ok(())
+    }
+
+    /// The rules of the keys that say where the data is (`data`, `store`, `[etcd]`): all that
+    /// [`Config::resolve_offline`] checks.
+    pub fn check_store(&self) -> Result<(), ConfigError> {
+        if self.etcd.user.is_some() != self.etcd.password_file.is_some() {
+            return Err(ConfigError::Invalid("etcd.user and etcd.password_file go together".into()));
+        }
+        self.store_choice()?;
+        Ok(())
+    }
+
+    /// The rules of the keys iCalendar objects are rendered with ([`Config::calendar_settings`]).
+    pub fn check_calendar(&self) -> Result<(), ConfigError> {
+        if crate::domain::Email::parse(&self.feeds.organizer_email).is_err() {
+            return Err(ConfigError::Invalid("feeds.organizer_email is not an e-mail address".into()));
+        }
         Ok(())
     }
 }

@@ -32,18 +32,34 @@ impl Overrides {
 }
 
 impl Config {
-    /// Defaults < `file` < environment < `overrides`, then checked.
+    /// Defaults < `file` < environment < `overrides`, then checked: `agenda serve`'s.
     pub fn resolve(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let c = Self::layered(file, overrides)?;
+        c.check()?;
+        Ok(c)
+    }
+
+    /// The same layers for a command that opens the store and serves nothing (import, export,
+    /// check, invite, migrate), with only the rules of where the data is checked
+    /// ([`Config::check_store`]). Every value must still parse, so a mistyped one is reported
+    /// as `serve` reports it; the keys of the server's other subsystems are not checked, since
+    /// such a command does not use them: an operator's environment set for `serve`, a mail
+    /// password kept elsewhere, does not stand in the way of a backup.
+    pub fn resolve_offline(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let c = Self::layered(file, overrides)?;
+        c.check_store()?;
+        Ok(c)
+    }
+
+    /// The layers merged and parsed, no rule between keys checked yet.
+    fn layered(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
         let mut layers = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             // figment takes a missing file for an empty one: a wrong path must not pass silently.
             std::fs::metadata(path).map_err(|e| ConfigError::Read(path.display().to_string(), e))?;
             layers = layers.merge(Toml::file_exact(path));
         }
-        let c: Config =
-            layers.merge(environment()).merge(overrides.0).extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
-        c.check()?;
-        Ok(c)
+        layers.merge(environment()).merge(overrides.0).extract().map_err(|e| ConfigError::Parse(Box::new(e)))
     }
 
     /// The configuration as TOML (what --print-config prints; it holds no secrets: tokens

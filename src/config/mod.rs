@@ -1,5 +1,8 @@
-//! Configuration of `agenda serve`: defaults, then a TOML file (`--config`), then environment
-//! variables, then flags; `agenda serve --print-config` shows the result.
+//! Configuration of `agenda serve`, and of where the data is for every other command:
+//! defaults, then a TOML file (`--config`), then environment variables, then flags;
+//! `agenda serve --print-config` shows the result. The commands that open the store and serve
+//! nothing resolve the same layers with [`Config::resolve_offline`] and use only the keys of
+//! where the data is.
 //!
 //! `figment` merges the layers (and names the key and the layer in its errors); the flags
 //! reach it as [`Overrides`], by key, which the command line fills. Every key has an environment variable, listed in [`ENV`] (and in
@@ -18,7 +21,7 @@
 //!
 //! ```toml
 //! data = "./agenda-data"              # sled database directory
-//! store = "sled"                      # or "etcd://h1:2379,h2:2379[/prefix][?max_txn_ops=N]"
+//! store = "sled"                      # in data; or "sled:DIR", "etcd://h1:2379,h2:2379[/prefix][?max_txn_ops=N]"
 //! grpc_listen = "127.0.0.1:50051"     # internal gRPC API
 //! http_listen = "127.0.0.1:8080"      # feeds, /metrics, /healthz
 //! demo = false                        # load the demo session first
@@ -105,7 +108,7 @@ pub use settings::StoreChoice;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub data: PathBuf,
-    /// The storage engine: `sled` (in `data`) or an etcd cluster; see [`StoreChoice`].
+    /// The storage engine: `sled` (in `data`), `sled:DIR`, or an etcd cluster; see [`StoreChoice`].
     pub store: String,
     pub grpc_listen: SocketAddr,
     pub http_listen: SocketAddr,

@@ -3,6 +3,7 @@
 //! `server::build` asks for them once; [`Config::check`] builds them too, to find their errors
 //! at start.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Config, ConfigError};
@@ -16,23 +17,31 @@ use crate::mail::smtp::SmtpSettings;
 /// The storage engine a configuration names (its `store` key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreChoice {
-    /// sled in the `data` directory.
-    Sled,
+    /// sled in this directory: `data`, or the one `sled:DIR` names.
+    Sled(PathBuf),
     /// An etcd cluster: its client URLs, the key prefix, and its `--max-txn-ops` when raised.
     Etcd { endpoints: Vec<String>, prefix: String, max_txn_ops: Option<usize> },
 }
 
 impl Config {
-    /// The engine `store` names. `etcd://` takes comma-separated `host:port` client endpoints
+    /// The engine `store` names. `sled` is the `data` directory, `sled:DIR` another one (the
+    /// form `agenda migrate` takes for its ends). `etcd://` takes comma-separated `host:port` client endpoints
     /// (`https` when `etcd.ca` is set, else `http`), then an optional key prefix after a `/`,
     /// then an optional `?max_txn_ops=N`: the cluster's `--max-txn-ops`.
     pub fn store_choice(&self) -> Result<StoreChoice, ConfigError> {
         let bad = |why: &str| ConfigError::Invalid(format!("store {:?}: {why}", self.store));
         if self.store == "sled" {
-            return Ok(StoreChoice::Sled);
+            return Ok(StoreChoice::Sled(self.data.clone()));
+        }
+        if let Some(dir) = self.store.strip_prefix("sled:") {
+            return if dir.is_empty() {
+                Err(bad("names no directory after sled:"))
+            } else {
+                Ok(StoreChoice::Sled(dir.into()))
+            };
         }
         let Some(rest) = self.store.strip_prefix("etcd://") else {
-            return Err(bad("expected \"sled\" or etcd://host:port[,host:port...]"));
+            return Err(bad("expected \"sled\", sled:DIR or etcd://host:port[,host:port...]"));
         };
         let (rest, max_txn_ops) = match rest.split_once("?max_txn_ops=") {
             Some((rest, n)) => (rest, Some(n.parse::<usize>().map_err(|_| bad("max_txn_ops is not a number"))?)),

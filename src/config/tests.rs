@@ -105,7 +105,10 @@ fn a_missing_file_and_half_tls_are_refused() {
 #[test]
 fn the_store_is_sled_by_default_or_an_etcd_cluster_from_flag_or_environment() {
     jailed(|jail| {
-        assert_eq!(Config::resolve(None, Overrides::default()).unwrap().store_choice().unwrap(), StoreChoice::Sled);
+        let sled = |dir: &str| StoreChoice::Sled(dir.into());
+        assert_eq!(Config::resolve(None, Overrides::default()).unwrap().store_choice().unwrap(), sled("./agenda-data"));
+        let elsewhere = Config::resolve(None, flag("store", "sled:/srv/agenda")).unwrap();
+        assert_eq!(elsewhere.store_choice().unwrap(), sled("/srv/agenda"), "sled:DIR names its directory");
         jail.set_env("AGENDA_STORE", "etcd://h1:2379,h2:2379/agenda/?max_txn_ops=4096");
         let etcd = Config::resolve(None, Overrides::default()).unwrap().store_choice().unwrap();
         let endpoints = vec!["http://h1:2379".to_owned(), "http://h2:2379".to_owned()];
@@ -114,7 +117,9 @@ fn the_store_is_sled_by_default_or_an_etcd_cluster_from_flag_or_environment() {
         let etcd = Config::resolve(None, flags()).unwrap().store_choice().unwrap();
         let endpoints = vec!["http://h3:2379".to_owned()];
         assert_eq!(etcd, StoreChoice::Etcd { endpoints, prefix: String::new(), max_txn_ops: None }, "a flag wins");
-        for wrong in ["mysql://h1", "etcd://", "etcd://h1:2379?max_txn_ops=many", "etcd://h1:2379,https://h2:2379"] {
+        for wrong in
+            ["mysql://h1", "sled:", "etcd://", "etcd://h1:2379?max_txn_ops=many", "etcd://h1:2379,https://h2:2379"]
+        {
             assert!(matches!(Config::resolve(None, flag("store", wrong)), Err(ConfigError::Invalid(_))), "{wrong}");
         }
         jail.set_env("AGENDA_ETCD_CA", "etcd-ca.pem");
@@ -122,6 +127,32 @@ fn the_store_is_sled_by_default_or_an_etcd_cluster_from_flag_or_environment() {
         assert!(matches!(etcd, StoreChoice::Etcd { endpoints, .. } if endpoints == ["https://h3:2379"]), "a CA: TLS");
         jail.set_env("AGENDA_ETCD_USER", "agenda");
         assert!(matches!(Config::resolve(None, flags()), Err(ConfigError::Invalid(_))), "a user needs a password file");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_command_that_serves_nothing_checks_where_the_data_is_and_nothing_else() {
+    jailed(|jail| {
+        // serve's environment on a server host, one of its settings incomplete in this shell.
+        jail.set_env("AGENDA_REPLY_MAILBOX", "imaps://organizer@mail.example.org/INBOX");
+        jail.set_env("AGENDA_TLS_CERT", "server.pem");
+        assert!(Config::resolve(None, Overrides::default()).is_err(), "serve refuses it");
+        let c = Config::resolve_offline(None, Overrides::default()).expect("not used here, so not checked");
+        assert_eq!(c.store_choice().unwrap(), StoreChoice::Sled("./agenda-data".into()));
+        jail.clear_env();
+        jail.set_env("AGENDA_STORE", "etcd:/h1:2379");
+        let e = Config::resolve_offline(None, Overrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            Config::resolve(None, Overrides::default()).unwrap_err().to_string(),
+            "the same report as serve's"
+        );
+        assert!(e.contains("etcd:/h1:2379"), "{e}");
+        jail.set_env("AGENDA_STORE", "sled");
+        jail.set_env("AGENDA_MAX_SLOTS", "many");
+        let e = Config::resolve_offline(None, Overrides::default()).unwrap_err().to_string();
+        assert!(e.contains("AGENDA_MAX_SLOTS"), "a value that does not parse is reported anywhere: {e}");
         Ok(())
     });
 }

@@ -45,6 +45,14 @@ fn free_port() -> u16 {
 }
 
 impl EtcdCluster {
+    /// The `--store` (`store` key) of an agenda store on this cluster under `prefix`: every
+    /// member, and the `max_txn_ops` the members run with.
+    pub fn store_url(&self, prefix: &str) -> String {
+        let hosts: Vec<&str> =
+            self.endpoints.iter().map(|e| e.split_once("://").map_or(e.as_str(), |(_, h)| h)).collect();
+        format!("etcd://{}/{prefix}/?max_txn_ops={MAX_TXN_OPS}", hosts.join(","))
+    }
+
     /// Starts three members and waits until the cluster takes a write.
     pub async fn start() -> Self {
         Self::start_with(MAX_TXN_OPS).await
@@ -281,8 +289,7 @@ async fn a_version_compare_over_an_empty_range_holds_only_while_it_is_empty() {
 async fn a_server_configured_with_an_etcd_store_keeps_its_sessions_in_the_cluster() {
     use crate::helpers::{session, spawn_with};
     let cluster = EtcdCluster::start().await;
-    let hosts: Vec<&str> = cluster.endpoints.iter().map(|e| e.trim_start_matches("http://")).collect();
-    let url = format!("etcd://{}/smoke/?max_txn_ops={MAX_TXN_OPS}", hosts.join(","));
+    let url = cluster.store_url("smoke");
     let unused = tempfile::tempdir().unwrap();
     let app = spawn_with(unused.path(), false, agenda::domain::Limits::default(), |c| c.store = url).await;
 

@@ -27,6 +27,7 @@ mod invites;
 mod load;
 mod mailbox;
 mod migrate_command;
+mod offline_commands;
 mod pages;
 mod people;
 mod production;

@@ -50,10 +50,8 @@ async fn add_token(dir: &Path) -> FeedToken {
 #[cfg(feature = "etcd")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_migrated_to_etcd_and_back_exports_the_same_file() {
-    use crate::etcd_cluster::{EtcdCluster, MAX_TXN_OPS};
-    let cluster = EtcdCluster::start().await;
-    let hosts: Vec<&str> = cluster.endpoints.iter().map(|e| e.trim_start_matches("http://")).collect();
-    let etcd = format!("etcd://{}/migrated/?max_txn_ops={MAX_TXN_OPS}", hosts.join(","));
+    let cluster = crate::etcd_cluster::EtcdCluster::start().await;
+    let etcd = cluster.store_url("migrated");
     let (first, last) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     import_demo_into(first.path());
     let token = add_token(first.path()).await;

@@ -24,8 +24,7 @@ pub(crate) struct Replicas {
 
 pub(crate) async fn two_replicas() -> Replicas {
     let cluster = EtcdCluster::start().await;
-    let hosts: Vec<&str> = cluster.endpoints.iter().map(|e| e.trim_start_matches("http://")).collect();
-    let url = format!("etcd://{}/replicas/?max_txn_ops={MAX_TXN_OPS}", hosts.join(","));
+    let url = cluster.store_url("replicas");
     let unused = tempfile::tempdir().unwrap();
     let replica = || spawn_with(unused.path(), false, Limits::default(), |c| c.store = url.clone());
     let a = replica().await;
