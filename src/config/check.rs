@@ -24,6 +24,12 @@ impl Config {
         if self.etcd.user.is_some() != self.etcd.password_file.is_some() {
             return bad("etcd.user and etcd.password_file go together");
         }
+        if self.etcd.leader_ttl_seconds < 2 {
+            return bad("etcd.leader_ttl_seconds must be at least 2 (etcd's least lease TTL)");
+        }
+        if self.etcd.replica_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return bad("etcd.replica_name must not be empty (unset it for the host name and process id)");
+        }
         self.store_choice()?;
         self.smtp_settings()?;
         if self.smtp.retry_max_seconds == 0 {

@@ -15,6 +15,7 @@
 //! | `a1/i/<session>\0<slot>\0<person>` | the last invite sent                  |
 //! | `a1/m/rev`                       | empty: its `mod_revision` is [`Store::revision`] |
 //! | `a1/m/compacted`                 | the revision [`Store::prune_changes`] compacted at |
+//! | `a1/l/<role>`                    | the replica holding the role, under its lease (`leader`) |
 //!
 //! - **Revisions.** A record's revision (its etag) is its key's `mod_revision`, filled into
 //!   `meta.revision` on every read; the stored bytes' own revision is ignored. Every session or
@@ -90,8 +91,8 @@
 //! `envelope` (the request id kept with a written value), `failover` (attempts, deadlines,
 //! retries), `read` (linearizable reads, the stale fallback, scans at one revision), `write`
 //! (one Txn per write, and how a refused one explains itself), `query` (the three queries),
-//! `changes` (the change log as etcd's history, compaction), `follow` (the watch of `m/rev`)
-//! and `adapter` (the [`Store`] trait, each call with its failover).
+//! `changes` (the change log as etcd's history, compaction), `follow` (the watch of `m/rev`),
+//! `leader` (one holder per role: a lease-held key, its fencing token) and `adapter` (the [`Store`] trait, each call with its failover).
 //!
 //! Where the in-memory index will land: a field of [`EtcdStore`], listed once by `read`'s
 //! scan at one revision and kept by a watch from that revision (`follow` shows how to resume
@@ -104,6 +105,7 @@ mod envelope;
 mod failover;
 mod follow;
 mod layout;
+mod leader;
 mod query;
 mod read;
 mod write;
