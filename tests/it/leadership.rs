@@ -3,7 +3,8 @@
 //! of each role. Each invitation arrives once with two senders configured; a kill -9 of the
 //! sending replica passes the role on within about a TTL, and a change made through another
 //! replica then arrives (a copy only of a message in flight at the kill, with its Message-ID);
-//! a reply is applied and filed once with two pollers; a deposed sender's late mark is refused.
+//! a reply is applied and filed once with two pollers; a holder cut off from etcd stops before
+//! another replica starts; a deposed sender's late mark is refused.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +24,7 @@ use crate::etcd_cluster::{EtcdCluster, MAX_TXN_OPS};
 use crate::helpers::{TestApp, eventually, spawn_with};
 use crate::invites::reply_to;
 use crate::mailbox::{ADDRESS, APPLIED, Encoding, POLLS, SPEAKER, answer_of, invite_cancela, reply_email};
+use crate::replicas::Proxy;
 
 /// The tests' lease TTL: short, so a takeover is quick; etcd's least with its default timings.
 const TTL_SECONDS: u64 = 2;
@@ -194,8 +196,12 @@ async fn with_two_pollers_a_reply_is_applied_once_and_filed_once() {
 
 /// An engine connection of its own on `cluster` (a replica, as far as etcd can tell).
 async fn connect(cluster: &EtcdCluster) -> Arc<dyn Store> {
+    connect_to(&cluster.endpoints).await
+}
+
+async fn connect_to(endpoints: &[String]) -> Arc<dyn Store> {
     let options = EtcdOptions { prefix: "fence/".into(), max_txn_ops: MAX_TXN_OPS, ..EtcdOptions::default() };
-    EtcdStore::connect(&cluster.endpoints, options).await.unwrap().shared()
+    EtcdStore::connect(endpoints, options).await.unwrap().shared()
 }
 
 /// Waits until `lead` shows this process holding the role; its fence.
@@ -247,5 +253,38 @@ async fn a_deposed_senders_late_mark_is_refused_and_leaves_the_message_pending()
     second.record_invites(&[sent(1)], Some(&fence_b)).await.expect("the new holder marks");
     let stored = second.invite_records(&SessionId::parse("one").unwrap()).await.unwrap();
     assert_eq!(stored[0].sent.as_ref().map(|d| d.sequence), Some(1));
+    lead_b.resign().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_cut_off_from_etcd_stops_before_another_replica_starts() {
+    let cluster = EtcdCluster::start().await;
+    let proxy = Proxy::to(&cluster.endpoints[0]).await;
+    let (cut_off, other) = (connect_to(&[format!("http://{}", proxy.addr)]).await, connect(&cluster).await);
+    let ttl = Duration::from_secs(TTL_SECONDS);
+    let mut lead_a = cut_off.lead("smtp-sender", "replica-a", ttl).await.unwrap().expect("etcd elects");
+    let fence_a = held(&mut lead_a).await;
+    let mut lead_b = other.lead("smtp-sender", "replica-b", ttl).await.unwrap().expect("etcd elects");
+    lead_b.state.wait_for(|s| *s == Leadership::Other("replica-a".into())).await.unwrap();
+    // Renewals keep the role well past one TTL.
+    tokio::time::sleep(ttl * 2).await;
+    assert_eq!(*lead_a.state.borrow(), Leadership::Held(fence_a.clone()), "still held after two TTLs");
+
+    proxy.partition();
+    let cut = Instant::now();
+    let (a_state, b_state) = (&mut lead_a.state, &mut lead_b.state);
+    let (stopped, started) = tokio::join!(
+        async {
+            a_state.wait_for(|s| !matches!(s, Leadership::Held(_))).await.unwrap();
+            cut.elapsed()
+        },
+        async {
+            b_state.wait_for(|s| matches!(s, Leadership::Held(_))).await.unwrap();
+            cut.elapsed()
+        },
+    );
+    eprintln!("cut off from etcd: the holder stopped after {stopped:?}, the next one started after {started:?}");
+    assert!(stopped < started, "the holder stops ({stopped:?}) before another starts ({started:?})");
+    assert!(stopped <= ttl, "the holder stops within its TTL: {stopped:?}");
     lead_b.resign().await;
 }
