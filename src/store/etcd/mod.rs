@@ -38,6 +38,9 @@
 //!   point is still refused as compacted (naming etcd's point), never answered with a gap.
 //! - **Reads are linearizable** (etcd's default): a read after a write sees it, on any member;
 //!   without a quorum they fall back to a member's local copy (see "Quorum loss").
+//! - **Roles** ([`Store::lead`], `leader`): the key `l/<role>` put under the holder's lease by
+//!   a Txn with `create_revision == 0`; its create revision is the term's fencing token, which
+//!   a fenced `record_invites` compares in its own Txn (refused: [`StoreError::Deposed`]).
 //! - **Following the cluster** ([`Store::follow`]): one watch of the `m/rev` key, from the
 //!   revision the caller knows, publishes each store revision any replica writes. When the
 //!   stream breaks (a member goes away) it is opened again from the last revision seen, after
