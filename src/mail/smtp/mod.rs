@@ -148,6 +148,11 @@ impl Sender {
                 ended = self.term(&agenda, &metrics, &mut stop, fence.as_ref()) => ended,
                 () = campaign.lost(fence.as_ref()) => Ended::Lost,
             };
+            if !matches!(ended, Ended::Stopped) {
+                // The outbox figures are the holder's to report: a replica that no longer
+                // sends shows none, so a sum over replicas counts each message once.
+                metrics.outbox(0, 0, None);
+            }
             match ended {
                 Ended::Stopped => break,
                 Ended::Lost => {
