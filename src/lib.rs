@@ -33,7 +33,8 @@
 //!   iTIP objects and iMIP e-mails ([`invites::imip`]).
 //! - [`mail`] talks to mail servers: the built-in SMTP sender that drains the invite outbox
 //!   when `smtp.url` is configured, and the reader of the organizer's mailbox (IMAP) that
-//!   applies the iTIP replies it finds, as the ApplyReply RPC does.
+//!   applies the iTIP replies it finds, as the ApplyReply RPC does. Among replicas each runs
+//!   on one at a time: the replica that holds its role (`app`'s roles, elected by the store).
 //! - [`config`] resolves the configuration (defaults, file, environment, flags) and builds each
 //!   subsystem's settings from it; no subsystem reads it. [`secret::Secret`] keeps passwords
 //!   out of logs and printouts.

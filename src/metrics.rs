@@ -83,6 +83,12 @@ struct ReplyOutcome {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RoleLabel {
+    /// `smtp-sender` or `reply-mailbox` (src/app/roles.rs).
+    role: &'static str,
+}
+
 /// The service's metrics. Cheap to update from any thread: every metric is atomic, and a label
 /// set seen before costs a read lock to find.
 #[derive(Debug)]
@@ -121,6 +127,9 @@ pub struct Metrics {
     oldest_pending: AtomicI64,
     /// The reply mailbox (src/mail/mailbox/): messages filed by outcome, polls done and failed.
     reply_mailbox: ReplyMailboxMetrics,
+    /// 1 for each role this replica holds, 0 for one it campaigns for and does not: set at
+    /// scrape time from what the campaigns last saw.
+    leaders: Family<RoleLabel, Gauge>,
 }
 
 #[derive(Debug, Default)]
@@ -271,6 +280,12 @@ impl Default for Metrics {
         );
         let reply_mailbox = ReplyMailboxMetrics::default();
         reply_mailbox.register(&mut registry);
+        let leaders = Family::<RoleLabel, Gauge>::default();
+        registry.register(
+            "agenda_leader",
+            "1 while this replica holds the role (smtp-sender, reply-mailbox), else 0",
+            leaders.clone(),
+        );
         Self {
             registry,
             grpc_requests,
@@ -293,6 +308,7 @@ impl Default for Metrics {
             outbox_blocked,
             oldest_pending: AtomicI64::new(NONE_PENDING),
             reply_mailbox,
+            leaders,
         }
     }
 }
@@ -386,6 +402,11 @@ impl Metrics {
     /// A message of the reply mailbox filed: `applied`, `unreadable` or `refused`.
     pub fn reply_mailbox_reply(&self, outcome: &'static str) {
         self.reply_mailbox.replies.get_or_create(&ReplyOutcome { outcome }).inc();
+    }
+
+    /// Whether this replica holds `role` (set at each scrape).
+    pub fn leader(&self, role: &'static str, held: bool) {
+        self.leaders.get_or_create(&RoleLabel { role }).set(i64::from(held));
     }
 
     /// A look at the reply mailbox that completed.

@@ -180,7 +180,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     }
     let tls = tls_config(config)?;
     let (agenda, store, data) = open_configured(config).await?;
-    let agenda = agenda.with_change_log(config.change_log_revisions);
+    let agenda = agenda.with_change_log(config.change_log_revisions).with_leadership(config.leader_settings());
     if config.demo {
         // Only where absent: a restart must never undo the edits made to the demo since.
         let summary = crate::app::import::import(&agenda, crate::DEMO_DATA, crate::app::ImportMode::SkipExisting)

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::Agenda;
 use super::now;
+use super::{Agenda, Fence};
 use crate::domain::{
     Attempt, AttemptResult, InviteMessage, InviteMethod, InviteRecord, PersonId, Session, SessionId, SlotId,
     Violations, role_on,
@@ -30,8 +30,29 @@ impl Agenda {
         self.record_invites(failures.into_iter().map(|(m, reason)| (m, Some(reason))).collect()).await
     }
 
+    /// Records what happened to one message as the holder of the sender's role: refused
+    /// ([`StoreError::Deposed`](crate::store::StoreError::Deposed)) once the term of `fence` is
+    /// over. `None`: no term to check (a store with one user).
+    pub async fn mark_invite_as(
+        &self,
+        fence: Option<&Fence>,
+        message: InviteMessage,
+        failure: Option<String>,
+    ) -> Result<(), Error> {
+        self.record_invites_fenced(vec![(message, failure)], fence).await
+    }
+
     /// Records what happened to messages: sent (`None`) or failed with a reason; all or none.
     async fn record_invites(&self, reports: Vec<(InviteMessage, Option<String>)>) -> Result<(), Error> {
+        self.record_invites_fenced(reports, None).await
+    }
+
+    /// [`Self::record_invites`], fenced by a term of the sender's role when given.
+    async fn record_invites_fenced(
+        &self,
+        reports: Vec<(InviteMessage, Option<String>)>,
+        fence: Option<&Fence>,
+    ) -> Result<(), Error> {
         let mut sessions: HashMap<SessionId, Session> = HashMap::new();
         let mut attempts = Vec::with_capacity(reports.len());
         let time = now();
@@ -52,7 +73,7 @@ impl Agenda {
             };
             attempts.push(Attempt { message, session_created: s.meta.create_time, time, result });
         }
-        self.write(|st| st.record_invites(&attempts)).await?;
+        self.write(|st| st.record_invites(&attempts, fence)).await?;
         Ok(())
     }
 

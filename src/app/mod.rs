@@ -24,11 +24,15 @@ mod feed_tokens;
 pub mod import;
 mod invites;
 mod people;
+mod roles;
 mod sessions;
 mod state;
 mod stripes;
 
+/// A term's fencing token, which the SMTP sender hands back with each mark.
+pub use crate::store::Fence;
 pub use import::{ImportError, ImportMode, ImportOutcome, ImportSummary};
+pub use roles::{Campaign, Holder, LeaderSettings, Role};
 use state::{Shared, follow_store};
 use stripes::Stripes;
 
@@ -139,6 +143,7 @@ impl Agenda {
             stripes: Stripes::new(),
             write_retries: AtomicU64::new(0),
             follower: OnceLock::new(),
+            roles: roles::Roles::default(),
         };
         let shared = Arc::new(shared);
         if let Some(revisions) = follow {

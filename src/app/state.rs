@@ -33,6 +33,8 @@ pub(super) struct Shared {
     /// has any: aborted when the last clone of the [`Agenda`] goes, which ends the engine's
     /// watch too (it stops once nobody receives).
     pub(super) follower: OnceLock<tokio::task::AbortHandle>,
+    /// The election settings and each role's holder as last seen ([`super::roles`]).
+    pub(super) roles: super::roles::Roles,
 }
 
 impl Shared {

@@ -20,6 +20,12 @@ impl Config {
         }
         self.check_calendar()?;
         self.check_store()?;
+        if self.etcd.leader_ttl_seconds < 2 {
+            return bad("etcd.leader_ttl_seconds must be at least 2 (etcd's least lease TTL)");
+        }
+        if self.etcd.replica_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return bad("etcd.replica_name must not be empty (unset it for the host name and process id)");
+        }
         self.smtp_settings()?;
         if self.smtp.retry_max_seconds == 0 {
             return bad("smtp.retry_max_seconds must be at least 1");

@@ -38,6 +38,8 @@ pub const ENV: &[(&str, &str)] = &[
     ("etcd.ca", "AGENDA_ETCD_CA"),
     ("etcd.user", "AGENDA_ETCD_USER"),
     ("etcd.password_file", "AGENDA_ETCD_PASSWORD_FILE"),
+    ("etcd.leader_ttl_seconds", "AGENDA_ETCD_LEADER_TTL_SECONDS"),
+    ("etcd.replica_name", "AGENDA_REPLICA_NAME"),
     ("smtp.url", "AGENDA_SMTP_URL"),
     ("smtp.password", "AGENDA_SMTP_PASSWORD"),
     ("smtp.rate_per_second", "AGENDA_SMTP_RATE_PER_SECOND"),

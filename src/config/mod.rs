@@ -65,6 +65,8 @@
 //! ca = "/etc/agenda/etcd-ca.pem"      # https to the members, verified against this CA
 //! user = "agenda"                     # etcd authentication, with the password file
 //! password_file = "/etc/agenda/etcd-password"
+//! leader_ttl_seconds = 15             # lease of the sender's and the poller's role
+//! replica_name = "agenda-1"           # unset: host name and process id
 //!
 //! [smtp]                              # the built-in sender (src/mail/smtp/); off without a url
 //! url = "smtp://agenda@mail.example.org:587"  # STARTTLS; smtps:// implicit TLS;
@@ -190,9 +192,10 @@ pub struct TlsConfig {
     pub client_ca: Option<PathBuf>,
 }
 
-/// How to reach an etcd store securely. The password lives in its own file, so that
+/// How to reach an etcd store securely, and how this replica takes part in the elections of
+/// the sender and the mailbox poller. The password lives in its own file, so that
 /// `--print-config` and the configuration file hold no secret.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EtcdConfig {
     /// The CA (PEM) that signed the members' certificates: endpoints are `https` when set.
@@ -200,6 +203,21 @@ pub struct EtcdConfig {
     pub user: Option<String>,
     /// A file holding the user's password (a final newline is ignored).
     pub password_file: Option<PathBuf>,
+    /// The TTL of the lease by which one replica holds the `smtp-sender` or `reply-mailbox`
+    /// role. 15 s (client-go's leader election default): a holder killed outright is replaced
+    /// within about this long, which invites and replies easily wait, while an etcd leader
+    /// election (1-2 s with etcd's default timings) or a pause of a few seconds never costs a
+    /// replica its role. At least 2 (etcd's least lease TTL with its default timings).
+    pub leader_ttl_seconds: u64,
+    /// This replica's name, stored as a role's holder and shown by `/healthz`; unset: the
+    /// host name and the process id.
+    pub replica_name: Option<String>,
+}
+
+impl Default for EtcdConfig {
+    fn default() -> Self {
+        Self { ca: None, user: None, password_file: None, leader_ttl_seconds: 15, replica_name: None }
+    }
 }
 
 /// The built-in SMTP sender (`crate::mail::smtp`): on when `url` is set; otherwise the outbox waits

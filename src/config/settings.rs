@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Config, ConfigError};
+use crate::app::LeaderSettings;
 use crate::domain::Limits;
 use crate::http::{HttpLimits, SiteSettings};
 use crate::ics::feed::CalendarSettings;
@@ -104,6 +105,21 @@ impl Config {
         let settings = SmtpSettings::new(url, s.password.clone(), s.rate_per_second, retry_max, rescan)
             .map_err(ConfigError::SmtpUrl)?;
         Ok(Some(settings))
+    }
+
+    /// How this replica takes part in the elections of the sender and the mailbox poller:
+    /// its name (configured, or the host name and process id) and the lease's TTL.
+    pub fn leader_settings(&self) -> LeaderSettings {
+        let replica = self.etcd.replica_name.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "agenda".to_owned());
+            format!("{host}-{}", std::process::id())
+        });
+        LeaderSettings { replica, ttl: Duration::from_secs(self.etcd.leader_ttl_seconds) }
     }
 
     /// The reply mailbox's settings, when `reply_mailbox.url` is set.

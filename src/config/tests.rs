@@ -199,7 +199,13 @@ fn every_key_of_the_file_has_an_environment_variable() {
     let mut full = Config::default();
     full.auth.tokens_file = Some("tokens.toml".into());
     full.tls = TlsConfig { cert: Some("c".into()), key: Some("k".into()), client_ca: Some("ca".into()) };
-    full.etcd = EtcdConfig { ca: Some("ca".into()), user: Some("u".into()), password_file: Some("p".into()) };
+    full.etcd = EtcdConfig {
+        ca: Some("ca".into()),
+        user: Some("u".into()),
+        password_file: Some("p".into()),
+        replica_name: Some("agenda-1".into()),
+        ..EtcdConfig::default()
+    };
     full.smtp.url = Some("smtp://u@mail.example.org".into());
     full.smtp.password = Some(Secret::new("p"));
     full.reply_mailbox = ReplyMailboxConfig {

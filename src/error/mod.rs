@@ -87,6 +87,12 @@ impl Error {
     }
 
     /// The row of the reason table this error answers with.
+    /// Whether a fenced write was refused because this replica's term of a role is over
+    /// ([`StoreError::Deposed`]): the caller must stop acting for the role.
+    pub fn deposed(&self) -> bool {
+        matches!(self, Error::Store(StoreError::Deposed { .. }))
+    }
+
     pub fn reason(&self) -> Reason {
         match self {
             Error::Domain(e) => match e {

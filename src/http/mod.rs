@@ -33,7 +33,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::sync::Semaphore;
 
-use crate::app::Agenda;
+use crate::app::{Agenda, Holder};
 use crate::error::Reason;
 use crate::metrics::{Metrics, StoreFigures};
 
@@ -98,13 +98,24 @@ async fn within(deadline: tokio::time::Instant, answer: impl Future<Output = Res
 /// so (reads are still served, so a load balancer keeps the instance; writes are refused,
 /// which the gRPC health service `agenda.v1.Writes` reports as NOT_SERVING).
 async fn healthz(State(agenda): State<Agenda>) -> String {
-    match agenda.stale_since() {
+    let mut body = match agenda.stale_since() {
         None => "ok\n".to_owned(),
         Some(since) => {
             let since = jiff::Timestamp::try_from(since).map_or_else(|_| "?".to_owned(), |t| t.to_string());
             format!("ok, stale: the store's reads may lag since {since}; writes are refused\n")
         }
+    };
+    // Then, for each role this replica campaigns for, who holds it (as this replica saw last).
+    let me = agenda.replica_name();
+    for (role, holder) in agenda.role_holders() {
+        let line = match holder {
+            Holder::This => format!("{}: held by {me} (this replica)\n", role.name()),
+            Holder::Other(name) => format!("{}: held by {name}\n", role.name()),
+            Holder::Unknown => format!("{}: no holder known\n", role.name()),
+        };
+        body.push_str(&line);
     }
+    body
 }
 
 /// The one way the HTTP listener refuses a request: the reason's status, `message` as a
@@ -137,6 +148,9 @@ async fn metrics_text(State(s): State<MetricsState>) -> impl IntoResponse {
         write_retries: s.agenda.write_retries(),
         index_bytes: st.index_bytes,
     });
+    for (role, holder) in s.agenda.role_holders() {
+        s.metrics.leader(role.name(), holder == Holder::This);
+    }
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], s.metrics.render(store))
 }
 

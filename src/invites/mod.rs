@@ -7,7 +7,7 @@
 
 pub mod imip;
 
-use crate::app::Agenda;
+use crate::app::{Agenda, Fence};
 use crate::domain::{
     self, BlockedBy, InviteMessage, InviteMethod, InviteRecord, InviteState, OutboxEntry, ParticipationStatus, Person,
     PersonId, Role, Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, TimeZoneName, Timestamp,
@@ -446,12 +446,19 @@ pub async fn due(agenda: &Agenda, settings: &CalendarSettings, limit: usize) -> 
     due_of(settings, &examined.iter().collect::<Vec<_>>(), limit)
 }
 
-/// Records what happened to one message; idempotent.
-pub async fn mark(agenda: &Agenda, message: &InviteMessage, outcome: Outcome) -> Result<(), Error> {
-    match outcome {
-        Outcome::Sent => agenda.mark_invites_sent(vec![message.clone()]).await,
-        Outcome::Failed { reason } => agenda.mark_invites_failed(vec![(message.clone(), reason)]).await,
-    }
+/// Records what happened to one message; idempotent. With the `fence` of the sender's term,
+/// refused once that term is over (the message stays pending for the role's next holder).
+pub async fn mark(
+    agenda: &Agenda,
+    message: &InviteMessage,
+    outcome: Outcome,
+    fence: Option<&Fence>,
+) -> Result<(), Error> {
+    let failure = match outcome {
+        Outcome::Sent => None,
+        Outcome::Failed { reason } => Some(reason),
+    };
+    agenda.mark_invite_as(fence, message.clone(), failure).await
 }
 
 /// Counts for metrics: pending, failed, blocked, and when the oldest pending message became

@@ -90,7 +90,7 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store, force: bool) -> Result<Mi
             let sent = from.invite_records(&session.id).await.map_err(MigrateError::Source)?;
             if !sent.is_empty() {
                 let attempts: Vec<_> = sent.iter().flat_map(|r| r.attempts()).collect();
-                to.record_invites(&attempts).await.map_err(failed)?;
+                to.record_invites(&attempts, None).await.map_err(failed)?;
             }
             summary.sent_invites += sent.len();
         }

@@ -43,6 +43,12 @@
 //! - **Stale reads are said.** An engine that can answer reads from a copy that may lag (etcd
 //!   without its quorum) says so through [`Store::stale_since`] while it does, so the server can
 //!   mark its answers; writes are then refused with [`StoreError::Unavailable`], not queued.
+//! - **One holder per role.** [`Store::lead`] campaigns for a role (the SMTP sender, the reply
+//!   mailbox poller) among the processes sharing the store: at most one holds it at a time,
+//!   and a holder stops before another can start (it steps down at its lease's TTL minus a
+//!   margin, measured from its last renewal). A write given the holder's [`Fence`] is refused
+//!   with [`StoreError::Deposed`] once the role has passed on, so a deposed holder's late write
+//!   cannot land. An engine that only one process opens (sled) has nothing to elect: `None`.
 //! - **Writes by others are followed.** When other processes write the same store (replicas
 //!   on one cluster), [`Store::follow`] reports every store revision they reach, so this
 //!   process's caches and watchers advance on any replica's write, not only on its own. An
@@ -76,6 +82,9 @@
 //!   a random request id with what it writes, so a retry recognises its own first attempt.
 //! - Quorum loss: reads fall back to one member's local copy (serializable) and
 //!   [`Store::stale_since`] says so until a linearizable read succeeds again.
+//! - One holder per role: a key per role held by a lease (`etcd/leader.rs`), taken by a Txn
+//!   with `create_revision == 0`; the key's create revision is the fencing token that a fenced
+//!   `record_invites` Txn compares.
 //! - Following: one watch of the `m/rev` key (which every session and person write puts),
 //!   from the revision given, reconnected from the last one seen when it breaks.
 
@@ -159,6 +168,55 @@ pub enum StoreError {
     /// member down): nothing was changed, and the caller may try again later.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// A fenced write ([`Fence`]) by a process that no longer holds the role: another took it
+    /// over (or nobody holds it now). Nothing was written.
+    #[error("this replica no longer holds the {role} role (it passed on after its term began); the write was refused")]
+    Deposed { role: String },
+}
+
+/// Who holds a role among the processes sharing a store, as this process last saw it
+/// ([`Store::lead`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leadership {
+    /// Not known yet, or between two terms (this process just lost the role, or cannot reach
+    /// the store).
+    Unknown,
+    /// Another process holds it: its replica name.
+    Other(String),
+    /// This process holds it, with the term's fencing token.
+    Held(Fence),
+}
+
+/// The fencing token of one term of a role: a write given it applies only while the role is
+/// still held by that term (etcd: the revision that created the role's key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub role: String,
+    pub revision: u64,
+}
+
+/// A campaign for a role ([`Store::lead`]): who holds it, as it changes; [`Lead::resign`]
+/// gives it up at once (a campaign merely dropped ends too, its lease then expiring by itself).
+pub struct Lead {
+    /// The holder as the campaign sees it, each change published.
+    pub state: tokio::sync::watch::Receiver<Leadership>,
+    /// The task that campaigns, renews and, once `state` is dropped, releases the role.
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Lead {
+    /// A campaign run by `task`, publishing into the sender of `state`.
+    #[cfg_attr(not(feature = "etcd"), allow(dead_code))]
+    fn new(state: tokio::sync::watch::Receiver<Leadership>, task: tokio::task::JoinHandle<()>) -> Self {
+        Self { state, task }
+    }
+
+    /// Gives the role up (the task releases it as soon as nobody watches), waiting a moment
+    /// for that, so a successor need not wait out the lease.
+    pub async fn resign(self) {
+        drop(self.state);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), self.task).await;
+    }
 }
 
 /// Figures for operators (metrics).
@@ -209,7 +267,11 @@ pub trait Store: Send + Sync + 'static {
     /// Folds senders' reports into the invite records of their (session, slot, person), all
     /// at once, each through [`InviteRecord::apply`] against the record as stored at the
     /// write (so reporting twice, or an older message, changes nothing).
-    async fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError>;
+    ///
+    /// With a `fence` (the term of a role from [`Store::lead`]), refused with
+    /// [`StoreError::Deposed`] unless that term still holds the role, checked in the same
+    /// atomic step.
+    async fn record_invites(&self, attempts: &[Attempt], fence: Option<&Fence>) -> Result<(), StoreError>;
     /// The invite record of each slot and person of a session, in (slot, person) order.
     async fn invite_records(&self, session: &SessionId) -> Result<Vec<InviteRecord>, StoreError>;
 
@@ -248,6 +310,17 @@ pub trait Store: Send + Sync + 'static {
     /// are all there is to know: sled, which locks its directory.
     async fn follow(&self, after: u64) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
         let _ = after;
+        Ok(None)
+    }
+
+    /// Campaigns for `role` as `replica` among the processes sharing this store, holding it
+    /// by a lease of `ttl` (see "One holder per role" above): the campaign runs until the
+    /// [`Lead`] is resigned or dropped, taking the role again whenever it is free.
+    ///
+    /// `None` (the default) when this process is the store's only user (sled): every role is
+    /// held, and no write needs a fence.
+    async fn lead(&self, role: &str, replica: &str, ttl: std::time::Duration) -> Result<Option<Lead>, StoreError> {
+        let _ = (role, replica, ttl);
         Ok(None)
     }
 

@@ -24,7 +24,7 @@ use crate::helpers::{TestApp, eventually, session, slot, spawn_with, ts};
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/smtp_server.py");
 
 /// aiosmtpd on loopback, writing what it accepts to its own directory; killed when dropped.
-struct Mailbox {
+pub(crate) struct Mailbox {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
@@ -33,7 +33,7 @@ struct Mailbox {
 impl Mailbox {
     /// Listens on `port` (0: a free one), with smtp_server.py's options (`--refuse ADDRESS`,
     /// `--delay SECONDS`); returns once it accepts connections.
-    fn start(port: u16, options: &[&str]) -> Mailbox {
+    pub(crate) fn start(port: u16, options: &[&str]) -> Mailbox {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(crate::interop::python_interpreter())
             .arg(SCRIPT)
@@ -51,12 +51,12 @@ impl Mailbox {
     }
 
     /// The `smtp.url` that reaches it (clear text, which only a loopback host is allowed).
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         url(self.port)
     }
 
     /// Every message accepted so far: from, to, Message-ID, Subject.
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         received_in(self.dir.path())
     }
 }
@@ -73,11 +73,11 @@ fn url(port: u16) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Received {
-    to: String,
-    message_id: String,
-    subject: String,
-    from: String,
+pub(crate) struct Received {
+    pub(crate) to: String,
+    pub(crate) message_id: String,
+    pub(crate) subject: String,
+    pub(crate) from: String,
 }
 
 fn received_in(dir: &Path) -> Vec<Received> {
@@ -102,7 +102,7 @@ fn received_in(dir: &Path) -> Vec<Received> {
 }
 
 /// Messages by Message-ID; fails on two different messages under one id.
-fn by_message_id(received: &[Received]) -> BTreeMap<String, Received> {
+pub(crate) fn by_message_id(received: &[Received]) -> BTreeMap<String, Received> {
     let mut out: BTreeMap<String, Received> = BTreeMap::new();
     for r in received {
         if let Some(earlier) = out.insert(r.message_id.clone(), r.clone()) {
@@ -151,11 +151,11 @@ async fn spawn_sending_fast_to(dir: &Path, url: String) -> TestApp {
     .await
 }
 
-const SESSION: &str = "msme-2030";
+pub(crate) const SESSION: &str = "msme-2030";
 
 /// A coming session with the demo's people: Low moderates three slots, Cancela, Lundquist and
 /// Rollo speak, one each. Six invites: a REQUEST per slot to its speaker and to Low.
-fn coming_session() -> pb::Session {
+pub(crate) fn coming_session() -> pb::Session {
     let speaker = |id: &str, who: &str, start: &str, end: &str| pb::Slot {
         speaker_ids: vec![who.into()],
         moderator_ids: vec!["patrick-low".into()],
@@ -171,7 +171,7 @@ fn coming_session() -> pb::Session {
 }
 
 /// The (recipient, subject start) of each of [`coming_session`]'s six invites, sorted.
-fn six_invitations(received: &[Received]) -> Vec<(String, String)> {
+pub(crate) fn six_invitations(received: &[Received]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> =
         received.iter().map(|r| (r.to.clone(), r.subject.split(':').next().unwrap().to_owned())).collect();
     v.sort();
@@ -187,7 +187,7 @@ const SIX: [(&str, &str); 6] = [
     ("valentina.rollo@example.org", "Invitation"),
 ];
 
-fn six() -> Vec<(String, String)> {
+pub(crate) fn six() -> Vec<(String, String)> {
     SIX.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
 }
 
@@ -204,7 +204,17 @@ async fn a_coming_sessions_invites_arrive_once_each_and_a_moved_slot_sends_one_u
     assert!(received.iter().all(|r| r.from == "fmg@example.org"), "the organizer is the envelope sender");
 
     // Moving Rollo's slot: one updated invitation to each of its two people, nothing else.
-    let moved = pb::UpdateSlotRequest {
+    app.sessions.clone().update_slot(rollo_moved()).await.unwrap();
+    settled(&app.http_base, 8.0, 0.0).await;
+    let received = mailbox.received();
+    assert_eq!(by_message_id(&received).len(), 8, "{received:#?}");
+    assert_eq!(updated(received.iter()), ["patrick.low@example.org", "valentina.rollo@example.org"]);
+    app.stop().await;
+}
+
+/// Rollo's slot of [`coming_session`] moved by ten minutes: an update to Rollo and to Low.
+pub(crate) fn rollo_moved() -> pb::UpdateSlotRequest {
+    pb::UpdateSlotRequest {
         session_id: SESSION.into(),
         slot: Some(pb::Slot {
             id: "rollo".into(),
@@ -214,16 +224,15 @@ async fn a_coming_sessions_invites_arrive_once_each_and_a_moved_slot_sends_one_u
         }),
         update_mask: Some(FieldMask { paths: vec!["start_time".into(), "end_time".into()] }),
         etag: String::new(),
-    };
-    app.sessions.clone().update_slot(moved).await.unwrap();
-    settled(&app.http_base, 8.0, 0.0).await;
-    let received = mailbox.received();
-    assert_eq!(by_message_id(&received).len(), 8, "{received:#?}");
-    let mut updates: Vec<&str> =
-        received.iter().filter(|r| r.subject.starts_with("Updated invitation:")).map(|r| r.to.as_str()).collect();
-    updates.sort();
-    assert_eq!(updates, ["patrick.low@example.org", "valentina.rollo@example.org"]);
-    app.stop().await;
+    }
+}
+
+/// The recipients of the updated invitations among `received`, sorted.
+pub(crate) fn updated<'a>(received: impl Iterator<Item = &'a Received>) -> Vec<&'a str> {
+    let mut to: Vec<&str> =
+        received.filter(|r| r.subject.starts_with("Updated invitation:")).map(|r| r.to.as_str()).collect();
+    to.sort();
+    to
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

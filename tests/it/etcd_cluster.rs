@@ -354,7 +354,12 @@ async fn a_server_reaches_a_cluster_over_tls_as_a_user() {
     let url = format!("etcd://{}/secure/", hosts.join(","));
     let app = spawn_with(files.path(), false, agenda::domain::Limits::default(), |c| {
         c.store = url;
-        c.etcd = agenda::config::EtcdConfig { ca: Some(ca), user: Some("root".into()), password_file: Some(password) };
+        c.etcd = agenda::config::EtcdConfig {
+            ca: Some(ca),
+            user: Some("root".into()),
+            password_file: Some(password),
+            ..agenda::config::EtcdConfig::default()
+        };
     })
     .await;
 

@@ -14,11 +14,11 @@ use crate::helpers::{TestApp, eventually, session, slot, spawn_with};
 use crate::invites::reply_to;
 use crate::production::pki;
 
-const ID: &str = "mailbox-replies";
-const SPEAKER: &str = "jose-luis-cancela";
-const ADDRESS: &str = "jose.cancela@example.org";
+pub(crate) const ID: &str = "mailbox-replies";
+pub(crate) const SPEAKER: &str = "jose-luis-cancela";
+pub(crate) const ADDRESS: &str = "jose.cancela@example.org";
 /// Dovecot's Maildir separator is `.`: the agenda's `Agenda/Applied` is `Agenda.Applied` there.
-const APPLIED: &str = "Agenda.Applied";
+pub(crate) const APPLIED: &str = "Agenda.Applied";
 const REFUSED: &str = "Agenda.Refused";
 
 /// The demo data, and a server reading `dovecot`'s mailbox every second (plain text).
@@ -41,7 +41,7 @@ async fn app_reading_at(url: String, ca: Option<PathBuf>) -> (TestApp, tempfile:
 
 /// A session where Cancela speaks twice and Low moderates, and Cancela's invite to the first
 /// slot (`cancela`).
-async fn invite_cancela(app: &TestApp) -> pb::Invite {
+pub(crate) async fn invite_cancela(app: &TestApp) -> pb::Invite {
     let mut s = session("Replies by e-mail", "2036-12-03T14:00:00Z", "2036-12-03T15:00:00Z");
     s.slots = vec![
         pb::Slot {
@@ -69,7 +69,7 @@ async fn invite_cancela(app: &TestApp) -> pb::Invite {
 const OTHER_SLOT: &str = "cancela-again";
 
 #[derive(Clone, Copy)]
-enum Encoding {
+pub(crate) enum Encoding {
     Base64,
     QuotedPrintable,
 }
@@ -77,7 +77,7 @@ enum Encoding {
 /// A reply e-mail as calendar clients send one (Thunderbird, Outlook): multipart/mixed with a
 /// readable part and the iTIP REPLY as `text/calendar; method=REPLY`, base64 or
 /// quoted-printable.
-fn reply_email(message_id: &str, from: &str, ics: &str, encoding: Encoding) -> String {
+pub(crate) fn reply_email(message_id: &str, from: &str, ics: &str, encoding: Encoding) -> String {
     let (name, body) = match encoding {
         Encoding::Base64 => {
             use base64::Engine as _;
@@ -121,7 +121,7 @@ fn quoted_printable(text: &str) -> String {
 }
 
 /// The person's answer on the slot `cancela` (unspecified while they have none).
-async fn answer_of(app: &TestApp, person: &str) -> i32 {
+pub(crate) async fn answer_of(app: &TestApp, person: &str) -> i32 {
     answer_on(app, "cancela", person).await
 }
 
@@ -134,14 +134,14 @@ async fn answer_on(app: &TestApp, slot: &str, person: &str) -> i32 {
 
 /// A sample of the server's /metrics (0 when absent), e.g.
 /// `agenda_reply_mailbox_messages_total{outcome="applied"}`.
-async fn metric(app: &TestApp, sample: &str) -> u64 {
+pub(crate) async fn metric(app: &TestApp, sample: &str) -> u64 {
     let text = app.get("/metrics").await.text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(sample).and_then(|v| v.strip_prefix(' ')))
         .map_or(0, |v| v.trim().parse().unwrap())
 }
 
-const POLLS: &str = "agenda_reply_mailbox_polls_total";
+pub(crate) const POLLS: &str = "agenda_reply_mailbox_polls_total";
 const POLL_ERRORS: &str = "agenda_reply_mailbox_poll_errors_total";
 
 #[tokio::test]

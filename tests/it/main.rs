@@ -24,6 +24,8 @@ mod helpers;
 mod http;
 mod interop;
 mod invites;
+#[cfg(feature = "etcd")]
+mod leadership;
 mod load;
 mod mailbox;
 mod migrate_command;

@@ -115,21 +115,29 @@ async fn an_update_through_one_replica_with_an_etag_the_other_replaced_is_aborte
 }
 
 /// A loopback TCP proxy whose open connections the test can cut (new ones are still taken):
-/// what a replica sees when its etcd member restarts or the network drops its connection.
-struct Proxy {
-    addr: std::net::SocketAddr,
+/// what a replica sees when its etcd member restarts or the network drops its connection. Or
+/// partitioned: every connection cut and every new one closed at once, for good.
+pub(crate) struct Proxy {
+    pub(crate) addr: std::net::SocketAddr,
     cut: tokio::sync::broadcast::Sender<()>,
+    /// Set by [`Proxy::partition`]: connections are closed as soon as they are accepted.
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Proxy {
-    async fn to(target: &str) -> Self {
+    pub(crate) async fn to(target: &str) -> Self {
         let target = target.trim_start_matches("http://").to_owned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (cut, _) = tokio::sync::broadcast::channel(1);
         let cuts = cut.clone();
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refuse = std::sync::Arc::clone(&down);
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                if refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
                 let mut cut = cuts.subscribe();
                 let target = target.clone();
                 tokio::spawn(async move {
@@ -141,12 +149,18 @@ impl Proxy {
                 });
             }
         });
-        Self { addr, cut }
+        Self { addr, cut, down }
     }
 
     /// Drops every connection open now.
     fn cut(&self) {
         let _ = self.cut.send(());
+    }
+
+    /// Cuts the replica off from its member: open connections dropped, new ones closed.
+    pub(crate) fn partition(&self) {
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.cut();
     }
 }
 

@@ -463,10 +463,10 @@ async fn invite_records_keep_the_latest_message_and_its_failure(st: Arc<dyn Stor
     let failed = |slot, person, sequence| {
         attempt(slot, person, sequence, AttemptResult::Failed { reason: "550 mailbox unavailable".into() })
     };
-    st.record_invites(&[sent("s2", "ana", 1), sent("s1", "bo", 0), sent("s1", "ana", 2)]).await.unwrap();
-    st.record_invites(&[sent("s1", "ana", 1), sent("s2", "ana", 3), failed("s1", "bo", 1)]).await.unwrap();
+    st.record_invites(&[sent("s2", "ana", 1), sent("s1", "bo", 0), sent("s1", "ana", 2)], None).await.unwrap();
+    st.record_invites(&[sent("s1", "ana", 1), sent("s2", "ana", 3), failed("s1", "bo", 1)], None).await.unwrap();
     // Twice, and a failure of a message already sent: nothing changes.
-    st.record_invites(&[sent("s2", "ana", 3), failed("s2", "ana", 3)]).await.unwrap();
+    st.record_invites(&[sent("s2", "ana", 3), failed("s2", "ana", 3)], None).await.unwrap();
 
     let delivered = |sequence| {
         Some(Delivery { method: InviteMethod::Request, sequence, time: Some(at(5)), role: Some(Role::Moderator) })

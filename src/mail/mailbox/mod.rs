@@ -13,6 +13,10 @@
 //!   it is and the next poll tries again. Applying is idempotent (the same answer again changes
 //!   nothing), so a reply applied just before the connection broke is harmless to apply again.
 //!
+//! Among replicas on one etcd cluster, every one is configured alike and one reads: the poller
+//! runs while this replica holds the `reply-mailbox` role (`app::roles`) and stops when it is
+//! lost, so a reply is applied and filed by one poller, not raced for by several.
+//!
 //! The mailbox is meant for replies only (the organizer address the invites name, or a folder a
 //! server-side rule fills with `text/calendar` mail): every other message in it is filed as
 //! unreadable. Moving uses MOVE when the server has it, else COPY, `\Deleted` and EXPUNGE.
@@ -37,7 +41,7 @@ use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use crate::app::Agenda;
+use crate::app::{Agenda, Role};
 use crate::error::Error;
 use crate::ics::feed::CalendarSettings;
 use crate::invites;
@@ -223,32 +227,42 @@ impl Poller {
         Ok(Self { agenda, calendar, settings, tls: TlsConnector::from(Arc::new(config)), metrics })
     }
 
-    /// Polls until `shutdown` completes: a poll, then a pause of the poll interval. A poll in
-    /// progress at shutdown is dropped; what it had not filed is found again next start.
+    /// Polls while this replica holds the `reply-mailbox` role, until `shutdown` completes: a
+    /// poll, then a pause of the poll interval. A poll in progress at shutdown, or when the
+    /// role is lost, is dropped; what it had not filed is found again by the next poll (here or
+    /// on the role's next holder). At shutdown the role is resigned, so another replica takes
+    /// it at once.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        tracing::info!(mailbox = %self.settings.url, every_seconds = self.settings.poll.as_secs(), "reading replies");
         tokio::pin!(shutdown);
+        let mut campaign = self.agenda.campaign(Role::ReplyMailbox).await;
         loop {
-            let poll = async {
-                match tokio::time::timeout(POLL_TIMEOUT, self.poll()).await {
-                    Ok(r) => r,
-                    Err(_) => Err(MailboxError::TimedOut),
-                }
+            let fence = tokio::select! {
+                fence = campaign.won() => fence,
+                () = &mut shutdown => break,
             };
+            tracing::info!(mailbox = %self.settings.url, every_seconds = self.settings.poll.as_secs(), replica = %self.agenda.replica_name(), "reading replies");
             tokio::select! {
-                () = &mut shutdown => return,
-                r = poll => match r {
-                    Ok(()) => self.metrics.reply_mailbox_poll(),
-                    Err(e) => {
-                        self.metrics.reply_mailbox_poll_error();
-                        tracing::warn!(mailbox = %self.settings.url, error = %e, "reading the reply mailbox failed; trying again at the next poll");
-                    }
-                },
+                () = self.polls() => {}
+                () = campaign.lost(fence.as_ref()) => {
+                    tracing::warn!(role = Role::ReplyMailbox.name(), "this replica lost the role: it stopped reading replies");
+                }
+                () = &mut shutdown => break,
             }
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(self.settings.poll) => {}
+        }
+        campaign.resign().await;
+    }
+
+    /// Polls for good: a poll, then a pause of the poll interval.
+    async fn polls(&self) {
+        loop {
+            match tokio::time::timeout(POLL_TIMEOUT, self.poll()).await.unwrap_or(Err(MailboxError::TimedOut)) {
+                Ok(()) => self.metrics.reply_mailbox_poll(),
+                Err(e) => {
+                    self.metrics.reply_mailbox_poll_error();
+                    tracing::warn!(mailbox = %self.settings.url, error = %e, "reading the reply mailbox failed; trying again at the next poll");
+                }
             }
+            tokio::time::sleep(self.settings.poll).await;
         }
     }
 

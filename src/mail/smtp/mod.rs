@@ -32,6 +32,12 @@
 //! writes a message's body and its final `.` in two writes, and Nagle's algorithm held the
 //! second until the server's delayed ACK, about 40 ms per message (20 messages/s on loopback).
 //!
+//! Among replicas on one etcd cluster, every one is configured alike and one sends: the loop
+//! runs while this replica holds the `smtp-sender` role (`app::roles`), stops (cutting a
+//! message in flight) when the role's lease is about to lapse, and waits to win it again.
+//! Each mark carries the term's fence, so a mark by a replica that lost the role is refused
+//! and the message stays pending for the new holder, which sends it with the same Message-ID.
+//!
 //! The files: this one the loop; `connection.rs` the kept connection and the reading of the
 //! server's answers; `tracker.rs` the sessions to look at; `backoff.rs` the wait between retries.
 
@@ -45,7 +51,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::app::Agenda;
+use crate::app::{Agenda, Fence, Role};
 use crate::ics::feed::CalendarSettings;
 use crate::invites::{self, Outcome};
 use crate::mail::url::{MailUrl, Protocol, UrlError};
@@ -126,24 +132,68 @@ impl Sender {
         })
     }
 
-    /// Drains the outbox until `stop` turns true. At the stop, a message in flight is
-    /// abandoned, unmarked (it is sent again after the restart).
+    /// Drains the outbox while this replica holds the `smtp-sender` role, until `stop` turns
+    /// true. At the stop, or when the role is lost, a message in flight is abandoned, unmarked
+    /// (it is sent again by the role's next holder, with the same Message-ID); at the stop the
+    /// role is resigned, so another replica takes it at once.
     pub async fn run(mut self, agenda: Agenda, metrics: Arc<Metrics>, mut stop: watch::Receiver<bool>) {
-        tracing::info!(server = %self.server, "sending invites over SMTP");
-        let mut tracker = SessionTracker::new(&agenda, self.rescan);
+        let mut campaign = agenda.campaign(Role::SmtpSender).await;
+        loop {
+            let fence = tokio::select! {
+                fence = campaign.won() => fence,
+                () = stopped(&mut stop) => break,
+            };
+            tracing::info!(server = %self.server, replica = %agenda.replica_name(), "sending invites over SMTP");
+            let ended = tokio::select! {
+                ended = self.term(&agenda, &metrics, &mut stop, fence.as_ref()) => ended,
+                () = campaign.lost(fence.as_ref()) => Ended::Lost,
+            };
+            if !matches!(ended, Ended::Stopped) {
+                // The outbox figures are the holder's to report: a replica that no longer
+                // sends shows none, so a sum over replicas counts each message once.
+                metrics.outbox(0, 0, None);
+            }
+            match ended {
+                Ended::Stopped => break,
+                Ended::Lost => {
+                    // Whatever was in flight is abandoned: the next holder sends it again.
+                    self.connection.cut();
+                    tracing::warn!(role = Role::SmtpSender.name(), "this replica lost the role: it stopped sending");
+                }
+                Ended::Deposed => {
+                    self.connection.cut();
+                    campaign.restart().await;
+                }
+            }
+        }
+        self.connection.quit().await;
+        campaign.resign().await;
+        tracing::info!("the SMTP sender stopped");
+    }
+
+    /// One term of the role: drains the outbox until `stop`, or until a fenced mark is refused.
+    async fn term(
+        &mut self,
+        agenda: &Agenda,
+        metrics: &Metrics,
+        stop: &mut watch::Receiver<bool>,
+        fence: Option<&Fence>,
+    ) -> Ended {
+        let mut tracker = SessionTracker::new(agenda, self.rescan);
         let mut backoff = Backoff::new(self.retry_max);
         let mut next_send = Instant::now();
         loop {
-            let wait = match self.drain(&agenda, &metrics, &mut tracker, &mut stop, &mut next_send).await {
+            let wait = match self.drain(agenda, metrics, &mut tracker, stop, &mut next_send, fence).await {
                 Drained::More => continue,
-                Drained::Stopped => break,
+                Drained::Stopped => return Ended::Stopped,
+                Drained::Deposed => return Ended::Deposed,
                 Drained::Idle => {
                     backoff.reset();
-                    tracker.report(&metrics);
+                    tracker.report(metrics);
                     None
                 }
                 Drained::Retry => {
-                    tracker.report(&metrics);
+                    tracker.report(metrics);
                     Some(backoff.next())
                 }
             };
@@ -155,11 +205,9 @@ impl Sender {
             };
             tokio::select! {
                 () = woken => {}
-                () = stopped(&mut stop) => break,
+                () = stopped(stop) => return Ended::Stopped,
             }
         }
-        self.connection.quit().await;
-        tracing::info!("the SMTP sender stopped");
     }
 
     /// Sends one batch of due messages, each marked after the server's answer.
@@ -170,6 +218,7 @@ impl Sender {
         tracker: &mut SessionTracker,
         stop: &mut watch::Receiver<bool>,
         next_send: &mut Instant,
+        fence: Option<&Fence>,
     ) -> Drained {
         if *stop.borrow() {
             return Drained::Stopped;
@@ -221,7 +270,13 @@ impl Sender {
                 Err(Failure::Retry(kind, why)) => return retry(metrics, &self.server, kind, &why),
             };
             let failed = matches!(outcome, Outcome::Failed { .. });
-            if let Err(e) = invites::mark(agenda, &invite.message, outcome).await {
+            if let Err(e) = invites::mark(agenda, &invite.message, outcome, fence).await {
+                if e.deposed() {
+                    // Another replica holds the role now: the message stays pending for it.
+                    tracing::warn!(error = %e, message_id = %invite.message_id, "the mark was refused: this replica no longer sends");
+                    metrics.smtp_error(ErrorKind::Store.name());
+                    return Drained::Deposed;
+                }
                 // Not marked: it is sent again, with the same Message-ID (the crash window).
                 tracing::warn!(error = %e, message_id = %invite.message_id, "marking an invite failed; retrying");
                 metrics.smtp_error(ErrorKind::Store.name());
@@ -243,6 +298,18 @@ enum Drained {
     Retry,
     /// Shutdown.
     Stopped,
+    /// A mark was refused: the role has passed to another replica.
+    Deposed,
+}
+
+/// How a term of the role ended.
+enum Ended {
+    /// Shutdown.
+    Stopped,
+    /// The role was lost (its lease not renewed in time, or gone).
+    Lost,
+    /// A fenced mark was refused: the role is another replica's, whatever the lease says.
+    Deposed,
 }
 
 fn retry(metrics: &Metrics, server: &str, kind: ErrorKind, why: &str) -> Drained {

@@ -10,13 +10,13 @@ use super::EtcdStore;
 use super::envelope::{RequestId, record};
 use super::failover::{attempt, until_applied, with_failover};
 use super::read::{person_of, session_of};
-use super::{follow, rev};
+use super::{follow, leader, rev};
 use crate::domain::{
     Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
     SessionId, SessionQuery,
 };
 use crate::store::records::{decode_feed_token, decode_sent_invite, encode_feed_token, encode_person};
-use crate::store::{Expect, Store, StoreError, StoreStats};
+use crate::store::{Expect, Fence, Lead, Store, StoreError, StoreStats};
 
 #[async_trait]
 impl Store for EtcdStore {
@@ -83,14 +83,14 @@ impl Store for EtcdStore {
         kvs.iter().map(|kv| decode_feed_token(record(kv.value()))).collect()
     }
 
-    async fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError> {
+    async fn record_invites(&self, attempts: &[Attempt], fence: Option<&Fence>) -> Result<(), StoreError> {
         let mut by_key: BTreeMap<Vec<u8>, Vec<&Attempt>> = BTreeMap::new();
         for a in attempts {
             by_key.entry(self.keys.invite(a)).or_default().push(a);
         }
         // Every try reads the stored records again and applying is idempotent, so repeating
         // one is harmless.
-        with_failover(|| self.try_record_invites(&by_key)).await
+        with_failover(|| self.try_record_invites(&by_key, fence)).await
     }
 
     async fn invite_records(&self, session: &SessionId) -> Result<Vec<InviteRecord>, StoreError> {
@@ -127,6 +127,10 @@ impl Store for EtcdStore {
 
     async fn follow(&self, after: u64) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
         Ok(Some(follow::spawn(self.client.clone(), self.keys.revision(), after)))
+    }
+
+    async fn lead(&self, role: &str, replica: &str, ttl: std::time::Duration) -> Result<Option<Lead>, StoreError> {
+        Ok(Some(leader::spawn(self.client.clone(), self.keys.leader(role), role, replica, ttl)))
     }
 
     fn stale_since(&self) -> Option<std::time::SystemTime> {

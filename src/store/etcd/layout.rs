@@ -76,6 +76,12 @@ impl Keys {
         self.key("m", &[b"rev"])
     }
 
+    /// The key of a role's holder ([`super::leader`]): its value the replica's name, its
+    /// create revision the fencing token.
+    pub(super) fn leader(&self, role: &str) -> Vec<u8> {
+        self.key("l", &[role.as_bytes()])
+    }
+
     pub(super) fn compacted(&self) -> Vec<u8> {
         self.key("m", &[b"compacted"])
     }

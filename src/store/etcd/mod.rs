@@ -15,6 +15,7 @@
 //! | `a1/i/<session>\0<slot>\0<person>` | the last invite sent                  |
 //! | `a1/m/rev`                       | empty: its `mod_revision` is [`Store::revision`] |
 //! | `a1/m/compacted`                 | the revision [`Store::prune_changes`] compacted at |
+//! | `a1/l/<role>`                    | the replica holding the role, under its lease (`leader`) |
 //!
 //! - **Revisions.** A record's revision (its etag) is its key's `mod_revision`, filled into
 //!   `meta.revision` on every read; the stored bytes' own revision is ignored. Every session or
@@ -37,6 +38,9 @@
 //!   point is still refused as compacted (naming etcd's point), never answered with a gap.
 //! - **Reads are linearizable** (etcd's default): a read after a write sees it, on any member;
 //!   without a quorum they fall back to a member's local copy (see "Quorum loss").
+//! - **Roles** ([`Store::lead`], `leader`): the key `l/<role>` put under the holder's lease by
+//!   a Txn with `create_revision == 0`; its create revision is the term's fencing token, which
+//!   a fenced `record_invites` compares in its own Txn (refused: [`StoreError::Deposed`]).
 //! - **Following the cluster** ([`Store::follow`]): one watch of the `m/rev` key, from the
 //!   revision the caller knows, publishes each store revision any replica writes. When the
 //!   stream breaks (a member goes away) it is opened again from the last revision seen, after
@@ -90,8 +94,8 @@
 //! `envelope` (the request id kept with a written value), `failover` (attempts, deadlines,
 //! retries), `read` (linearizable reads, the stale fallback, scans at one revision), `write`
 //! (one Txn per write, and how a refused one explains itself), `query` (the three queries),
-//! `changes` (the change log as etcd's history, compaction), `follow` (the watch of `m/rev`)
-//! and `adapter` (the [`Store`] trait, each call with its failover).
+//! `changes` (the change log as etcd's history, compaction), `follow` (the watch of `m/rev`),
+//! `leader` (one holder per role: a lease-held key, its fencing token) and `adapter` (the [`Store`] trait, each call with its failover).
 //!
 //! Where the in-memory index will land: a field of [`EtcdStore`], listed once by `read`'s
 //! scan at one revision and kept by a watch from that revision (`follow` shows how to resume
@@ -104,6 +108,7 @@ mod envelope;
 mod failover;
 mod follow;
 mod layout;
+mod leader;
 mod query;
 mod read;
 mod write;

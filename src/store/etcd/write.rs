@@ -11,10 +11,11 @@ use etcd_client::{Compare, CompareOp, GetOptions, KeyValue, Txn, TxnOp, TxnOpRes
 use super::envelope::{RequestId, record};
 use super::failover::attempt;
 use super::layout::end_of;
+use super::leader::{fenced, still_held};
 use super::{EtcdStore, header_revision, rev, wire};
 use crate::domain::{Attempt, InviteRecord, PersonId, Session, SessionId};
 use crate::store::records::{decode_sent_invite, decode_session, encode_sent_invite, encode_session};
-use crate::store::{Expect, StoreError, check_delete};
+use crate::store::{Expect, Fence, StoreError, check_delete};
 
 /// The compare that holds when `key` is as it was read: absent, or at that mod revision.
 fn unchanged(key: &[u8], read: Option<&KeyValue>) -> Compare {
@@ -247,8 +248,13 @@ impl EtcdStore {
     }
 
     /// One attempt at recording invite attempts: `by_key` holds a batch's attempts per key,
-    /// in the order given.
-    pub(super) async fn try_record_invites(&self, by_key: &BTreeMap<Vec<u8>, Vec<&Attempt>>) -> Result<(), StoreError> {
+    /// in the order given. With a `fence`, the Txn also compares the role's key with it, so a
+    /// sender that lost its role cannot mark anything ([`StoreError::Deposed`]).
+    pub(super) async fn try_record_invites(
+        &self,
+        by_key: &BTreeMap<Vec<u8>, Vec<&Attempt>>,
+        fence: Option<&Fence>,
+    ) -> Result<(), StoreError> {
         loop {
             let mut compares = Vec::new();
             let mut ops = Vec::new();
@@ -265,10 +271,22 @@ impl EtcdStore {
             if ops.is_empty() {
                 return Ok(());
             }
-            self.fits(ops.len())?;
-            let txn = Txn::new().when(compares).and_then(ops).or_else([TxnOp::get(self.keys.revision(), None)]);
-            if self.txn(txn).await?.succeeded() {
+            // The else branch reads the role's key (or `m/rev`): a Txn whose answer matters
+            // carries an operation, so a lagging member cannot answer it.
+            let explain = match fence {
+                Some(f) => {
+                    compares.push(fenced(self.keys.leader(&f.role), f));
+                    self.keys.leader(&f.role)
+                }
+                None => self.keys.revision(),
+            };
+            self.fits(compares.len())?;
+            let resp = self.txn(Txn::new().when(compares).and_then(ops).or_else([TxnOp::get(explain, None)])).await?;
+            if resp.succeeded() {
                 return Ok(());
+            }
+            if let Some(f) = fence.filter(|f| !still_held(read_of(&resp, 0).first(), f)) {
+                return Err(StoreError::Deposed { role: f.role.clone() });
             }
             // Another writer marked one of them in between: read them again.
         }

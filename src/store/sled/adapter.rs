@@ -10,7 +10,7 @@ use crate::domain::{
     Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
     SessionId, SessionQuery,
 };
-use crate::store::{Expect, Store, StoreError, StoreStats};
+use crate::store::{Expect, Fence, Store, StoreError, StoreStats};
 
 /// Runs `f` on tokio's blocking pool: a sled write waits for its group-commit flush and a scan
 /// walks many pages, either of which would stall a runtime thread and every task on it.
@@ -105,7 +105,8 @@ impl Store for Arc<SledStore> {
         blocking(self, move |st| st.list_feed_tokens(after.as_deref(), limit)).await
     }
 
-    async fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError> {
+    /// One process opens a sled store: every role is its own, so a fence has nothing to check.
+    async fn record_invites(&self, attempts: &[Attempt], _fence: Option<&Fence>) -> Result<(), StoreError> {
         let attempts = attempts.to_vec();
         blocking(self, move |st| st.record_invites(&attempts)).await
     }
