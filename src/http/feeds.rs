@@ -248,6 +248,9 @@ impl FeedState {
             Feed::Session(id) => CacheKey::Session(private, id.clone()),
             Feed::Person(id) => CacheKey::Person(private, id.clone()),
         };
+        // On a store read from a local copy (etcd), the copy (and the write counter with it)
+        // first reaches every write acknowledged anywhere: a hit is as current as a read.
+        self.agenda.catch_up().await?;
         let changes = self.agenda.changes();
         let (rendered, hit) = self.cache.get_or_render(key, changes, self.render(feed, private, changes)).await?;
         if hit {

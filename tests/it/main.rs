@@ -25,6 +25,8 @@ mod http;
 mod interop;
 mod invites;
 mod load;
+#[cfg(feature = "etcd")]
+mod local_copy;
 mod mailbox;
 mod migrate_command;
 mod pages;

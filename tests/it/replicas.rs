@@ -115,22 +115,30 @@ async fn an_update_through_one_replica_with_an_etag_the_other_replaced_is_aborte
     assert_eq!(r.b.session("plenary").await.title, "A wins", "the refused write changed nothing");
 }
 
-/// A loopback TCP proxy whose open connections the test can cut (new ones are still taken):
-/// what a replica sees when its etcd member restarts or the network drops its connection.
-struct Proxy {
-    addr: std::net::SocketAddr,
+/// A loopback TCP proxy whose open connections the test can cut (new ones are still taken,
+/// unless it is down): what a replica sees when its etcd member restarts or the network drops
+/// its connection.
+pub(crate) struct Proxy {
+    pub(crate) addr: std::net::SocketAddr,
     cut: tokio::sync::broadcast::Sender<()>,
+    /// While set, a new connection is closed as soon as it is taken.
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Proxy {
-    async fn to(target: &str) -> Self {
+    pub(crate) async fn to(target: &str) -> Self {
         let target = target.trim_start_matches("http://").to_owned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (cut, _) = tokio::sync::broadcast::channel(1);
         let cuts = cut.clone();
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let is_down = std::sync::Arc::clone(&down);
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                if is_down.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
                 let mut cut = cuts.subscribe();
                 let target = target.clone();
                 tokio::spawn(async move {
@@ -142,12 +150,22 @@ impl Proxy {
                 });
             }
         });
-        Self { addr, cut }
+        Self { addr, cut, down }
     }
 
     /// Drops every connection open now.
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         let _ = self.cut.send(());
+    }
+
+    /// Drops every connection and refuses new ones until [`Proxy::up`].
+    pub(crate) fn down(&self) {
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.cut();
+    }
+
+    pub(crate) fn up(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
