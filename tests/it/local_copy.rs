@@ -8,6 +8,7 @@ use agenda::domain::{PeopleQuery, PersonId, PersonSlotQuery, SessionId, SessionQ
 use agenda::pb;
 use agenda::store::{EtcdOptions, EtcdStore, Expect, Store};
 
+use crate::cache::metric;
 use crate::etcd_cluster::{EtcdCluster, MAX_TXN_OPS};
 use crate::helpers::{session, slot};
 use crate::replicas::{Proxy, two_replicas};
@@ -127,4 +128,22 @@ async fn every_replicas_copy_equals_a_recomputation_from_the_store() {
     let (w, r) = (writer.list_sessions(&all, 100).await.unwrap(), reader.list_sessions(&all, 100).await.unwrap());
     assert_eq!(ids(&w), ids(&r));
     assert_eq!(w.len(), 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listsessions_page_is_cached_on_an_etcd_replica_until_a_write_anywhere() {
+    let r = two_replicas().await;
+    r.a.person("ana", "Ana").await;
+    r.a.create("first", talk("First", 9, "ana")).await;
+    let list = |app: &crate::helpers::TestApp| {
+        let mut sessions = app.sessions.clone();
+        async move { sessions.list_sessions(all_sessions()).await.unwrap().into_inner() }
+    };
+    assert_eq!(list(&r.b).await.sessions.len(), 1);
+    let hits = metric(&r.b, "agenda_read_cache_hits_total").await;
+    assert_eq!(list(&r.b).await.sessions.len(), 1);
+    assert_eq!(metric(&r.b, "agenda_read_cache_hits_total").await, hits + 1, "the same page again is a hit");
+
+    r.a.create("second", talk("Second", 10, "ana")).await;
+    assert_eq!(list(&r.b).await.sessions.len(), 2, "a write on A is never hidden by B's cached page");
 }

@@ -67,10 +67,10 @@ impl Contents {
         Ok(Self { ix, sessions: session_bodies, people: bodies })
     }
 
-    /// Applies one watch event of the store's prefix (other keys than sessions' and people's
-    /// change nothing here).
-    fn apply(&mut self, keys: &Keys, event: &etcd_client::Event) -> Result<(), StoreError> {
-        let Some(kv) = event.kv() else { return Ok(()) };
+    /// Applies one watch event of the store's prefix; whether it was a session's or a
+    /// person's (other keys, feed tokens and invite records, change nothing here).
+    fn apply(&mut self, keys: &Keys, event: &etcd_client::Event) -> Result<bool, StoreError> {
+        let Some(kv) = event.kv() else { return Ok(false) };
         let put = event.event_type() == EventType::Put;
         if let Some(id) = id_of(kv.key(), &keys.sessions()) {
             let old = self.sessions.get(id).map(|b| session_doc(&b.bytes).map(|(_, _, doc)| doc)).transpose()?;
@@ -93,8 +93,10 @@ impl Contents {
                 self.ix.delete_person(id);
                 self.people.remove(id);
             }
+        } else {
+            return Ok(false);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The indexes' canonical form, and the id and revision of every record held.
@@ -181,7 +183,11 @@ impl LocalCopy {
     }
 
     /// Applies the events of one watch response (whole revisions: etcd never splits one), all
-    /// under one turn of the lock; returns the highest revision among them.
+    /// under one turn of the lock; returns the applied revision. Only a session or person
+    /// event moves it: a feed token or an invite record written meanwhile changes nothing a
+    /// read of the copy shows, so it must not invalidate the caches tagged with it (the SMTP
+    /// sender writes invite records all day). Every session or person write puts `m/rev` in
+    /// the same Txn, so the revision the consistent read waits for is always one that moves it.
     pub(super) fn apply(&self, keys: &Keys, events: &[etcd_client::Event]) -> Result<u64, StoreError> {
         let mut contents = self.write();
         // Events at or below the applied revision are already in (a watch opened again from
@@ -193,8 +199,9 @@ impl LocalCopy {
             if rev(kv.mod_revision()) <= before {
                 continue;
             }
-            contents.apply(keys, event)?;
-            at = rev(kv.mod_revision());
+            if contents.apply(keys, event)? {
+                at = rev(kv.mod_revision());
+            }
         }
         self.advance(contents, at);
         Ok(at)

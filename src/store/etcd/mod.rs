@@ -110,7 +110,8 @@
 //! concurrency a fraction of one (`scripts/bench-etcd` counts them); the rest is memory. The
 //! read caches (`api/cache.rs`, the feeds and pages) call [`Store::catch_up`] first for the
 //! same reason, so a cached answer on one replica is never older than a write acknowledged on
-//! another. Feed tokens and invite records are not in the copy: they are read from etcd,
+//! another: through a cache, a hit costs that one call and a miss two (the cache's, then the
+//! store read's own; both shared with whatever else is waiting). Feed tokens and invite records are not in the copy: they are read from etcd,
 //! linearizably, as before.
 //!
 //! **Settled revision.** The copy's applied revision is what a read of it sees exactly, so it
