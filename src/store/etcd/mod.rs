@@ -109,10 +109,12 @@
 //! time, and every read that arrives meanwhile waits for the next one, which then answers them
 //! all. A read therefore costs at most one etcd call (a Range of one key), and under
 //! concurrency a fraction of one (`scripts/bench-etcd` counts them); the rest is memory. The
-//! read caches (`api/cache.rs`, the feeds and pages) call [`Store::catch_up`] first for the
-//! same reason, so a cached answer on one replica is never older than a write acknowledged on
-//! another: through a cache, a hit costs that one call and a miss two (the cache's, then the
-//! store read's own; both shared with whatever else is waiting). Feed tokens and invite records are not in the copy: they are read from etcd,
+//! read caches (`api/cache.rs`, the pages' `http/cache.rs`) call [`Store::catch_up`] first
+//! for the same reason, so a cached answer on one replica is never older than a write
+//! acknowledged on another: through a cache, a hit costs that one call and a miss two (the
+//! cache's, then the store read's own; both shared with whatever else is waiting). The
+//! feeds do not: they are sent with `max-age` (any HTTP cache may serve them that stale), so
+//! a replica serves its cached feed as the watch left it, milliseconds behind, from memory. Feed tokens and invite records are not in the copy: they are read from etcd,
 //! linearizably, as before.
 //!
 //! **Settled revision.** The copy's applied revision is what a read of it sees exactly, so it
