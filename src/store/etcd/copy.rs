@@ -2,7 +2,7 @@
 //! in-memory indexes (`memindex`, fed the same [`Doc`]s) and each record's stored bytes with
 //! its revision, all at one applied revision. [`super::informer`] fills it from a list and
 //! keeps it with the watch; the queries and point reads of sessions and people answer from it
-//! (see "Queries" and "Reads" in the module documentation).
+//! (see "The local copy" and "Reads" in the module documentation).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -21,7 +21,7 @@ use crate::store::records::{decode_person, decode_session, session_doc};
 
 /// A record as etcd holds it: the stored bytes (envelope removed) and its key's
 /// `mod_revision`, which is its etag. Kept encoded: about a third of a decoded session's heap
-/// (see "Queries" in the module documentation), decoded only when a read returns it.
+/// (see "The local copy" in the module documentation), decoded only when a read returns it.
 struct Body {
     revision: u64,
     bytes: Box<[u8]>,

@@ -207,7 +207,7 @@ pub struct EtcdStore {
     /// answer linearizably (quorum lost): see "Quorum loss" in the module documentation.
     stale: std::sync::Mutex<Staleness>,
     /// The sessions and people with their indexes, kept by the informer: the queries and point
-    /// reads of sessions and people answer from it (see "Queries" and "Reads").
+    /// reads of sessions and people answer from it (see "The local copy" and "Reads").
     copy: std::sync::Arc<LocalCopy>,
     /// The shared linearizable read a read from the copy waits behind (`consistent`).
     rounds: Rounds,
