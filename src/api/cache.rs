@@ -16,16 +16,25 @@
 //! close that for pages (a delete takes a session out of one) nor, under load, for GetSession
 //! (its session and people are read one after the other: two answers can each hold a newer
 //! record than the other; `cache::interleaved_writes_and_reads_never_return_an_older_etag_than_one_already_returned`
-//! caught it). So on an engine that tracks it, every answer is also tagged with the
+//! caught it). So on an engine that tracks it (both do), every answer is also tagged with the
 //! store's settled revision ([`Agenda::settled_revision`]: every write up to it visible, no
 //! later one begun), read before the store read and again after it; the answer is filed only
 //! if it did not move (no write overlapped the read, so the answer is exactly that revision)
 //! and served only while it has not moved (a write raises it before any of its records can be
-//! read). An engine that cannot tell (etcd) has no settled revision: its pages are not cached,
-//! and its GetSession / GetPerson answers fall back to ordering by revision (an entry is
-//! replaced only by an answer whose highest record revision is at least as high), which leaves
-//! the narrow window above open there. A page's key is the request's encoding (filter, view,
-//! page size, page token).
+//! read). On sled it is the applied revision while no write is in flight; on etcd the revision
+//! the replica's local copy has applied, which every read there answers from (a watch
+//! response is applied under one lock, and the revision raised before the lock is left). An
+//! engine that cannot tell has no settled revision: its pages are not cached, and its
+//! GetSession / GetPerson answers fall back to ordering by revision (an entry is replaced only
+//! by an answer whose highest record revision is at least as high), which leaves the narrow
+//! window above open there. A page's key is the request's encoding (filter, view, page size,
+//! page token).
+//!
+//! **Current on every replica.** Before looking up an answer the cache calls
+//! [`Agenda::catch_up`]: on etcd that waits until the local copy has every write acknowledged
+//! anywhere (one shared linearizable read, then the watch), and moves the write counter with
+//! it, so a hit on one replica is never older than a write acknowledged on another. On sled it
+//! costs nothing.
 //!
 //! **What else the bytes depend on.** The feed URLs come from the server's public base URL
 //! (one per server, like the cache); neither answer depends on the caller's token (the guard
@@ -188,6 +197,7 @@ impl ReadCache {
         key: Key,
         build: impl Future<Output = Result<(M, u64), Status>>,
     ) -> Result<Encoded, Status> {
+        self.agenda.catch_up().await?;
         if self.agenda.tracks_settled_revision() {
             return self.settled(key, async { Ok(build.await?.0) }).await;
         }
@@ -208,6 +218,7 @@ impl ReadCache {
         key: Key,
         build: impl Future<Output = Result<M, Status>>,
     ) -> Result<Encoded, Status> {
+        self.agenda.catch_up().await?;
         self.settled(key, build).await
     }
 

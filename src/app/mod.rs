@@ -180,6 +180,17 @@ impl Agenda {
         self.store.settled_revision()
     }
 
+    /// Brings the store's local copy, when it keeps one (etcd), to every write acknowledged
+    /// before this call, and the write counter and durable revision with it, so that a cache
+    /// looked up next is as current as a read of the store; see [`Store::catch_up`]. Nothing
+    /// to do on sled.
+    pub async fn catch_up(&self) -> Result<(), Error> {
+        if let Some(revision) = self.store.catch_up().await? {
+            self.shared.followed(revision);
+        }
+        Ok(())
+    }
+
     /// Whether the store tracks a settled revision at all ([`Store::tracks_settled_revision`]).
     pub fn tracks_settled_revision(&self) -> bool {
         self.store.tracks_settled_revision()

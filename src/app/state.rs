@@ -30,8 +30,8 @@ pub(super) struct Shared {
     /// store (another replica, a direct import) and shows on /metrics.
     pub(super) write_retries: AtomicU64,
     /// The task that follows other replicas' writes (see [`follow_store`]), when the store
-    /// has any: aborted when the last clone of the [`Agenda`] goes, which ends the engine's
-    /// watch too (it stops once nobody receives).
+    /// has any: aborted when the last clone of the [`Agenda`] goes (the engine's watch ends
+    /// with the store).
     pub(super) follower: OnceLock<tokio::task::AbortHandle>,
     /// The election settings and each role's holder as last seen ([`super::roles`]).
     pub(super) roles: super::roles::Roles,

@@ -76,7 +76,10 @@
 //!   `prune_changes`, a watch below it is [`StoreError::Compacted`].
 //! - Referential rules: the `Txn` also compares the named people's keys (exist) and, to delete
 //!   a person, the range of its reference keys (empty).
-//! - Queries: for now a scan of the prefix at one revision, filtered and sorted in memory.
+//! - Queries and point reads of sessions and people: a local copy on every replica (the sled
+//!   engine's in-memory indexes and the records' bytes), listed at one revision and kept by a
+//!   watch of the store's prefix; a read first waits until the copy has applied the revision
+//!   one shared linearizable read names, so it sees every acknowledged write.
 //! - Failover: every endpoint is given to the client; a call that a member cannot answer (no
 //!   connection, no leader, a timeout) is retried on another until a deadline, and a write keeps
 //!   a random request id with what it writes, so a retry recognises its own first attempt.
@@ -85,13 +88,14 @@
 //! - One holder per role: a key per role held by a lease (`etcd/leader.rs`), taken by a Txn
 //!   with `create_revision == 0`; the key's create revision is the fencing token that a fenced
 //!   `record_invites` Txn compares.
-//! - Following: one watch of the `m/rev` key (which every session and person write puts),
-//!   from the revision given, reconnected from the last one seen when it breaks.
+//! - Following: the local copy's one watch of the store's prefix, reconnected from the last
+//!   revision applied when it breaks; the copy's applied revision is what `follow` reports.
 
 mod crash;
 #[cfg(feature = "etcd")]
 mod etcd;
 mod group_commit;
+mod indexed;
 mod keys;
 mod memindex;
 pub mod migrate;
@@ -227,7 +231,8 @@ pub struct StoreStats {
     /// Durable writes and flushes since open: their ratio shows group commit at work.
     pub writes: u64,
     pub flushes: u64,
-    /// Estimated heap of an engine's in-memory indexes (0 for an engine without any).
+    /// Estimated heap of an engine's in-memory indexes (0 for an engine without any); on etcd
+    /// the whole local copy, indexes and record bytes.
     pub index_bytes: u64,
 }
 
@@ -279,16 +284,27 @@ pub trait Store: Send + Sync + 'static {
     async fn revision(&self) -> Result<u64, StoreError>;
     /// The revision a read starting now sees exactly, when the engine can tell without a
     /// round trip: every write up to it is visible and no later write has begun to be.
-    /// `None` while a write is being applied, and always for an engine that cannot tell (the
-    /// default; etcd, where another replica's write shows before its watch event). The read
-    /// cache files a ListSessions page under it and serves it while it holds (`api/cache.rs`).
+    /// `None` while a write is being applied (sled), and always for an engine that cannot
+    /// tell (the default). On etcd it is the revision the local copy has applied, which a
+    /// read sees exactly; [`Store::catch_up`] first brings it to every acknowledged write. The
+    /// read cache files a ListSessions page under it and serves it while it holds
+    /// (`api/cache.rs`).
     fn settled_revision(&self) -> Option<u64> {
         None
     }
-    /// Whether [`Store::settled_revision`] can ever be `Some`: an engine that tracks it (sled)
-    /// says so, so that a reader can tell "a write is in flight" from "cannot tell".
+    /// Whether [`Store::settled_revision`] can ever be `Some`: an engine that tracks it (sled,
+    /// etcd) says so, so that a reader can tell "a write is in flight" from "cannot tell".
     fn tracks_settled_revision(&self) -> bool {
         false
+    }
+    /// For an engine that answers reads from a local copy which follows writes made elsewhere
+    /// (etcd): waits until the copy holds every write acknowledged, by any process, before this
+    /// call, and returns the revision it has applied (while the store is stale, at once: the
+    /// copy as it is). A cache in front of the store calls it before looking up an answer, so
+    /// a hit is as current as a read of the store. `None` (the default) when every read is
+    /// current as it is (sled).
+    async fn catch_up(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
     }
     async fn stats(&self) -> Result<StoreStats, StoreError>;
     /// Up to `limit` session changes with revisions in (after, upto], in revision order;
@@ -304,7 +320,7 @@ pub trait Store: Send + Sync + 'static {
     /// store) reach it after `after`: the receiver holds `after` at first, then each newer
     /// revision the engine sees, in increasing order (a reader that looks late sees only the
     /// latest; that is all a cache or a watcher needs, the change log has the rest). It follows
-    /// until every receiver is dropped, surviving connection errors meanwhile.
+    /// until every receiver or the store is dropped, surviving connection errors meanwhile.
     ///
     /// `None` (the default) when this process is the store's only writer, so its own writes
     /// are all there is to know: sled, which locks its directory.

@@ -1,6 +1,7 @@
 //! What a session gives [`Store::person_slots`](super::Store::person_slots), the same in
 //! every engine: which of its slots count, and the entry each one makes. The engines differ
-//! only in how they find the sessions (sled's slot index, etcd's scan).
+//! only in where they read the sessions the slot index names (sled: its trees; etcd: its
+//! local copy).
 
 use crate::domain::{PersonId, PersonSlot, Session, Slot};
 

@@ -19,7 +19,7 @@ async fn other_connection(app: &TestApp) -> SessionServiceClient<Channel> {
 }
 
 /// An unlabelled metric's value from the server's /metrics.
-async fn metric(app: &TestApp, name: &str) -> i64 {
+pub(crate) async fn metric(app: &TestApp, name: &str) -> i64 {
     let text = app.get("/metrics").await.text().await.unwrap();
     let line = text.lines().find(|l| l.split(' ').next() == Some(name)).unwrap_or_else(|| panic!("{name} in {text}"));
     line.rsplit(' ').next().unwrap().parse().unwrap()

@@ -27,6 +27,8 @@ mod invites;
 #[cfg(feature = "etcd")]
 mod leadership;
 mod load;
+#[cfg(feature = "etcd")]
+mod local_copy;
 mod mailbox;
 mod migrate_command;
 mod offline_commands;

@@ -114,13 +114,13 @@ async fn an_update_through_one_replica_with_an_etag_the_other_replaced_is_aborte
     assert_eq!(r.b.session("plenary").await.title, "A wins", "the refused write changed nothing");
 }
 
-/// A loopback TCP proxy whose open connections the test can cut (new ones are still taken):
-/// what a replica sees when its etcd member restarts or the network drops its connection. Or
-/// partitioned: every connection cut and every new one closed at once, for good.
+/// A loopback TCP proxy whose open connections the test can cut (new ones are still taken,
+/// unless it is down): what a replica sees when its etcd member restarts or the network drops
+/// its connection; or partitioned, down for good.
 pub(crate) struct Proxy {
     pub(crate) addr: std::net::SocketAddr,
     cut: tokio::sync::broadcast::Sender<()>,
-    /// Set by [`Proxy::partition`]: connections are closed as soon as they are accepted.
+    /// While set, a new connection is closed as soon as it is taken.
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -132,10 +132,10 @@ impl Proxy {
         let (cut, _) = tokio::sync::broadcast::channel(1);
         let cuts = cut.clone();
         let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let refuse = std::sync::Arc::clone(&down);
+        let is_down = std::sync::Arc::clone(&down);
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                if refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                if is_down.load(std::sync::atomic::Ordering::SeqCst) {
                     continue;
                 }
                 let mut cut = cuts.subscribe();
@@ -153,14 +153,24 @@ impl Proxy {
     }
 
     /// Drops every connection open now.
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         let _ = self.cut.send(());
     }
 
-    /// Cuts the replica off from its member: open connections dropped, new ones closed.
-    pub(crate) fn partition(&self) {
+    /// Drops every connection and refuses new ones until [`Proxy::up`].
+    pub(crate) fn down(&self) {
         self.down.store(true, std::sync::atomic::Ordering::SeqCst);
         self.cut();
+    }
+
+    pub(crate) fn up(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Cuts the replica off from its member for good: open connections dropped, new ones
+    /// closed.
+    pub(crate) fn partition(&self) {
+        self.down();
     }
 }
 

@@ -268,6 +268,8 @@ impl PageState {
         key: PageKey,
         builder: response::Builder,
     ) -> Result<Response, PageError> {
+        // As the feeds do: a local copy (etcd) first reaches every acknowledged write.
+        self.agenda.catch_up().await?;
         let changes = self.agenda.changes();
         let (rendered, _) = self.cache.get_or_render(key.clone(), changes, self.render(key, changes)).await?;
         Ok(rendered.respond(headers, builder))

@@ -9,8 +9,7 @@ use async_trait::async_trait;
 use super::EtcdStore;
 use super::envelope::{RequestId, record};
 use super::failover::{attempt, until_applied, with_failover};
-use super::read::{person_of, session_of};
-use super::{follow, leader, rev};
+use super::{leader, rev};
 use crate::domain::{
     Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
     SessionId, SessionQuery,
@@ -21,7 +20,7 @@ use crate::store::{Expect, Fence, Lead, Store, StoreError, StoreStats};
 #[async_trait]
 impl Store for EtcdStore {
     async fn get_session(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        self.get(self.keys.session(id)).await?.as_ref().map(session_of).transpose()
+        EtcdStore::get_session(self, id).await
     }
 
     async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
@@ -39,7 +38,7 @@ impl Store for EtcdStore {
     }
 
     async fn get_person(&self, id: &PersonId) -> Result<Option<Person>, StoreError> {
-        self.get(self.keys.person(id)).await?.as_ref().map(person_of).transpose()
+        EtcdStore::get_person(self, id).await
     }
 
     async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError> {
@@ -105,7 +104,14 @@ impl Store for EtcdStore {
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         let status = with_failover(|| async { attempt(self.client.maintenance_client().status()).await }).await?;
         let revision = self.revision().await?;
-        Ok(StoreStats { size_bytes: rev(status.db_size()), revision, ..StoreStats::default() })
+        // The local copy is the engine's whole heap: indexes and record bytes together.
+        let (ix, records) = self.copy.approx_bytes();
+        Ok(StoreStats {
+            size_bytes: rev(status.db_size()),
+            revision,
+            index_bytes: ix + records,
+            ..StoreStats::default()
+        })
     }
 
     async fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
@@ -125,8 +131,22 @@ impl Store for EtcdStore {
         with_failover(|| self.try_compact(point)).await
     }
 
-    async fn follow(&self, after: u64) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
-        Ok(Some(follow::spawn(self.client.clone(), self.keys.revision(), after)))
+    async fn catch_up(&self) -> Result<Option<u64>, StoreError> {
+        Ok(Some(EtcdStore::catch_up(self).await?))
+    }
+
+    /// The copy's applied revision: etcd delivers a replica's own write and every other
+    /// replica's through the informer's one watch.
+    fn settled_revision(&self) -> Option<u64> {
+        Some(self.copy.applied())
+    }
+
+    fn tracks_settled_revision(&self) -> bool {
+        true
+    }
+
+    async fn follow(&self, _after: u64) -> Result<Option<tokio::sync::watch::Receiver<u64>>, StoreError> {
+        Ok(Some(self.copy.subscribe()))
     }
 
     async fn lead(&self, role: &str, replica: &str, ttl: std::time::Duration) -> Result<Option<Lead>, StoreError> {

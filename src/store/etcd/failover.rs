@@ -12,7 +12,7 @@ pub(super) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long a call keeps retrying on other members before it reports the store unavailable:
 /// an election after a leader is lost takes one to two seconds with etcd's default timings.
-const FAILOVER_DEADLINE: Duration = Duration::from_secs(8);
+pub(super) const FAILOVER_DEADLINE: Duration = Duration::from_secs(8);
 
 /// The first pause between attempts; it doubles up to [`RETRY_BACKOFF_MAX`].
 const RETRY_BACKOFF: Duration = Duration::from_millis(25);

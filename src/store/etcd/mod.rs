@@ -36,17 +36,16 @@
 //!   stores sharing a cluster share it, and `changes_from` (the point this store compacted at,
 //!   kept in `m/compacted`) can then be older than the cluster's; a resume below the cluster's
 //!   point is still refused as compacted (naming etcd's point), never answered with a gap.
-//! - **Reads are linearizable** (etcd's default): a read after a write sees it, on any member;
-//!   without a quorum they fall back to a member's local copy (see "Quorum loss").
+//! - **Reads see every acknowledged write, on any replica**: records and feed tokens read
+//!   from etcd are linearizable reads (etcd's default); sessions and people are read from the
+//!   local copy once it has caught up (see "Reads"). Without a quorum both fall back to what
+//!   the replica has (see "Quorum loss").
 //! - **Roles** ([`Store::lead`], `leader`): the key `l/<role>` put under the holder's lease by
 //!   a Txn with `create_revision == 0`; its create revision is the term's fencing token, which
 //!   a fenced `record_invites` compares in its own Txn (refused: [`StoreError::Deposed`]).
-//! - **Following the cluster** ([`Store::follow`]): one watch of the `m/rev` key, from the
-//!   revision the caller knows, publishes each store revision any replica writes. When the
-//!   stream breaks (a member goes away) it is opened again from the last revision seen, after
-//!   a short pause that doubles up to a second; when that point was compacted meanwhile, the
-//!   current revision is read and published (the revisions in between only matter to the
-//!   change log, which a watcher reads anyway). It ends once nobody holds the receiver.
+//! - **Following the cluster** ([`Store::follow`]): the local copy's one watch (see "The local
+//!   copy") reports each revision it applies, whichever replica wrote it; there is no other
+//!   watch per process but the change log's, which a watcher opens while it reads.
 //!
 //! # Failover
 //!
@@ -66,18 +65,65 @@
 //! # Quorum loss
 //!
 //! A read first tries linearizably; when the cluster cannot answer that way it reads a
-//! reachable member's local copy (a serializable read) and the store turns stale
+//! reachable member's local copy (a serializable read; for sessions and people, the
+//! consistent-read check does so and then serves the replica's own copy as it is, without
+//! waiting) and the store turns stale
 //! ([`Store::stale_since`]) until a linearizable read succeeds again. While stale, a read
 //! tries linearizably at most once per `STALE_PROBE_EVERY` (`read`) (the others go straight to the
 //! local copy, not waiting out a timeout each). Writes need the quorum: they are refused with
 //! [`StoreError::Unavailable`] once the deadline passes.
 //!
-//! # Queries
+//! # The local copy (the informer)
 //!
-//! In this first slice the queries (`list_sessions`, `list_people`, `person_slots`) read every
-//! record of their kind (a paged range at one revision) and filter and sort in memory, with the
-//! contract's orderings. A later step replaces the scan with an in-memory index that follows
-//! the watch (the informer pattern), as the sled engine's indexes (`memindex`) do.
+//! Every replica keeps the sled engine's in-memory indexes (`memindex::Indexes`, fed the same
+//! `memindex::Doc`s) and the stored bytes of every session and person with its revision
+//! (`copy`), as Kubernetes' client-go informer keeps its cache (`informer`): at connect, one
+//! paginated range read of the sessions and people at one revision; then one watch of the whole
+//! store prefix from the next revision, each response applied under one turn of the copy's
+//! lock (its puts and deletes: a delete's last state is in the copy already, so the watch needs
+//! no previous key-values), the applied revision raised before the lock is left. When the
+//! watch breaks it is opened again from the applied revision, after a short pause that doubles
+//! up to a second; when that point was compacted meanwhile, etcd cancels the watch and the copy
+//! is listed again at the current revision and replaced whole. [`EtcdStore::verify`] compares
+//! the copy with a fresh list at its applied revision (the etcd side of `agenda check`).
+//!
+//! **Record bodies are kept in memory, encoded.** Fetching them by key would cost every page
+//! one more etcd round trip (a Range per key, or a Txn of gets, at most `--max-txn-ops` of
+//! them) and would read a newer revision than the indexes', so a page would mix two revisions
+//! and the settled-revision cache rule (below) would not hold; in memory, a query is answered
+//! in one turn of one lock, at exactly the applied revision, without etcd. The price, at the
+//! scale preset's 100,000 sessions: the indexes' own estimate is 63.5 MB (BENCHMARKS.md), and a
+//! generated session's record is about 2 KB (its protobuf, 1,996 bytes on average; postcard is
+//! no larger), so about 200 MB of record bytes plus about 10 MB of map entries: roughly 275 MB
+//! per replica, the size of etcd's own copy of the records. Decoded sessions would take about
+//! three times that. `agenda_store_index_bytes` reports the copy's estimate (indexes and
+//! bytes); `scripts/bench-etcd` printed 26.7 MB for its 10,000 sessions (6.5 MB of indexes,
+//! 20.2 MB of records), which scales to about 270 MB (BENCHMARKS.md, "etcd engine").
+//!
+//! # Reads
+//!
+//! `list_sessions`, `list_people`, `person_slots`, `get_session` and `get_person` read the copy,
+//! by the same functions as the sled engine (`store/indexed.rs`), under one turn of its read
+//! lock. First they make sure it holds every write acknowledged before the read began
+//! (KEP-2340's consistent reads from cache, `consistent`): one linearizable read of `m/rev`
+//! learns the revision of the store's last session or person write, and the read waits until
+//! the copy has applied it (the watch delivers an event at it, since that write put `m/rev`;
+//! no progress notification is needed, and other prefixes sharing the cluster do not matter).
+//! That linearizable read is shared as etcd's ReadIndex batches its own: one is in flight at a
+//! time, and every read that arrives meanwhile waits for the next one, which then answers them
+//! all. A read therefore costs at most one etcd call (a Range of one key), and under
+//! concurrency a fraction of one (`scripts/bench-etcd` counts them); the rest is memory. The
+//! read caches (`api/cache.rs`, the pages' `http/cache.rs`) call [`Store::catch_up`] first
+//! for the same reason, so a cached answer on one replica is never older than a write
+//! acknowledged on another: through a cache, a hit costs that one call and a miss two (the
+//! cache's, then the store read's own; both shared with whatever else is waiting). The
+//! feeds do not: they are sent with `max-age` (any HTTP cache may serve them that stale), so
+//! a replica serves its cached feed as the watch left it, milliseconds behind, from memory. Feed tokens and invite records are not in the copy: they are read from etcd,
+//! linearizably, as before.
+//!
+//! **Settled revision.** The copy's applied revision is what a read of it sees exactly, so it
+//! is [`Store::settled_revision`] on etcd too, and the read cache keeps ListSessions pages on
+//! etcd under the same rule as on sled.
 //!
 //! # Limits the cluster must allow
 //!
@@ -90,23 +136,23 @@
 //!
 //! # Where each part lives
 //!
-//! This file: the options, the type and its connection. `layout` (the keys above),
-//! `envelope` (the request id kept with a written value), `failover` (attempts, deadlines,
-//! retries), `read` (linearizable reads, the stale fallback, scans at one revision), `write`
-//! (one Txn per write, and how a refused one explains itself), `query` (the three queries),
-//! `changes` (the change log as etcd's history, compaction), `follow` (the watch of `m/rev`),
-//! `leader` (one holder per role: a lease-held key, its fencing token) and `adapter` (the [`Store`] trait, each call with its failover).
-//!
-//! Where the in-memory index will land: a field of [`EtcdStore`], listed once by `read`'s
-//! scan at one revision and kept by a watch from that revision (`follow` shows how to resume
-//! one, `changes` how to read each event's record); `query` then reads it instead of
-//! scanning, as the sled engine's `query` reads `memindex`.
+//! This file: the options, the type, its connection (which lists the copy and starts the
+//! informer) and `verify`. `layout` (the keys above), `envelope` (the request id kept with a
+//! written value), `failover` (attempts, deadlines, retries), `read` (linearizable reads, the
+//! stale fallback, scans at one revision), `write` (one Txn per write, and how a refused one
+//! explains itself), `copy` (the local copy: indexes and record bytes at one revision),
+//! `informer` (list, watch, list again), `consistent` (the shared linearizable read a read
+//! from the copy waits behind), `query` (the reads answered from the copy), `changes` (the
+//! change log as etcd's history, compaction), `leader` (one holder per role: a lease-held
+//! key, its fencing token) and `adapter` (the [`Store`] trait, each call with its failover).
 
 mod adapter;
 mod changes;
+mod consistent;
+mod copy;
 mod envelope;
 mod failover;
-mod follow;
+mod informer;
 mod layout;
 mod leader;
 mod query;
@@ -115,6 +161,8 @@ mod write;
 
 use etcd_client::{Client, ConnectOptions, KvClient};
 
+use self::consistent::Rounds;
+use self::copy::LocalCopy;
 use self::failover::backend;
 use self::layout::Keys;
 use self::read::Staleness;
@@ -154,7 +202,6 @@ pub fn txn_ops_needed(people: usize) -> usize {
 }
 
 /// The etcd engine. Cheap to clone clients are taken per call: tonic channels multiplex.
-/// (The in-memory index, when it comes, is a field here: see the module documentation.)
 pub struct EtcdStore {
     client: Client,
     /// Where each record lives in the cluster.
@@ -164,6 +211,19 @@ pub struct EtcdStore {
     /// Whether reads are answered from a member's local copy because the cluster cannot
     /// answer linearizably (quorum lost): see "Quorum loss" in the module documentation.
     stale: std::sync::Mutex<Staleness>,
+    /// The sessions and people with their indexes, kept by the informer: the queries and point
+    /// reads of sessions and people answer from it (see "The local copy" and "Reads").
+    copy: std::sync::Arc<LocalCopy>,
+    /// The shared linearizable read a read from the copy waits behind (`consistent`).
+    rounds: Rounds,
+    /// The informer's task, which ends with the store.
+    informer: tokio::task::AbortHandle,
+}
+
+impl Drop for EtcdStore {
+    fn drop(&mut self) {
+        self.informer.abort();
+    }
 }
 
 impl EtcdStore {
@@ -178,12 +238,29 @@ impl EtcdStore {
             connect = connect.with_tls(tls);
         }
         let client = Client::connect(endpoints, Some(connect)).await.map_err(backend)?;
+        let keys = Keys::new(&options.prefix);
+        let (contents, at) = informer::list(&client, &keys).await?;
+        let copy = std::sync::Arc::new(LocalCopy::new(contents, at));
+        let task = tokio::spawn(informer::follow(client.clone(), keys.clone(), std::sync::Arc::clone(&copy)));
         Ok(Self {
             client,
-            keys: Keys::new(&options.prefix),
+            keys,
             max_txn_ops: options.max_txn_ops,
             stale: std::sync::Mutex::default(),
+            copy,
+            rounds: Rounds::default(),
+            informer: task.abort_handle(),
         })
+    }
+
+    /// Compares the local copy (its indexes and records) with a fresh list of the store at the
+    /// revision the copy has applied, after catching up: one line per difference, none when
+    /// the copy is what a recomputation gives (the etcd side of `agenda check`'s index check).
+    pub async fn verify(&self) -> Result<Vec<String>, StoreError> {
+        self.catch_up().await?;
+        let (at, live) = self.copy.canonical();
+        let (fresh, _) = informer::list_at(&self.client, &self.keys, at).await?;
+        Ok(copy::Canonical::differences(&live, &fresh.canonical()))
     }
 
     /// The store behind the contract's trait object.

@@ -10,11 +10,11 @@ use super::envelope::record;
 use super::failover::{ATTEMPT_TIMEOUT, attempt, with_failover, with_failover_within};
 use super::layout::end_of;
 use super::{EtcdStore, header_revision, rev};
-use crate::domain::{Person, Session};
+use crate::domain::Session;
 use crate::store::StoreError;
-use crate::store::records::{decode_person, decode_session};
+use crate::store::records::decode_session;
 
-/// Records read per page when a query scans a prefix: small enough for etcd's default
+/// Records read per page when a scan or a list reads a prefix: small enough for etcd's default
 /// response size, large enough that a scan is few round trips.
 const PAGE: i64 = 500;
 
@@ -36,17 +36,11 @@ pub(super) fn session_of(kv: &KeyValue) -> Result<Session, StoreError> {
     Ok(s)
 }
 
-pub(super) fn person_of(kv: &KeyValue) -> Result<Person, StoreError> {
-    let mut p = decode_person(record(kv.value()))?;
-    p.meta.revision = rev(kv.mod_revision());
-    Ok(p)
-}
-
 impl EtcdStore {
     /// A range read: linearizable, retried on other members; when the cluster cannot answer
     /// linearizably (no quorum), from a reachable member's local copy, marking the store stale
     /// until a linearizable read succeeds again.
-    async fn range(&self, key: &[u8], options: GetOptions) -> Result<GetResponse, StoreError> {
+    pub(super) async fn range(&self, key: &[u8], options: GetOptions) -> Result<GetResponse, StoreError> {
         // One member down is not a lost quorum: the linearizable read is retried on the others
         // (for about one attempt's time) before the local copy is settled for.
         let linearizable = || async { attempt(self.kv().get(key.to_vec(), Some(options.clone()))).await };
@@ -118,46 +112,54 @@ impl EtcdStore {
         after: Option<Vec<u8>>,
         limit: usize,
     ) -> Result<Vec<KeyValue>, StoreError> {
-        let end = end_of(prefix);
-        let mut from = after.map_or_else(
-            || prefix.to_vec(),
-            |mut k| {
-                k.push(0);
-                k
-            },
-        );
-        let mut at = 0;
-        let mut out = Vec::new();
-        while out.len() < limit {
-            let page = PAGE.min(i64::try_from(limit - out.len()).unwrap_or(PAGE));
-            let options = GetOptions::new().with_range(end.clone()).with_limit(page).with_revision(at);
-            let mut resp = self.range(&from, options).await?;
-            at = i64::try_from(header_revision(resp.header())).unwrap_or(0);
-            let more = resp.more();
-            let kvs = resp.take_kvs();
-            let Some(last) = kvs.last() else { break };
-            from = last.key().to_vec();
-            from.push(0);
-            out.extend(kvs);
-            if !more {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    pub(super) async fn all_sessions(&self) -> Result<Vec<Session>, StoreError> {
-        let kvs = self.scan(&self.keys.sessions(), None, usize::MAX).await?;
-        kvs.iter().map(session_of).collect()
-    }
-
-    pub(super) async fn all_people(&self) -> Result<Vec<Person>, StoreError> {
-        let kvs = self.scan(&self.keys.people(), None, usize::MAX).await?;
-        kvs.iter().map(person_of).collect()
+        let pages =
+            scan_pages(|from, options| async move { self.range(&from, options).await }, prefix, after, limit, 0);
+        Ok(pages.await?.0)
     }
 
     /// Since when reads have been answered from a local copy, while they are.
     pub(super) fn reads_stale_since(&self) -> Option<std::time::SystemTime> {
         self.stale.lock().unwrap_or_else(std::sync::PoisonError::into_inner).since
     }
+}
+
+/// Every key-value under `prefix` after `after` (a full key) when given, at most `limit`, in
+/// pages that `get` reads at one revision: `at`, or the first page's when `at` is 0. Returns
+/// them with that revision.
+pub(super) async fn scan_pages<F, Fut>(
+    get: F,
+    prefix: &[u8],
+    after: Option<Vec<u8>>,
+    limit: usize,
+    mut at: i64,
+) -> Result<(Vec<KeyValue>, i64), StoreError>
+where
+    F: Fn(Vec<u8>, GetOptions) -> Fut,
+    Fut: Future<Output = Result<GetResponse, StoreError>>,
+{
+    let end = end_of(prefix);
+    let mut from = after.map_or_else(
+        || prefix.to_vec(),
+        |mut k| {
+            k.push(0);
+            k
+        },
+    );
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let page = PAGE.min(i64::try_from(limit - out.len()).unwrap_or(PAGE));
+        let options = GetOptions::new().with_range(end.clone()).with_limit(page).with_revision(at);
+        let mut resp = get(from.clone(), options).await?;
+        at = i64::try_from(header_revision(resp.header())).unwrap_or(0);
+        let more = resp.more();
+        let kvs = resp.take_kvs();
+        let Some(last) = kvs.last() else { break };
+        from = last.key().to_vec();
+        from.push(0);
+        out.extend(kvs);
+        if !more {
+            break;
+        }
+    }
+    Ok((out, at))
 }
