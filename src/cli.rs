@@ -135,6 +135,9 @@ pub struct ServeArgs {
     /// Longest wait between SMTP retries, in seconds.
     #[arg(long)]
     pub smtp_retry_max_seconds: Option<u64>,
+    /// CA (PEM) to trust for the SMTP relay instead of the system's roots.
+    #[arg(long)]
+    pub smtp_ca: Option<PathBuf>,
     /// The organizer's mailbox to read replies from: imaps://user@host[:port]/INBOX (the
     /// password from the file's reply_mailbox.password or AGENDA_REPLY_MAILBOX_PASSWORD).
     #[arg(long)]
@@ -188,6 +191,7 @@ impl ServeArgs {
             .set("smtp.url", self.smtp_url.clone())
             .set("smtp.rate_per_second", self.smtp_rate_per_second)
             .set("smtp.retry_max_seconds", self.smtp_retry_max_seconds)
+            .set("smtp.ca", self.smtp_ca.clone())
             .set("reply_mailbox.url", self.reply_mailbox.clone())
             .set("reply_mailbox.poll_seconds", self.reply_mailbox_poll_seconds)
             .set("reply_mailbox.ca", self.reply_mailbox_ca.clone())
@@ -225,7 +229,7 @@ mod tests {
                 --max-participants 7 --max-message-bytes 8 --max-concurrent-requests 9 \
                 --request-timeout-seconds 10 --tokens-file t.toml --require-read-token --insecure-no-auth \
                 --tls-cert c.pem --tls-key k.pem --tls-client-ca ca.pem --shutdown-grace-seconds 11 \
-                --smtp-url smtps://u@mail.example.org --smtp-rate-per-second 12 --smtp-retry-max-seconds 13 \
+                --smtp-url smtps://u@mail.example.org --smtp-rate-per-second 12 --smtp-retry-max-seconds 13 --smtp-ca s.pem \
                 --reply-mailbox imaps://u@mail.example.org/INBOX --reply-mailbox-poll-seconds 14 \
                 --reply-mailbox-ca m.pem";
             jail.set_env("AGENDA_REPLY_MAILBOX_PASSWORD", "p");
@@ -254,8 +258,8 @@ mod tests {
             );
             let s = &c.smtp;
             assert_eq!(
-                (s.url.as_deref(), s.rate_per_second, s.retry_max_seconds),
-                (Some("smtps://u@mail.example.org"), 12, 13)
+                (s.url.as_deref(), s.rate_per_second, s.retry_max_seconds, s.ca.as_deref()),
+                (Some("smtps://u@mail.example.org"), 12, 13, Some("s.pem".as_ref()))
             );
             let m = &c.reply_mailbox;
             assert_eq!(

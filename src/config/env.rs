@@ -45,6 +45,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("smtp.rate_per_second", "AGENDA_SMTP_RATE_PER_SECOND"),
     ("smtp.retry_max_seconds", "AGENDA_SMTP_RETRY_MAX_SECONDS"),
     ("smtp.rescan_seconds", "AGENDA_SMTP_RESCAN_SECONDS"),
+    ("smtp.ca", "AGENDA_SMTP_CA"),
     ("reply_mailbox.url", "AGENDA_REPLY_MAILBOX"),
     ("reply_mailbox.password", "AGENDA_REPLY_MAILBOX_PASSWORD"),
     ("reply_mailbox.poll_seconds", "AGENDA_REPLY_MAILBOX_POLL_SECONDS"),

@@ -75,6 +75,7 @@
 //! rate_per_second = 10                # messages per second at most; 0: no bound
 //! retry_max_seconds = 60              # longest wait between retries of a 4xx or a lost connection
 //! rescan_seconds = 3600               # how often the sender looks at every coming session
+//! ca = "/etc/agenda/relay-ca.pem"     # trust this CA (PEM) alone instead of the system's roots
 //! [reply_mailbox]                     # replies from the organizer's mailbox (src/mail/mailbox/)
 //! url = "imaps://organizer%40example.org@mail.example.org/INBOX"  # unset: off
 //! password = "..."                    # or AGENDA_REPLY_MAILBOX_PASSWORD; printed masked
@@ -239,11 +240,14 @@ pub struct SmtpConfig {
     /// follows the writes (the change log, changed people), so this only bounds how long
     /// something no write announced (a person changed through another replica) goes unseen.
     pub rescan_seconds: u64,
+    /// A CA (PEM) to trust for the relay instead of the system's roots: organizations run
+    /// their relays with certificates from a private CA.
+    pub ca: Option<PathBuf>,
 }
 
 impl Default for SmtpConfig {
     fn default() -> Self {
-        Self { url: None, password: None, rate_per_second: 10, retry_max_seconds: 60, rescan_seconds: 3600 }
+        Self { url: None, password: None, rate_per_second: 10, retry_max_seconds: 60, rescan_seconds: 3600, ca: None }
     }
 }
 

@@ -103,7 +103,8 @@ impl Config {
         let Some(url) = &s.url else { return Ok(None) };
         let (retry_max, rescan) = (Duration::from_secs(s.retry_max_seconds), Duration::from_secs(s.rescan_seconds));
         let settings = SmtpSettings::new(url, s.password.clone(), s.rate_per_second, retry_max, rescan)
-            .map_err(ConfigError::SmtpUrl)?;
+            .map_err(ConfigError::SmtpUrl)?
+            .with_ca(s.ca.clone());
         Ok(Some(settings))
     }
 

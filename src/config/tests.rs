@@ -208,6 +208,7 @@ fn every_key_of_the_file_has_an_environment_variable() {
     };
     full.smtp.url = Some("smtp://u@mail.example.org".into());
     full.smtp.password = Some(Secret::new("p"));
+    full.smtp.ca = Some("ca".into());
     full.reply_mailbox = ReplyMailboxConfig {
         url: Some("imaps://u@h/INBOX".into()),
         password: Some(Secret::new("p")),

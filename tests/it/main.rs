@@ -41,6 +41,7 @@ mod readme;
 mod replicas;
 mod replies;
 mod sessions;
+mod smtp_tls;
 mod snapshots;
 mod store_contract;
 mod synth;

@@ -3,12 +3,15 @@
 //! the reading of the server's answers into what the sender does next ([`Failure`]) and what
 //! the metrics count ([`ErrorKind`]).
 
+use std::path::Path;
 use std::time::Duration;
+
+use anyhow::Context as _;
 
 use lettre::Address;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, CertificateStore, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::{Category, Severity};
 use tokio::net::TcpStream;
@@ -19,6 +22,25 @@ use crate::secret::Secret;
 
 /// Longest an SMTP command may take before the connection counts as lost.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How the server's certificate is verified: against `ca` (PEM, one or more certificates)
+/// when given, else the system's roots.
+fn tls_parameters(host: &str, ca: Option<&Path>) -> anyhow::Result<TlsParameters> {
+    let builder = TlsParameters::builder(host.to_owned());
+    let builder = match ca {
+        None => builder,
+        Some(path) => {
+            let what = || format!("reading smtp.ca {}", path.display());
+            let pem = std::fs::read(path).with_context(what)?;
+            let certificate = Certificate::from_pem(&pem).with_context(what)?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                anyhow::bail!("{}: no certificate in the file (PEM expected)", what());
+            }
+            builder.certificate_store(CertificateStore::None).add_root_certificate(certificate)
+        }
+    };
+    Ok(builder.build()?)
+}
 
 /// The mail server, and the connection to it while there is one.
 pub(super) struct Connection {
@@ -31,10 +53,12 @@ pub(super) struct Connection {
 }
 
 impl Connection {
-    /// Nothing is opened yet: the first message does.
-    pub(super) fn new(url: MailUrl, password: Option<&Secret>) -> anyhow::Result<Self> {
+    /// Nothing is opened yet: the first message does. With `ca`, the server's certificate must
+    /// chain to that CA alone (as `reply_mailbox.ca` does for IMAP): a private relay's CA
+    /// trusted beside every public root would let any public certificate for the name pass.
+    pub(super) fn new(url: MailUrl, password: Option<&Secret>, ca: Option<&Path>) -> anyhow::Result<Self> {
         let tls = match url.security {
-            Security::StartTls | Security::Tls => Some(TlsParameters::new(url.host.clone())?),
+            Security::StartTls | Security::Tls => Some(tls_parameters(&url.host, ca)?),
             Security::None => None,
         };
         let credentials = url
@@ -184,6 +208,20 @@ impl ErrorKind {
     }
 }
 
+/// Whether `e` is a TLS handshake that failed (an untrusted certificate, say): lettre reports
+/// those of implicit TLS as connection errors, with rustls' error inside the I/O error.
+fn failed_handshake(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let inner = s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if s.is::<tokio_rustls::rustls::Error>() || inner.is_some_and(|i| i.is::<tokio_rustls::rustls::Error>()) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 fn kind_of(e: &lettre::transport::smtp::Error) -> ErrorKind {
     if e.is_transient() {
         ErrorKind::Transient
@@ -191,7 +229,7 @@ fn kind_of(e: &lettre::transport::smtp::Error) -> ErrorKind {
         ErrorKind::Session
     } else if e.is_timeout() {
         ErrorKind::Timeout
-    } else if e.is_tls() {
+    } else if e.is_tls() || failed_handshake(e) {
         ErrorKind::Tls
     } else if e.is_response() || e.is_client() {
         ErrorKind::Protocol

@@ -45,6 +45,7 @@ mod backoff;
 mod connection;
 mod tracker;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,6 +86,9 @@ pub struct SmtpSettings {
     /// follows the writes, so this only bounds how long something no write announced (a
     /// person changed through another replica) goes unseen.
     pub rescan: Duration,
+    /// A CA (PEM file) to verify the relay's certificate against, instead of the system's
+    /// roots; read when the sender is built, so a bad file stops the start.
+    pub ca: Option<PathBuf>,
 }
 
 impl SmtpSettings {
@@ -98,7 +102,12 @@ impl SmtpSettings {
         retry_max: Duration,
         rescan: Duration,
     ) -> Result<Self, UrlError> {
-        Ok(Self { url: MailUrl::parse(url, Protocol::Smtp)?, password, rate_per_second, retry_max, rescan })
+        Ok(Self { url: MailUrl::parse(url, Protocol::Smtp)?, password, rate_per_second, retry_max, rescan, ca: None })
+    }
+
+    /// These settings, trusting the CA in `ca` (PEM) alone when it is set.
+    pub fn with_ca(self, ca: Option<PathBuf>) -> Self {
+        Self { ca, ..self }
     }
 }
 
@@ -124,7 +133,7 @@ impl Sender {
         let rate = settings.rate_per_second;
         Ok(Sender {
             server: settings.url.server(),
-            connection: Connection::new(settings.url, settings.password.as_ref())?,
+            connection: Connection::new(settings.url, settings.password.as_ref(), settings.ca.as_deref())?,
             calendar,
             spacing: if rate == 0 { Duration::ZERO } else { Duration::from_secs(1) / rate },
             retry_max: settings.retry_max,
