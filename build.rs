@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "proto/agenda/v1/feed_service.proto",
     "proto/agenda/v1/invite_service.proto",
     "proto/agenda/v1/admin_service.proto",
+    "proto/agenda/v1/schedule_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -22,6 +22,10 @@
 //! keys         keys written and read per CreateSession and UpdateSlot on generated data
 //! raw-sled     the reference: N threads insert into sled, one flusher thread group-commits
 //! outbox       the SMTP sender's look at the invite outbox with N coming sessions, all sent
+//! schedule     ListConflicts of a regular, QueryFreeBusy of 100 regulars over a year, and
+//!              ListPersonSlots of the same regular: p50/p99 (issue 24)
+//! creates      CreateSession of N new sessions of the spec (distinct times and people), a
+//!              fixed number at once: the rate (run with the conflict check on and off)
 //! ```
 
 mod synth;
@@ -214,6 +218,30 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         reps: usize,
     },
+    /// Sequential ListConflicts (one regular, every commitment), QueryFreeBusy (100 regulars,
+    /// one year) and ListPersonSlots (the same regular): p50 and p99.
+    Schedule {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long, default_value_t = 200)]
+        reps: usize,
+    },
+    /// CreateSession of `count` sessions the spec would generate after its own (index
+    /// sessions + offset + i): new times, the spec's people, regulars included.
+    Creates {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[command(flatten)]
+        spec: SpecArgs,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long, default_value_t = 3000)]
+        count: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
 }
 
 /// A write load: where, on which store, how many at once, for how long.
@@ -252,6 +280,8 @@ fn main() {
         "keys",
         "raw-sled",
         "outbox",
+        "schedule",
+        "creates",
         "help",
     ];
     if args.get(1).is_none_or(|a| !COMMANDS.contains(&a.as_str()) && !a.starts_with("-h")) {
@@ -281,6 +311,10 @@ fn main() {
             raw_sled(&dir, concurrency, Duration::from_secs(seconds), value_bytes)
         }
         Command::Outbox { spec, reps } => runtime().block_on(outbox(&spec.spec(), reps)),
+        Command::Schedule { addr, spec, reps } => runtime().block_on(schedule(addr, &spec.spec(), reps)),
+        Command::Creates { addr, spec, offset, count, concurrency } => {
+            runtime().block_on(creates(addr, &spec.spec(), offset, count, concurrency))
+        }
     }
 }
 
@@ -786,7 +820,14 @@ async fn write_loads(channels: &Arc<Vec<Channel>>, load: &WriteLoad) -> WriteFig
             session.id = String::new();
             let session_id = format!("w{run}-{task}-{n}");
             async move {
-                client.create_session(pb::CreateSessionRequest { session_id, session: Some(session) }).await.map(drop)
+                client
+                    .create_session(pb::CreateSessionRequest {
+                        session_id,
+                        session: Some(session),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(drop)
             }
         })
         .await
@@ -808,6 +849,7 @@ async fn write_loads(channels: &Arc<Vec<Channel>>, load: &WriteLoad) -> WriteFig
                         slot: Some(slot),
                         update_mask: Some(mask),
                         etag: String::new(),
+                        ..Default::default()
                     })
                     .await
                     .map(drop)
@@ -1175,4 +1217,129 @@ where
     }
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
+}
+
+// ----- double bookings and free/busy (issue 24) -----
+
+/// p50 and p99 of `reps` sequential calls of `call` (after a tenth as warm-up), in
+/// microseconds, and what the last call counted.
+async fn series<F, Fut>(reps: usize, mut call: F) -> (f64, f64, usize)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    let mut times = Vec::with_capacity(reps);
+    let mut count = 0;
+    for i in 0..reps + reps / 10 {
+        let t = Instant::now();
+        count = call().await;
+        if i >= reps / 10 {
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    (percentile(&times, 0.5), percentile(&times, 0.99), count)
+}
+
+async fn schedule(addr: SocketAddr, spec: &Spec, reps: usize) {
+    use agenda::pb::schedule_service_client::ScheduleServiceClient;
+    let channel = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+    let schedule = ScheduleServiceClient::new(channel.clone());
+    let people = PersonServiceClient::new(channel);
+    let regular = spec.regular(0).to_string();
+    // Every commitment of the regular: ListPersonSlots pages through them, as ListConflicts
+    // reads them all.
+    let commitments = {
+        let (mut people, mut total, mut token) = (people.clone(), 0, String::new());
+        loop {
+            let req = pb::ListPersonSlotsRequest {
+                person_id: regular.clone(),
+                page_size: 1000,
+                page_token: token.clone(),
+                ..Default::default()
+            };
+            let page = people.list_person_slots(req).await.expect("ListPersonSlots").into_inner();
+            total += page.slots.len();
+            if page.next_page_token.is_empty() {
+                break total;
+            }
+            token = page.next_page_token;
+        }
+    };
+    let conflicts = {
+        let req = pb::ListConflictsRequest { person_id: regular.clone(), page_size: 1000, ..Default::default() };
+        series(reps, || {
+            let (mut c, req) = (schedule.clone(), req.clone());
+            async move { c.list_conflicts(req).await.expect("ListConflicts").into_inner().conflicts.len() }
+        })
+        .await
+    };
+    let year = (spec.start, Timestamp::from_second(spec.start.as_second() + 365 * 86_400).expect("in range"));
+    let free_busy = {
+        let req = pb::QueryFreeBusyRequest {
+            person_ids: (0..100).map(|i| spec.regular(i).to_string()).collect(),
+            from_time: Some(ts(year.0)),
+            to_time: Some(ts(year.1)),
+        };
+        series(reps, || {
+            let (mut c, req) = (schedule.clone(), req.clone());
+            async move {
+                let answer = c.query_free_busy(req).await.expect("QueryFreeBusy").into_inner();
+                answer.people.iter().map(|p| p.busy.len()).sum()
+            }
+        })
+        .await
+    };
+    let slots = {
+        let req = pb::ListPersonSlotsRequest { person_id: regular.clone(), page_size: 1000, ..Default::default() };
+        series(reps, || {
+            let (mut c, req) = (people.clone(), req.clone());
+            async move { c.list_person_slots(req).await.expect("ListPersonSlots").into_inner().slots.len() }
+        })
+        .await
+    };
+    println!(
+        "schedule_commitments={commitments} list_conflicts_p50_us={:.0} list_conflicts_p99_us={:.0} list_conflicts_count={} \
+         free_busy_p50_us={:.0} free_busy_p99_us={:.0} free_busy_periods={} \
+         person_slots_p50_us={:.0} person_slots_p99_us={:.0} person_slots_count={}",
+        conflicts.0, conflicts.1, conflicts.2, free_busy.0, free_busy.1, free_busy.2, slots.0, slots.1, slots.2
+    );
+}
+
+async fn creates(addr: SocketAddr, spec: &Spec, offset: usize, count: usize, concurrency: usize) {
+    let channels = connect(addr, concurrency).await;
+    let next = Arc::new(AtomicU64::new(0));
+    let conflicts = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..concurrency {
+        let (channels, next, conflicts, spec) =
+            (Arc::clone(&channels), Arc::clone(&next), Arc::clone(&conflicts), spec.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= count {
+                    return;
+                }
+                let s = spec.session(spec.sessions + offset + i);
+                let req = pb::CreateSessionRequest {
+                    session_id: s.id.to_string(),
+                    session: Some(pb_session(&s)),
+                    ..Default::default()
+                };
+                let answer = client.create_session(req).await.expect("CreateSession").into_inner();
+                conflicts.fetch_add(answer.conflicts.len() as u64, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("a create task");
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "creates={count} creates_per_second={:.0} creates_conflicts_reported={}",
+        count as f64 / seconds,
+        conflicts.load(Ordering::Relaxed)
+    );
 }

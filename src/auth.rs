@@ -14,7 +14,7 @@
 //! `AGENDA_TOKENS="mail-service=write:s3cr3t,dashboard=read:an0ther"`.
 //!
 //! Scopes nest: admin can do everything write can, write everything read can. Reads (Get,
-//! List, Watch, ListPendingInvites) need `read` when reads are closed (`--require-read-token`),
+//! List, Watch, Query, ListPendingInvites) need `read` when reads are closed (`--require-read-token`),
 //! nothing otherwise; every other call of the agenda services needs `write`, and the
 //! FeedService (secret feed addresses) and the AdminService (export) need `admin`. Health and reflection are always open,
 //! so orchestrators and grpcurl work without a token. Secrets are compared in constant time
@@ -150,7 +150,7 @@ pub fn required_scope(path: &str) -> Option<Scope> {
     if service.ends_with(".FeedService") || service.ends_with(".AdminService") {
         return Some(Scope::Admin);
     }
-    let read = ["Get", "List", "Watch"].iter().any(|p| method.starts_with(p));
+    let read = ["Get", "List", "Watch", "Query"].iter().any(|p| method.starts_with(p));
     Some(if read { Scope::Read } else { Scope::Write })
 }
 
@@ -172,6 +172,35 @@ impl Auth {
         !self.tokens.is_empty()
     }
 
+    /// The configured token `presented` is. Compares with every token in constant time
+    /// (`subtle`) and picks the first match without a branch, so the time taken does not tell
+    /// which one matched or nearly matched. Only a token's length can show (subtle returns
+    /// early on unequal lengths).
+    fn token(&self, presented: &[u8]) -> Option<&Token> {
+        let mut found = Choice::from(0);
+        let mut index = 0u64;
+        for (i, t) in self.tokens.iter().enumerate() {
+            let hit = presented.ct_eq(t.token.0.as_bytes()) & !found;
+            index.conditional_assign(&(i as u64), hit);
+            found |= hit;
+        }
+        Option::<u64>::from(CtOption::new(index, found)).map(|i| &self.tokens[i as usize])
+    }
+
+    /// Whether a caller presenting `authorization` may see the details of every private
+    /// session in answers that gather across organizers (ListConflicts): with auth off, every
+    /// caller; with it on, a token of scope `write` or `admin` (the services that book and
+    /// already see every session they write), not a `read` token nor a caller without one.
+    pub fn sees_private(&self, authorization: Option<&[u8]>) -> bool {
+        if !self.enabled() {
+            return true;
+        }
+        authorization
+            .and_then(|h| h.strip_prefix(b"Bearer ").or_else(|| h.strip_prefix(b"bearer ")))
+            .and_then(|presented| self.token(presented))
+            .is_some_and(|t| t.scope >= Scope::Write)
+    }
+
     /// Checks a call to `path` with the `authorization` header value: Ok with the token's name
     /// (if any), or UNAUTHENTICATED / PERMISSION_DENIED.
     pub fn check(&self, path: &str, authorization: Option<&[u8]>) -> Result<Option<&str>, Status> {
@@ -188,19 +217,7 @@ impl Auth {
             .ok_or_else(|| {
             refusal(Reason::MissingToken, "this call needs an `authorization: Bearer <token>` header", [method()])
         })?;
-        // Compare with every token in constant time (`subtle`) and pick the first match without a
-        // branch, so the time taken does not tell which one matched or nearly matched. Only a
-        // token's length can show (subtle returns early on unequal lengths).
-        let mut found = Choice::from(0);
-        let mut index = 0u64;
-        for (i, t) in self.tokens.iter().enumerate() {
-            let hit = presented.ct_eq(t.token.0.as_bytes()) & !found;
-            index.conditional_assign(&(i as u64), hit);
-            found |= hit;
-        }
-        let token = Option::<u64>::from(CtOption::new(index, found))
-            .map(|i| &self.tokens[i as usize])
-            .ok_or_else(|| refusal(Reason::UnknownToken, "unknown token", [method()]))?;
+        let token = self.token(presented).ok_or_else(|| refusal(Reason::UnknownToken, "unknown token", [method()]))?;
         if token.scope < needed {
             return Err(refusal(
                 Reason::InsufficientScope,
@@ -265,6 +282,11 @@ mod tests {
             tonic::Code::Unauthenticated
         );
         assert!(closed.check("/grpc.health.v1.Health/Check", None).is_ok());
+        assert_eq!(a.check("/agenda.v1.ScheduleService/QueryFreeBusy", None).unwrap(), None, "a query is a read");
+        assert!(a.sees_private(Some(b"Bearer wwwwwwwwwwwwwwww")), "a write token covers private sessions");
+        assert!(!a.sees_private(Some(b"Bearer rrrrrrrrrrrrrrrr")), "a read token does not");
+        assert!(!a.sees_private(None), "nor does no token");
+        assert!(Auth::default().sees_private(None), "with auth off, everyone is trusted");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Code, Status};
 
-use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, ReadCache, SessionApi};
+use crate::api::{AdminApi, FeedApi, InviteApi, PersonApi, ReadCache, ScheduleApi, SessionApi};
 use crate::app::Agenda;
 use crate::auth::Auth;
 use crate::config::{Config, LimitsConfig, StoreChoice};
@@ -34,18 +34,20 @@ use crate::pb::admin_service_server::AdminServiceServer;
 use crate::pb::feed_service_server::FeedServiceServer;
 use crate::pb::invite_service_server::InviteServiceServer;
 use crate::pb::person_service_server::PersonServiceServer;
+use crate::pb::schedule_service_server::ScheduleServiceServer;
 use crate::pb::session_service_server::SessionServiceServer;
 use crate::store::{SledStore, Store};
 
 /// The gRPC services whose health is reported, by the names tonic's generated servers route
 /// on: one list for SERVING and for NOT_SERVING (the production tests check it against every
 /// service of the descriptor set).
-const HEALTH_REPORTED: [&str; 5] = [
+const HEALTH_REPORTED: [&str; 6] = [
     <SessionServiceServer<SessionApi> as NamedService>::NAME,
     <PersonServiceServer<PersonApi> as NamedService>::NAME,
     <FeedServiceServer<FeedApi> as NamedService>::NAME,
     <InviteServiceServer<InviteApi> as NamedService>::NAME,
     <AdminServiceServer<AdminApi> as NamedService>::NAME,
+    <ScheduleServiceServer<ScheduleApi> as NamedService>::NAME,
 ];
 
 /// The health service name that says whether writes are taken: NOT_SERVING while the store's
@@ -180,7 +182,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     }
     let tls = tls_config(config)?;
     let (agenda, store, data) = open_configured(config).await?;
-    let agenda = agenda.with_change_log(config.change_log_revisions).with_leadership(config.leader_settings());
+    let agenda = agenda
+        .with_change_log(config.change_log_revisions)
+        .with_conflict_check(config.schedule.check_conflicts)
+        .with_leadership(config.leader_settings());
     if config.demo {
         // Only where absent: a restart must never undo the edits made to the demo since.
         let summary = crate::app::import::import(&agenda, crate::DEMO_DATA, crate::app::ImportMode::SkipExisting)
@@ -359,7 +364,8 @@ async fn serve(
         .add_service(people)
         .add_service(feed_tokens)
         .add_service(invites)
-        .add_service(AdminServiceServer::new(AdminApi::new(agenda.clone())));
+        .add_service(AdminServiceServer::new(AdminApi::new(agenda.clone())))
+        .add_service(ScheduleServiceServer::new(ScheduleApi::new(agenda.clone())).max_decoding_message_size(max));
     #[cfg(feature = "bench-floor")]
     let router = router.add_optional_service(floor);
     let grpc_server = router
@@ -512,7 +518,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
         let start = Instant::now();
         let state = Arc::clone(&self.state);
         let path = req.uri().path();
@@ -521,11 +527,19 @@ where
             state.metrics.grpc_request(&method, code_name(status.code()), start.elapsed());
             Box::pin(std::future::ready(Ok(status.into_http())))
         };
-        if let Err(status) = state.auth.check(path, req.headers().get("authorization").map(|v| v.as_bytes())) {
+        let authorization = req.headers().get("authorization").map(|v| v.as_bytes());
+        if let Err(status) = state.auth.check(path, authorization) {
             return refuse(status);
         }
+        // The one method whose answer depends on whose token it is (see `SeesPrivate`).
+        let sees_private = (path == crate::api::LIST_CONFLICTS)
+            .then(|| crate::api::SeesPrivate(state.auth.sees_private(authorization)));
+        let bounded = !path.ends_with("/WatchSessions") && path.starts_with("/agenda.");
+        if let Some(sees) = sees_private {
+            req.extensions_mut().insert(sees);
+        }
         // Streams are bounded by their own limit (max_watchers), not by this one.
-        let permit = if path.ends_with("/WatchSessions") || !path.starts_with("/agenda.") {
+        let permit = if !bounded {
             None
         } else {
             match Arc::clone(&state.requests).try_acquire_owned() {

@@ -12,6 +12,7 @@ mod invites;
 pub mod page_token;
 mod people;
 mod requests;
+mod schedule;
 mod sessions;
 pub mod status;
 mod watch;
@@ -25,6 +26,7 @@ pub use convert::session_out;
 pub use feeds::FeedApi;
 pub use invites::InviteApi;
 pub use people::PersonApi;
+pub use schedule::{LIST_CONFLICTS, ScheduleApi, SeesPrivate};
 pub use sessions::SessionApi;
 
 use std::sync::Arc;

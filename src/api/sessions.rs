@@ -12,6 +12,7 @@ use super::requests::{
     AddParticipant, AddSlot, CreateSession, DeleteSession, GetSession, ListSessions, RemoveParticipant, RemoveSlot,
     ReorderParticipants, UpdateParticipant, UpdateSession, UpdateSlot, WatchSessions, parse,
 };
+use super::schedule::policy;
 use super::{remap, slot_fields, under};
 use crate::app::Agenda;
 use crate::links::FeedLinks;
@@ -115,8 +116,13 @@ fn session_reply(s: &crate::domain::Session, links: &FeedLinks) -> Option<pb::Se
 impl SessionService for SessionApi {
     async fn create_session(&self, req: Request<pb::CreateSessionRequest>) -> Reply<pb::CreateSessionResponse> {
         let CreateSession { session } = CreateSession::parse(req.get_ref(), self.agenda.limits())?;
-        let s = self.agenda.create_session(session).await.map_err(|e| remap(e, under("session")))?;
-        Ok(Response::new(pb::CreateSessionResponse { session: session_reply(&s, &self.links) }))
+        let policy = policy(req.get_ref().refuse_conflicts);
+        let (s, conflicts) =
+            self.agenda.create_session_checked(session, policy).await.map_err(|e| remap(e, under("session")))?;
+        Ok(Response::new(pb::CreateSessionResponse {
+            session: session_reply(&s, &self.links),
+            conflicts: c::created_out(&conflicts),
+        }))
     }
 
     async fn get_session(&self, req: Request<pb::GetSessionRequest>) -> Reply<pb::GetSessionResponse> {
@@ -125,15 +131,18 @@ impl SessionService for SessionApi {
 
     async fn update_session(&self, req: Request<pb::UpdateSessionRequest>) -> Reply<pb::UpdateSessionResponse> {
         let UpdateSession { target, patch } = parse(req.get_ref())?;
-        let s = self
+        let (s, conflicts) = self
             .agenda
-            .update_session(&target.id, target.etag(), |session| {
+            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |session| {
                 patch.clone().apply(session);
                 Ok(())
             })
             .await
             .map_err(|e| remap(e, under("session")))?;
-        Ok(Response::new(pb::UpdateSessionResponse { session: session_reply(&s, &self.links) }))
+        Ok(Response::new(pb::UpdateSessionResponse {
+            session: session_reply(&s, &self.links),
+            conflicts: c::created_out(&conflicts),
+        }))
     }
 
     async fn delete_session(&self, req: Request<pb::DeleteSessionRequest>) -> Reply<pb::DeleteSessionResponse> {
@@ -149,23 +158,34 @@ impl SessionService for SessionApi {
     async fn add_slot(&self, req: Request<pb::AddSlotRequest>) -> Reply<pb::AddSlotResponse> {
         let AddSlot { target, slot } = AddSlot::parse(req.get_ref(), self.agenda.limits())?;
         let slot_id = slot.id.clone();
-        let s = self
+        let (s, conflicts) = self
             .agenda
-            .update_session(&target.id, target.etag(), |s| s.add_slot(slot.clone()))
+            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |s| {
+                s.add_slot(slot.clone())
+            })
             .await
             .map_err(|e| remap(e, slot_fields))?;
         let stored = s.slot(&slot_id).map(c::slot_out).ok();
-        Ok(Response::new(pb::AddSlotResponse { session: session_reply(&s, &self.links), slot: stored }))
+        Ok(Response::new(pb::AddSlotResponse {
+            session: session_reply(&s, &self.links),
+            slot: stored,
+            conflicts: c::created_out(&conflicts),
+        }))
     }
 
     async fn update_slot(&self, req: Request<pb::UpdateSlotRequest>) -> Reply<pb::UpdateSlotResponse> {
         let UpdateSlot { target, slot, patch } = parse(req.get_ref())?;
-        let s = self
+        let (s, conflicts) = self
             .agenda
-            .update_session(&target.id, target.etag(), |s| s.update_slot(&slot, patch.clone()))
+            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |s| {
+                s.update_slot(&slot, patch.clone())
+            })
             .await
             .map_err(|e| remap(e, slot_fields))?;
-        Ok(Response::new(pb::UpdateSlotResponse { session: session_reply(&s, &self.links) }))
+        Ok(Response::new(pb::UpdateSlotResponse {
+            session: session_reply(&s, &self.links),
+            conflicts: c::created_out(&conflicts),
+        }))
     }
 
     async fn remove_slot(&self, req: Request<pb::RemoveSlotRequest>) -> Reply<pb::RemoveSlotResponse> {
@@ -176,16 +196,21 @@ impl SessionService for SessionApi {
 
     async fn add_participant(&self, req: Request<pb::AddParticipantRequest>) -> Reply<pb::AddParticipantResponse> {
         let AddParticipant { target, participant, position } = parse(req.get_ref())?;
-        let s = self
+        let (s, conflicts) = self
             .agenda
-            .update_session(&target.id, target.etag(), |s| s.add_participant(participant.clone(), position))
+            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |s| {
+                s.add_participant(participant.clone(), position)
+            })
             .await
             .map_err(|e| {
                 remap(e, |f| {
                     if f.starts_with("participants[") { "participant.person_id".into() } else { format!("session.{f}") }
                 })
             })?;
-        Ok(Response::new(pb::AddParticipantResponse { session: session_reply(&s, &self.links) }))
+        Ok(Response::new(pb::AddParticipantResponse {
+            session: session_reply(&s, &self.links),
+            conflicts: c::created_out(&conflicts),
+        }))
     }
 
     async fn update_participant(
@@ -193,9 +218,9 @@ impl SessionService for SessionApi {
         req: Request<pb::UpdateParticipantRequest>,
     ) -> Reply<pb::UpdateParticipantResponse> {
         let UpdateParticipant { target, person, patch } = parse(req.get_ref())?;
-        let s = self
+        let (s, conflicts) = self
             .agenda
-            .update_session(&target.id, target.etag(), |s| {
+            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |s| {
                 patch.clone().apply(s.participant_mut(&person)?);
                 Ok(())
             })
@@ -209,7 +234,10 @@ impl SessionService for SessionApi {
                     }
                 })
             })?;
-        Ok(Response::new(pb::UpdateParticipantResponse { session: session_reply(&s, &self.links) }))
+        Ok(Response::new(pb::UpdateParticipantResponse {
+            session: session_reply(&s, &self.links),
+            conflicts: c::created_out(&conflicts),
+        }))
     }
 
     async fn remove_participant(

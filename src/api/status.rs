@@ -3,7 +3,8 @@
 //! Every status the service builds goes through [`refusal`]: its code comes from the reason
 //! table (`error::Reason`), and it carries a `google.rpc.ErrorInfo` with that reason (domain
 //! `agenda`) and the ids it is about as metadata; validation failures add a
-//! `google.rpc.BadRequest` with one field violation per invalid field. Internal failures are
+//! `google.rpc.BadRequest` with one field violation per invalid field, a write refused for double
+//! bookings a `google.rpc.PreconditionFailure` with one violation per conflict. Internal failures are
 //! logged with their whole cause and answered with an opaque message: clients learn that it
 //! failed, not how the disk looks.
 
@@ -58,6 +59,18 @@ impl From<Error> for Status {
     fn from(e: Error) -> Status {
         if let Some(v) = e.violations() {
             return invalid(v);
+        }
+        if let Error::Conflicting { conflicts } = &e {
+            // One violation per conflict: its type the reason, its subject the person.
+            let mut d = ErrorDetails::new();
+            for c in conflicts {
+                d.add_precondition_failure_violation(
+                    Reason::ScheduleConflict.as_str(),
+                    format!("people/{}", c.person()),
+                    super::convert::describe_conflict(c),
+                );
+            }
+            return with_details(e.reason(), e.client_message(), e.metadata(), d);
         }
         if let Error::Store(cause) = &e {
             tracing::error!(error = %cause, "store operation failed");

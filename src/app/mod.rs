@@ -25,6 +25,7 @@ pub mod import;
 mod invites;
 mod people;
 mod roles;
+mod schedule;
 mod sessions;
 mod state;
 mod stripes;
@@ -33,6 +34,7 @@ mod stripes;
 pub use crate::store::Fence;
 pub use import::{ImportError, ImportMode, ImportOutcome, ImportSummary};
 pub use roles::{Campaign, Holder, LeaderSettings, Role};
+pub use schedule::{ConflictPolicy, ConflictQuery, FreeBusy};
 use state::{Shared, follow_store};
 use stripes::Stripes;
 
@@ -140,6 +142,7 @@ impl Agenda {
             notify,
             people_written,
             change_log_keep: AtomicU64::new(100_000),
+            check_conflicts: std::sync::atomic::AtomicBool::new(true),
             stripes: Stripes::new(),
             write_retries: AtomicU64::new(0),
             follower: OnceLock::new(),

@@ -1,13 +1,25 @@
 //! Session operations: create, read, change (with an etag check or retries), delete, list.
 
+use super::schedule::ConflictPolicy;
 use super::{Agenda, MAX_RETRIES, check_etag, contention, now, paginate, unknown_person, write_failed};
-use crate::domain::{Person, RecordMeta, Session, SessionCursor, SessionFilter, SessionId, SessionQuery};
+use crate::domain::{Conflict, Person, RecordMeta, Session, SessionCursor, SessionFilter, SessionId, SessionQuery};
 use crate::error::{Error, Kind};
 use crate::store::{Expect, StoreError};
 
 impl Agenda {
-    /// Creates a session. Its id must be new; the people it names must exist.
-    pub async fn create_session(&self, mut s: Session) -> Result<Session, Error> {
+    /// Creates a session. Its id must be new; the people it names must exist. No conflict
+    /// check (imports, the demo): see [`Agenda::create_session_checked`].
+    pub async fn create_session(&self, s: Session) -> Result<Session, Error> {
+        Ok(self.create_session_checked(s, ConflictPolicy::Skip).await?.0)
+    }
+
+    /// Creates a session, and says which double bookings it creates (or refuses it for them,
+    /// as `policy` says).
+    pub async fn create_session_checked(
+        &self,
+        mut s: Session,
+        policy: ConflictPolicy,
+    ) -> Result<(Session, Vec<Conflict>), Error> {
         s.validate(&self.limits)?;
         s.sort_slots();
         let t = now();
@@ -18,13 +30,14 @@ impl Agenda {
             slot.sequence = 0;
             slot.answers.clear();
         }
+        let conflicts = self.check_conflicts(policy, None, &s).await?;
         let rev = self.write(|st| st.put_session(&s, Expect::Absent)).await.map_err(|e| match e {
             StoreError::UnknownPerson(p) => unknown_person(&s, &p),
             e => write_failed(Kind::Session, s.id.as_str(), None, e),
         })?;
         s.meta.revision = rev;
         self.committed(rev);
-        Ok(s)
+        Ok((s, conflicts))
     }
 
     pub async fn get_session(&self, id: &SessionId) -> Result<Session, Error> {
@@ -48,6 +61,19 @@ impl Agenda {
         etag: Option<&str>,
         change: impl Fn(&mut Session) -> Result<(), crate::domain::Error>,
     ) -> Result<Session, Error> {
+        Ok(self.update_session_checked(id, etag, ConflictPolicy::Skip, change).await?.0)
+    }
+
+    /// [`Agenda::update_session`], saying which double bookings the change creates (or
+    /// refusing it for them, as `policy` says). The check runs on each attempt, against the
+    /// record that attempt changes.
+    pub async fn update_session_checked(
+        &self,
+        id: &SessionId,
+        etag: Option<&str>,
+        policy: ConflictPolicy,
+        change: impl Fn(&mut Session) -> Result<(), crate::domain::Error>,
+    ) -> Result<(Session, Vec<Conflict>), Error> {
         let _stripe = self.shared.stripes.lock(Kind::Session, id.as_str()).await;
         for _ in 0..MAX_RETRIES {
             let old = self.get_session(id).await?;
@@ -59,15 +85,16 @@ impl Agenda {
             let t = now();
             new.carry_over(&old, t);
             if new == old {
-                return Ok(old);
+                return Ok((old, Vec::new()));
             }
             new.meta.update_time = t;
+            let conflicts = self.check_conflicts(policy, Some(&old), &new).await?;
             let expect = Expect::Revision(old.meta.revision);
             match self.write(|st| st.put_session(&new, expect)).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
                     self.committed(rev);
-                    return Ok(new);
+                    return Ok((new, conflicts));
                 }
                 Err(StoreError::RevisionMismatch { .. }) if etag.is_none() => self.retried(),
                 Err(StoreError::UnknownPerson(p)) => return Err(unknown_person(&new, &p)),

@@ -33,6 +33,8 @@ pub(super) struct Shared {
     /// has any: aborted when the last clone of the [`Agenda`] goes (the engine's watch ends
     /// with the store).
     pub(super) follower: OnceLock<tokio::task::AbortHandle>,
+    /// Whether writes look for the double bookings they create (`schedule.check_conflicts`).
+    pub(super) check_conflicts: std::sync::atomic::AtomicBool,
     /// The election settings and each role's holder as last seen ([`super::roles`]).
     pub(super) roles: super::roles::Roles,
 }

@@ -46,6 +46,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("smtp.retry_max_seconds", "AGENDA_SMTP_RETRY_MAX_SECONDS"),
     ("smtp.rescan_seconds", "AGENDA_SMTP_RESCAN_SECONDS"),
     ("smtp.ca", "AGENDA_SMTP_CA"),
+    ("schedule.check_conflicts", "AGENDA_SCHEDULE_CHECK_CONFLICTS"),
     ("reply_mailbox.url", "AGENDA_REPLY_MAILBOX"),
     ("reply_mailbox.password", "AGENDA_REPLY_MAILBOX_PASSWORD"),
     ("reply_mailbox.poll_seconds", "AGENDA_REPLY_MAILBOX_POLL_SECONDS"),

@@ -76,6 +76,8 @@
 //! retry_max_seconds = 60              # longest wait between retries of a 4xx or a lost connection
 //! rescan_seconds = 3600               # how often the sender looks at every coming session
 //! ca = "/etc/agenda/relay-ca.pem"     # trust this CA (PEM) alone instead of the system's roots
+//! [schedule]
+//! check_conflicts = true              # writes report (or, asked to, refuse) the double bookings they create
 //! [reply_mailbox]                     # replies from the organizer's mailbox (src/mail/mailbox/)
 //! url = "imaps://organizer%40example.org@mail.example.org/INBOX"  # unset: off
 //! password = "..."                    # or AGENDA_REPLY_MAILBOX_PASSWORD; printed masked
@@ -128,6 +130,7 @@ pub struct Config {
     pub etcd: EtcdConfig,
     pub smtp: SmtpConfig,
     pub reply_mailbox: ReplyMailboxConfig,
+    pub schedule: ScheduleConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -251,6 +254,23 @@ impl Default for SmtpConfig {
     }
 }
 
+/// Double bookings (`crate::app` `schedule`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Whether the writes that can double-book someone (CreateSession, UpdateSession, AddSlot,
+    /// UpdateSlot, AddParticipant, UpdateParticipant) look for the conflicts they create and
+    /// report them in their answers. Off: the answers carry none and `refuse_conflicts` refuses
+    /// nothing; ListConflicts and free/busy still answer.
+    pub check_conflicts: bool,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self { check_conflicts: true }
+    }
+}
+
 /// The organizer's mailbox, read for iTIP replies (`crate::mail::mailbox`). Off while `url` is unset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -303,6 +323,7 @@ impl Default for Config {
             etcd: EtcdConfig::default(),
             smtp: SmtpConfig::default(),
             reply_mailbox: ReplyMailboxConfig::default(),
+            schedule: ScheduleConfig::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod ids;
 mod invite;
 mod person;
 mod query;
+mod schedule;
 mod session;
 mod values;
 
@@ -27,6 +28,10 @@ pub use person::{Person, PersonPatch};
 pub use query::{
     PeopleQuery, PersonCursor, PersonSlot, PersonSlotCursor, PersonSlotQuery, SessionCursor, SessionFilter,
     SessionQuery,
+};
+pub use schedule::{
+    Commitment, Conflict, ConflictCursor, Engagement, busy_periods, commitments_of, committed_people, conflicts_among,
+    conflicts_created,
 };
 pub use session::{
     Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus,

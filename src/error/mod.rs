@@ -33,8 +33,19 @@ pub enum Error {
     /// agenda, a write that kept losing races, an invite with nowhere to go).
     #[error("{message}")]
     Refused { reason: Reason, message: String, metadata: Metadata },
+    /// The write would create these conflicts and the caller asked to be refused then.
+    #[error("{} the write would double-book: {}", conflicts.len(), describe_conflicts(conflicts))]
+    Conflicting { conflicts: Vec<domain::Conflict> },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The people a refused write would double-book, for the status message (the details list
+/// each conflict).
+fn describe_conflicts(conflicts: &[domain::Conflict]) -> String {
+    let mut people: Vec<&str> = conflicts.iter().map(|c| c.person().as_str()).collect();
+    people.dedup();
+    people.join(", ")
 }
 
 impl From<Violations> for Error {
@@ -103,6 +114,7 @@ impl Error {
             },
             Error::StaleEtag { .. } => Reason::StaleEtag,
             Error::Refused { reason, .. } => *reason,
+            Error::Conflicting { .. } => Reason::ScheduleConflict,
             Error::Store(StoreError::Corrupt(_)) => Reason::StoreCorrupt,
             Error::Store(_) => Reason::StoreUnavailable,
         }
@@ -124,6 +136,7 @@ impl Error {
                 named(*kind, id).chain([("current_etag", current.clone())]).collect()
             }
             Error::Refused { metadata, .. } => metadata.clone(),
+            Error::Conflicting { conflicts } => vec![("conflicts", conflicts.len().to_string())],
             Error::Domain(domain::Error::Invalid(_)) | Error::Store(_) => Vec::new(),
         }
     }

@@ -84,6 +84,9 @@ reasons! {
     OrganizerHasNoEmail = "ORGANIZER_HAS_NO_EMAIL", FailedPrecondition, BAD_REQUEST;
     /// An invite for a person with no slot in the session.
     NotOnAgenda = "NOT_ON_AGENDA", FailedPrecondition, BAD_REQUEST;
+    /// The write would double-book someone, and the request asked to be refused then
+    /// (`refuse_conflicts`); the conflicts are in the status's PreconditionFailure.
+    ScheduleConflict = "SCHEDULE_CONFLICT", FailedPrecondition, BAD_REQUEST;
 
     /// A watch resumes from a revision the change log no longer keeps: list again.
     RevisionCompacted = "REVISION_COMPACTED", OutOfRange, BAD_REQUEST;

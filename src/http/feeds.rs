@@ -6,6 +6,7 @@
 //! | `/feeds/sessions/{id}.ics` | one public session's agenda |
 //! | `/feeds/people/{id}.ics` | one person's slots in public sessions |
 //! | `/feeds/private/{token}.ics` | a secret feed (see `FeedService`), private sessions included |
+//! | `/feeds/people/{id}/freebusy.ics` | one person's busy time as a VFREEBUSY (`from`, `to`); private sessions count, without details |
 //!
 //! Rendered bodies (plain and gzip) are cached by feed and query, and are valid while the
 //! app's write counter is unchanged, so polling by thousands of clients costs a map lookup,
@@ -53,6 +54,7 @@ enum CacheKey {
     Sessions(bool, SessionFilter),
     Session(bool, SessionId),
     Person(bool, PersonId),
+    FreeBusy(PersonId, Timestamp, Timestamp),
 }
 
 /// Why a feed request failed, as an HTTP answer.
@@ -96,6 +98,7 @@ pub fn routes(agenda: Agenda, site: SiteSettings, metrics: Arc<Metrics>) -> Rout
         .route("/feeds/sessions.ics", get(all_sessions))
         .route("/feeds/sessions/{file}", get(one_session))
         .route("/feeds/people/{file}", get(one_person))
+        .route("/feeds/people/{id}/freebusy.ics", get(free_busy))
         .route("/feeds/private/{file}", get(secret))
         .with_state(state)
 }
@@ -153,6 +156,36 @@ async fn one_person(State(st): State<Arc<FeedState>>, Path(file): Path<String>, 
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+async fn free_busy(
+    State(st): State<Arc<FeedState>>,
+    Path(id): Path<String>,
+    Query(q): Query_,
+    req: Request,
+) -> Response {
+    let (request, _) = req.into_parts();
+    let result = async {
+        let id = PersonId::parse(&id).map_err(|_| FeedError::NotFound)?;
+        let (from, to) = free_busy_window(&st.site, &q)?;
+        st.serve(&request.headers, Feed::FreeBusy(id, from, to), false).await
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The window of a free/busy feed: `from` and `to` as the other feeds take them, else the
+/// feeds' default window (the operator's); one the client gives is at most 366 days long, as
+/// QueryFreeBusy's.
+fn free_busy_window(site: &SiteSettings, q: &[(String, String)]) -> Result<(Timestamp, Timestamp), FeedError> {
+    if let Some((k, _)) = q.iter().find(|(k, _)| k != "from" && k != "to") {
+        return Err(FeedError::BadRequest(format!("unknown query parameter {k:?} (known: from, to)")));
+    }
+    let f = sessions_filter(site, q)?;
+    let (from, to) = (f.from.expect("the default window has both ends"), f.to.expect("and this one"));
+    if !q.is_empty() && to.as_second() - from.as_second() > 366 * 86_400 {
+        return Err(FeedError::BadRequest("query parameter to must be at most 366 days after from".into()));
+    }
+    Ok((from, to))
+}
+
 async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, req: Request) -> Response {
     let (request, _) = req.into_parts();
     let result = async {
@@ -173,6 +206,7 @@ enum Feed {
     Sessions(SessionFilter, Option<Timestamp>),
     Session(SessionId),
     Person(PersonId),
+    FreeBusy(PersonId, Timestamp, Timestamp),
 }
 
 /// A date (`2026-03-01`, midnight UTC) or an RFC 3339 instant, within the range the service
@@ -247,6 +281,7 @@ impl FeedState {
             Feed::Sessions(f, _) => CacheKey::Sessions(private, f.clone()),
             Feed::Session(id) => CacheKey::Session(private, id.clone()),
             Feed::Person(id) => CacheKey::Person(private, id.clone()),
+            Feed::FreeBusy(id, from, to) => CacheKey::FreeBusy(id.clone(), *from, *to),
         };
         // No `Agenda::catch_up` here (pages and gRPC reads have one): a feed is sent with
         // `max-age`, so any HTTP cache may serve it that stale anyway, and on etcd it follows
@@ -284,6 +319,12 @@ impl FeedState {
                 (info, feed::agenda_events(settings, &s, &people), Some(s.meta.update_time))
             }
             Feed::Person(id) => self.person_feed(&id, private).await?,
+            Feed::FreeBusy(id, from, to) => {
+                let (person, busy, changed) = self.agenda.busy_time(&id, from, to).await?;
+                let text = crate::ics::freebusy::render(settings, &person, from, to, &busy, changed);
+                return Rendered::new(changes, "text/calendar; charset=utf-8", text, Some(changed))
+                    .map_err(|e| FeedError::Internal(crate::store::StoreError::Backend(e.to_string()).into()));
+            }
         };
         let text = feed::render(settings, &info, &events);
         Rendered::new(changes, "text/calendar; charset=utf-8", text, last_modified)

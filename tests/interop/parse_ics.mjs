@@ -38,6 +38,33 @@ function text(component, name) {
   return str(component.getFirstPropertyValue(name.toLowerCase()));
 }
 
+// An instant as parse_ics.py writes it: YYYY-MM-DDTHH:MM:SSZ.
+function utcOf(time) {
+  return time.toJSDate().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// A VFREEBUSY: its window, organizer and periods (the same keys as parse_ics.py).
+function freebusyJson(fb) {
+  const bound = (name) => {
+    const value = fb.getFirstPropertyValue(name);
+    return value ? utcOf(value) : null;
+  };
+  const busy = fb.getAllProperties('freebusy').flatMap((prop) =>
+    prop.getValues().map((period) => ({
+      fbtype: param(prop, 'FBTYPE') ?? 'BUSY',
+      start_utc: utcOf(period.start),
+      end_utc: utcOf(period.getEnd()),
+    })),
+  );
+  return {
+    uid: text(fb, 'UID'),
+    organizer: text(fb, 'ORGANIZER'),
+    start_utc: bound('dtstart'),
+    end_utc: bound('dtend'),
+    busy,
+  };
+}
+
 function param(prop, name) {
   const value = prop.getParameter(name.toLowerCase());
   if (value === null || value === undefined) return null;
@@ -186,7 +213,7 @@ function parse(raw) {
   const calendar = {};
   for (const name of CAL_PROPS) calendar[name] = text(cal, name);
 
-  return {
+  const out = {
     calendar,
     timezones,
     missing_tzids: missing,
@@ -198,6 +225,9 @@ function parse(raw) {
       }
     }),
   };
+  const freebusy = cal.getAllSubcomponents('vfreebusy');
+  if (freebusy.length > 0) out.freebusy = freebusy.map(freebusyJson);
+  return out;
 }
 
 try {

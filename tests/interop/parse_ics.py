@@ -27,7 +27,10 @@ Output shape (keys always present; null where a value is absent):
                         "rsvp": true/false, or null when the parameter is absent}],
         "url":        the URL value, or null,
         "conference": [{"value", "label", "feature": [upper-case strings]}]
-      }]
+      }],
+      "freebusy": [{"uid", "organizer", "start_utc", "end_utc",
+                    "busy": [{"fbtype", "start_utc", "end_utc"}]}]
+                  (only when the document has a VFREEBUSY)
     }
 
 Time zones: a TZID is resolved *only* against the VTIMEZONE components of the
@@ -175,6 +178,25 @@ def event_json(event, zones):
     }
 
 
+def freebusy_json(fb):
+    busy = []
+    for prop in as_list(fb.get("FREEBUSY")):
+        start, end = prop.dt
+        if isinstance(end, dt.timedelta):
+            end = start + end
+        busy.append(
+            {"fbtype": param(prop, "FBTYPE") or "BUSY", "start_utc": utc_string(start), "end_utc": utc_string(end)}
+        )
+    bound = lambda name: utc_string(fb[name].dt) if name in fb else None
+    return {
+        "uid": text(fb, "UID"),
+        "organizer": text(fb, "ORGANIZER"),
+        "start_utc": bound("DTSTART"),
+        "end_utc": bound("DTEND"),
+        "busy": busy,
+    }
+
+
 def parse(raw: bytes) -> dict:
     try:
         source = raw.decode("utf-8")
@@ -213,12 +235,16 @@ def parse(raw: bytes) -> dict:
                     used.add(str(tzid))
     missing = sorted(used - set(zones) - set(UTC_IDS))
 
-    return {
+    out = {
         "calendar": {name: text(cal, name) for name in CAL_PROPS},
         "timezones": timezones,
         "missing_tzids": missing,
         "events": [event_json(ev, zones) for ev in cal.walk("VEVENT")],
     }
+    freebusy = cal.walk("VFREEBUSY")
+    if freebusy:
+        out["freebusy"] = [freebusy_json(fb) for fb in freebusy]
+    return out
 
 
 def main() -> int:

@@ -55,6 +55,7 @@ async fn an_export_while_serving_restores_to_identical_queries_and_feeds() {
                             ..Default::default()
                         }),
                         update_mask: Some(FieldMask { paths: vec!["title".into()] }),
+                        ..Default::default()
                     };
                     c.update_session(req).await.unwrap();
                 }

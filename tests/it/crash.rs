@@ -72,6 +72,7 @@ async fn writer(mut c: SessionServiceClient<Channel>, log: Log, owner: u64, seed
                     .create_session(pb::CreateSessionRequest {
                         session_id: id.clone(),
                         session: Some(body(&title, &speaker)),
+                        ..Default::default()
                     })
                     .await;
                 (id, next, r.map(drop))
@@ -86,6 +87,7 @@ async fn writer(mut c: SessionServiceClient<Channel>, log: Log, owner: u64, seed
                 let req = pb::UpdateSessionRequest {
                     session: Some(b),
                     update_mask: Some(FieldMask { paths: vec!["title".into(), "slots".into()] }),
+                    ..Default::default()
                 };
                 let r = c.update_session(req).await;
                 (id, next, r.map(drop))
@@ -261,13 +263,18 @@ async fn cut_write(server: &Server, cut: Cut) -> Result<(), tonic::Status> {
     let (mut sessions, mut people) = clients(server).await;
     match cut {
         Cut::CreateSession => {
-            let req = pb::CreateSessionRequest { session_id: "s2".into(), session: Some(body("second", "ben")) };
+            let req = pb::CreateSessionRequest {
+                session_id: "s2".into(),
+                session: Some(body("second", "ben")),
+                ..Default::default()
+            };
             sessions.create_session(req).await.map(drop)
         }
         Cut::UpdateSession => {
             let req = pb::UpdateSessionRequest {
                 session: Some(pb::Session { id: "s1".into(), ..body("moved to ben", "ben") }),
                 update_mask: Some(FieldMask { paths: vec!["title".into(), "slots".into()] }),
+                ..Default::default()
             };
             sessions.update_session(req).await.map(drop)
         }
@@ -338,7 +345,11 @@ async fn a_write_killed_at_any_of_its_steps_is_finished_at_the_next_start() {
                 let req = pb::CreatePersonRequest { person_id: p.into(), person: Some(person) };
                 people.create_person(req).await.unwrap();
             }
-            let req = pb::CreateSessionRequest { session_id: "s1".into(), session: Some(body("first", "ana")) };
+            let req = pb::CreateSessionRequest {
+                session_id: "s1".into(),
+                session: Some(body("first", "ana")),
+                ..Default::default()
+            };
             sessions.create_session(req).await.unwrap();
             assert!(cut_write(&server, cut).await.is_err(), "{step} {cut:?}: the server aborts before answering");
             assert!(!server.wait_exit(), "{step} {cut:?}: the server aborted");
@@ -347,7 +358,11 @@ async fn a_write_killed_at_any_of_its_steps_is_finished_at_the_next_start() {
             let server = Server::start(dir.path());
             assert_eq!(observed(&server).await, complete(cut), "{step} {cut:?}");
             let (mut sessions, _) = clients(&server).await;
-            let req = pb::CreateSessionRequest { session_id: "s3".into(), session: Some(body("third", "ana")) };
+            let req = pb::CreateSessionRequest {
+                session_id: "s3".into(),
+                session: Some(body("third", "ana")),
+                ..Default::default()
+            };
             sessions.create_session(req).await.unwrap();
             server.kill9();
             check(dir.path());

@@ -229,6 +229,7 @@ pub(crate) fn rollo_moved() -> pb::UpdateSlotRequest {
         }),
         update_mask: Some(FieldMask { paths: vec!["start_time".into(), "end_time".into()] }),
         etag: String::new(),
+        ..Default::default()
     }
 }
 
@@ -281,7 +282,8 @@ async fn a_refused_recipient_fails_with_the_servers_answer_and_is_not_retried() 
     let server = agenda_sending_to(dir.path(), &mailbox.url());
     let http = format!("http://{}", server.http);
     let (mut sessions, _) = clients(&server).await;
-    let req = pb::CreateSessionRequest { session_id: SESSION.into(), session: Some(coming_session()) };
+    let req =
+        pb::CreateSessionRequest { session_id: SESSION.into(), session: Some(coming_session()), ..Default::default() };
     sessions.create_session(req).await.unwrap();
     settled(&http, 5.0, 1.0).await;
     assert_eq!(metric(&http, "agenda_smtp_errors_total{kind=\"permanent\"}").await, 1.0);
@@ -303,6 +305,7 @@ async fn a_refused_recipient_fails_with_the_servers_answer_and_is_not_retried() 
             ..slot("closing", "Closing", "2030-12-03T15:20:00Z", "2030-12-03T15:30:00Z")
         }),
         etag: String::new(),
+        ..Default::default()
     };
     sessions.add_slot(added).await.unwrap();
     settled(&http, 6.0, 1.0).await;
@@ -341,7 +344,14 @@ async fn a_kill_9_mid_drain_loses_nothing_and_a_copy_keeps_its_message_id() {
         let (start, end) = (at(i * 10), at(i * 10 + 10));
         s.slots.push(pb::Slot { speaker_ids: vec![id], ..slot(&format!("talk-{i}"), "Talk", &start, &end) });
     }
-    sessions.create_session(pb::CreateSessionRequest { session_id: "twelve".into(), session: Some(s) }).await.unwrap();
+    sessions
+        .create_session(pb::CreateSessionRequest {
+            session_id: "twelve".into(),
+            session: Some(s),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     eventually("a few invites to arrive", || async { (mailbox.received().len() >= 3).then_some(()) }).await;
     server.kill9();
     let before = mailbox.received().len();
@@ -393,6 +403,7 @@ async fn one_write_among_200_sessions_makes_the_sender_examine_that_session_only
         }),
         update_mask: Some(FieldMask { paths: vec!["start_time".into(), "end_time".into()] }),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().update_slot(moved).await.unwrap();
     settled(&app.http_base, SESSIONS as f64 + 1.0, 0.0).await;

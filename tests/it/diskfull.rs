@@ -51,7 +51,14 @@ async fn a_full_disk_gives_a_clean_error_and_loses_nothing() {
     for i in 0..2000 {
         let mut s = session(&format!("Filler {i}"), "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z");
         s.description = format!("{i} ").repeat(4000);
-        match c.create_session(pb::CreateSessionRequest { session_id: format!("f{i}"), session: Some(s) }).await {
+        match c
+            .create_session(pb::CreateSessionRequest {
+                session_id: format!("f{i}"),
+                session: Some(s),
+                ..Default::default()
+            })
+            .await
+        {
             Ok(_) => acknowledged.push(format!("f{i}")),
             Err(status) => {
                 refusal = Some(status);
@@ -86,7 +93,9 @@ async fn a_full_disk_gives_a_clean_error_and_loses_nothing() {
     }
     // And it takes writes again.
     let s = session("After", "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z");
-    c.create_session(pb::CreateSessionRequest { session_id: "after".into(), session: Some(s) }).await.unwrap();
+    c.create_session(pb::CreateSessionRequest { session_id: "after".into(), session: Some(s), ..Default::default() })
+        .await
+        .unwrap();
     eprintln!("disk full after {} acknowledged writes; all present after growing the disk", acknowledged.len());
     server.kill9();
 }

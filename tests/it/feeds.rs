@@ -247,6 +247,7 @@ async fn move_slot(app: &TestApp, id: &str, slot_id: &str, start: &str, end: &st
         }),
         update_mask: Some(FieldMask { paths: vec!["start_time".into(), "end_time".into()] }),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().update_slot(req).await.unwrap();
 }
@@ -283,6 +284,7 @@ async fn a_cancelled_session_stays_in_every_feed_as_cancelled() {
             ..Default::default()
         }),
         update_mask: Some(FieldMask { paths: vec!["status".into()] }),
+        ..Default::default()
     };
     let s = app.sessions.clone().update_session(req).await.unwrap().into_inner().session.unwrap();
     let (_, agenda) = parse_both(&app.feed(&format!("/feeds/sessions/{DEMO}.ics")).await);

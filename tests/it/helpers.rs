@@ -169,7 +169,7 @@ impl TestApp {
 
     /// Creates a session.
     pub async fn create(&self, id: &str, s: pb::Session) -> pb::Session {
-        let req = pb::CreateSessionRequest { session_id: id.into(), session: Some(s) };
+        let req = pb::CreateSessionRequest { session_id: id.into(), session: Some(s), ..Default::default() };
         self.sessions.clone().create_session(req).await.unwrap().into_inner().session.unwrap()
     }
 

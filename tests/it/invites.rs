@@ -142,6 +142,7 @@ fn move_slot(id: &str, start: &str, end: &str) -> pb::UpdateSlotRequest {
         }),
         update_mask: Some(FieldMask { paths: vec!["start_time".into(), "end_time".into()] }),
         etag: String::new(),
+        ..Default::default()
     }
 }
 
@@ -244,6 +245,7 @@ async fn a_person_without_an_address_is_blocked_not_pending_and_a_failure_keeps_
         }),
         update_mask: Some(FieldMask { paths: vec!["speaker_ids".into()] }),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().update_slot(add).await.unwrap();
     // The two people with an address get their update; the one without is blocked, and says why.
@@ -315,6 +317,7 @@ async fn a_moderator_taken_off_a_slot_is_cancelled_as_chair_without_a_reply_aske
         slot: Some(pb::Slot { id: "rollo".into(), ..Default::default() }),
         update_mask: Some(FieldMask { paths: vec!["moderator_ids".into()] }),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().update_slot(off).await.unwrap();
     assert_eq!(mail_round(&mut c).await, ["CANCEL rollo patrick-low 1", "REQUEST rollo valentina-rollo 1"]);
@@ -465,6 +468,7 @@ async fn request_cancel_and_reply_flow_end_to_end() {
         }),
         update_mask: Some(FieldMask { paths: vec!["start_time".into(), "end_time".into()] }),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().update_slot(moved).await.unwrap();
     assert_eq!(pending(&mut c).await, ["REQUEST rollo patrick-low 1", "REQUEST rollo valentina-rollo 1"]);
@@ -480,6 +484,7 @@ async fn request_cancel_and_reply_flow_end_to_end() {
         slot: Some(pb::Slot { id: "lundquist".into(), ..Default::default() }),
         update_mask: Some(FieldMask { paths: vec!["speaker_ids".into()] }),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().update_slot(off).await.unwrap();
     let pending_now = pending(&mut c).await;
@@ -545,6 +550,7 @@ async fn request_cancel_and_reply_flow_end_to_end() {
         slot: Some(pb::Slot { id: "lundquist".into(), speaker_ids: vec!["no-mail".into()], ..Default::default() }),
         update_mask: Some(FieldMask { paths: vec!["speaker_ids".into()] }),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().update_slot(add).await.unwrap();
     let r = c
@@ -574,6 +580,7 @@ async fn cancelling_the_session_cancels_every_invite_sent() {
     let cancel = pb::UpdateSessionRequest {
         session: Some(pb::Session { id: ID.into(), status: pb::SessionStatus::Cancelled as i32, ..Default::default() }),
         update_mask: Some(FieldMask { paths: vec!["status".into()] }),
+        ..Default::default()
     };
     app.sessions.clone().update_session(cancel).await.unwrap();
     let all = pending(&mut c).await;

@@ -250,6 +250,7 @@ async fn pages_answer_304_until_a_write_and_gzip_when_asked() {
     let req = pb::UpdateSessionRequest {
         session: Some(pb::Session { id: DEMO.into(), title: "MSMEs and the MTS".into(), ..Default::default() }),
         update_mask: Some(FieldMask { paths: vec!["title".into()] }),
+        ..Default::default()
     };
     app.sessions.clone().update_session(req).await.unwrap();
     let changed = client.get(&url).header("if-none-match", &etag).send().await.unwrap();
@@ -288,7 +289,7 @@ async fn everything_users_typed_is_escaped() {
     let refused = app
         .sessions
         .clone()
-        .create_session(pb::CreateSessionRequest { session_id: "bad".into(), session: Some(bad) })
+        .create_session(pb::CreateSessionRequest { session_id: "bad".into(), session: Some(bad), ..Default::default() })
         .await;
     assert_eq!(refused.unwrap_err().code(), tonic::Code::InvalidArgument);
     let front = page(&app, "/").await;

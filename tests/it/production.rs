@@ -44,7 +44,7 @@ fn every_rpc() -> Vec<(String, bool)> {
             }
         }
     }
-    assert_eq!(out.len(), 29, "13 session, 6 person, 3 feed, 6 invite and 1 admin RPCs");
+    assert_eq!(out.len(), 31, "13 session, 6 person, 3 feed, 6 invite, 1 admin and 2 schedule RPCs");
     out
 }
 
@@ -92,7 +92,7 @@ fn auth_codes(code: Code) -> bool {
 async fn every_rpc_refuses_a_missing_wrong_or_under_scoped_token() {
     let (app, _dir) = spawn_auth(false).await;
     for (path, streaming) in every_rpc() {
-        let read = path.contains("/Get") || path.contains("/List") || path.contains("/Watch");
+        let read = ["/Get", "/List", "/Watch", "/Query"].iter().any(|m| path.contains(m));
         let admin = path.contains(".FeedService/") || path.contains(".AdminService/");
         // No token: reads are open (by default), everything else is UNAUTHENTICATED.
         let none = call(&app, &path, streaming, None).await;
@@ -279,6 +279,7 @@ async fn a_watch_stream_sees_writes_in_order_and_resumes_without_gaps_or_duplica
     let rename = pb::UpdateSessionRequest {
         session: Some(pb::Session { id: "w1".into(), title: "One, renamed".into(), ..Default::default() }),
         update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+        ..Default::default()
     };
     app.sessions.clone().update_session(rename).await.unwrap();
     let mut seen = Vec::new();
@@ -478,7 +479,7 @@ async fn oversize_messages_and_saturation_are_refused_with_their_codes() {
     let r = app
         .sessions
         .clone()
-        .create_session(pb::CreateSessionRequest { session_id: "big".into(), session: Some(big) })
+        .create_session(pb::CreateSessionRequest { session_id: "big".into(), session: Some(big), ..Default::default() })
         .await;
     assert_eq!(r.unwrap_err().code(), Code::OutOfRange, "tonic reports a message over the limit as OUT_OF_RANGE");
 
@@ -575,6 +576,7 @@ async fn a_watcher_that_does_not_read_never_stalls_writers_and_catches_up_in_ord
                             ..Default::default()
                         }),
                         update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+                        ..Default::default()
                     };
                     c.update_session(req).await.unwrap();
                 })

@@ -107,6 +107,7 @@ async fn edit_the_demo(app: &TestApp) {
         slot: Some(slot),
         update_mask: Some(FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() }),
         etag: String::new(),
+        ..Default::default()
     };
     let cancel =
         pb::Slot { id: "speaker-2-lundquist".into(), status: pb::SlotStatus::Cancelled.into(), ..Default::default() };
@@ -125,6 +126,7 @@ async fn edit_the_demo(app: &TestApp) {
         session_id: DEMO.into(),
         slot: Some(slot("late-addition", "Late addition", "2022-11-17T14:00:00Z", "2022-11-17T14:05:00Z")),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().add_slot(add).await.unwrap();
 }

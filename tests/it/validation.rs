@@ -33,7 +33,7 @@ async fn seeded() -> TestApp {
 }
 
 fn create(id: &str, s: pb::Session) -> pb::CreateSessionRequest {
-    pb::CreateSessionRequest { session_id: id.into(), session: Some(s) }
+    pb::CreateSessionRequest { session_id: id.into(), session: Some(s), ..Default::default() }
 }
 
 fn valid() -> pb::Session {
@@ -198,6 +198,7 @@ async fn invalid_updates_and_unknown_ids_change_nothing() {
     let update = |sess: pb::Session, paths: &[&str]| pb::UpdateSessionRequest {
         session: Some(sess),
         update_mask: Some(FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() }),
+        ..Default::default()
     };
     // The new end would leave the existing slot outside the session.
     let shrink = update(
@@ -224,18 +225,21 @@ async fn invalid_updates_and_unknown_ids_change_nothing() {
         session_id: "existing".into(),
         slot: Some(slot("late", "Late", "2026-07-01T10:30:00Z", "2026-07-01T11:30:00Z")),
         etag: String::new(),
+        ..Default::default()
     };
     assert_eq!(failure(s.add_slot(slot_outside).await), (Code::InvalidArgument, vec!["slot.start_time".into()]));
     let dup_slot = pb::AddSlotRequest {
         session_id: "existing".into(),
         slot: Some(slot("talk", "Again", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")),
         etag: String::new(),
+        ..Default::default()
     };
     assert_eq!(reason(s.add_slot(dup_slot).await), "SLOT_ALREADY_EXISTS");
     let stale = pb::AddSlotRequest {
         session_id: "existing".into(),
         slot: Some(slot("new", "New", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")),
         etag: "1".into(),
+        ..Default::default()
     };
     assert_eq!(failure(s.add_slot(stale).await).0, Code::Aborted);
     assert_eq!(
@@ -378,7 +382,7 @@ async fn an_empty_create_session_lists_every_missing_field_in_one_answer() {
     ];
     let empty = app.sessions.clone().create_session(create("", pb::Session::default())).await;
     assert_eq!(fields(&violations(empty)), want);
-    let absent = pb::CreateSessionRequest { session_id: String::new(), session: None };
+    let absent = pb::CreateSessionRequest { session_id: String::new(), session: None, ..Default::default() };
     assert_eq!(fields(&violations(app.sessions.clone().create_session(absent).await)), want, "no session at all");
     let bad_id = app.sessions.clone().create_session(create("Not An Id", pb::Session::default())).await;
     assert_eq!(fields(&violations(bad_id)), [&want[..], &["session_id"]].concat());
@@ -389,7 +393,8 @@ async fn an_empty_create_session_lists_every_missing_field_in_one_answer() {
 async fn an_empty_slot_or_person_lists_every_missing_field_in_one_answer() {
     let app = seeded().await;
     let before = snapshot(&app).await;
-    let empty_slot = pb::AddSlotRequest { session_id: "existing".into(), slot: None, etag: String::new() };
+    let empty_slot =
+        pb::AddSlotRequest { session_id: "existing".into(), slot: None, etag: String::new(), ..Default::default() };
     assert_eq!(
         fields(&violations(app.sessions.clone().add_slot(empty_slot).await)),
         ["slot.end_time", "slot.start_time", "slot.title"]
@@ -402,6 +407,7 @@ async fn an_empty_slot_or_person_lists_every_missing_field_in_one_answer() {
             ..slot("new", "", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")
         }),
         etag: String::new(),
+        ..Default::default()
     };
     assert_eq!(
         fields(&violations(app.sessions.clone().add_slot(bad_speaker).await)),
@@ -431,6 +437,7 @@ async fn time_zone_and_format_are_required_not_guessed() {
     let clear = |paths: &[&str]| pb::UpdateSessionRequest {
         session: Some(pb::Session { id: "existing".into(), ..Default::default() }),
         update_mask: Some(FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() }),
+        ..Default::default()
     };
     let r = app.sessions.clone().update_session(clear(&["time_zone"])).await;
     assert_eq!(violations(r), [("session.time_zone".to_owned(), zone.to_owned())]);
@@ -442,6 +449,7 @@ async fn time_zone_and_format_are_required_not_guessed() {
     let retitle = pb::UpdateSessionRequest {
         session: Some(pb::Session { id: "existing".into(), title: "Renamed".into(), ..Default::default() }),
         update_mask: None,
+        ..Default::default()
     };
     let s = app.sessions.clone().update_session(retitle).await.unwrap().into_inner().session.unwrap();
     assert_eq!((s.title.as_str(), s.time_zone.as_str(), s.format), ("Renamed", "Europe/Zurich", before.0[0].format));

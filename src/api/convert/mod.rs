@@ -15,6 +15,7 @@
 mod people;
 mod report;
 mod scalars;
+mod schedule;
 mod sessions;
 
 pub use people::{new_person, person_out, person_patch, person_slot_out};
@@ -23,6 +24,7 @@ pub use scalars::{
     etag, feed_urls, id, optional_id, parse_optional_time, partstat, person_id, person_ids, session_id, slot_id,
     status_filter, timestamp,
 };
+pub use schedule::{busy_out, conflict_out, created_out, describe as describe_conflict};
 pub use sessions::{
     ParticipantPatch, View, new_session, new_slot, participant, participant_patch, session_out, session_patch,
     session_view, session_view_out, slot_out, slot_patch,

@@ -11,11 +11,13 @@
 mod feeds;
 mod invites;
 mod people;
+mod schedule;
 mod sessions;
 
 pub use feeds::{CreateFeedToken, FeedTokenCursor, ListFeedTokens};
 pub use invites::{CreateInvite, ListInvites, ListPendingInvites, MarkInvitesFailed, MarkInvitesSent};
 pub use people::{CreatePerson, DeletePerson, GetPerson, ListPeople, ListPersonSlots, UpdatePerson};
+pub use schedule::{ListConflicts, QueryFreeBusy};
 pub use sessions::{
     AddParticipant, AddSlot, CreateSession, DeleteSession, GetSession, ListSessions, RemoveParticipant, RemoveSlot,
     ReorderParticipants, UpdateParticipant, UpdateSession, UpdateSlot, WatchSessions,
