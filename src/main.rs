@@ -392,7 +392,12 @@ async fn invite(
                     path.to_owned()
                 } else {
                     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                    path.with_file_name(format!("{stem}-{}.eml", inv.message.slot))
+                    // A slot's is `<stem>-<slot>.eml`; the participant invite (no slot) is
+                    // `<stem>.participant.eml`, which no slot's name can be.
+                    match &inv.message.slot {
+                        Some(slot) => path.with_file_name(format!("{stem}-{slot}.eml")),
+                        None => path.with_file_name(format!("{stem}.participant.eml")),
+                    }
                 };
                 std::fs::write(&path, &inv.email).with_context(|| format!("writing {}", path.display()))?;
                 tracing::info!(path = %path.display(), method = inv.message.method.as_str(), "invite written");

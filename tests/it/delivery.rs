@@ -113,7 +113,7 @@ pub(crate) fn by_message_id(received: &[Received]) -> BTreeMap<String, Received>
 }
 
 /// A sample's value in the server's /metrics (`name` with its labels); 0 when absent.
-async fn metric(http_base: &str, name: &str) -> f64 {
+pub(crate) async fn metric(http_base: &str, name: &str) -> f64 {
     let text = reqwest::get(format!("{http_base}/metrics")).await.unwrap().text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
@@ -122,7 +122,7 @@ async fn metric(http_base: &str, name: &str) -> f64 {
 
 /// Waits until the sender has sent `sent` messages, had `failed` refused, and found nothing
 /// more due.
-async fn settled(http_base: &str, sent: f64, failed: f64) {
+pub(crate) async fn settled(http_base: &str, sent: f64, failed: f64) {
     eventually(&format!("{sent} invites sent, {failed} failed, nothing pending"), || async {
         let done = metric(http_base, "agenda_smtp_sent_total").await == sent
             && metric(http_base, "agenda_smtp_failed_total").await == failed
