@@ -135,8 +135,9 @@ enum Command {
         /// Only this slot.
         #[arg(long)]
         slot: Option<String>,
-        /// Write the e-mail here (FILE.eml; with several messages, FILE-<slot>.eml each);
-        /// standard output when absent.
+        /// Write the e-mail here (FILE.eml; with several messages, FILE-<slot>.eml each, and
+        /// FILE.participant.eml for the invite to the whole session); standard output when
+        /// absent.
         #[arg(long)]
         out: Option<PathBuf>,
         /// The UID domain the server uses (see `serve --uid-domain`); else AGENDA_UID_DOMAIN,

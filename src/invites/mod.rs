@@ -521,23 +521,23 @@ fn find_slot(s: &Session, id: &SlotId) -> Slot {
     })
 }
 
-/// When a slot is, in the session's zone: `Thursday 17 November 2022, 15:15–15:25 CET
-/// (UTC+01:00), Europe/Zurich`.
-fn when(s: &Session, slot: &Slot) -> String {
-    when_in(&s.time_zone, slot)
+/// When a slot (or the session: `(s.start, s.end)`) is, in the session's zone: `Thursday 17
+/// November 2022, 15:15–15:25 CET (UTC+01:00), Europe/Zurich`.
+fn when(s: &Session, (from, to): (Timestamp, Timestamp)) -> String {
+    when_in(&s.time_zone, (from, to))
 }
 
-/// When a slot is, in `zone`, unambiguous (see `feed::local_span`): the zone's name follows
+/// When a span is, in `zone`, unambiguous (see `feed::local_span`): the zone's name follows
 /// unless it is UTC, and the end has its own date when it falls on another day.
-fn when_in(zone: &TimeZoneName, slot: &Slot) -> String {
+fn when_in(zone: &TimeZoneName, (from, to): (Timestamp, Timestamp)) -> String {
     let tz = zone.tz();
-    let start = slot.start.to_zoned_datetime(tz.clone());
-    let end = slot.end.to_zoned_datetime(tz.clone());
+    let start = from.to_zoned_datetime(tz.clone());
+    let end = to.to_zoned_datetime(tz.clone());
     let day = start.strftime("%A %-d %B %Y");
     let span = if start.date() == end.date() {
-        format!("{day}, {}", local_span(slot.start, slot.end, &tz))
+        format!("{day}, {}", local_span(from, to, &tz))
     } else {
-        let (from, to) = (zone_label(slot.start, &tz), zone_label(slot.end, &tz));
+        let (from, to) = (zone_label(from, &tz), zone_label(to, &tz));
         format!(
             "{day}, {} {from} – {}, {} {to}",
             start.strftime("%H:%M"),
@@ -554,7 +554,7 @@ fn subject(s: &Session, slot: &Slot, m: &InviteMessage) -> String {
         (InviteMethod::Request, 0) => "Invitation",
         (InviteMethod::Request, _) => "Updated invitation",
     };
-    format!("{prefix}: {} — {}, {}", slot.title, s.title, when(s, slot))
+    format!("{prefix}: {} — {}, {}", slot.title, s.title, when(s, (slot.start, slot.end)))
 }
 
 /// The subject of a participant's message: the session, when.
@@ -564,31 +564,12 @@ fn session_subject(s: &Session, m: &InviteMessage) -> String {
         (InviteMethod::Request, 0) => "Invitation",
         (InviteMethod::Request, _) => "Updated invitation",
     };
-    format!("{prefix}: {}, {}", s.title, when(s, &session_span(s)))
-}
-
-/// The session's own span, as a slot, for [`when`].
-fn session_span(s: &Session) -> Slot {
-    Slot {
-        id: SlotId::generate(),
-        start: s.start,
-        end: s.end,
-        title: s.title.clone(),
-        kind: crate::domain::SlotKind::Other,
-        description: String::new(),
-        speakers: Vec::new(),
-        moderators: Vec::new(),
-        materials: Vec::new(),
-        allow_overlap: true,
-        status: crate::domain::SlotStatus::Scheduled,
-        sequence: s.sequence,
-        answers: Vec::new(),
-    }
+    format!("{prefix}: {}, {}", s.title, when(s, (s.start, s.end)))
 }
 
 /// The text part of a participant's message.
 fn session_text(s: &Session, person: &Person, method: InviteMethod) -> String {
-    let span = session_span(s);
+    let span = (s.start, s.end);
     let mut t = format!("Dear {},\n\n", person.display_name());
     match method {
         InviteMethod::Request => t.push_str(&format!(
@@ -600,9 +581,9 @@ fn session_text(s: &Session, person: &Person, method: InviteMethod) -> String {
             s.title
         )),
     }
-    t.push_str(&format!("When: {}\n", when(s, &span)));
+    t.push_str(&format!("When: {}\n", when(s, span)));
     if let Some(zone) = person.time_zone.as_ref().filter(|z| **z != s.time_zone) {
-        t.push_str(&format!("Your time: {}\n", when_in(zone, &span)));
+        t.push_str(&format!("Your time: {}\n", when_in(zone, span)));
     }
     if !s.location.is_empty() {
         t.push_str(&format!("Where: {}\n", s.location));
@@ -635,9 +616,9 @@ fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: Invi
             slot.title, s.title
         )),
     }
-    t.push_str(&format!("When: {}\n", when(s, slot)));
+    t.push_str(&format!("When: {}\n", when(s, (slot.start, slot.end))));
     if let Some(zone) = person.time_zone.as_ref().filter(|z| **z != s.time_zone) {
-        t.push_str(&format!("Your time: {}\n", when_in(zone, slot)));
+        t.push_str(&format!("Your time: {}\n", when_in(zone, (slot.start, slot.end))));
     }
     if !s.location.is_empty() {
         t.push_str(&format!("Where: {}\n", s.location));
