@@ -314,3 +314,38 @@ async fn ical_js_and_python_icalendar_read_the_participant_request_and_cancel() 
     let a = &py["events"][0]["attendees"][0];
     assert_eq!((a["role"].as_str(), a["rsvp"].as_bool()), (Some("REQ-PARTICIPANT"), Some(false)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_without_an_address_is_invited_once_one_is_added() {
+    let smtp = Mailbox::start(0, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(dir.path(), false, Limits::default(), |c| {
+        c.smtp.url = Some(smtp.url());
+        c.smtp.retry_max_seconds = 1;
+        c.smtp.rate_per_second = 0;
+    })
+    .await;
+    let guest = pb::CreatePersonRequest {
+        person_id: "guest".into(),
+        person: Some(pb::Person { name: "A Guest".into(), ..Default::default() }),
+    };
+    app.people.clone().create_person(guest).await.unwrap();
+    let participant = |id: &str| pb::Participant {
+        person_id: id.into(),
+        role: pb::ParticipantRole::Participant as i32,
+        group: "Guests".into(),
+        ..Default::default()
+    };
+    app.person("host", "The Host").await;
+    app.create(ID, follow_up(vec![participant("host"), participant("guest")])).await;
+    settled(&app.http_base, 1.0, 0.0).await;
+    assert_eq!(crate::delivery::metric(&app.http_base, "agenda_outbox_blocked").await, 1.0, "no address: blocked");
+
+    // The address added: the sender looks at the sessions inviting them, and sends.
+    let person = pb::Person { id: "guest".into(), email: "guest@example.org".into(), ..Default::default() };
+    let req = pb::UpdatePersonRequest { person: Some(person), update_mask: None };
+    app.people.clone().update_person(req).await.unwrap();
+    settled(&app.http_base, 2.0, 0.0).await;
+    assert_eq!(to_of(&smtp.received(), "Invitation: "), ["guest@example.org", "host@example.org"]);
+    app.stop().await;
+}
