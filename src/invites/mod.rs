@@ -1,6 +1,6 @@
-//! Speaker and participant invites, end to end: which messages a person should get and where each stands
-//! (the outbox, `domain::outbox`), rendered as iTIP objects (`ics::itip`) and iMIP e-mails
-//! (`mail`). Used by the InviteService and by `agenda invite` on the command line ([`list`],
+//! Speaker and participant invites, end to end: which messages a person should get and where
+//! each stands (the outbox, `domain::outbox`), rendered as iTIP objects (`ics::itip`) and iMIP
+//! e-mails (`mail`). Used by the InviteService and by `agenda invite` on the command line ([`list`],
 //! [`due`], [`mark`], [`stats`]: over every coming session), and by the built-in sender, which
 //! looks only at the sessions a write touched: [`examine`] one session, [`coming`] for its
 //! rare full look, [`sessions_naming`] a changed person, [`due_of`] the examined ones.
