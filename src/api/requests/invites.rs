@@ -40,7 +40,9 @@ impl FromRequest<pb::CreateInviteRequest> for CreateInvite {
         let person = person_id(v, "person_id", &r.person_id);
         let slot = optional_id(v, "slot_id", &r.slot_id, SlotId::parse);
         let size = page_size(v, r.page_size, RENDERED_PAGE);
-        let query = format!("invites {:?} {:?} {:?}", r.session_id, r.person_id, r.slot_id);
+        // "participants": the cursor may name no slot (the participant invite) since issue 23;
+        // a token of the earlier layout has another fingerprint, so it is refused, not misread.
+        let query = format!("invites participants {:?} {:?} {:?}", r.session_id, r.person_id, r.slot_id);
         let page = Page::parse(v, size, &r.page_token, &query);
         Ok(CreateInvite { session: session?, person: person?, slot: slot?, page })
     }
@@ -73,7 +75,8 @@ impl FromRequest<pb::ListInvitesRequest> for ListInvites {
         let mut canonical: Vec<i32> = r.states.clone();
         canonical.sort_unstable();
         canonical.dedup();
-        let query = format!("outbox {:?} {canonical:?} {render}", r.session_id);
+        // "participants": as CreateInvite's, the cursor's slot is optional since issue 23.
+        let query = format!("outbox participants {:?} {canonical:?} {render}", r.session_id);
         let page = Page::parse(v, size, &r.page_token, &query);
         Ok(ListInvites { session: session?, states: states?, render, page })
     }
