@@ -26,6 +26,7 @@
 //!              ListPersonSlots of the same regular: p50/p99 (issue 24)
 //! creates      CreateSession of N new sessions of the spec (distinct times and people), a
 //!              fixed number at once: the rate (run with the conflict check on and off)
+//! participants the sender's look at one session inviting N participants (issue 23)
 //! ```
 
 mod synth;
@@ -242,6 +243,16 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// One coming session that invites its N participants (issue 23), in process: every
+    /// invite marked sent, then the sender's look at the outbox after one write in that
+    /// session that calls for nothing (a new description), and after a move (N updates due):
+    /// examining the session, and rendering the due messages.
+    Participants {
+        #[arg(long, default_value_t = 1000)]
+        participants: usize,
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+    },
 }
 
 /// A write load: where, on which store, how many at once, for how long.
@@ -282,6 +293,7 @@ fn main() {
         "outbox",
         "schedule",
         "creates",
+        "participants",
         "help",
     ];
     if args.get(1).is_none_or(|a| !COMMANDS.contains(&a.as_str()) && !a.starts_with("-h")) {
@@ -315,6 +327,7 @@ fn main() {
         Command::Creates { addr, spec, offset, count, concurrency } => {
             runtime().block_on(creates(addr, &spec.spec(), offset, count, concurrency))
         }
+        Command::Participants { participants: n, reps } => runtime().block_on(participants(n, reps)),
     }
 }
 
@@ -337,6 +350,7 @@ fn self_check() {
     assert!(rt.block_on(agenda.get_session(&spec.session_id(19))).is_ok());
     let (ms, bytes) = render_once(&spec, 50);
     assert!(bytes > 10_000, "{bytes}");
+    rt.block_on(participants(10, 1));
     println!("agenda-bench self-check ok (render of 50 slots: {ms:.2} ms; {keys}); scripts/bench runs the benchmarks");
 }
 
@@ -1176,13 +1190,105 @@ async fn outbox(spec: &Spec, reps: usize) {
         t.elapsed()
     })
     .await;
-    // What the sender does after one write: read the change log since its revision, examine
-    // the session it names (the write itself is not timed).
     let id = spec.session_id(spec.sessions / 2);
-    let after_write = median_ms(reps, || async {
+    let after_write = look_after_one_write(&agenda, &id, reps).await;
+    println!("outbox_sessions={}", loaded.sessions);
+    println!("outbox_slots={}", loaded.slots);
+    println!("outbox_invites_sent={sent}");
+    println!("outbox_full_look_ms={full:.1}");
+    println!("outbox_after_one_write_ms={after_write:.3}");
+}
+
+/// The import file of one coming session inviting `n` participants in five groups.
+fn participants_file(n: usize) -> String {
+    let groups = ["Members", "Missions", "Secretariat", "Organizations", "Think tanks"];
+    let people: Vec<serde_json::Value> = (0..n)
+        .map(|k| {
+            serde_json::json!({"id": format!("participant-{k}"), "name": format!("Participant {k}"),
+                                    "email": format!("participant-{k}@example.org")})
+        })
+        .collect();
+    let participants: Vec<serde_json::Value> = (0..n)
+        .map(|k| {
+            serde_json::json!({"person": format!("participant-{k}"), "role": "participant",
+                                    "group": groups[k % groups.len()], "status": "needs_action"})
+        })
+        .collect();
+    serde_json::json!({
+        "format": "agenda-export", "version": 1, "people": people,
+        "sessions": [{
+            "id": "bench-participants", "title": "A session inviting its participants",
+            "organizer": {"name": "Bench Organizer", "short_name": "BO", "email": "organizer@example.org"},
+            "format": "online", "join_url": "https://meet.example.org/bench", "time_zone": "Europe/Zurich",
+            "start": "2031-03-05T14:00:00Z", "end": "2031-03-05T15:30:00Z", "status": "scheduled",
+            "visibility": "public", "invite_participants": true, "participants": participants,
+        }],
+    })
+    .to_string()
+}
+
+/// The sender's look at one session inviting `n` participants (issue 23): what one write in
+/// that session costs it, with every invite sent (nothing due) and after a move (`n` due).
+async fn participants(n: usize, reps: usize) {
+    use agenda::domain::SessionId;
+    use agenda::invites::{self, ListQuery, StateFilter};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SledStore::open(dir.path()).expect("open"));
+    let agenda = Agenda::new(store.shared(), Limits::default()).await.expect("revision");
+    agenda::app::import::import(&agenda, &participants_file(n), agenda::app::ImportMode::SkipExisting)
+        .await
+        .expect("import");
+    let id = SessionId::parse("bench-participants").expect("id");
+    let settings = CalendarSettings::default();
+    let q = ListQuery {
+        session: Some(id.clone()),
+        states: vec![StateFilter::Pending],
+        limit: usize::MAX - 1,
+        ..ListQuery::default()
+    };
+    let pending: Vec<_> =
+        invites::list(&agenda, &settings, &q).await.expect("listing").0.into_iter().map(|l| l.entry.message).collect();
+    assert_eq!(pending.len(), n, "one invite per participant");
+    agenda.mark_invites_sent(pending).await.expect("marking");
+    let after_write = look_after_one_write(&agenda, &id, reps).await;
+    // A move: every participant's update is due; the look that finds them, and rendering them.
+    agenda
+        .update_session(&id, None, |s| {
+            s.start = "2031-03-05T15:00:00Z".parse().expect("time");
+            s.end = "2031-03-05T16:30:00Z".parse().expect("time");
+            Ok(())
+        })
+        .await
+        .expect("move");
+    let examine_moved = median_ms(reps, || async {
+        let t = Instant::now();
+        let x = invites::examine(&agenda, &id, Timestamp::now()).await.expect("examine").expect("coming");
+        assert_eq!(x.stats().pending, n as u64);
+        t.elapsed()
+    })
+    .await;
+    let x = invites::examine(&agenda, &id, Timestamp::now()).await.expect("examine").expect("coming");
+    let render = median_ms(reps, || async {
+        let t = Instant::now();
+        assert_eq!(invites::due_of(&settings, &[&x], n).expect("render").len(), n);
+        t.elapsed()
+    })
+    .await;
+    println!("participants={n}");
+    println!("participants_after_one_write_ms={after_write:.3}");
+    println!("participants_examine_after_move_ms={examine_moved:.2}");
+    println!("participants_render_due_ms={render:.1}");
+}
+
+/// The sender's work after a write to session `id` that calls for no message (a new
+/// description): read the change log since its revision, examine the session it names; the
+/// median of `reps`, in milliseconds (the write itself is not timed).
+async fn look_after_one_write(agenda: &Agenda, id: &agenda::domain::SessionId, reps: usize) -> f64 {
+    use agenda::invites;
+    median_ms(reps, || async {
         let before = agenda.durable_revision();
         agenda
-            .update_session(&id, None, |s| {
+            .update_session(id, None, |s| {
                 s.description.push('.');
                 Ok(())
             })
@@ -1191,17 +1297,12 @@ async fn outbox(spec: &Spec, reps: usize) {
         let t = Instant::now();
         let changes = agenda.changes_between(before, agenda.durable_revision(), 256).await.expect("change log");
         for c in changes {
-            let x = invites::examine(&agenda, &c.session.id, Timestamp::now()).await.expect("examine");
+            let x = invites::examine(agenda, &c.session.id, Timestamp::now()).await.expect("examine");
             assert!(x.is_some_and(|x| x.stats().pending == 0));
         }
         t.elapsed()
     })
-    .await;
-    println!("outbox_sessions={}", loaded.sessions);
-    println!("outbox_slots={}", loaded.slots);
-    println!("outbox_invites_sent={sent}");
-    println!("outbox_full_look_ms={full:.1}");
-    println!("outbox_after_one_write_ms={after_write:.3}");
+    .await
 }
 
 /// The median of `reps` runs of `f`, in milliseconds: each run times what it measures, so

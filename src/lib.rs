@@ -28,8 +28,9 @@
 //! - [`ics`] renders iCalendar text from domain values (feeds, invites, VTIMEZONE, content
 //!   lines) and parses replies; [`links`] builds the feed URLs given out over gRPC.
 //! - [`transfer`] is the JSON import/export file format (also the demo data): conversion only.
-//! - [`invites`] is the speaker invites end to end: the outbox of each session (which iTIP
-//!   REQUEST / CANCEL each speaker and moderator should have, and its state), rendered as
+//! - [`invites`] is the speaker and participant invites end to end: the outbox of each
+//!   session (which iTIP REQUEST / CANCEL each speaker and moderator should have per slot, and
+//!   each invited participant for the whole session, and its state), rendered as
 //!   iTIP objects and iMIP e-mails ([`invites::imip`]).
 //! - [`mail`] talks to mail servers: the built-in SMTP sender that drains the invite outbox
 //!   when `smtp.url` is configured, and the reader of the organizer's mailbox (IMAP) that

@@ -135,8 +135,9 @@ enum Command {
         /// Only this slot.
         #[arg(long)]
         slot: Option<String>,
-        /// Write the e-mail here (FILE.eml; with several messages, FILE-<slot>.eml each);
-        /// standard output when absent.
+        /// Write the e-mail here (FILE.eml; with several messages, FILE-<slot>.eml each, and
+        /// FILE.participant.eml for the invite to the whole session); standard output when
+        /// absent.
         #[arg(long)]
         out: Option<PathBuf>,
         /// The UID domain the server uses (see `serve --uid-domain`); else AGENDA_UID_DOMAIN,
@@ -392,7 +393,12 @@ async fn invite(
                     path.to_owned()
                 } else {
                     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-                    path.with_file_name(format!("{stem}-{}.eml", inv.message.slot))
+                    // A slot's is `<stem>-<slot>.eml`; the participant invite (no slot) is
+                    // `<stem>.participant.eml`, which no slot's name can be.
+                    match &inv.message.slot {
+                        Some(slot) => path.with_file_name(format!("{stem}-{slot}.eml")),
+                        None => path.with_file_name(format!("{stem}.participant.eml")),
+                    }
                 };
                 std::fs::write(&path, &inv.email).with_context(|| format!("writing {}", path.display()))?;
                 tracing::info!(path = %path.display(), method = inv.message.method.as_str(), "invite written");

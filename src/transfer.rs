@@ -198,6 +198,9 @@ struct SessionDoc {
     slots: Vec<SlotDoc>,
     #[serde(default)]
     participants: Vec<ParticipantDoc>,
+    /// Whether the participants are invited (their statuses are then their answers).
+    #[serde(default, skip_serializing_if = "is_false")]
+    invite_participants: bool,
     /// Slots taken off the agenda recently, still shown cancelled in feeds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     removed_slots: Vec<RemovedSlotDoc>,
@@ -391,6 +394,7 @@ fn session_of(v: &mut Violations, field: &str, s: SessionDoc) -> Option<Session>
         visibility: s.visibility.into(),
         slots: slots.into_iter().collect::<Option<_>>()?,
         participants: participants.into_iter().collect::<Option<_>>()?,
+        invite_participants: s.invite_participants,
         removed_slots: removed_slots.into_iter().collect::<Option<_>>()?,
         meta: meta?,
         sequence: s.sequence,
@@ -490,6 +494,7 @@ pub fn render(people: &[Person], sessions: &[Session]) -> String {
                         status: p.status.into(),
                     })
                     .collect(),
+                invite_participants: s.invite_participants,
                 sequence: s.sequence,
                 create_time: Some(utc(s.meta.create_time)),
                 update_time: Some(utc(s.meta.update_time)),

@@ -74,7 +74,7 @@ fn method_out(m: InviteMethod) -> i32 {
 fn message_out(m: &InviteMessage) -> pb::InviteMessage {
     pb::InviteMessage {
         session_id: m.session.to_string(),
-        slot_id: m.slot.to_string(),
+        slot_id: m.slot.as_ref().map(|s| s.to_string()).unwrap_or_default(),
         person_id: m.person.to_string(),
         method: method_out(m.method),
         sequence: m.sequence,
@@ -143,7 +143,7 @@ impl InviteService for InviteApi {
         let applied = invites::apply_reply_text(&self.agenda, &self.settings, &r.ics).await?;
         Ok(Response::new(pb::ApplyReplyResponse {
             session_id: applied.session.id.to_string(),
-            slot_id: applied.slot.to_string(),
+            slot_id: applied.slot.as_ref().map(|s| s.to_string()).unwrap_or_default(),
             person_id: applied.person.to_string(),
             status: c::partstat(applied.status),
             session: Some(c::session_out(&applied.session, &self.links)),

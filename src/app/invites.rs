@@ -1,4 +1,5 @@
-//! Invites: what was sent and what failed, and the answers speakers send back.
+//! Invites: what was sent and what failed, and the answers speakers and invited participants
+//! send back.
 
 use std::collections::HashMap;
 
@@ -6,7 +7,7 @@ use super::now;
 use super::{Agenda, Fence};
 use crate::domain::{
     Attempt, AttemptResult, InviteMessage, InviteMethod, InviteRecord, PersonId, Session, SessionId, SlotId,
-    Violations, role_on,
+    Violations, participant_role, role_on,
 };
 use crate::error::{Error, Reason};
 use crate::ics::itip::{self, Reply};
@@ -64,10 +65,12 @@ impl Agenda {
             let s = &sessions[&message.session];
             let result = match failure {
                 Some(reason) => AttemptResult::Failed { reason },
+                None if message.method == InviteMethod::Cancel => AttemptResult::Sent { role: None },
                 None => {
-                    let slot = s.slots.iter().find(|sl| sl.id == message.slot);
-                    let role =
-                        slot.filter(|_| message.method == InviteMethod::Request).map(|sl| role_on(sl, &message.person));
+                    let role = match &message.slot {
+                        Some(slot) => s.slots.iter().find(|sl| &sl.id == slot).map(|sl| role_on(sl, &message.person)),
+                        None => participant_role(s, &message.person),
+                    };
                     AttemptResult::Sent { role }
                 }
             };
@@ -110,6 +113,46 @@ impl Agenda {
                 )
             })?;
         let updated = self.update_session(session, None, |s| s.record_reply(slot, &person, sequence, status)).await?;
+        Ok((updated, person))
+    }
+
+    /// Applies an invited participant's answer to the session's invite: the participant
+    /// whose address is the reply's attendee gets its status on the participant list, as
+    /// their answer to that SEQUENCE. Refused (the store untouched) as [`Self::apply_reply`]
+    /// refuses, when the session does not invite its participants or the address is no
+    /// participant's (someone not invited), and when the answer is to an older version of the
+    /// session.
+    pub async fn apply_participant_reply(
+        &self,
+        session: &SessionId,
+        reply: &Reply,
+    ) -> Result<(Session, PersonId), Error> {
+        let (email, sequence, status) = (reply.attendee.as_str(), reply.sequence, reply.status);
+        let current = self.get_session(session).await?;
+        itip::check_reply_at(reply, &current, current.sequence).map_err(|e| {
+            let mut v = Violations::new("");
+            v.add("ics", e.to_string());
+            Error::from(crate::domain::Error::Invalid(v))
+        })?;
+        let not_invited = || {
+            Error::refused(
+                Reason::NotAnAttendee,
+                format!("{email} is not the address of a participant invited to session \"{session}\""),
+                [("session_id", session.to_string())],
+            )
+        };
+        if !current.invite_participants {
+            return Err(not_invited());
+        }
+        let people = self.people_of(&current).await?;
+        let person = people
+            .iter()
+            .filter(|p| current.participants.iter().any(|q| q.person == p.id))
+            .find(|p| p.email.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case(email)))
+            .map(|p| p.id.clone())
+            .ok_or_else(not_invited)?;
+        let updated =
+            self.update_session(session, None, |s| s.record_participant_reply(&person, sequence, status)).await?;
         Ok((updated, person))
     }
 }

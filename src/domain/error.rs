@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::SlotId;
+use super::{SessionId, SlotId};
 
 /// What kind of thing an error is about, for messages (and, above the domain, reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,6 +51,12 @@ pub enum Error {
          the speaker will answer the newer invite"
     )]
     StaleReply { slot: SlotId, answered: u32, current: u32 },
+    /// A participant's reply to an older version of the session's invite (see `StaleReply`).
+    #[error(
+        "the reply answers version {answered} of session \"{session}\", which is now at version {current}; \
+         the participant will answer the newer invite"
+    )]
+    StaleSessionReply { session: SessionId, answered: u32, current: u32 },
 }
 
 impl Error {

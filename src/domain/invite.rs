@@ -6,6 +6,14 @@
 //! non-cancelled session, or cancelled (`CANCEL`) once they received a REQUEST and the slot
 //! was removed or cancelled, the session cancelled, or they were taken off the slot.
 //!
+//! Participants are invited to the whole session, when the session says so
+//! ([`Session::invite_participants`]): one message per participant with no slot (`slot`
+//! `None`), a REQUEST at the session's sequence while they are on the list of a
+//! non-cancelled session, a CANCEL once they were sent a REQUEST and were taken off the list,
+//! the session was cancelled or stopped inviting. A speaker who is also a participant has
+//! both: their slot's event and the session's are two calendar objects (README, "Participant
+//! invites").
+//!
 //! The outbox is those wanted messages, each in a state ([`InviteState`]): sent, failed (with
 //! the sender's reason), blocked (no address to send from or to) or pending. What happened is
 //! kept per (slot, person) in an [`InviteRecord`]: the last message delivered and the last
@@ -34,11 +42,13 @@ impl InviteMethod {
     }
 }
 
-/// One message for one person about one slot.
+/// One message for one person about one slot, or about the whole session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InviteMessage {
     pub session: SessionId,
-    pub slot: SlotId,
+    /// The slot; `None` for a participant's invite to the whole session (it sorts before the
+    /// slots, so a session's participant messages list first).
+    pub slot: Option<SlotId>,
     pub person: PersonId,
     pub method: InviteMethod,
     pub sequence: u32,
@@ -71,7 +81,8 @@ pub struct Failure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InviteRecord {
     pub session: SessionId,
-    pub slot: SlotId,
+    /// `None`: the participant's invite to the whole session.
+    pub slot: Option<SlotId>,
     pub person: PersonId,
     pub session_created: Timestamp,
     pub sent: Option<Delivery>,
@@ -212,6 +223,11 @@ fn people_of(slot: &Slot) -> BTreeSet<&PersonId> {
     slot.speakers.iter().chain(&slot.moderators).collect()
 }
 
+/// The role a participant's invite carries: the one on the participant list.
+pub fn participant_role(session: &Session, person: &PersonId) -> Option<Role> {
+    session.participants.iter().find(|p| &p.person == person).map(|p| p.role)
+}
+
 /// The role a slot gives a person: moderator (ROLE=CHAIR) wins over speaker.
 pub fn role_on(slot: &Slot, person: &PersonId) -> Role {
     if slot.moderators.contains(person) { Role::Moderator } else { Role::Speaker }
@@ -230,26 +246,41 @@ pub fn wanted(session: &Session, records: &[InviteRecord]) -> Vec<InviteMessage>
 
 fn wanted_with_roles(session: &Session, records: &[InviteRecord]) -> Vec<(InviteMessage, Role)> {
     // What each person was last sent: a REQUEST calls for a CANCEL once they are off the
-    // slot, and a CANCEL sent stays the message they should have (listed as sent).
-    let held: HashMap<(&SlotId, &PersonId), &Delivery> =
-        current(session, records).filter_map(|r| Some(((&r.slot, &r.person), r.sent.as_ref()?))).collect();
+    // slot (or the list), and a CANCEL sent stays the message they should have (listed as sent).
+    let held: HashMap<(Option<&SlotId>, &PersonId), &Delivery> =
+        current(session, records).filter_map(|r| Some(((r.slot.as_ref(), &r.person), r.sent.as_ref()?))).collect();
     let mut out = Vec::new();
-    let mut covered: BTreeSet<(&SlotId, &PersonId)> = BTreeSet::new();
+    let mut covered: BTreeSet<(Option<&SlotId>, &PersonId)> = BTreeSet::new();
     let session_on = session.status != SessionStatus::Cancelled;
-    for slot in &session.slots {
-        let live = session_on && slot.status == SlotStatus::Scheduled;
-        for person in people_of(slot) {
-            covered.insert((&slot.id, person));
-            let role = role_on(slot, person);
-            if live {
-                out.push((message(session, &slot.id, person, InviteMethod::Request, slot.sequence), role));
-            } else if let Some(d) = held.get(&(&slot.id, person)) {
-                let sequence = slot.sequence.max(d.sequence);
-                out.push((message(session, &slot.id, person, InviteMethod::Cancel, sequence), d.role.unwrap_or(role)));
+    if session.invite_participants {
+        for p in &session.participants {
+            covered.insert((None, &p.person));
+            if session_on {
+                out.push((message(session, None, &p.person, InviteMethod::Request, session.sequence), p.role));
+            } else if let Some(d) = held.get(&(None, &p.person)) {
+                let sequence = session.sequence.max(d.sequence);
+                out.push((message(session, None, &p.person, InviteMethod::Cancel, sequence), d.role.unwrap_or(p.role)));
             }
         }
     }
-    // Requested earlier, but the slot is gone or the person is no longer on it.
+    for slot in &session.slots {
+        let live = session_on && slot.status == SlotStatus::Scheduled;
+        for person in people_of(slot) {
+            covered.insert((Some(&slot.id), person));
+            let role = role_on(slot, person);
+            if live {
+                out.push((message(session, Some(&slot.id), person, InviteMethod::Request, slot.sequence), role));
+            } else if let Some(d) = held.get(&(Some(&slot.id), person)) {
+                let sequence = slot.sequence.max(d.sequence);
+                out.push((
+                    message(session, Some(&slot.id), person, InviteMethod::Cancel, sequence),
+                    d.role.unwrap_or(role),
+                ));
+            }
+        }
+    }
+    // Requested earlier, but the slot is gone or the person is no longer on it (or no longer
+    // a participant of a session that invites them).
     let sequences: HashMap<&SlotId, u32> = session
         .slots
         .iter()
@@ -261,14 +292,23 @@ fn wanted_with_roles(session: &Session, records: &[InviteRecord]) -> Vec<(Invite
     for ((slot, person), d) in gone {
         // A CANCEL goes past the REQUEST it cancels; one already sent keeps its sequence.
         let after = d.sequence + u32::from(d.method == InviteMethod::Request);
-        let sequence = sequences.get(slot).copied().unwrap_or(0).max(after);
-        out.push((message(session, slot, person, InviteMethod::Cancel, sequence), d.role.unwrap_or(Role::Speaker)));
+        let (current, role) = match slot {
+            Some(slot) => (sequences.get(slot).copied().unwrap_or(0), Role::Speaker),
+            None => (session.sequence, Role::Participant),
+        };
+        out.push((message(session, *slot, person, InviteMethod::Cancel, current.max(after)), d.role.unwrap_or(role)));
     }
     out
 }
 
-fn message(s: &Session, slot: &SlotId, person: &PersonId, method: InviteMethod, sequence: u32) -> InviteMessage {
-    InviteMessage { session: s.id.clone(), slot: slot.clone(), person: person.clone(), method, sequence }
+fn message(
+    s: &Session,
+    slot: Option<&SlotId>,
+    person: &PersonId,
+    method: InviteMethod,
+    sequence: u32,
+) -> InviteMessage {
+    InviteMessage { session: s.id.clone(), slot: slot.cloned(), person: person.clone(), method, sequence }
 }
 
 /// Whether `delivered` already gives the person what `wanted` says: the same method, and for
@@ -288,15 +328,15 @@ pub fn outbox(
     now: Option<Timestamp>,
     has_email: impl Fn(&PersonId) -> bool,
 ) -> Vec<OutboxEntry> {
-    let by_key: HashMap<(&SlotId, &PersonId), &InviteRecord> =
-        current(session, records).map(|r| ((&r.slot, &r.person), r)).collect();
+    let by_key: HashMap<(Option<&SlotId>, &PersonId), &InviteRecord> =
+        current(session, records).map(|r| ((r.slot.as_ref(), &r.person), r)).collect();
     let ended = now.is_some_and(|now| session.end <= now);
     let removed_at: HashMap<&SlotId, Timestamp> =
         session.removed_slots.iter().map(|r| (&r.slot.id, r.removed_at)).collect();
     let mut out: Vec<OutboxEntry> = wanted_with_roles(session, records)
         .into_iter()
         .filter_map(|(message, role)| {
-            let record = by_key.get(&(&message.slot, &message.person));
+            let record = by_key.get(&(message.slot.as_ref(), &message.person));
             let state = match record {
                 Some(InviteRecord { sent: Some(d), .. }) if delivers(d, &message) => InviteState::Sent { time: d.time },
                 Some(InviteRecord { failed: Some(f), .. })
@@ -309,7 +349,8 @@ pub fn outbox(
                 _ if !has_email(&message.person) => InviteState::Blocked(BlockedBy::PersonHasNoEmail),
                 _ => InviteState::Pending,
             };
-            let due_since = removed_at.get(&message.slot).copied().unwrap_or(session.meta.update_time);
+            let removed = message.slot.as_ref().and_then(|slot| removed_at.get(slot));
+            let due_since = removed.copied().unwrap_or(session.meta.update_time);
             Some(OutboxEntry { message, state, role, due_since })
         })
         .collect();
@@ -321,11 +362,11 @@ pub fn outbox(
 /// received (or after a CANCEL), a CANCEL for a person still holding a REQUEST. Blocked and
 /// failed ones included; the session's end is not considered (see [`outbox`] for both).
 pub fn pending(session: &Session, records: &[InviteRecord]) -> Vec<InviteMessage> {
-    let last: HashMap<(&SlotId, &PersonId), &Delivery> =
-        current(session, records).filter_map(|r| Some(((&r.slot, &r.person), r.sent.as_ref()?))).collect();
+    let last: HashMap<(Option<&SlotId>, &PersonId), &Delivery> =
+        current(session, records).filter_map(|r| Some(((r.slot.as_ref(), &r.person), r.sent.as_ref()?))).collect();
     wanted(session, records)
         .into_iter()
-        .filter(|w| last.get(&(&w.slot, &w.person)).is_none_or(|d| !delivers(d, w)))
+        .filter(|w| last.get(&(w.slot.as_ref(), &w.person)).is_none_or(|d| !delivers(d, w)))
         .collect()
 }
 
@@ -378,6 +419,7 @@ mod tests {
             visibility: Visibility::Public,
             slots: vec![slot("a", "ann"), slot("b", "bob")],
             participants: vec![],
+            invite_participants: false,
             removed_slots: vec![],
             meta: RecordMeta::default(),
             sequence: 0,
@@ -392,7 +434,10 @@ mod tests {
     fn mark(s: &Session, records: &[InviteRecord], msgs: &[InviteMessage]) -> Vec<InviteRecord> {
         let mut out = records.to_vec();
         for m in msgs {
-            let role = s.slots.iter().find(|sl| sl.id == m.slot).map(|sl| role_on(sl, &m.person));
+            let role = match &m.slot {
+                Some(slot) => s.slots.iter().find(|sl| &sl.id == slot).map(|sl| role_on(sl, &m.person)),
+                None => participant_role(s, &m.person),
+            };
             let a = attempt(s, m, AttemptResult::Sent { role });
             let at = out.iter().position(|r| (&r.slot, &r.person) == (&m.slot, &m.person));
             if let Some(new) = InviteRecord::apply(at.map(|i| &out[i]), &a) {
@@ -410,7 +455,12 @@ mod tests {
     }
 
     fn names(msgs: &[InviteMessage]) -> Vec<String> {
-        msgs.iter().map(|m| format!("{} {} {} {}", m.method.as_str(), m.slot, m.person, m.sequence)).collect()
+        msgs.iter()
+            .map(|m| {
+                let slot = m.slot.as_ref().map_or("session", |s| s.as_str());
+                format!("{} {} {} {}", m.method.as_str(), slot, m.person, m.sequence)
+            })
+            .collect()
     }
 
     #[test]
@@ -535,5 +585,75 @@ mod tests {
             .collect();
         assert_eq!(cancel.len(), 1);
         assert_eq!((cancel[0].message.person.as_str(), cancel[0].role), ("mod", Role::Moderator));
+    }
+
+    fn with_participants(invite: bool) -> Session {
+        let mut s = session();
+        let p = |who: &str, role| crate::domain::Participant {
+            person: id(who),
+            role,
+            group: "FMG".into(),
+            status: crate::domain::ParticipationStatus::NeedsAction,
+        };
+        s.participants = vec![p("ann", Role::Speaker), p("cy", Role::Participant), p("dee", Role::Participant)];
+        s.invite_participants = invite;
+        s
+    }
+
+    fn of_session(msgs: Vec<InviteMessage>) -> Vec<String> {
+        names(&msgs.into_iter().filter(|m| m.slot.is_none()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn participants_get_one_request_for_the_session_only_when_it_invites_them() {
+        assert!(of_session(pending(&with_participants(false), &[])).is_empty());
+        let s = with_participants(true);
+        let all = pending(&s, &[]);
+        assert_eq!(of_session(all.clone()), ["REQUEST session ann 0", "REQUEST session cy 0", "REQUEST session dee 0"]);
+        // Beside the speaker's own slot invites: the participant ones list first.
+        assert_eq!(names(&all[3..]), names(&pending(&with_participants(false), &[])));
+        let sent = sent_all(&s, &all);
+        assert!(pending(&s, &sent).is_empty());
+        assert_eq!(sent.iter().find(|r| r.slot.is_none()).and_then(|r| r.sent.as_ref()?.role), Some(Role::Speaker));
+    }
+
+    #[test]
+    fn a_moved_session_asks_again_a_removed_participant_and_a_cancelled_session_get_a_cancel() {
+        let s = with_participants(true);
+        let sent = sent_all(&s, &pending(&s, &[]));
+        let mut answered = s.clone();
+        answered.record_participant_reply(&id("cy"), 0, crate::domain::ParticipationStatus::Accepted).unwrap();
+
+        let mut moved = answered.clone();
+        moved.start = "2026-01-01T09:00:00Z".parse().unwrap();
+        moved.carry_over(&answered, Timestamp::UNIX_EPOCH);
+        assert_eq!(
+            of_session(pending(&moved, &sent)),
+            ["REQUEST session ann 1", "REQUEST session cy 1", "REQUEST session dee 1"]
+        );
+        assert_eq!(moved.participants[1].status, crate::domain::ParticipationStatus::NeedsAction);
+        let stale = moved.clone().record_participant_reply(&id("cy"), 0, crate::domain::ParticipationStatus::Accepted);
+        assert!(matches!(stale, Err(crate::domain::Error::StaleSessionReply { answered: 0, current: 1, .. })));
+
+        let mut off = s.clone();
+        off.remove_participant(&id("dee")).unwrap();
+        off.carry_over(&s, Timestamp::UNIX_EPOCH);
+        assert_eq!(of_session(pending(&off, &sent)), ["CANCEL session dee 1"]);
+        let entries = outbox(&off, &sent, None, |_| true);
+        let entry = entries.iter().find(|e| e.message.slot.is_none() && e.message.person.as_str() == "dee").unwrap();
+        assert_eq!(
+            (entry.message.method, entry.role, &entry.state),
+            (InviteMethod::Cancel, Role::Participant, &InviteState::Blocked(BlockedBy::OrganizerHasNoEmail))
+        );
+
+        let mut cancelled = s.clone();
+        cancelled.status = SessionStatus::Cancelled;
+        cancelled.carry_over(&s, Timestamp::UNIX_EPOCH);
+        assert_eq!(
+            of_session(pending(&cancelled, &sent)),
+            ["CANCEL session ann 1", "CANCEL session cy 1", "CANCEL session dee 1"]
+        );
+        // Never invited, never cancelled.
+        assert!(of_session(pending(&cancelled, &[])).is_empty());
     }
 }

@@ -22,7 +22,7 @@ pub use feed_token::{FeedScope, FeedToken};
 pub use ids::{IdError, PersonId, SessionId, SlotId, new_id};
 pub use invite::{
     Attempt, AttemptResult, BlockedBy, Delivery, Failure, InviteMessage, InviteMethod, InviteRecord, InviteState,
-    OutboxEntry, outbox, pending as pending_invites, role_on, wanted as wanted_invites,
+    OutboxEntry, outbox, participant_role, pending as pending_invites, role_on, wanted as wanted_invites,
 };
 pub use person::{Person, PersonPatch};
 pub use query::{

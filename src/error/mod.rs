@@ -110,7 +110,7 @@ impl Error {
                 domain::Error::Invalid(_) => Reason::InvalidArgument,
                 domain::Error::NotFound { kind, .. } => Reason::not_found(*kind),
                 domain::Error::AlreadyExists { kind, .. } => Reason::already_exists(*kind),
-                domain::Error::StaleReply { .. } => Reason::StaleReply,
+                domain::Error::StaleReply { .. } | domain::Error::StaleSessionReply { .. } => Reason::StaleReply,
             },
             Error::StaleEtag { .. } => Reason::StaleEtag,
             Error::Refused { reason, .. } => *reason,
@@ -129,6 +129,11 @@ impl Error {
             }
             Error::Domain(domain::Error::StaleReply { slot, answered, current }) => vec![
                 ("slot_id", slot.to_string()),
+                ("reply_sequence", answered.to_string()),
+                ("current_sequence", current.to_string()),
+            ],
+            Error::Domain(domain::Error::StaleSessionReply { session, answered, current }) => vec![
+                ("session_id", session.to_string()),
                 ("reply_sequence", answered.to_string()),
                 ("current_sequence", current.to_string()),
             ],

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `/feeds/sessions.ics` | every public session (default window; `from`, `to`, `organizer`, `tag`, `person`) |
 //! | `/feeds/sessions/{id}.ics` | one public session's agenda |
-//! | `/feeds/people/{id}.ics` | one person's slots in public sessions |
+//! | `/feeds/people/{id}.ics` | one person's slots in public sessions, and the public sessions they accepted an invitation to as a participant |
 //! | `/feeds/private/{token}.ics` | a secret feed (see `FeedService`), private sessions included |
 //! | `/feeds/people/{id}/freebusy.ics` | one person's busy time as a VFREEBUSY (`from`, `to`); private sessions count, without details |
 //!
@@ -27,8 +27,8 @@ use axum::routing::get;
 
 use crate::app::Agenda;
 use crate::domain::{
-    self, FeedScope, PersonId, Session, SessionFilter, SessionId, TIME_RANGE_RULE, Timestamp, Visibility,
-    check_time_range,
+    self, FeedScope, ParticipationStatus, PersonId, Session, SessionFilter, SessionId, TIME_RANGE_RULE, Timestamp,
+    Visibility, check_time_range,
 };
 use crate::error::{Error, Reason};
 use crate::http::SiteSettings;
@@ -383,14 +383,32 @@ impl FeedState {
                 sessions.insert(s.session_id.to_string(), session);
             }
         }
-        let list: Vec<Session> = sessions.values().cloned().collect();
+        // The sessions they were invited to as a participant and accepted: the whole session's
+        // event, the one their invite carried.
+        let filter = SessionFilter { person: Some(id.clone()), ..SessionFilter::default() };
+        let accepted: Vec<Session> = self
+            .agenda
+            .all_sessions(filter)
+            .await?
+            .into_iter()
+            .filter(|s| private || s.visibility == Visibility::Public)
+            .filter(|s| {
+                s.invite_participants
+                    && s.participants.iter().any(|p| &p.person == id && p.status == ParticipationStatus::Accepted)
+            })
+            .collect();
+        let list: Vec<Session> = sessions.values().chain(&accepted).cloned().collect();
         let mut people = self.people(&list).await?;
         people.insert(person.id.clone(), person.clone());
-        let events = feed::person_events(&self.site.calendar, &slots, &sessions, &people);
+        let mut events = feed::person_events(&self.site.calendar, &slots, &sessions, &people);
+        events.extend(accepted.iter().map(|s| feed::session_event(&self.site.calendar, s, &people)));
         let last = list.iter().map(|s| s.meta.update_time).chain([person.meta.update_time]).max();
         let info = CalendarInfo {
-            name: format!("{}: speaking and moderating", person.display_name()),
-            description: format!("The sessions where {} speaks or moderates", person.display_name()),
+            name: format!("{}: speaking, moderating and taking part", person.display_name()),
+            description: format!(
+                "The sessions where {} speaks or moderates, and those they accepted an invitation to",
+                person.display_name()
+            ),
         };
         Ok((info, events, last))
     }

@@ -58,7 +58,12 @@ pub type People = HashMap<PersonId, Person>;
 
 /// The UID of a session's event.
 pub fn session_uid(settings: &CalendarSettings, s: &Session) -> String {
-    format!("session.{}@{}", s.id, settings.uid_domain)
+    session_uid_of(settings, s.id.as_str())
+}
+
+/// The UID of the event of session `id` (a participant's invite has the same).
+pub fn session_uid_of(settings: &CalendarSettings, id: &str) -> String {
+    format!("session.{id}@{}", settings.uid_domain)
 }
 
 /// The UID of a slot's event: the same in feeds and invites.

@@ -1,7 +1,8 @@
-//! iTIP (RFC 5546) for speaker invites: REQUEST and CANCEL out, REPLY in.
+//! iTIP (RFC 5546) for speaker and participant invites: REQUEST and CANCEL out, REPLY in.
 //!
-//! One message carries one slot (one UID, the same UID the feeds use), so every client
-//! (Outlook in particular) applies it to the event it already has.
+//! A speaker's message carries one slot, a participant's the whole session; each with the
+//! UID the feeds use for that event, so every client (Outlook in particular) applies it to
+//! the event it already has.
 
 use super::feed::{self, Attendee, CalendarSettings, EventData, People, calendar, finish};
 use crate::domain::{
@@ -64,7 +65,7 @@ pub enum ReplyError {
     BadAttendee(String),
     #[error("has ORGANIZER {0:?}, not a mailto: address")]
     BadOrganizer(String),
-    #[error("has SEQUENCE {answered}, newer than the {current} the organizer sent for this slot")]
+    #[error("has SEQUENCE {answered}, newer than the {current} the organizer sent for this event")]
     FutureSequence { answered: u32, current: u32 },
     #[error("has ORGANIZER {0}, not the organizer of this session")]
     WrongOrganizer(String),
@@ -90,6 +91,61 @@ pub fn parse_slot_uid(settings: &CalendarSettings, uid: &str) -> Option<(Session
     let rest = uid.strip_prefix("slot.")?.strip_suffix(&format!("@{}", settings.uid_domain))?;
     let (session, slot) = rest.split_once('.')?;
     Some((SessionId::parse(session).ok()?, SlotId::parse(slot).ok()?))
+}
+
+/// The session a session UID names, if it is one of ours (a participant's invite).
+pub fn parse_session_uid(settings: &CalendarSettings, uid: &str) -> Option<SessionId> {
+    let id = uid.strip_prefix("session.")?.strip_suffix(&format!("@{}", settings.uid_domain))?;
+    SessionId::parse(id).ok()
+}
+
+/// The ATTENDEE ROLE of a participant's invite: the moderator and the organizer chair the
+/// session (CHAIR); speakers and participants are expected (REQ-PARTICIPANT, the RFC 5545
+/// default, which Outlook lists as "Required" and Google and Apple show without a mark).
+pub fn participant_role(role: Role) -> &'static str {
+    match role {
+        Role::Organizer | Role::Moderator => "CHAIR",
+        Role::Speaker | Role::Participant => "REQ-PARTICIPANT",
+    }
+}
+
+/// The iTIP object for participant `person` about the whole session: one VEVENT (the
+/// session's event, its UID the feeds'), with `person` as its one ATTENDEE in `role` (the
+/// other participants' addresses are theirs, not to be handed around), RSVP=TRUE on a
+/// REQUEST, their status as their answer so far; a CANCEL asks for no reply. `sequence` and
+/// `made` as in [`render`].
+#[allow(clippy::too_many_arguments)]
+pub fn render_participant(
+    settings: &CalendarSettings,
+    session: &Session,
+    person: &Person,
+    people: &People,
+    method: InviteMethod,
+    sequence: u32,
+    role: Role,
+    made: Timestamp,
+) -> (EventData, String) {
+    let mut e = feed::session_event(settings, session, people);
+    e.sequence = sequence;
+    e.stamp = made;
+    let status = session.participants.iter().find(|p| p.person == person.id).map(|p| p.status);
+    e.attendees = person
+        .email
+        .as_ref()
+        .map(|email| Attendee {
+            name: person.display_name(),
+            email: email.to_string(),
+            role: participant_role(role),
+            partstat: partstat(status.unwrap_or(ParticipationStatus::NeedsAction)),
+            rsvp: method == InviteMethod::Request,
+        })
+        .into_iter()
+        .collect();
+    if method == InviteMethod::Cancel {
+        e.cancelled = true;
+    }
+    let text = finish(calendar(method.as_str()), std::slice::from_ref(&e));
+    (e, text)
 }
 
 /// The iTIP object for `person` about `slot`: a REQUEST listing every speaker (REQ-PARTICIPANT)
@@ -229,8 +285,14 @@ pub fn parse_reply(bytes: &[u8]) -> Result<Reply, ReplyError> {
 /// sent (an older one is refused later as stale, by the session itself), and its ORGANIZER,
 /// when given, is this session's organizer. A pure function: the caller reads the session.
 pub fn check_reply(reply: &Reply, session: &Session, slot: &Slot) -> Result<(), ReplyError> {
-    if reply.sequence > slot.sequence {
-        return Err(ReplyError::FutureSequence { answered: reply.sequence, current: slot.sequence });
+    check_reply_at(reply, session, slot.sequence)
+}
+
+/// [`check_reply`] for the event at SEQUENCE `current`: a slot's, or the session's for a
+/// participant's answer.
+pub fn check_reply_at(reply: &Reply, session: &Session, current: u32) -> Result<(), ReplyError> {
+    if reply.sequence > current {
+        return Err(ReplyError::FutureSequence { answered: reply.sequence, current });
     }
     if let Some(organizer) = &reply.organizer {
         let ours = session.organizer.email.as_ref().is_some_and(|e| e.as_str().eq_ignore_ascii_case(organizer));

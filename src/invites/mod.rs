@@ -1,6 +1,6 @@
-//! Speaker invites, end to end: which messages a person should get and where each stands
-//! (the outbox, `domain::outbox`), rendered as iTIP objects (`ics::itip`) and iMIP e-mails
-//! (`mail`). Used by the InviteService and by `agenda invite` on the command line ([`list`],
+//! Speaker and participant invites, end to end: which messages a person should get and where
+//! each stands (the outbox, `domain::outbox`), rendered as iTIP objects (`ics::itip`) and iMIP
+//! e-mails (`mail`). Used by the InviteService and by `agenda invite` on the command line ([`list`],
 //! [`due`], [`mark`], [`stats`]: over every coming session), and by the built-in sender, which
 //! looks only at the sessions a write touched: [`examine`] one session, [`coming`] for its
 //! rare full look, [`sessions_naming`] a changed person, [`due_of`] the examined ones.
@@ -13,7 +13,7 @@ use crate::domain::{
     PersonId, Role, Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, TimeZoneName, Timestamp,
 };
 use crate::error::{Error, Kind, Reason};
-use crate::ics::feed::{CalendarSettings, People, local_span, person_line, slot_uid, zone_label};
+use crate::ics::feed::{CalendarSettings, People, local_span, person_line, session_uid_of, slot_uid, zone_label};
 use crate::ics::itip;
 use crate::ics::vtimezone::is_utc;
 use imip::Mail;
@@ -72,12 +72,19 @@ impl StateFilter {
 }
 
 /// Where a listing of the outbox stopped: entries are in (session start, session id, slot,
-/// person) order.
+/// person) order, a session's participant invites (no slot) first.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EntryCursor {
     pub session: SessionCursor,
-    pub slot: SlotId,
+    pub slot: Option<SlotId>,
     pub person: PersonId,
+}
+
+/// Where a page of one person's messages ([`create_page`]) stopped: after the message about
+/// this slot (`None`: their participant invite, which comes first).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MessageCursor {
+    pub slot: Option<SlotId>,
 }
 
 /// A listing of the outbox.
@@ -214,7 +221,8 @@ pub async fn examine(agenda: &Agenda, id: &SessionId, now: Timestamp) -> Result<
 
 /// The sessions whose outbox a change of `person` may change (their address decides whether
 /// their messages are blocked): every session with a slot, current or recently removed, they
-/// speak in or moderate, ended ones included (a cheap index scan; [`examine`] drops them).
+/// speak in or moderate, ended ones included (a cheap index scan; [`examine`] drops them),
+/// and every coming session that invites them as a participant.
 pub async fn sessions_naming(agenda: &Agenda, person: &PersonId) -> Result<Vec<SessionId>, Error> {
     let slots = match agenda.all_person_slots(person, true).await {
         Ok(slots) => slots,
@@ -228,6 +236,12 @@ pub async fn sessions_naming(agenda: &Agenda, person: &PersonId) -> Result<Vec<S
             out.push(p.session_id);
         }
     }
+    let filter = SessionFilter { person: Some(person.clone()), ..coming_filter(Timestamp::now()) };
+    for s in agenda.all_sessions(filter).await? {
+        if s.invite_participants && !out.contains(&s.id) {
+            out.push(s.id);
+        }
+    }
     Ok(out)
 }
 
@@ -236,8 +250,8 @@ pub fn due_of(settings: &CalendarSettings, examined: &[&Examined], limit: usize)
     let now = Timestamp::now();
     let mut pending: Vec<(&SessionOutbox, &OutboxEntry)> =
         examined.iter().flat_map(|x| x.pending().map(move |e| (&x.0, e))).collect();
-    fn key(e: &OutboxEntry) -> (Timestamp, &SessionId, &SlotId, &PersonId) {
-        (e.due_since, &e.message.session, &e.message.slot, &e.message.person)
+    fn key(e: &OutboxEntry) -> (Timestamp, &SessionId, Option<&SlotId>, &PersonId) {
+        (e.due_since, &e.message.session, e.message.slot.as_ref(), &e.message.person)
     }
     pending.sort_by(|(_, a), (_, b)| key(a).cmp(&key(b)));
     pending.into_iter().take(limit).map(|(o, e)| render(settings, o, e, now)).collect()
@@ -274,14 +288,26 @@ fn render(
     let Some((p, to)) = o.people.get(&m.person).and_then(|p| Some((p, p.email.clone()?))) else {
         return Err(blocked(BlockedBy::PersonHasNoEmail, m));
     };
-    let slot = find_slot(s, &m.slot);
-    let (event, ics) = itip::render(settings, s, &slot, p, &o.people, m.method, m.sequence, entry.role, now);
-    let subject = subject(s, &slot, m);
+    let (event, ics, subject, text) = match &m.slot {
+        Some(id) => {
+            let slot = find_slot(s, id);
+            let (event, ics) = itip::render(settings, s, &slot, p, &o.people, m.method, m.sequence, entry.role, now);
+            (event, ics, subject(s, &slot, m), text(s, &slot, p, &o.people, m.method, entry.role))
+        }
+        None => {
+            let (event, ics) =
+                itip::render_participant(settings, s, p, &o.people, m.method, m.sequence, entry.role, now);
+            (event, ics, session_subject(s, m), session_text(s, p, m.method))
+        }
+    };
+    // A participant's invite has `_session` in the slot's place: `_` is in no slot id, so it
+    // can never be the Message-ID of a slot's message.
+    let about = m.slot.as_ref().map_or_else(|| "_session".to_owned(), |s| s.to_string());
     let message_id = format!(
         "{}.{}.{}.{}.{}@{}",
         m.method.as_str().to_lowercase(),
         m.sequence,
-        m.slot,
+        about,
         m.session,
         m.person,
         settings.uid_domain
@@ -294,7 +320,7 @@ fn render(
         subject: subject.clone(),
         date: now,
         message_id: message_id.clone(),
-        text: text(s, &slot, p, &o.people, m.method, entry.role),
+        text,
         ics: ics.clone(),
         method: m.method.as_str(),
     });
@@ -311,7 +337,7 @@ fn render(
 }
 
 /// The messages `person` should have about their slots in `session` (only `slot` if given),
-/// sent or not: every one, for previews and the command line.
+/// and as an invited participant, sent or not: every one, for previews and the command line.
 pub async fn create(
     agenda: &Agenda,
     settings: &CalendarSettings,
@@ -322,17 +348,17 @@ pub async fn create(
     Ok(create_page(agenda, settings, session, person, slot, None, usize::MAX).await?.0)
 }
 
-/// One page of [`create`]'s messages, in slot order: at most `limit`, after slot `after`;
-/// with the slot to continue after when there are more.
+/// One page of [`create`]'s messages, the participant invite then slot order: at most
+/// `limit`, after `after`; with where to continue when there are more.
 pub async fn create_page(
     agenda: &Agenda,
     settings: &CalendarSettings,
     session: &SessionId,
     person: &PersonId,
     slot: Option<&SlotId>,
-    after: Option<&SlotId>,
+    after: Option<&MessageCursor>,
     limit: usize,
-) -> Result<(Vec<RenderedInvite>, Option<SlotId>), Error> {
+) -> Result<(Vec<RenderedInvite>, Option<MessageCursor>), Error> {
     let s = agenda.get_session(session).await?;
     let p = agenda.get_person(person).await?;
     let now = Timestamp::now();
@@ -341,13 +367,14 @@ pub async fn create_page(
     let mine: Vec<&OutboxEntry> = o
         .entries
         .iter()
-        .filter(|e| &e.message.person == person && slot.is_none_or(|id| &e.message.slot == id))
+        .filter(|e| &e.message.person == person && slot.is_none_or(|id| e.message.slot.as_ref() == Some(id)))
         .collect();
     if mine.is_empty() {
         return Err(Error::refused(
             Reason::NotOnAgenda,
             format!(
-                "person \"{person}\" speaks in or moderates no slot of session \"{session}\" (nor was invited to one)"
+                "person \"{person}\" speaks in or moderates no slot of session \"{session}\", nor is an invited \
+                 participant (nor was invited to either)"
             ),
             [("person_id", person.to_string()), ("session_id", session.to_string())],
         ));
@@ -355,10 +382,11 @@ pub async fn create_page(
     if p.email.is_none() {
         return Err(blocked(BlockedBy::PersonHasNoEmail, &mine[0].message));
     }
-    let mut page: Vec<&OutboxEntry> = mine.into_iter().filter(|e| after.is_none_or(|a| &e.message.slot > a)).collect();
+    let mut page: Vec<&OutboxEntry> =
+        mine.into_iter().filter(|e| after.is_none_or(|a| e.message.slot > a.slot)).collect();
     let more = page.len() > limit;
     page.truncate(limit);
-    let next = more.then(|| page.last().map(|e| e.message.slot.clone())).flatten();
+    let next = more.then(|| page.last().map(|e| MessageCursor { slot: e.message.slot.clone() })).flatten();
     let out = page.into_iter().map(|e| render(settings, &o, e, now)).collect::<Result<_, _>>()?;
     Ok((out, next))
 }
@@ -379,7 +407,7 @@ pub async fn list(
             if out.len() > q.limit {
                 break;
             }
-            if resume.is_some_and(|a| (&e.message.slot, &e.message.person) <= (&a.slot, &a.person))
+            if resume.is_some_and(|a| (e.message.slot.as_ref(), &e.message.person) <= (a.slot.as_ref(), &a.person))
                 || !(q.states.is_empty() || q.states.iter().any(|f| f.matches(&e.state)))
             {
                 continue;
@@ -493,23 +521,23 @@ fn find_slot(s: &Session, id: &SlotId) -> Slot {
     })
 }
 
-/// When a slot is, in the session's zone: `Thursday 17 November 2022, 15:15–15:25 CET
-/// (UTC+01:00), Europe/Zurich`.
-fn when(s: &Session, slot: &Slot) -> String {
-    when_in(&s.time_zone, slot)
+/// When a slot (or the session: `(s.start, s.end)`) is, in the session's zone: `Thursday 17
+/// November 2022, 15:15–15:25 CET (UTC+01:00), Europe/Zurich`.
+fn when(s: &Session, (from, to): (Timestamp, Timestamp)) -> String {
+    when_in(&s.time_zone, (from, to))
 }
 
-/// When a slot is, in `zone`, unambiguous (see `feed::local_span`): the zone's name follows
+/// When a span is, in `zone`, unambiguous (see `feed::local_span`): the zone's name follows
 /// unless it is UTC, and the end has its own date when it falls on another day.
-fn when_in(zone: &TimeZoneName, slot: &Slot) -> String {
+fn when_in(zone: &TimeZoneName, (from, to): (Timestamp, Timestamp)) -> String {
     let tz = zone.tz();
-    let start = slot.start.to_zoned_datetime(tz.clone());
-    let end = slot.end.to_zoned_datetime(tz.clone());
+    let start = from.to_zoned_datetime(tz.clone());
+    let end = to.to_zoned_datetime(tz.clone());
     let day = start.strftime("%A %-d %B %Y");
     let span = if start.date() == end.date() {
-        format!("{day}, {}", local_span(slot.start, slot.end, &tz))
+        format!("{day}, {}", local_span(from, to, &tz))
     } else {
-        let (from, to) = (zone_label(slot.start, &tz), zone_label(slot.end, &tz));
+        let (from, to) = (zone_label(from, &tz), zone_label(to, &tz));
         format!(
             "{day}, {} {from} – {}, {} {to}",
             start.strftime("%H:%M"),
@@ -526,7 +554,49 @@ fn subject(s: &Session, slot: &Slot, m: &InviteMessage) -> String {
         (InviteMethod::Request, 0) => "Invitation",
         (InviteMethod::Request, _) => "Updated invitation",
     };
-    format!("{prefix}: {} — {}, {}", slot.title, s.title, when(s, slot))
+    format!("{prefix}: {} — {}, {}", slot.title, s.title, when(s, (slot.start, slot.end)))
+}
+
+/// The subject of a participant's message: the session, when.
+fn session_subject(s: &Session, m: &InviteMessage) -> String {
+    let prefix = match (m.method, m.sequence) {
+        (InviteMethod::Cancel, _) => "Cancelled",
+        (InviteMethod::Request, 0) => "Invitation",
+        (InviteMethod::Request, _) => "Updated invitation",
+    };
+    format!("{prefix}: {}, {}", s.title, when(s, (s.start, s.end)))
+}
+
+/// The text part of a participant's message.
+fn session_text(s: &Session, person: &Person, method: InviteMethod) -> String {
+    let span = (s.start, s.end);
+    let mut t = format!("Dear {},\n\n", person.display_name());
+    match method {
+        InviteMethod::Request => t.push_str(&format!(
+            "You are invited to take part in \"{}\", organized by {}.\n\n",
+            s.title, s.organizer.name
+        )),
+        InviteMethod::Cancel => t.push_str(&format!(
+            "\"{}\" is cancelled for you: the session was cancelled, or you are no longer on its list of participants.\n\n",
+            s.title
+        )),
+    }
+    t.push_str(&format!("When: {}\n", when(s, span)));
+    if let Some(zone) = person.time_zone.as_ref().filter(|z| **z != s.time_zone) {
+        t.push_str(&format!("Your time: {}\n", when_in(zone, span)));
+    }
+    if !s.location.is_empty() {
+        t.push_str(&format!("Where: {}\n", s.location));
+    }
+    if let Some(u) = &s.join_url {
+        t.push_str(&format!("Join: {u}\n"));
+    }
+    if method == InviteMethod::Request {
+        t.push_str(
+            "\nPlease answer with your calendar (accept, tentative or decline): your answer updates the list of participants.\n",
+        );
+    }
+    t
 }
 
 fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: InviteMethod, role: Role) -> String {
@@ -546,9 +616,9 @@ fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: Invi
             slot.title, s.title
         )),
     }
-    t.push_str(&format!("When: {}\n", when(s, slot)));
+    t.push_str(&format!("When: {}\n", when(s, (slot.start, slot.end))));
     if let Some(zone) = person.time_zone.as_ref().filter(|z| **z != s.time_zone) {
-        t.push_str(&format!("Your time: {}\n", when_in(zone, slot)));
+        t.push_str(&format!("Your time: {}\n", when_in(zone, (slot.start, slot.end))));
     }
     if !s.location.is_empty() {
         t.push_str(&format!("Where: {}\n", s.location));
@@ -570,27 +640,36 @@ fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: Invi
     t
 }
 
-/// The UID of the slot a message is about.
+/// The UID of the event a message is about: its slot's, or the session's.
 pub fn uid(settings: &CalendarSettings, m: &InviteMessage) -> String {
-    slot_uid(settings, m.session.as_str(), m.slot.as_str())
+    match &m.slot {
+        Some(slot) => slot_uid(settings, m.session.as_str(), slot.as_str()),
+        None => session_uid_of(settings, m.session.as_str()),
+    }
 }
 
-/// A speaker's REPLY as applied: whose answer, to which slot, and the session after it.
+/// A REPLY as applied: whose answer, to which slot (`None`: a participant's, to the whole
+/// session), and the session after it.
 #[derive(Debug, Clone)]
 pub struct AppliedReply {
     pub session: Session,
-    pub slot: SlotId,
+    pub slot: Option<SlotId>,
     pub person: PersonId,
     pub status: ParticipationStatus,
 }
 
 /// Parses an iTIP REPLY (`ics`, as received) and applies it: the one path of the ApplyReply
 /// RPC and of the reply mailbox (`mailbox`), so both accept and refuse the same replies. An
-/// unreadable object is invalid field `ics`; a reply about no slot of ours is NOT_FOUND.
+/// unreadable object is invalid field `ics`; a reply about no slot or session of ours is
+/// NOT_FOUND. A slot's UID is a speaker's answer, the session's a participant's.
 pub async fn apply_reply_text(agenda: &Agenda, settings: &CalendarSettings, ics: &str) -> Result<AppliedReply, Error> {
     let reply = itip::parse_reply(ics.as_bytes()).map_err(|e| Error::invalid("ics", e.to_string()))?;
-    let (session, slot) = itip::parse_slot_uid(settings, &reply.uid)
+    if let Some((session, slot)) = itip::parse_slot_uid(settings, &reply.uid) {
+        let (s, person) = agenda.apply_reply(&session, &slot, &reply).await?;
+        return Ok(AppliedReply { session: s, slot: Some(slot), person, status: reply.status });
+    }
+    let session = itip::parse_session_uid(settings, &reply.uid)
         .ok_or_else(|| Error::not_found(Kind::Slot, format!("for UID {}", reply.uid)))?;
-    let (s, person) = agenda.apply_reply(&session, &slot, &reply).await?;
-    Ok(AppliedReply { session: s, slot, person, status: reply.status })
+    let (s, person) = agenda.apply_participant_reply(&session, &reply).await?;
+    Ok(AppliedReply { session: s, slot: None, person, status: reply.status })
 }

@@ -40,10 +40,12 @@ pub fn term(text: &str) -> Vec<u8> {
 }
 
 /// The key of the invite record an attempt updates: `session\0 slot\0 person`, so that a
-/// session's records are one prefix range ([`invites_of`]), in (slot, person) order.
+/// session's records are one prefix range ([`invites_of`]), in (slot, person) order. A
+/// participant's invite to the whole session has an empty slot part (no slot id is empty).
 pub fn invite(attempt: &Attempt) -> Vec<u8> {
     let m = &attempt.message;
-    key(&[&term(m.session.as_str()), &term(m.slot.as_str()), m.person.as_str().as_bytes()])
+    let slot = m.slot.as_ref().map_or("", |s| s.as_str());
+    key(&[&term(m.session.as_str()), &term(slot), m.person.as_str().as_bytes()])
 }
 
 /// The prefix of the keys of every invite record of `session`.

@@ -220,7 +220,7 @@ fn sent(sequence: u32) -> Attempt {
     Attempt {
         message: InviteMessage {
             session: SessionId::parse("one").unwrap(),
-            slot: SlotId::parse("s1").unwrap(),
+            slot: Some(SlotId::parse("s1").unwrap()),
             person: PersonId::parse("ana").unwrap(),
             method: InviteMethod::Request,
             sequence,

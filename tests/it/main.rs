@@ -34,6 +34,7 @@ mod mailbox;
 mod migrate_command;
 mod offline_commands;
 mod pages;
+mod participants;
 mod people;
 mod production;
 mod properties;

@@ -74,7 +74,7 @@ async fn the_demo_page_shows_what_the_seed_page_shows() {
     assert!(section(&html, "Moderator</dt>", "</dd>").contains("/people/patrick-low"));
 
     // Participants: 28 people in the seed's five groups, each listed once, speakers included.
-    let participants = section(&html, "<h2>Participants (28)</h2>", "<h2>");
+    let participants = section(&html, "<h2>Confirmed participants (28)</h2>", "<h2>");
     let mut everyone = Vec::new();
     for (i, (group, count)) in SEED_GROUPS.iter().enumerate() {
         let heading = format!("<h3>{group} ({count})</h3>");

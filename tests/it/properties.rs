@@ -84,6 +84,7 @@ fn session(
         visibility: Visibility::Public,
         slots: (0..slots).map(slot).collect(),
         participants: Vec::new(),
+        invite_participants: false,
         removed_slots: Vec::new(),
         meta: RecordMeta::default(),
         sequence: 0,

@@ -114,7 +114,7 @@ async fn tabs_in_values_and_folds_are_applied() {
 #[tokio::test]
 async fn a_sequence_the_organizer_never_sent_is_refused() {
     let why = refused(reply(GOOGLE, "ACCEPTED").replace("SEQUENCE:0", "SEQUENCE:7")).await;
-    assert_eq!(why, "has SEQUENCE 7, newer than the 0 the organizer sent for this slot");
+    assert_eq!(why, "has SEQUENCE 7, newer than the 0 the organizer sent for this event");
 }
 
 #[tokio::test]

@@ -234,6 +234,11 @@ pub(super) const SESSION_FIELDS: &[Field<pb::Session, SessionPatch>] = &[
     },
     Field { name: "slots", is_set: |s| !s.slots.is_empty(), apply: slots },
     Field { name: "participants", is_set: |s| !s.participants.is_empty(), apply: participants },
+    Field {
+        name: "invite_participants",
+        is_set: |s| s.invite_participants,
+        apply: |_, _, s, p| p.invite_participants = Some(s.invite_participants),
+    },
 ];
 
 fn organizer(v: &mut Violations, f: &str, s: &pb::Session, p: &mut SessionPatch) {
@@ -309,6 +314,7 @@ pub fn new_session(
         visibility: Visibility::Public,
         slots: Vec::new(),
         participants: Vec::new(),
+        invite_participants: false,
         removed_slots: Vec::new(),
         meta: RecordMeta::default(),
         sequence: 0,
@@ -436,5 +442,6 @@ pub fn session_view_out(s: &Session, links: &FeedLinks, view: View) -> pb::Sessi
         etag: s.meta.etag(),
         sequence: s.sequence,
         feed_urls: (s.visibility == Visibility::Public).then(|| feed_urls(links.session(s.id.as_str()))),
+        invite_participants: s.invite_participants,
     }
 }

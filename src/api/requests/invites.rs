@@ -1,14 +1,15 @@
 //! InviteService requests as commands: rendering invites, listing and marking the outbox.
 
 use super::{FromRequest, Page, PageSizes, page_size};
-use crate::api::convert::{Report, Reported, each, optional_id, person_id, session_id, slot_id};
+use crate::api::convert::{Report, Reported, each, optional_id, person_id, session_id};
 use crate::api::page_token::PageCursor;
 use crate::domain::{InviteMessage, InviteMethod, PersonId, SessionId, SlotId, Violations, check_text};
-use crate::invites::{EntryCursor, StateFilter};
+use crate::invites::{EntryCursor, MessageCursor, StateFilter};
 use crate::pb;
 
-/// A CreateInvite page resumes after the last slot whose invite it rendered.
-impl PageCursor for SlotId {}
+/// A CreateInvite page resumes after the last message it rendered (its slot, or none for the
+/// participant invite).
+impl PageCursor for MessageCursor {}
 
 /// A ListInvites page resumes after the (session start, session, slot, person) of the last
 /// outbox entry it showed.
@@ -30,7 +31,7 @@ pub struct CreateInvite {
     pub person: PersonId,
     /// One slot; `None` for each slot that names the person.
     pub slot: Option<SlotId>,
-    pub page: Page<SlotId>,
+    pub page: Page<MessageCursor>,
 }
 
 impl FromRequest<pb::CreateInviteRequest> for CreateInvite {
@@ -39,7 +40,9 @@ impl FromRequest<pb::CreateInviteRequest> for CreateInvite {
         let person = person_id(v, "person_id", &r.person_id);
         let slot = optional_id(v, "slot_id", &r.slot_id, SlotId::parse);
         let size = page_size(v, r.page_size, RENDERED_PAGE);
-        let query = format!("invites {:?} {:?} {:?}", r.session_id, r.person_id, r.slot_id);
+        // "participants": the cursor may name no slot (the participant invite) since issue 23;
+        // a token of the earlier layout has another fingerprint, so it is refused, not misread.
+        let query = format!("invites participants {:?} {:?} {:?}", r.session_id, r.person_id, r.slot_id);
         let page = Page::parse(v, size, &r.page_token, &query);
         Ok(CreateInvite { session: session?, person: person?, slot: slot?, page })
     }
@@ -72,7 +75,8 @@ impl FromRequest<pb::ListInvitesRequest> for ListInvites {
         let mut canonical: Vec<i32> = r.states.clone();
         canonical.sort_unstable();
         canonical.dedup();
-        let query = format!("outbox {:?} {canonical:?} {render}", r.session_id);
+        // "participants": as CreateInvite's, the cursor's slot is optional since issue 23.
+        let query = format!("outbox participants {:?} {canonical:?} {render}", r.session_id);
         let page = Page::parse(v, size, &r.page_token, &query);
         Ok(ListInvites { session: session?, states: states?, render, page })
     }
@@ -141,7 +145,8 @@ fn state(v: &mut Violations, field: &str, raw: i32) -> Result<StateFilter, Repor
 /// One message of the outbox, as a sender names it back.
 fn message(v: &mut Violations, field: &str, m: &pb::InviteMessage) -> Result<InviteMessage, Reported> {
     let session = session_id(v, &format!("{field}.session_id"), &m.session_id);
-    let slot = slot_id(v, &format!("{field}.slot_id"), &m.slot_id);
+    // Empty: a participant's invite to the whole session.
+    let slot = optional_id(v, &format!("{field}.slot_id"), &m.slot_id, SlotId::parse);
     let person = person_id(v, &format!("{field}.person_id"), &m.person_id);
     let method = match pb::InviteMethod::try_from(m.method) {
         Ok(pb::InviteMethod::Request) => Ok(InviteMethod::Request),
@@ -175,7 +180,7 @@ mod tests {
             method: pb::InviteMethod::Request as i32,
             sequence: 0,
         };
-        let bad = pb::InviteMessage { slot_id: String::new(), method: 99, ..good.clone() };
+        let bad = pb::InviteMessage { slot_id: "Not-An-Id".into(), method: 99, ..good.clone() };
         let r = pb::MarkInvitesSentRequest { invites: vec![bad.clone(), good.clone(), bad] };
         let refused = parse::<MarkInvitesSent, _>(&r).unwrap_err();
         let fields: Vec<&str> = refused.violations().iter().map(|x| x.field.as_str()).collect();

@@ -51,4 +51,24 @@ impl Session {
         }
         Ok(())
     }
+
+    /// Records a participant's answer to the session's invite that carried `sequence`: their
+    /// status on the participant list. Refused for an older version of the session (the
+    /// participant has, or will have, the newer invite to answer).
+    pub fn record_participant_reply(
+        &mut self,
+        person: &PersonId,
+        sequence: u32,
+        status: ParticipationStatus,
+    ) -> Result<(), Error> {
+        if sequence < self.sequence {
+            return Err(Error::StaleSessionReply {
+                session: self.id.clone(),
+                answered: sequence,
+                current: self.sequence,
+            });
+        }
+        self.participant_mut(person)?.status = status;
+        Ok(())
+    }
 }

@@ -119,6 +119,7 @@ pub struct SessionPatch {
     pub visibility: Option<Visibility>,
     pub slots: Option<Vec<Slot>>,
     pub participants: Option<Vec<Participant>>,
+    pub invite_participants: Option<bool>,
 }
 
 macro_rules! apply_fields {
@@ -149,7 +150,8 @@ impl SessionPatch {
             actual_attendance,
             visibility,
             slots,
-            participants
+            participants,
+            invite_participants
         );
     }
 }

@@ -170,6 +170,11 @@ pub struct Participant {
     pub role: Role,
     /// e.g. "WTO Missions"; groups are shown in the order they first appear.
     pub group: String,
+    /// In a session that invites its participants, their answer to the session's current
+    /// version: [`Session::carry_over`] sets it back to NEEDS-ACTION when the session's
+    /// sequence grows (they get an updated REQUEST and answer again), and
+    /// [`Session::record_participant_reply`] refuses an answer to an older version. Otherwise
+    /// what the organizer recorded.
     pub status: ParticipationStatus,
 }
 
@@ -197,6 +202,10 @@ pub struct Session {
     /// Always in time order (start, then end, then id) once stored.
     pub slots: Vec<Slot>,
     pub participants: Vec<Participant>,
+    /// Whether the participants are invited (an iTIP REQUEST each for the whole session) and
+    /// their statuses are their answers. Off by default: a session whose statuses the
+    /// organizer types (the demo, a past session) sends participants nothing.
+    pub invite_participants: bool,
     /// Slots removed recently; see [`RemovedSlot`]. Maintained by [`Session::carry_over`].
     pub removed_slots: Vec<RemovedSlot>,
     pub meta: RecordMeta,
@@ -452,6 +461,7 @@ mod tests {
                 slot("b", "2022-11-17T14:05:00Z", "2022-11-17T14:15:00Z"),
             ],
             participants: vec![],
+            invite_participants: false,
             removed_slots: vec![],
             meta: RecordMeta::default(),
             sequence: 0,

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{REMOVED_SLOT_RETENTION_SECONDS, RemovedSlot, Session, Slot, SlotAnswer, SlotStatus};
+use super::{ParticipationStatus, REMOVED_SLOT_RETENTION_SECONDS, RemovedSlot, Session, Slot, SlotAnswer, SlotStatus};
 use crate::domain::{PersonId, SlotId, Timestamp};
 
 impl Session {
@@ -21,6 +21,13 @@ impl Session {
         let status_changed = self.status != old.status;
         let times_changed = self.start != old.start || self.end != old.end || self.time_zone != old.time_zone;
         self.sequence = old.sequence + u32::from(place_changed || status_changed || times_changed);
+        // A moved session asks its invited participants again; turning invites on makes the
+        // statuses answers, none given yet.
+        if self.invite_participants && (self.sequence > old.sequence || !old.invite_participants) {
+            for p in &mut self.participants {
+                p.status = ParticipationStatus::NeedsAction;
+            }
+        }
         for slot in &mut self.slots {
             match old.slots.iter().find(|o| o.id == slot.id) {
                 Some(o) => {

@@ -12,8 +12,8 @@ use jiff::tz::TimeZone;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::domain::{
-    Format, Material, MaterialKind, Person, PersonId, PersonSlot, Role, Session, SessionStatus, Slot, SlotStatus,
-    Timestamp,
+    Format, Material, MaterialKind, ParticipationStatus, Person, PersonId, PersonSlot, Role, Session, SessionStatus,
+    Slot, SlotStatus, Timestamp,
 };
 use crate::links::FeedLinks;
 
@@ -283,8 +283,15 @@ pub fn session(s: &Session, people: &People, links: &FeedLinks) -> String {
     let tz = s.time_zone.tz();
     let feed = links.session(s.id.as_str());
     let google = format!("https://calendar.google.com/calendar/render?{}", query("cid", &feed.webcal));
+    // Confirmed participants only, as the seed lists them: those who accepted, and those who
+    // said they might (marked). Who has not answered or declined is the organizer's to know
+    // (gRPC), never a public page's.
+    let confirmed = s
+        .participants
+        .iter()
+        .filter(|p| matches!(p.status, ParticipationStatus::Accepted | ParticipationStatus::Tentative));
     let mut groups: Vec<(&str, Vec<&crate::domain::Participant>)> = Vec::new();
-    for p in &s.participants {
+    for p in confirmed {
         match groups.iter_mut().find(|(g, _)| *g == p.group) {
             Some((_, members)) => members.push(p),
             None => groups.push((&p.group, vec![p])),
@@ -336,7 +343,7 @@ pub fn session(s: &Session, people: &People, links: &FeedLinks) -> String {
                 ol { @for m in &s.materials { li { (material(m, people)) } } }
             }
             @if !groups.is_empty() {
-                h2 { "Participants (" (s.participants.len()) ")" }
+                h2 { "Confirmed participants (" (groups.iter().map(|(_, m)| m.len()).sum::<usize>()) ")" }
                 @for (group, members) in &groups {
                     h3 { @if group.is_empty() { "Other" } @else { (group) } " (" (members.len()) ")" }
                     ul.people {
@@ -344,6 +351,7 @@ pub fn session(s: &Session, people: &People, links: &FeedLinks) -> String {
                             li {
                                 (person(&p.person, people))
                                 @if p.role != Role::Participant { " – " (role_label(p.role)) }
+                                @if p.status == ParticipationStatus::Tentative { " " span.detail { "(tentative)" } }
                             }
                         }
                     }

@@ -369,7 +369,7 @@ impl Poller {
             Outcome::Applied(a) => {
                 move_message(s, uid, to.applied, to.can_move).await?;
                 tracing::info!(
-                    message_id = %about.message_id, session_id = %a.session.id, slot_id = %a.slot,
+                    message_id = %about.message_id, session_id = %a.session.id, slot_id = a.slot.as_ref().map_or("", |s| s.as_str()),
                     person_id = %a.person, status = ?a.status, "reply from the mailbox applied"
                 );
             }

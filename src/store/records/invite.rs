@@ -13,6 +13,7 @@ use crate::domain::{Delivery, Failure, InviteRecord, PersonId, SessionId, SlotId
 #[derive(Serialize, Deserialize)]
 struct SentInviteRecord {
     session: String,
+    /// Empty for a participant's invite to the whole session (no slot id is empty).
     slot: String,
     person: String,
     /// 0 none, 1 REQUEST, 2 CANCEL.
@@ -44,7 +45,7 @@ struct FailureRecord {
 pub fn encode_sent_invite(r: &InviteRecord) -> Vec<u8> {
     let rec = SentInviteRecord {
         session: r.session.as_str().to_owned(),
-        slot: r.slot.as_str().to_owned(),
+        slot: r.slot.as_ref().map_or_else(String::new, |s| s.as_str().to_owned()),
         person: r.person.as_str().to_owned(),
         method: r.sent.as_ref().map_or(0, |d| method_code(d.method)),
         sequence: r.sent.as_ref().map_or(0, |d| d.sequence),
@@ -96,7 +97,7 @@ pub fn decode_sent_invite(bytes: &[u8]) -> Result<InviteRecord, StoreError> {
         .transpose()?;
     Ok(InviteRecord {
         session: SessionId::try_from(r.session).map_err(corrupt)?,
-        slot: SlotId::try_from(r.slot).map_err(corrupt)?,
+        slot: if r.slot.is_empty() { None } else { Some(SlotId::try_from(r.slot).map_err(corrupt)?) },
         person: PersonId::try_from(r.person).map_err(corrupt)?,
         session_created: micros(r.session_created_micros)?,
         sent,

@@ -98,6 +98,13 @@ struct SessionTail {
     removed_slot_answers: Vec<Vec<AnswerRecord>>,
 }
 
+/// Encoded after a [`SessionTail`]: whether the session invites its participants. Absent in
+/// records written before participant invites: those read as not inviting.
+#[derive(Serialize, Deserialize)]
+struct InviteTail {
+    invite_participants: bool,
+}
+
 #[derive(Serialize, Deserialize)]
 struct AnswerRecord {
     person: String,
@@ -211,12 +218,19 @@ fn apply_tail(s: &mut Session, tail: SessionTail) -> Result<(), StoreError> {
 /// the etcd engine stores records as they are).
 #[cfg(any(test, feature = "etcd"))]
 pub fn encode_session(s: &Session) -> Vec<u8> {
-    with_tail(&session_record(s, s.meta.revision), &session_tail(s))
+    let mut out = with_tail(&session_record(s, s.meta.revision), &session_tail(s));
+    out.extend(encode(&invite_tail(s)));
+    out
+}
+
+fn invite_tail(s: &Session) -> InviteTail {
+    InviteTail { invite_participants: s.invite_participants }
 }
 
 /// A session for the `sessions` tree, its revision left to fill in.
 pub fn unrevisioned_session(s: &Session) -> Unrevisioned {
-    let tail = encode(&session_tail(s));
+    let mut tail = encode(&session_tail(s));
+    tail.extend(encode(&invite_tail(s)));
     let mut bytes = encode(&session_record(s, 0));
     bytes.extend_from_slice(&tail);
     // `sequence` is the one field after `meta.revision`; the tail follows the record.
@@ -273,7 +287,13 @@ fn session_record(s: &Session, revision: u64) -> SessionRecord {
 /// lost.
 pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
     let (r, rest): (SessionRecord, &[u8]) = postcard::take_from_bytes(bytes).map_err(corrupt)?;
-    let tail: Option<SessionTail> =
+    let (tail, rest): (Option<SessionTail>, &[u8]) = if rest.is_empty() {
+        (None, rest)
+    } else {
+        let (tail, rest) = postcard::take_from_bytes(rest).map_err(corrupt)?;
+        (Some(tail), rest)
+    };
+    let invites: Option<InviteTail> =
         if rest.is_empty() { None } else { Some(postcard::from_bytes(rest).map_err(corrupt)?) };
     let slots = r.slots.into_iter().map(slot_of).collect::<Result<_, StoreError>>()?;
     let removed_slots = r
@@ -317,6 +337,7 @@ pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
         visibility: visibility_of(r.visibility)?,
         slots,
         participants,
+        invite_participants: invites.is_some_and(|t| t.invite_participants),
         removed_slots,
         meta: meta_of(r.meta)?,
         sequence: r.sequence,
