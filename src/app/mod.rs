@@ -230,6 +230,11 @@ impl Agenda {
         self.store.stale_since()
     }
 
+    /// Why the store takes no more writes, once a flush failed ([`Store::writes_stopped`]).
+    pub fn writes_stopped(&self) -> Option<String> {
+        self.store.writes_stopped()
+    }
+
     /// Reads the store's revision, which is how an engine notices that it went stale or
     /// became current again without waiting for a client's read (the health check's probe).
     pub async fn probe_store(&self) -> Result<u64, Error> {
@@ -279,7 +284,14 @@ impl Agenda {
     /// once the gate is passed, whatever the engine does before its first poll.
     async fn write<'a, T>(&'a self, op: impl FnOnce(&'a dyn Store) -> StoreFuture<'a, T>) -> Result<T, StoreError> {
         let _shared = self.gate.read().await;
-        op(self.store.as_ref()).await
+        let result = op(self.store.as_ref()).await;
+        if let Err(StoreError::OutcomeUnknown(_)) = &result {
+            // The store stopped and hides the writes of unknown outcome: answers cached by the
+            // write counter (feeds, pages) may show one, so they are dropped before the caller
+            // hears of it.
+            self.shared.changes.fetch_add(1, Ordering::AcqRel);
+        }
+        result
     }
 
     /// Every person and session as of one revision: writes wait meanwhile.

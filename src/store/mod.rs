@@ -40,6 +40,11 @@
 //!   `changes_from`) may run on the caller's runtime thread when the engine answers them from
 //!   memory or the OS page cache in microseconds (sled does); everything else, and anything
 //!   that waits on a disk flush or the network, must not hold a runtime thread.
+//! - **A failed flush stops writes.** A write whose flush fails is
+//!   [`StoreError::OutcomeUnknown`]: it may or may not be on disk. From then on the engine
+//!   refuses writes ([`StoreError::WritesStopped`], [`Store::writes_stopped`] says why) and
+//!   no reader sees a write that was not acknowledged: a read that could show one is refused
+//!   with [`StoreError::OutcomeUnknown`]. After a restart the store is what its log says.
 //! - **Stale reads are said.** An engine that can answer reads from a copy that may lag (etcd
 //!   without its quorum) says so through [`Store::stale_since`] while it does, so the server can
 //!   mark its answers; writes are then refused with [`StoreError::Unavailable`], not queued.
@@ -64,10 +69,15 @@
 //! - Compare-and-write, revision order, referential rules: checked and applied under one short
 //!   lock (the sequencer) against in-memory revisions and reference counts.
 //! - Queries: in-memory indexes (built at open from the records), records read from sled.
+//! - A failed flush: the flusher flushes no more; the writes after the last good flush (read
+//!   from the log under the sequencer) are hidden from point reads, queries wait for a
+//!   restart while any is unknown, and nothing is flushed again, not even at a clean stop.
 //!
 //! # How the etcd engine keeps it (one line each; `etcd/`, feature `etcd`)
 //!
-//! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced).
+//! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced). A
+//!   member whose fsync fails exits (etcd's own rule), so a failed flush is a lost member,
+//!   not a stopped store: `writes_stopped` stays `None`.
 //! - Atomic, compare-and-write: one `Txn` per write, `If mod_revision(key) == expected` (or
 //!   `create_revision == 0` for `Absent`) over the record, with its reference keys.
 //! - Revision order and etag: etcd revisions; a key's `mod_revision` is the record's etag,
@@ -176,6 +186,15 @@ pub enum StoreError {
     /// over (or nobody holds it now). Nothing was written.
     #[error("this replica no longer holds the {role} role (it passed on after its term began); the write was refused")]
     Deposed { role: String },
+    /// The flush that would have made this write durable failed: it may or may not have been
+    /// applied, and the log decides at the next open. Also what a read of a record such a
+    /// write touched answers while the store is stopped (see [`Store::writes_stopped`]).
+    #[error("the outcome of a write is unknown: the flush that would have made it durable failed ({0})")]
+    OutcomeUnknown(String),
+    /// The store takes no more writes since a flush failed ([`Store::writes_stopped`]):
+    /// nothing was changed.
+    #[error("the store takes no writes since a flush failed ({0}); nothing was changed")]
+    WritesStopped(String),
 }
 
 /// Who holds a role among the processes sharing a store, as this process last saw it
@@ -344,6 +363,15 @@ pub trait Store: Send + Sync + 'static {
     /// committed writes (etcd without its quorum: a member's local copy); `None` while reads
     /// are current. The default: an engine whose reads are always current (sled).
     fn stale_since(&self) -> Option<std::time::SystemTime> {
+        None
+    }
+
+    /// Why the store takes no more writes, once a flush has failed (sled): after a failed
+    /// fsync the kernel may have dropped what it was asked to write, and a later flush that
+    /// succeeds proves nothing about it (PostgreSQL's lesson), so the engine stops writing
+    /// until a restart recovers from what the log on disk says. Reads go on, of what is known
+    /// durable only. `None` while writes are taken (the default: an engine that never stops).
+    fn writes_stopped(&self) -> Option<String> {
         None
     }
 }

@@ -18,6 +18,7 @@ mod etcd_cluster;
 #[cfg(feature = "etcd")]
 mod failover;
 mod feeds;
+mod flush_failure;
 mod format_upgrade;
 mod h2util;
 mod helpers;

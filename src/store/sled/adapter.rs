@@ -128,6 +128,10 @@ impl Store for Arc<SledStore> {
         true
     }
 
+    fn writes_stopped(&self) -> Option<String> {
+        SledStore::writes_stopped(self)
+    }
+
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         blocking(self, SledStore::stats).await
     }

@@ -39,6 +39,7 @@
 //! checkpoint, figures). `write` (the sequencer and every write), `query` (reads and the
 //! index-driven queries), `changes` (the change log: reading, pruning), `recovery` (finishing
 //! the writes a crash cut short), `migrate_v1` (format 1 to 2), `verify` (`agenda check`) and
+//! `stopped` (after a failed flush: writes refused, writes of unknown outcome hidden) and
 //! `adapter` (the async `Store` on the blocking pool).
 
 mod adapter;
@@ -46,11 +47,12 @@ mod changes;
 mod migrate_v1;
 mod query;
 mod recovery;
+mod stopped;
 mod verify;
 mod write;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use sled::Tree;
@@ -102,6 +104,13 @@ pub struct SledStore {
     begun: AtomicU64,
     /// Writes of sessions and people since open, for the crash hook.
     writes: AtomicU64,
+    /// The watermark the last successful flush stored: every write up to it is durable.
+    /// Shared with the flusher, which raises it.
+    flushed: Arc<AtomicU64>,
+    /// Set once a flush failed (`stopped`): what is hidden and why. Read only while `halted`.
+    stopped: RwLock<Option<stopped::Stopped>>,
+    /// Whether `stopped` is set: one atomic load on each read and write until then.
+    halted: AtomicBool,
     /// Where it lives, for [`SledStore::checkpoint`].
     path: std::path::PathBuf,
     /// Declared last so it is dropped first: its final flush runs while the trees are open.
@@ -190,11 +199,18 @@ impl SledStore {
             "indexes built from the records"
         );
         let revision = Arc::new(AtomicU64::new(watermark.max(last_logged)));
+        let flushed = Arc::new(AtomicU64::new(revision.load(Ordering::Acquire)));
         let (flusher_db, flusher_meta, applied) = (db.clone(), meta.clone(), Arc::clone(&revision));
+        let good = Arc::clone(&flushed);
         let commit = GroupCommit::start(Box::new(move || {
-            let watermark = applied.load(Ordering::Acquire).to_be_bytes();
-            flusher_meta.insert(K_REVISION, &watermark).map_err(|e| e.to_string())?;
-            flusher_db.flush().map(drop).map_err(|e| e.to_string())
+            if let Some(injected) = crash::injected_flush_failure() {
+                return Err(injected);
+            }
+            let watermark = applied.load(Ordering::Acquire);
+            flusher_meta.insert(K_REVISION, &watermark.to_be_bytes()).map_err(|e| e.to_string())?;
+            flusher_db.flush().map_err(|e| e.to_string())?;
+            good.fetch_max(watermark, Ordering::AcqRel);
+            Ok(())
         }));
         Ok(Self {
             feed_tokens: db.open_tree("feed_tokens")?,
@@ -208,6 +224,9 @@ impl SledStore {
             begun: AtomicU64::new(revision.load(Ordering::Acquire)),
             revision,
             writes: AtomicU64::new(0),
+            flushed,
+            stopped: RwLock::new(None),
+            halted: AtomicBool::new(false),
             path: path.to_owned(),
             commit,
         })
@@ -251,8 +270,10 @@ impl SledStore {
     }
 
     /// Flushes everything with the recovery watermark, so the next open replays nothing (used
-    /// at shutdown; writes are already durable when acknowledged).
+    /// at shutdown; writes are already durable when acknowledged). Refused once a flush has
+    /// failed (`stopped`): no flush after a failed one, the next open recovers from the log.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.refuse_if_stopped()?;
         self.meta.insert(K_REVISION, &self.revision.load(Ordering::Acquire).to_be_bytes())?;
         self.db.flush()?;
         Ok(())
@@ -280,6 +301,9 @@ impl SledStore {
 
     /// The applied revision when no write is in flight; see [`super::Store::settled_revision`].
     pub(super) fn settled(&self) -> Option<u64> {
+        if self.halted.load(Ordering::Acquire) {
+            return None; // Cached answers may show hidden writes: none is served or filed.
+        }
         let begun = self.begun.load(Ordering::SeqCst);
         (self.revision.load(Ordering::SeqCst) == begun).then_some(begun)
     }

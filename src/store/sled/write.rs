@@ -9,6 +9,7 @@ use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::SledStore;
+use super::stopped::Tree as Hidden;
 use crate::domain::{Attempt, ChangeKind, FeedToken, InviteRecord, Person, PersonId, Session, SessionId};
 use crate::store::crash::{self, Step};
 use crate::store::memindex::{Doc, Indexes};
@@ -48,6 +49,7 @@ impl SledStore {
                 Expect::Revision(_) => self.current_session(id)?,
             };
             let mut ix = self.write_ix();
+            self.refuse_if_stopped()?;
             let current = ix.session_revision(id);
             expect.check(current)?;
             if current != old.as_ref().map(|o| o.1) {
@@ -69,6 +71,7 @@ impl SledStore {
         loop {
             let old = self.current_session(id)?;
             let mut ix = self.write_ix();
+            self.refuse_if_stopped()?;
             let current = ix.session_revision(id);
             if current != old.as_ref().map(|o| o.1) {
                 continue;
@@ -85,6 +88,7 @@ impl SledStore {
         let id = p.id.as_str();
         let enc = unrevisioned_person(p);
         let mut ix = self.write_ix();
+        self.refuse_if_stopped()?;
         expect.check(ix.person_revision(id))?;
         let (rev, n) = self.sequence(id, Write::PutPerson(&enc))?;
         ix.put_person(id, rev, &p.name);
@@ -94,6 +98,7 @@ impl SledStore {
     pub(super) fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
         let id = id.as_str();
         let mut ix = self.write_ix();
+        self.refuse_if_stopped()?;
         let current = ix.person_revision(id).ok_or(StoreError::NotFound)?;
         check_delete(expect, current)?;
         let refs = ix.refs(id);
@@ -108,7 +113,7 @@ impl SledStore {
     pub(super) fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
         let key = token.token.as_bytes();
         let value = encode_feed_token(token);
-        self.write_one(&self.feed_tokens, |tx| {
+        self.write_one(&self.feed_tokens, [(Hidden::FeedToken, key.to_vec())], |tx| {
             if tx.get(key)?.is_some() {
                 return Err(ConflictableTransactionError::Abort(StoreError::Exists));
             }
@@ -118,7 +123,8 @@ impl SledStore {
     }
 
     pub(super) fn delete_feed_token(&self, token: &str) -> Result<(), StoreError> {
-        self.write_one(&self.feed_tokens, |tx| match tx.remove(token.as_bytes())? {
+        let hidden = [(Hidden::FeedToken, token.as_bytes().to_vec())];
+        self.write_one(&self.feed_tokens, hidden, |tx| match tx.remove(token.as_bytes())? {
             Some(_) => Ok(()),
             None => Err(ConflictableTransactionError::Abort(StoreError::NotFound)),
         })
@@ -127,7 +133,8 @@ impl SledStore {
     pub(super) fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError> {
         let keyed: Vec<(Vec<u8>, &Attempt)> = attempts.iter().map(|a| (keys::invite(a), a)).collect();
         // Its own small transaction: one tree, no index to keep in step.
-        self.write_one(&self.invites_sent, |tx| {
+        let hidden: Vec<_> = keyed.iter().map(|(k, _)| (Hidden::Invite, k.clone())).collect();
+        self.write_one(&self.invites_sent, hidden, |tx| {
             for (k, a) in &keyed {
                 let stored = tx.get(k)?.map(|b| decode_sent_invite(&b)).transpose();
                 let stored = stored.map_err(ConflictableTransactionError::Abort)?;
@@ -187,7 +194,8 @@ impl SledStore {
         self.revision.store(rev, Ordering::Release);
         drop(ix);
         self.crash_point(Step::BeforeFlushWait, n);
-        self.commit.wait_durable().map_err(StoreError::Backend)?;
+        // A failed flush stops the store; the log names this write among those it hides.
+        self.commit.wait_durable().map_err(|e| self.stop(e, []))?;
         self.crash_point(Step::AfterFlush, n);
         Ok(rev)
     }
@@ -199,17 +207,20 @@ impl SledStore {
     }
 
     /// Runs `f` as one serializable transaction over `tree` (feed tokens, invites: small
-    /// writes off the hot path), then waits until it is durable.
+    /// writes off the hot path), then waits until it is durable. When that flush fails, the
+    /// keys in `hidden` (what `f` may write) are hidden before the error is returned.
     fn write_one<T>(
         &self,
         tree: &Tree,
+        hidden: impl IntoIterator<Item = (Hidden, Vec<u8>)>,
         f: impl Fn(&sled::transaction::TransactionalTree) -> Result<T, ConflictableTransactionError<StoreError>>,
     ) -> Result<T, StoreError> {
+        self.refuse_if_stopped()?;
         let out = tree.transaction(f).map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::from(e),
         })?;
-        self.commit.wait_durable().map_err(StoreError::Backend)?;
+        self.commit.wait_durable().map_err(|e| self.stop(e, hidden))?;
         Ok(out)
     }
 }
