@@ -786,7 +786,14 @@ async fn write_loads(channels: &Arc<Vec<Channel>>, load: &WriteLoad) -> WriteFig
             session.id = String::new();
             let session_id = format!("w{run}-{task}-{n}");
             async move {
-                client.create_session(pb::CreateSessionRequest { session_id, session: Some(session) }).await.map(drop)
+                client
+                    .create_session(pb::CreateSessionRequest {
+                        session_id,
+                        session: Some(session),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(drop)
             }
         })
         .await

@@ -181,7 +181,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     }
     let tls = tls_config(config)?;
     let (agenda, store, data) = open_configured(config).await?;
-    let agenda = agenda.with_change_log(config.change_log_revisions).with_leadership(config.leader_settings());
+    let agenda = agenda
+        .with_change_log(config.change_log_revisions)
+        .with_request_window(Duration::from_secs(config.request_id_hours.max(1).saturating_mul(3600)))
+        .with_leadership(config.leader_settings());
     if config.demo {
         // Only where absent: a restart must never undo the edits made to the demo since.
         let summary = crate::app::import::import(&agenda, crate::DEMO_DATA, crate::app::ImportMode::SkipExisting)

@@ -114,8 +114,9 @@ fn session_reply(s: &crate::domain::Session, links: &FeedLinks) -> Option<pb::Se
 #[tonic::async_trait]
 impl SessionService for SessionApi {
     async fn create_session(&self, req: Request<pb::CreateSessionRequest>) -> Reply<pb::CreateSessionResponse> {
-        let CreateSession { session } = CreateSession::parse(req.get_ref(), self.agenda.limits())?;
-        let s = self.agenda.create_session(session).await.map_err(|e| remap(e, under("session")))?;
+        let CreateSession { session, request } = CreateSession::parse(req.get_ref(), self.agenda.limits())?;
+        let s =
+            self.agenda.create_session_once(session, request.as_ref()).await.map_err(|e| remap(e, under("session")))?;
         Ok(Response::new(pb::CreateSessionResponse { session: session_reply(&s, &self.links) }))
     }
 
@@ -147,14 +148,16 @@ impl SessionService for SessionApi {
     }
 
     async fn add_slot(&self, req: Request<pb::AddSlotRequest>) -> Reply<pb::AddSlotResponse> {
-        let AddSlot { target, slot } = AddSlot::parse(req.get_ref(), self.agenda.limits())?;
-        let slot_id = slot.id.clone();
-        let s = self
+        let AddSlot { target, slot, request } = AddSlot::parse(req.get_ref(), self.agenda.limits())?;
+        // A retry answered with the first result names the slot that one added.
+        let once = request.as_ref().map(|k| (k, slot.id.as_str().to_owned()));
+        let (s, added) = self
             .agenda
-            .update_session(&target.id, target.etag(), |s| s.add_slot(slot.clone()))
+            .update_session_once(&target.id, target.etag(), once, |s| s.add_slot(slot.clone()))
             .await
             .map_err(|e| remap(e, slot_fields))?;
-        let stored = s.slot(&slot_id).map(c::slot_out).ok();
+        let slot_id = if request.is_some() { added } else { slot.id.as_str().to_owned() };
+        let stored = s.slots.iter().find(|x| x.id.as_str() == slot_id).map(c::slot_out);
         Ok(Response::new(pb::AddSlotResponse { session: session_reply(&s, &self.links), slot: stored }))
     }
 
@@ -175,10 +178,11 @@ impl SessionService for SessionApi {
     }
 
     async fn add_participant(&self, req: Request<pb::AddParticipantRequest>) -> Reply<pb::AddParticipantResponse> {
-        let AddParticipant { target, participant, position } = parse(req.get_ref())?;
-        let s = self
+        let AddParticipant { target, participant, position, request } = parse(req.get_ref())?;
+        let once = request.as_ref().map(|k| (k, String::new()));
+        let (s, _) = self
             .agenda
-            .update_session(&target.id, target.etag(), |s| s.add_participant(participant.clone(), position))
+            .update_session_once(&target.id, target.etag(), once, |s| s.add_participant(participant.clone(), position))
             .await
             .map_err(|e| {
                 remap(e, |f| {

@@ -24,6 +24,7 @@ mod feed_tokens;
 pub mod import;
 mod invites;
 mod people;
+mod requests;
 mod roles;
 mod sessions;
 mod state;
@@ -32,6 +33,7 @@ mod stripes;
 /// A term's fencing token, which the SMTP sender hands back with each mark.
 pub use crate::store::Fence;
 pub use import::{ImportError, ImportMode, ImportOutcome, ImportSummary};
+pub use requests::RequestKey;
 pub use roles::{Campaign, Holder, LeaderSettings, Role};
 use state::{Shared, follow_store};
 use stripes::Stripes;
@@ -144,6 +146,8 @@ impl Agenda {
             write_retries: AtomicU64::new(0),
             follower: OnceLock::new(),
             roles: roles::Roles::default(),
+            request_window: AtomicU64::new(24 * 3600),
+            kept_writes: AtomicU64::new(0),
         };
         let shared = Arc::new(shared);
         if let Some(revisions) = follow {

@@ -3,11 +3,16 @@
 use super::{Agenda, MAX_RETRIES, check_etag, contention, now, paginate, unknown_person, write_failed};
 use crate::domain::{Person, RecordMeta, Session, SessionCursor, SessionFilter, SessionId, SessionQuery};
 use crate::error::{Error, Kind};
-use crate::store::{Expect, StoreError};
+use crate::store::{Expect, Once, StoreError};
 
 impl Agenda {
     /// Creates a session. Its id must be new; the people it names must exist.
-    pub async fn create_session(&self, mut s: Session) -> Result<Session, Error> {
+    pub async fn create_session(&self, s: Session) -> Result<Session, Error> {
+        self.create_session_with(s, None).await
+    }
+
+    /// [`Self::create_session`], kept under a request id when `once` is given.
+    pub(super) async fn create_session_with(&self, mut s: Session, once: Option<Once>) -> Result<Session, Error> {
         s.validate(&self.limits)?;
         s.sort_slots();
         let t = now();
@@ -18,10 +23,16 @@ impl Agenda {
             slot.sequence = 0;
             slot.answers.clear();
         }
-        let rev = self.write(|st| st.put_session(&s, Expect::Absent)).await.map_err(|e| match e {
-            StoreError::UnknownPerson(p) => unknown_person(&s, &p),
-            e => write_failed(Kind::Session, s.id.as_str(), None, e),
-        })?;
+        let rev = self
+            .write(|st| match &once {
+                Some(o) => st.put_session_once(&s, Expect::Absent, o),
+                None => st.put_session(&s, Expect::Absent),
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::UnknownPerson(p) => unknown_person(&s, &p),
+                e => write_failed(Kind::Session, s.id.as_str(), None, e),
+            })?;
         s.meta.revision = rev;
         self.committed(rev);
         Ok(s)
@@ -48,6 +59,17 @@ impl Agenda {
         etag: Option<&str>,
         change: impl Fn(&mut Session) -> Result<(), crate::domain::Error>,
     ) -> Result<Session, Error> {
+        self.update_session_with(id, etag, None, change).await
+    }
+
+    /// [`Self::update_session`], kept under a request id when `once` is given.
+    pub(super) async fn update_session_with(
+        &self,
+        id: &SessionId,
+        etag: Option<&str>,
+        once: Option<Once>,
+        change: impl Fn(&mut Session) -> Result<(), crate::domain::Error>,
+    ) -> Result<Session, Error> {
         let _stripe = self.shared.stripes.lock(Kind::Session, id.as_str()).await;
         for _ in 0..MAX_RETRIES {
             let old = self.get_session(id).await?;
@@ -63,7 +85,13 @@ impl Agenda {
             }
             new.meta.update_time = t;
             let expect = Expect::Revision(old.meta.revision);
-            match self.write(|st| st.put_session(&new, expect)).await {
+            match self
+                .write(|st| match &once {
+                    Some(o) => st.put_session_once(&new, expect, o),
+                    None => st.put_session(&new, expect),
+                })
+                .await
+            {
                 Ok(rev) => {
                     new.meta.revision = rev;
                     self.committed(rev);

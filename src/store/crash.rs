@@ -7,7 +7,8 @@
 //! step. Before aborting it flushes sled, so everything the write did so far is on disk: the
 //! hardest case for recovery (a log entry whose record was never written).
 //!
-//! Steps: `after-log` (the log entry is written, the record not yet), `after-record` (both,
+//! Steps: `before-log` (a request id kept, the log entry not yet written: the write never
+//! happened, and its kept id must not survive it), `after-log` (the log entry is written, the record not yet), `after-record` (both,
 //! indexes not yet updated), `before-flush-wait`, `after-flush` (durable, not yet answered).
 //!
 //! One more plan does not abort: `fail-flush:<n>` makes the flush that write `n` waits for,
@@ -27,9 +28,11 @@ pub enum Step {
     /// Not a place in a write: the plan `fail-flush`, armed at write `n`'s
     /// `BeforeFlushWait`.
     FailFlush = 5,
+    BeforeLog = 6,
 }
 
-const STEPS: [(&str, Step); 5] = [
+const STEPS: [(&str, Step); 6] = [
+    ("before-log", Step::BeforeLog),
     ("after-log", Step::AfterLog),
     ("after-record", Step::AfterRecord),
     ("before-flush-wait", Step::BeforeFlushWait),

@@ -303,7 +303,8 @@ async fn interleaved_writes_and_list_reads_never_return_an_older_page_than_one_a
         let etag: u64 = s.into_inner().session.unwrap().etag.parse().unwrap();
         newest_written.lock().unwrap().0 = etag;
         let extra = session(&format!("Extra {i}"), "2026-06-02T09:00:00Z", "2026-06-02T10:00:00Z");
-        let create = pb::CreateSessionRequest { session_id: format!("extra{i}"), session: Some(extra) };
+        let create =
+            pb::CreateSessionRequest { session_id: format!("extra{i}"), session: Some(extra), ..Default::default() };
         writer.create_session(create).await.unwrap();
         newest_written.lock().unwrap().1 = i + 2;
     }

@@ -72,6 +72,7 @@ async fn writer(mut c: SessionServiceClient<Channel>, log: Log, owner: u64, seed
                     .create_session(pb::CreateSessionRequest {
                         session_id: id.clone(),
                         session: Some(body(&title, &speaker)),
+                        ..Default::default()
                     })
                     .await;
                 (id, next, r.map(drop))
@@ -195,6 +196,7 @@ async fn acknowledged_writes_survive_twenty_random_kills() {
         let req = pb::CreatePersonRequest {
             person_id: p.into(),
             person: Some(pb::Person { name: p.into(), ..Default::default() }),
+            ..Default::default()
         };
         people.create_person(req).await.unwrap();
     }
@@ -261,7 +263,11 @@ async fn cut_write(server: &Server, cut: Cut) -> Result<(), tonic::Status> {
     let (mut sessions, mut people) = clients(server).await;
     match cut {
         Cut::CreateSession => {
-            let req = pb::CreateSessionRequest { session_id: "s2".into(), session: Some(body("second", "ben")) };
+            let req = pb::CreateSessionRequest {
+                session_id: "s2".into(),
+                session: Some(body("second", "ben")),
+                ..Default::default()
+            };
             sessions.create_session(req).await.map(drop)
         }
         Cut::UpdateSession => {
@@ -335,10 +341,14 @@ async fn a_write_killed_at_any_of_its_steps_is_finished_at_the_next_start() {
             let (mut sessions, mut people) = clients(&server).await;
             for p in ["ana", "ben"] {
                 let person = pb::Person { name: p.into(), ..Default::default() };
-                let req = pb::CreatePersonRequest { person_id: p.into(), person: Some(person) };
+                let req = pb::CreatePersonRequest { person_id: p.into(), person: Some(person), ..Default::default() };
                 people.create_person(req).await.unwrap();
             }
-            let req = pb::CreateSessionRequest { session_id: "s1".into(), session: Some(body("first", "ana")) };
+            let req = pb::CreateSessionRequest {
+                session_id: "s1".into(),
+                session: Some(body("first", "ana")),
+                ..Default::default()
+            };
             sessions.create_session(req).await.unwrap();
             assert!(cut_write(&server, cut).await.is_err(), "{step} {cut:?}: the server aborts before answering");
             assert!(!server.wait_exit(), "{step} {cut:?}: the server aborted");
@@ -347,7 +357,11 @@ async fn a_write_killed_at_any_of_its_steps_is_finished_at_the_next_start() {
             let server = Server::start(dir.path());
             assert_eq!(observed(&server).await, complete(cut), "{step} {cut:?}");
             let (mut sessions, _) = clients(&server).await;
-            let req = pb::CreateSessionRequest { session_id: "s3".into(), session: Some(body("third", "ana")) };
+            let req = pb::CreateSessionRequest {
+                session_id: "s3".into(),
+                session: Some(body("third", "ana")),
+                ..Default::default()
+            };
             sessions.create_session(req).await.unwrap();
             server.kill9();
             check(dir.path());

@@ -276,7 +276,8 @@ async fn a_refused_recipient_fails_with_the_servers_answer_and_is_not_retried() 
     let server = agenda_sending_to(dir.path(), &mailbox.url());
     let http = format!("http://{}", server.http);
     let (mut sessions, _) = clients(&server).await;
-    let req = pb::CreateSessionRequest { session_id: SESSION.into(), session: Some(coming_session()) };
+    let req =
+        pb::CreateSessionRequest { session_id: SESSION.into(), session: Some(coming_session()), ..Default::default() };
     sessions.create_session(req).await.unwrap();
     settled(&http, 5.0, 1.0).await;
     assert_eq!(metric(&http, "agenda_smtp_errors_total{kind=\"permanent\"}").await, 1.0);
@@ -298,6 +299,7 @@ async fn a_refused_recipient_fails_with_the_servers_answer_and_is_not_retried() 
             ..slot("closing", "Closing", "2030-12-03T15:20:00Z", "2030-12-03T15:30:00Z")
         }),
         etag: String::new(),
+        ..Default::default()
     };
     sessions.add_slot(added).await.unwrap();
     settled(&http, 6.0, 1.0).await;
@@ -331,12 +333,26 @@ async fn a_kill_9_mid_drain_loses_nothing_and_a_copy_keeps_its_message_id() {
         let id = format!("speaker-{i}");
         let person =
             pb::Person { name: format!("Speaker {i}"), email: format!("{id}@example.org"), ..Default::default() };
-        people.create_person(pb::CreatePersonRequest { person_id: id.clone(), person: Some(person) }).await.unwrap();
+        people
+            .create_person(pb::CreatePersonRequest {
+                person_id: id.clone(),
+                person: Some(person),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         let at = |minutes: usize| format!("2030-06-01T{:02}:{:02}:00Z", 9 + minutes / 60, minutes % 60);
         let (start, end) = (at(i * 10), at(i * 10 + 10));
         s.slots.push(pb::Slot { speaker_ids: vec![id], ..slot(&format!("talk-{i}"), "Talk", &start, &end) });
     }
-    sessions.create_session(pb::CreateSessionRequest { session_id: "twelve".into(), session: Some(s) }).await.unwrap();
+    sessions
+        .create_session(pb::CreateSessionRequest {
+            session_id: "twelve".into(),
+            session: Some(s),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     eventually("a few invites to arrive", || async { (mailbox.received().len() >= 3).then_some(()) }).await;
     server.kill9();
     let before = mailbox.received().len();
@@ -410,7 +426,7 @@ async fn an_address_added_to_a_blocked_speaker_gets_their_invites_sent() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_sending_to(dir.path(), mailbox.url()).await;
     let person = pb::Person { name: "Ana Sinmail".into(), ..Default::default() };
-    let req = pb::CreatePersonRequest { person_id: "ana-sinmail".into(), person: Some(person) };
+    let req = pb::CreatePersonRequest { person_id: "ana-sinmail".into(), person: Some(person), ..Default::default() };
     app.people.clone().create_person(req).await.unwrap();
     let mut s = session("Unblocked", "2030-09-01T09:00:00Z", "2030-09-01T10:00:00Z");
     s.slots = vec![pb::Slot {

@@ -149,7 +149,11 @@ async fn a_clean_stop_writes_the_recovery_snapshot_and_keeps_every_write() {
     for i in 0..20 {
         let body = session(&format!("Session {i}"), "2026-11-01T09:00:00Z", "2026-11-01T10:00:00Z");
         sessions
-            .create_session(pb::CreateSessionRequest { session_id: format!("s-{i}"), session: Some(body) })
+            .create_session(pb::CreateSessionRequest {
+                session_id: format!("s-{i}"),
+                session: Some(body),
+                ..Default::default()
+            })
             .await
             .unwrap();
     }
@@ -188,6 +192,7 @@ async fn every_acknowledged_write_survives_kill_9() {
             p.create_person(pb::CreatePersonRequest {
                 person_id: pid.clone(),
                 person: Some(pb::Person { name: format!("Person {i}"), ..Default::default() }),
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -197,7 +202,13 @@ async fn every_acknowledged_write_survives_kill_9() {
                 speaker_ids: vec![pid],
                 ..slot("talk", "Talk", "2026-11-01T09:00:00Z", "2026-11-01T09:30:00Z")
             }];
-            s.create_session(pb::CreateSessionRequest { session_id: sid.clone(), session: Some(body) }).await.unwrap();
+            s.create_session(pb::CreateSessionRequest {
+                session_id: sid.clone(),
+                session: Some(body),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
             let title = format!("Session {i}, revised");
             let update = pb::UpdateSessionRequest {
                 session: Some(pb::Session { id: sid.clone(), title: title.clone(), ..Default::default() }),

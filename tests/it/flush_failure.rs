@@ -30,6 +30,7 @@ fn create(id: &str, title: &str) -> pb::CreateSessionRequest {
     pb::CreateSessionRequest {
         session_id: id.into(),
         session: Some(session(title, "2026-12-01T09:00:00Z", "2026-12-01T10:00:00Z")),
+        ..Default::default()
     }
 }
 
@@ -69,6 +70,7 @@ async fn after_a_failed_flush_nothing_unacknowledged_is_visible_writes_stop_and_
     let ana = pb::CreatePersonRequest {
         person_id: "ana".into(),
         person: Some(pb::Person { name: "Ana".into(), ..Default::default() }),
+        ..Default::default()
     };
     people.create_person(ana).await.unwrap();
     sessions.create_session(create("s0", "Untouched")).await.unwrap();
@@ -107,6 +109,7 @@ async fn after_a_failed_flush_nothing_unacknowledged_is_visible_writes_stop_and_
             .create_person(pb::CreatePersonRequest {
                 person_id: "ben".into(),
                 person: Some(pb::Person { name: "Ben".into(), ..Default::default() }),
+                ..Default::default()
             })
             .await
             .map(drop),

@@ -163,13 +163,14 @@ impl TestApp {
         let req = pb::CreatePersonRequest {
             person_id: id.into(),
             person: Some(pb::Person { name: name.into(), email: format!("{id}@example.org"), ..Default::default() }),
+            ..Default::default()
         };
         self.people.clone().create_person(req).await.unwrap().into_inner().person.unwrap()
     }
 
     /// Creates a session.
     pub async fn create(&self, id: &str, s: pb::Session) -> pb::Session {
-        let req = pb::CreateSessionRequest { session_id: id.into(), session: Some(s) };
+        let req = pb::CreateSessionRequest { session_id: id.into(), session: Some(s), ..Default::default() };
         self.sessions.clone().create_session(req).await.unwrap().into_inner().session.unwrap()
     }
 

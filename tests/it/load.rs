@@ -56,7 +56,7 @@ async fn a_burst_above_the_concurrency_limit_is_shed_and_the_server_recovers() {
     let r = app
         .sessions
         .clone()
-        .create_session(pb::CreateSessionRequest { session_id: "big".into(), session: Some(big) })
+        .create_session(pb::CreateSessionRequest { session_id: "big".into(), session: Some(big), ..Default::default() })
         .await;
     assert_eq!(r.unwrap_err().code(), Code::OutOfRange);
 }

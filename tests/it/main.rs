@@ -41,6 +41,7 @@ mod readme;
 #[cfg(feature = "etcd")]
 mod replicas;
 mod replies;
+mod request_ids;
 mod sessions;
 mod snapshots;
 mod store_contract;

@@ -478,7 +478,7 @@ async fn oversize_messages_and_saturation_are_refused_with_their_codes() {
     let r = app
         .sessions
         .clone()
-        .create_session(pb::CreateSessionRequest { session_id: "big".into(), session: Some(big) })
+        .create_session(pb::CreateSessionRequest { session_id: "big".into(), session: Some(big), ..Default::default() })
         .await;
     assert_eq!(r.unwrap_err().code(), Code::OutOfRange, "tonic reports a message over the limit as OUT_OF_RANGE");
 

@@ -220,7 +220,13 @@ async fn pagination_stays_correct_while_sessions_are_inserted() {
         let s = session(id, &format!("2026-04-{day}T12:00:00Z"), &format!("2026-04-{day}T13:00:00Z"));
         writers.push(tokio::spawn(async move {
             let mut c = app_sessions;
-            c.create_session(pb::CreateSessionRequest { session_id: id.into(), session: Some(s) }).await.unwrap();
+            c.create_session(pb::CreateSessionRequest {
+                session_id: id.into(),
+                session: Some(s),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         }));
     }
     for w in writers {
@@ -318,7 +324,12 @@ async fn a_stale_etag_is_aborted_and_changes_nothing() {
 async fn slots_are_kept_in_time_order_and_a_moved_slot_keeps_its_id_with_a_higher_sequence() {
     let app = spawn_app().await;
     app.create("agenda", session("Agenda", "2026-06-01T09:00:00Z", "2026-06-01T12:00:00Z")).await;
-    let add = |s: pb::Slot| pb::AddSlotRequest { session_id: "agenda".into(), slot: Some(s), etag: String::new() };
+    let add = |s: pb::Slot| pb::AddSlotRequest {
+        session_id: "agenda".into(),
+        slot: Some(s),
+        etag: String::new(),
+        ..Default::default()
+    };
     app.sessions
         .clone()
         .add_slot(add(slot("late", "Late", "2026-06-01T11:00:00Z", "2026-06-01T12:00:00Z")))
@@ -404,6 +415,7 @@ async fn participants_are_added_updated_reordered_and_removed_within_their_group
         }),
         position,
         etag: String::new(),
+        ..Default::default()
     };
     let mut c = app.sessions.clone();
     c.add_participant(add("p1", "FMG", None)).await.unwrap();
@@ -488,7 +500,12 @@ async fn concurrent_edits_of_one_session_without_etags_all_land() {
             let start = format!("2026-05-04T{:02}:{:02}:00Z", 8 + i / 6, (i % 6) * 10);
             let end = format!("2026-05-04T{:02}:{:02}:00Z", 8 + (i + 1) / 6, ((i + 1) % 6) * 10);
             let slot = slot(&format!("s{i}"), &format!("Talk {i}"), &start, &end);
-            let req = pb::AddSlotRequest { session_id: "busy".into(), slot: Some(slot), etag: String::new() };
+            let req = pb::AddSlotRequest {
+                session_id: "busy".into(),
+                slot: Some(slot),
+                etag: String::new(),
+                ..Default::default()
+            };
             sessions.add_slot(req).await.map(|_| ())
         }
     });
@@ -549,7 +566,8 @@ async fn a_full_page_holds_at_most_100_sessions_and_a_basic_page_more() {
         let app_sessions = app.sessions.clone();
         async move {
             let s = session(&format!("Session {i}"), "2026-06-01T09:00:00Z", "2026-06-01T10:00:00Z");
-            let req = pb::CreateSessionRequest { session_id: format!("s{i:03}"), session: Some(s) };
+            let req =
+                pb::CreateSessionRequest { session_id: format!("s{i:03}"), session: Some(s), ..Default::default() };
             app_sessions.clone().create_session(req).await.map(drop)
         }
     });

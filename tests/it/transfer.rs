@@ -125,6 +125,7 @@ async fn edit_the_demo(app: &TestApp) {
         session_id: DEMO.into(),
         slot: Some(slot("late-addition", "Late addition", "2022-11-17T14:00:00Z", "2022-11-17T14:05:00Z")),
         etag: String::new(),
+        ..Default::default()
     };
     app.sessions.clone().add_slot(add).await.unwrap();
 }

@@ -33,7 +33,7 @@ async fn seeded() -> TestApp {
 }
 
 fn create(id: &str, s: pb::Session) -> pb::CreateSessionRequest {
-    pb::CreateSessionRequest { session_id: id.into(), session: Some(s) }
+    pb::CreateSessionRequest { session_id: id.into(), session: Some(s), ..Default::default() }
 }
 
 fn valid() -> pb::Session {
@@ -184,6 +184,7 @@ async fn a_duplicate_id_is_already_exists_and_keeps_the_original() {
     let dup_person = pb::CreatePersonRequest {
         person_id: "speaker".into(),
         person: Some(pb::Person { name: "Someone else".into(), ..Default::default() }),
+        ..Default::default()
     };
     assert_eq!(failure(app.people.clone().create_person(dup_person).await).0, Code::AlreadyExists);
     assert_eq!(snapshot(&app).await, before);
@@ -224,18 +225,21 @@ async fn invalid_updates_and_unknown_ids_change_nothing() {
         session_id: "existing".into(),
         slot: Some(slot("late", "Late", "2026-07-01T10:30:00Z", "2026-07-01T11:30:00Z")),
         etag: String::new(),
+        ..Default::default()
     };
     assert_eq!(failure(s.add_slot(slot_outside).await), (Code::InvalidArgument, vec!["slot.start_time".into()]));
     let dup_slot = pb::AddSlotRequest {
         session_id: "existing".into(),
         slot: Some(slot("talk", "Again", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")),
         etag: String::new(),
+        ..Default::default()
     };
     assert_eq!(reason(s.add_slot(dup_slot).await), "SLOT_ALREADY_EXISTS");
     let stale = pb::AddSlotRequest {
         session_id: "existing".into(),
         slot: Some(slot("new", "New", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")),
         etag: "1".into(),
+        ..Default::default()
     };
     assert_eq!(failure(s.add_slot(stale).await).0, Code::Aborted);
     assert_eq!(
@@ -378,7 +382,7 @@ async fn an_empty_create_session_lists_every_missing_field_in_one_answer() {
     ];
     let empty = app.sessions.clone().create_session(create("", pb::Session::default())).await;
     assert_eq!(fields(&violations(empty)), want);
-    let absent = pb::CreateSessionRequest { session_id: String::new(), session: None };
+    let absent = pb::CreateSessionRequest { session_id: String::new(), session: None, ..Default::default() };
     assert_eq!(fields(&violations(app.sessions.clone().create_session(absent).await)), want, "no session at all");
     let bad_id = app.sessions.clone().create_session(create("Not An Id", pb::Session::default())).await;
     assert_eq!(fields(&violations(bad_id)), [&want[..], &["session_id"]].concat());
@@ -389,7 +393,8 @@ async fn an_empty_create_session_lists_every_missing_field_in_one_answer() {
 async fn an_empty_slot_or_person_lists_every_missing_field_in_one_answer() {
     let app = seeded().await;
     let before = snapshot(&app).await;
-    let empty_slot = pb::AddSlotRequest { session_id: "existing".into(), slot: None, etag: String::new() };
+    let empty_slot =
+        pb::AddSlotRequest { session_id: "existing".into(), slot: None, etag: String::new(), ..Default::default() };
     assert_eq!(
         fields(&violations(app.sessions.clone().add_slot(empty_slot).await)),
         ["slot.end_time", "slot.start_time", "slot.title"]
@@ -402,16 +407,18 @@ async fn an_empty_slot_or_person_lists_every_missing_field_in_one_answer() {
             ..slot("new", "", "2026-07-01T10:00:00Z", "2026-07-01T10:30:00Z")
         }),
         etag: String::new(),
+        ..Default::default()
     };
     assert_eq!(
         fields(&violations(app.sessions.clone().add_slot(bad_speaker).await)),
         ["slot.speaker_ids[0]", "slot.title"]
     );
-    let empty_person = pb::CreatePersonRequest { person_id: String::new(), person: None };
+    let empty_person = pb::CreatePersonRequest { person_id: String::new(), person: None, ..Default::default() };
     assert_eq!(fields(&violations(app.people.clone().create_person(empty_person).await)), ["person.name"]);
     let bad_email = pb::CreatePersonRequest {
         person_id: String::new(),
         person: Some(pb::Person { email: "not-an-address".into(), ..Default::default() }),
+        ..Default::default()
     };
     assert_eq!(fields(&violations(app.people.clone().create_person(bad_email).await)), ["person.email", "person.name"]);
     assert_eq!(snapshot(&app).await, before);

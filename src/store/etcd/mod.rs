@@ -16,6 +16,8 @@
 //! | `a1/m/rev`                       | empty: its `mod_revision` is [`Store::revision`] |
 //! | `a1/m/compacted`                 | the revision [`Store::prune_changes`] compacted at |
 //! | `a1/l/<role>`                    | the replica holding the role, under its lease (`leader`) |
+//! | `a1/q/<request id>`              | a request id's first result (AIP-155, `requests`) |
+//! | `a1/qt/<time><request id>`       | empty: the order the kept results are swept in |
 //!
 //! - **Revisions.** A record's revision (its etag) is its key's `mod_revision`, filled into
 //!   `meta.revision` on every read; the stored bytes' own revision is ignored. Every session or
@@ -157,6 +159,7 @@ mod layout;
 mod leader;
 mod query;
 mod read;
+mod requests;
 mod write;
 
 use etcd_client::{Client, ConnectOptions, KvClient};

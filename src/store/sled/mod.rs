@@ -12,6 +12,7 @@
 //! | `changes`      | revision (u64, big-endian)            | `LogEntry`: tag byte + record (or person id) |
 //! | `feed_tokens`  | secret token                          | `FeedTokenRecord`              |
 //! | `invites_sent` | `session\0 slot\0 person`             | `SentInviteRecord` + tail (outbox) |
+//! | `requests`     | `i`/`r`/`t` + request id, revision, time (`requests`) | a request id's first result (AIP-155) |
 //!
 //! **The log is the commit point.** A write of a session or person checks its expectation
 //! and the referential rules against the in-memory state, then, under one short lock (the
@@ -39,7 +40,7 @@
 //! checkpoint, figures). `write` (the sequencer and every write), `query` (reads and the
 //! index-driven queries), `changes` (the change log: reading, pruning), `recovery` (finishing
 //! the writes a crash cut short), `migrate_v1` (format 1 to 2), `verify` (`agenda check`) and
-//! `stopped` (after a failed flush: writes refused, writes of unknown outcome hidden) and
+//! `requests` (request ids and their first results, AIP-155), `stopped` (after a failed flush: writes refused, writes of unknown outcome hidden) and
 //! `adapter` (the async `Store` on the blocking pool).
 
 mod adapter;
@@ -47,6 +48,7 @@ mod changes;
 mod migrate_v1;
 mod query;
 mod recovery;
+mod requests;
 mod stopped;
 mod verify;
 mod write;
@@ -91,6 +93,8 @@ pub struct SledStore {
     feed_tokens: Tree,
     invites_sent: Tree,
     changes: Tree,
+    /// Request ids with their first results (`requests`).
+    requests: Tree,
     /// The indexes, and the sequencer: a write of a session or person holds the write lock
     /// while it takes its revision, inserts its log entry and record, and updates the indexes,
     /// so revisions, sled's operation order and the indexes all follow one order.
@@ -190,6 +194,11 @@ impl SledStore {
             Some((k, _)) => revision_key(&k)?,
             None => 0,
         };
+        let requests = db.open_tree("requests")?;
+        let orphans = requests::drop_orphans(&requests, last_logged)?;
+        if orphans > 0 {
+            tracing::info!(orphans, "dropped request ids whose write a crash cut before its log entry");
+        }
         let started = std::time::Instant::now();
         let ix = load_indexes(&sessions, &people)?;
         tracing::info!(
@@ -218,6 +227,7 @@ impl SledStore {
             sessions,
             people,
             changes,
+            requests,
             meta,
             db,
             ix: RwLock::new(ix),
