@@ -155,3 +155,35 @@ async fn after_a_failed_flush_nothing_unacknowledged_is_visible_writes_stop_and_
     eprintln!("after the failed flush and a restart, s1 is {:?} (revision {revision}), as its log says", now.title);
     server.kill9();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_flush_failed_is_made_once_by_its_retry_after_a_restart() {
+    use crate::request_ids::{create, identity, request_id, titled};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(dir.path(), &[("AGENDA_CRASH_AT", "fail-flush:1")]);
+    let (mut sessions, _, _) = clients(&server).await;
+    let id = request_id();
+    let failed = sessions.create_session(create("Unknown outcome", &id)).await;
+    assert_eq!(reason(failed), "WRITE_OUTCOME_UNKNOWN");
+    // Its kept result is as unknown as the write: a retry now is not answered with it.
+    let retried = sessions.create_session(create("Unknown outcome", &id)).await;
+    assert_eq!(reason(retried), "WRITE_OUTCOME_UNKNOWN");
+    server.kill9();
+
+    // After the restart the log decides: the retry answers the first result if the write is
+    // there (sled may have written it on its own), and makes it once if not.
+    let server = Server::start(dir.path());
+    let (mut sessions, _, _) = clients(&server).await;
+    let before = titled(&mut sessions, "Unknown outcome").await;
+    let retried = sessions.create_session(create("Unknown outcome", &id)).await.unwrap().into_inner();
+    let retried = retried.session.unwrap();
+    if let Some(first) = before.first() {
+        assert_eq!(identity(&retried), identity(first), "the write was there: the retry answers with it");
+    }
+    assert_eq!(titled(&mut sessions, "Unknown outcome").await.len(), 1, "exactly one session");
+    eprintln!(
+        "the create whose flush failed was {} after the restart",
+        if before.is_empty() { "absent" } else { "present" }
+    );
+    server.kill9();
+}

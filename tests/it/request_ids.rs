@@ -75,7 +75,9 @@ pub(crate) async fn answer_lost(upstream: SocketAddr, req: pb::CreateSessionRequ
 }
 
 /// What a retry must repeat of the first answer: the record's id, etag and times.
-fn identity(s: &pb::Session) -> (String, String, Option<prost_types::Timestamp>, Option<prost_types::Timestamp>) {
+pub(crate) fn identity(
+    s: &pb::Session,
+) -> (String, String, Option<prost_types::Timestamp>, Option<prost_types::Timestamp>) {
     (s.id.clone(), s.etag.clone(), s.create_time, s.update_time)
 }
 
