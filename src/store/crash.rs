@@ -11,6 +11,9 @@
 //! happened, and its kept id must not survive it), `after-log` (the log entry is written, the record not yet), `after-record` (both,
 //! indexes not yet updated), `before-flush-wait`, `after-flush` (durable, not yet answered).
 //!
+//! On etcd only `after-flush` exists (the quorum has the write, its caller is not answered),
+//! counting the etcd store's own writes of sessions and people.
+//!
 //! One more plan does not abort: `fail-flush:<n>` makes the flush that write `n` waits for,
 //! and every flush after it, fail as a failed fsync does, without flushing (an injected EIO:
 //! what a failing disk does to the store, testable without a failing disk).

@@ -259,6 +259,35 @@ mod on_etcd {
         assert_eq!(failure(other), (Code::InvalidArgument, vec!["request_id".to_owned()]));
     }
 
+    /// A replica process killed (`AGENDA_CRASH_AT=after-flush:1`) after the quorum took its
+    /// create and before it answered; the client retries through another replica.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_create_whose_replica_was_killed_before_answering_is_answered_by_another_with_the_first_result() {
+        use agenda::domain::Limits;
+        let cluster = crate::etcd_cluster::EtcdCluster::start().await;
+        let url = cluster.store_url("killed");
+        let unused = tempfile::tempdir().unwrap();
+        let doomed = Server::start_with_env(
+            unused.path(),
+            &[("AGENDA_STORE", url.as_str()), ("AGENDA_CRASH_AT", "after-flush:1")],
+        );
+        let ch = Channel::from_shared(format!("http://{}", doomed.grpc)).unwrap().connect().await.unwrap();
+        let id = request_id();
+        let cut = SessionServiceClient::new(ch).create_session(create("Killed replica", &id)).await;
+        assert!(cut.is_err(), "the replica died before answering: {cut:?}");
+        drop(doomed);
+
+        let other =
+            crate::helpers::spawn_with(unused.path(), false, Limits::default(), |c| c.store = url.clone()).await;
+        let mut sessions = other.sessions.clone();
+        let before = titled(&mut sessions, "Killed replica").await;
+        assert_eq!(before.len(), 1, "the quorum had the write");
+        let retried =
+            sessions.create_session(create("Killed replica", &id)).await.unwrap().into_inner().session.unwrap();
+        assert_eq!(identity(&retried), identity(&before[0]), "the other replica answers with the first result");
+        assert_eq!(titled(&mut sessions, "Killed replica").await.len(), 1, "exactly one session");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_retries_on_two_replicas_make_one_session_and_get_one_answer() {
         let r = two_replicas().await;

@@ -26,12 +26,12 @@ impl Store for EtcdStore {
 
     async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
         let request = RequestId::new();
-        until_applied(|| self.try_put_session(session, expect, request, None)).await
+        self.acknowledged(until_applied(|| self.try_put_session(session, expect, request, None)).await)
     }
 
     async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
         let request = RequestId::new();
-        until_applied(|| self.try_delete_session(id, expect, request)).await
+        self.acknowledged(until_applied(|| self.try_delete_session(id, expect, request)).await)
     }
 
     async fn list_sessions(&self, query: &SessionQuery, limit: usize) -> Result<Vec<Session>, StoreError> {
@@ -45,12 +45,12 @@ impl Store for EtcdStore {
     async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError> {
         let request = RequestId::new();
         let value = request.wrap(encode_person(person));
-        with_failover(|| self.try_put_person(&person.id, &value, expect, request, None)).await
+        self.acknowledged(with_failover(|| self.try_put_person(&person.id, &value, expect, request, None)).await)
     }
 
     async fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
         let request = RequestId::new();
-        with_failover(|| self.try_delete_person(id, expect, request)).await
+        self.acknowledged(with_failover(|| self.try_delete_person(id, expect, request)).await)
     }
 
     async fn list_people(&self, query: &PeopleQuery, limit: usize) -> Result<Vec<Person>, StoreError> {
@@ -69,13 +69,13 @@ impl Store for EtcdStore {
 
     async fn put_session_once(&self, session: &Session, expect: Expect, once: &Once) -> Result<u64, StoreError> {
         let request = RequestId::new();
-        until_applied(|| self.try_put_session(session, expect, request, Some(once))).await
+        self.acknowledged(until_applied(|| self.try_put_session(session, expect, request, Some(once))).await)
     }
 
     async fn put_person_once(&self, person: &Person, expect: Expect, once: &Once) -> Result<u64, StoreError> {
         let request = RequestId::new();
         let value = request.wrap(encode_person(person));
-        with_failover(|| self.try_put_person(&person.id, &value, expect, request, Some(once))).await
+        self.acknowledged(with_failover(|| self.try_put_person(&person.id, &value, expect, request, Some(once))).await)
     }
 
     async fn put_feed_token_once(&self, token: &FeedToken, once: &Once) -> Result<(), StoreError> {
