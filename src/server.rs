@@ -51,8 +51,9 @@ const HEALTH_REPORTED: [&str; 6] = [
 ];
 
 /// The health service name that says whether writes are taken: NOT_SERVING while the store's
-/// reads are stale (an etcd cluster without quorum refuses writes), when the services above
-/// stay SERVING because reads still are. A load balancer that routes writes checks this one.
+/// reads are stale (an etcd cluster without quorum refuses writes) or once a flush failed
+/// (the store stopped taking writes), when the services above stay SERVING because reads
+/// still are. A load balancer that routes writes checks this one.
 pub const WRITES_HEALTH: &str = "agenda.v1.Writes";
 
 /// How often the store is probed for staleness when no client reads.
@@ -64,7 +65,7 @@ async fn report_writes(agenda: Agenda, health: tonic_health::server::HealthRepor
     let mut serving = None;
     loop {
         let probed = agenda.probe_store().await;
-        let now = probed.is_ok() && agenda.stale_since().is_none();
+        let now = probed.is_ok() && agenda.stale_since().is_none() && agenda.writes_stopped().is_none();
         if serving != Some(now) {
             let status =
                 if now { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
@@ -185,6 +186,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Service> {
     let agenda = agenda
         .with_change_log(config.change_log_revisions)
         .with_conflict_check(config.schedule.check_conflicts)
+        .with_request_window(Duration::from_secs(config.request_id_hours.max(1).saturating_mul(3600)))
         .with_leadership(config.leader_settings());
     if config.demo {
         // Only where absent: a restart must never undo the edits made to the demo since.

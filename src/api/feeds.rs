@@ -41,10 +41,10 @@ type Reply<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl FeedService for FeedApi {
     async fn create_feed_token(&self, req: Request<pb::CreateFeedTokenRequest>) -> Reply<pb::CreateFeedTokenResponse> {
-        let CreateFeedToken { scope, description } = parse(req.get_ref())?;
+        let CreateFeedToken { scope, description, request } = parse(req.get_ref())?;
         let token = self
             .agenda
-            .create_feed_token(scope, description)
+            .create_feed_token_once(scope, description, request.as_ref())
             .await
             .map_err(|e| super::remap(e, super::under("feed_token")))?;
         Ok(Response::new(pb::CreateFeedTokenResponse { feed_token: Some(self.out(&token)) }))

@@ -75,13 +75,18 @@ pub fn person_server(api: PersonApi, max_message_bytes: usize) -> PersonServer {
     codec::Intercept::new(generated, people::GET_PERSON, people::GetPersonEncoded(api), max_message_bytes)
 }
 
+/// The request field of a write's request id (AIP-155), the same in every request.
+const REQUEST_ID: &str = "request_id";
+
 /// Rewrites the field paths of a validation error from the domain's (relative to a session)
 /// to the request's.
 fn remap(e: Error, f: impl Fn(&str) -> String) -> Error {
     let Some(v) = e.violations() else { return e };
     let mut out = Violations::new("");
     for x in v.violations() {
-        out.add(f(&x.field), x.description.clone());
+        // The app refuses a reused request id on the request's own field, not a record's.
+        let field = if x.field == REQUEST_ID { x.field.clone() } else { f(&x.field) };
+        out.add(field, x.description.clone());
     }
     out.into()
 }

@@ -57,8 +57,9 @@ type Reply<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl PersonService for PersonApi {
     async fn create_person(&self, req: Request<pb::CreatePersonRequest>) -> Reply<pb::CreatePersonResponse> {
-        let CreatePerson { person } = parse(req.get_ref())?;
-        let p = self.agenda.create_person(person).await.map_err(|e| remap(e, under("person")))?;
+        let CreatePerson { person, request } = parse(req.get_ref())?;
+        let p =
+            self.agenda.create_person_once(person, request.as_ref()).await.map_err(|e| remap(e, under("person")))?;
         Ok(Response::new(pb::CreatePersonResponse { person: Some(c::person_out(&p, &self.links)) }))
     }
 

@@ -115,10 +115,13 @@ fn session_reply(s: &crate::domain::Session, links: &FeedLinks) -> Option<pb::Se
 #[tonic::async_trait]
 impl SessionService for SessionApi {
     async fn create_session(&self, req: Request<pb::CreateSessionRequest>) -> Reply<pb::CreateSessionResponse> {
-        let CreateSession { session } = CreateSession::parse(req.get_ref(), self.agenda.limits())?;
+        let CreateSession { session, request } = CreateSession::parse(req.get_ref(), self.agenda.limits())?;
         let policy = policy(req.get_ref().refuse_conflicts);
-        let (s, conflicts) =
-            self.agenda.create_session_checked(session, policy).await.map_err(|e| remap(e, under("session")))?;
+        let (s, conflicts) = self
+            .agenda
+            .create_session_once(session, request.as_ref(), policy)
+            .await
+            .map_err(|e| remap(e, under("session")))?;
         Ok(Response::new(pb::CreateSessionResponse {
             session: session_reply(&s, &self.links),
             conflicts: c::created_out(&conflicts),
@@ -131,9 +134,9 @@ impl SessionService for SessionApi {
 
     async fn update_session(&self, req: Request<pb::UpdateSessionRequest>) -> Reply<pb::UpdateSessionResponse> {
         let UpdateSession { target, patch } = parse(req.get_ref())?;
-        let (s, conflicts) = self
+        let (s, _, conflicts) = self
             .agenda
-            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |session| {
+            .update_session_once(&target.id, target.etag(), None, policy(req.get_ref().refuse_conflicts), |session| {
                 patch.clone().apply(session);
                 Ok(())
             })
@@ -156,16 +159,18 @@ impl SessionService for SessionApi {
     }
 
     async fn add_slot(&self, req: Request<pb::AddSlotRequest>) -> Reply<pb::AddSlotResponse> {
-        let AddSlot { target, slot } = AddSlot::parse(req.get_ref(), self.agenda.limits())?;
-        let slot_id = slot.id.clone();
-        let (s, conflicts) = self
+        let AddSlot { target, slot, request } = AddSlot::parse(req.get_ref(), self.agenda.limits())?;
+        // A retry answered with the first result names the slot that one added.
+        let once = request.as_ref().map(|k| (k, slot.id.as_str().to_owned()));
+        let (s, added, conflicts) = self
             .agenda
-            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |s| {
+            .update_session_once(&target.id, target.etag(), once, policy(req.get_ref().refuse_conflicts), |s| {
                 s.add_slot(slot.clone())
             })
             .await
             .map_err(|e| remap(e, slot_fields))?;
-        let stored = s.slot(&slot_id).map(c::slot_out).ok();
+        let slot_id = if request.is_some() { added } else { slot.id.as_str().to_owned() };
+        let stored = s.slots.iter().find(|x| x.id.as_str() == slot_id).map(c::slot_out);
         Ok(Response::new(pb::AddSlotResponse {
             session: session_reply(&s, &self.links),
             slot: stored,
@@ -175,9 +180,9 @@ impl SessionService for SessionApi {
 
     async fn update_slot(&self, req: Request<pb::UpdateSlotRequest>) -> Reply<pb::UpdateSlotResponse> {
         let UpdateSlot { target, slot, patch } = parse(req.get_ref())?;
-        let (s, conflicts) = self
+        let (s, _, conflicts) = self
             .agenda
-            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |s| {
+            .update_session_once(&target.id, target.etag(), None, policy(req.get_ref().refuse_conflicts), |s| {
                 s.update_slot(&slot, patch.clone())
             })
             .await
@@ -195,10 +200,11 @@ impl SessionService for SessionApi {
     }
 
     async fn add_participant(&self, req: Request<pb::AddParticipantRequest>) -> Reply<pb::AddParticipantResponse> {
-        let AddParticipant { target, participant, position } = parse(req.get_ref())?;
-        let (s, conflicts) = self
+        let AddParticipant { target, participant, position, request } = parse(req.get_ref())?;
+        let once = request.as_ref().map(|k| (k, String::new()));
+        let (s, _, conflicts) = self
             .agenda
-            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |s| {
+            .update_session_once(&target.id, target.etag(), once, policy(req.get_ref().refuse_conflicts), |s| {
                 s.add_participant(participant.clone(), position)
             })
             .await
@@ -218,9 +224,9 @@ impl SessionService for SessionApi {
         req: Request<pb::UpdateParticipantRequest>,
     ) -> Reply<pb::UpdateParticipantResponse> {
         let UpdateParticipant { target, person, patch } = parse(req.get_ref())?;
-        let (s, conflicts) = self
+        let (s, _, conflicts) = self
             .agenda
-            .update_session_checked(&target.id, target.etag(), policy(req.get_ref().refuse_conflicts), |s| {
+            .update_session_once(&target.id, target.etag(), None, policy(req.get_ref().refuse_conflicts), |s| {
                 patch.clone().apply(s.participant_mut(&person)?);
                 Ok(())
             })

@@ -7,6 +7,16 @@ use crate::error::{Error, Kind};
 impl Agenda {
     /// Makes a secret feed address for `scope`, whose session or person must exist.
     pub async fn create_feed_token(&self, scope: FeedScope, description: String) -> Result<FeedToken, Error> {
+        self.create_feed_token_with(scope, description, None).await
+    }
+
+    /// [`Self::create_feed_token`], kept under a request id when `once` is given.
+    pub(super) async fn create_feed_token_with(
+        &self,
+        scope: FeedScope,
+        description: String,
+        once: Option<crate::store::Once>,
+    ) -> Result<FeedToken, Error> {
         let mut v = crate::domain::Violations::new("");
         crate::domain::check_text(&mut v, "description", &description, 200, false, false);
         v.into_result()?;
@@ -16,7 +26,11 @@ impl Agenda {
             FeedScope::AllSessions => {}
         }
         let token = FeedToken { token: FeedToken::generate_secret(), scope, description, create_time: now() };
-        self.write(|st| st.put_feed_token(&token)).await?;
+        self.write(|st| match &once {
+            Some(o) => st.put_feed_token_once(&token, o),
+            None => st.put_feed_token(&token),
+        })
+        .await?;
         Ok(token)
     }
 

@@ -24,6 +24,7 @@ mod feed_tokens;
 pub mod import;
 mod invites;
 mod people;
+mod requests;
 mod roles;
 mod schedule;
 mod sessions;
@@ -33,6 +34,7 @@ mod stripes;
 /// A term's fencing token, which the SMTP sender hands back with each mark.
 pub use crate::store::Fence;
 pub use import::{ImportError, ImportMode, ImportOutcome, ImportSummary};
+pub use requests::RequestKey;
 pub use roles::{Campaign, Holder, LeaderSettings, Role};
 pub use schedule::{ConflictPolicy, ConflictQuery, FreeBusy};
 use state::{Shared, follow_store};
@@ -147,6 +149,8 @@ impl Agenda {
             write_retries: AtomicU64::new(0),
             follower: OnceLock::new(),
             roles: roles::Roles::default(),
+            request_window: AtomicU64::new(24 * 3600),
+            kept_writes: AtomicU64::new(0),
         };
         let shared = Arc::new(shared);
         if let Some(revisions) = follow {
@@ -233,6 +237,11 @@ impl Agenda {
         self.store.stale_since()
     }
 
+    /// Why the store takes no more writes, once a flush failed ([`Store::writes_stopped`]).
+    pub fn writes_stopped(&self) -> Option<String> {
+        self.store.writes_stopped()
+    }
+
     /// Reads the store's revision, which is how an engine notices that it went stale or
     /// became current again without waiting for a client's read (the health check's probe).
     pub async fn probe_store(&self) -> Result<u64, Error> {
@@ -282,7 +291,14 @@ impl Agenda {
     /// once the gate is passed, whatever the engine does before its first poll.
     async fn write<'a, T>(&'a self, op: impl FnOnce(&'a dyn Store) -> StoreFuture<'a, T>) -> Result<T, StoreError> {
         let _shared = self.gate.read().await;
-        op(self.store.as_ref()).await
+        let result = op(self.store.as_ref()).await;
+        if let Err(StoreError::OutcomeUnknown(_)) = &result {
+            // The store stopped and hides the writes of unknown outcome: answers cached by the
+            // write counter (feeds, pages) may show one, so they are dropped before the caller
+            // hears of it.
+            self.shared.changes.fetch_add(1, Ordering::AcqRel);
+        }
+        result
     }
 
     /// Every person and session as of one revision: writes wait meanwhile.

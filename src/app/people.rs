@@ -5,15 +5,23 @@ use crate::domain::{
     PeopleQuery, Person, PersonCursor, PersonId, PersonSlot, PersonSlotCursor, PersonSlotQuery, RecordMeta,
 };
 use crate::error::{Error, Kind};
-use crate::store::{Expect, StoreError};
+use crate::store::{Expect, Once, StoreError};
 
 impl Agenda {
-    pub async fn create_person(&self, mut p: Person) -> Result<Person, Error> {
+    pub async fn create_person(&self, p: Person) -> Result<Person, Error> {
+        self.create_person_with(p, None).await
+    }
+
+    /// [`Self::create_person`], kept under a request id when `once` is given.
+    pub(super) async fn create_person_with(&self, mut p: Person, once: Option<Once>) -> Result<Person, Error> {
         p.validate()?;
         let t = now();
         p.meta = RecordMeta { create_time: t, update_time: t, revision: 0 };
         let rev = self
-            .write(|st| st.put_person(&p, Expect::Absent))
+            .write(|st| match &once {
+                Some(o) => st.put_person_once(&p, Expect::Absent, o),
+                None => st.put_person(&p, Expect::Absent),
+            })
             .await
             .map_err(|e| write_failed(Kind::Person, p.id.as_str(), None, e))?;
         p.meta.revision = rev;

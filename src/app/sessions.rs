@@ -4,20 +4,21 @@ use super::schedule::ConflictPolicy;
 use super::{Agenda, MAX_RETRIES, check_etag, contention, now, paginate, unknown_person, write_failed};
 use crate::domain::{Conflict, Person, RecordMeta, Session, SessionCursor, SessionFilter, SessionId, SessionQuery};
 use crate::error::{Error, Kind};
-use crate::store::{Expect, StoreError};
+use crate::store::{Expect, Once, StoreError};
 
 impl Agenda {
     /// Creates a session. Its id must be new; the people it names must exist. No conflict
-    /// check (imports, the demo): see [`Agenda::create_session_checked`].
+    /// check (imports, the demo): see [`Agenda::create_session_once`].
     pub async fn create_session(&self, s: Session) -> Result<Session, Error> {
-        Ok(self.create_session_checked(s, ConflictPolicy::Skip).await?.0)
+        Ok(self.create_session_with(s, None, ConflictPolicy::Skip).await?.0)
     }
 
-    /// Creates a session, and says which double bookings it creates (or refuses it for them,
-    /// as `policy` says).
-    pub async fn create_session_checked(
+    /// [`Self::create_session`], kept under a request id when `once` is given, saying which
+    /// double bookings it creates (or refusing it for them, as `policy` says).
+    pub(super) async fn create_session_with(
         &self,
         mut s: Session,
+        once: Option<Once>,
         policy: ConflictPolicy,
     ) -> Result<(Session, Vec<Conflict>), Error> {
         s.validate(&self.limits)?;
@@ -31,10 +32,16 @@ impl Agenda {
             slot.answers.clear();
         }
         let conflicts = self.check_conflicts(policy, None, &s).await?;
-        let rev = self.write(|st| st.put_session(&s, Expect::Absent)).await.map_err(|e| match e {
-            StoreError::UnknownPerson(p) => unknown_person(&s, &p),
-            e => write_failed(Kind::Session, s.id.as_str(), None, e),
-        })?;
+        let rev = self
+            .write(|st| match &once {
+                Some(o) => st.put_session_once(&s, Expect::Absent, o),
+                None => st.put_session(&s, Expect::Absent),
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::UnknownPerson(p) => unknown_person(&s, &p),
+                e => write_failed(Kind::Session, s.id.as_str(), None, e),
+            })?;
         s.meta.revision = rev;
         self.committed(rev);
         Ok((s, conflicts))
@@ -61,16 +68,17 @@ impl Agenda {
         etag: Option<&str>,
         change: impl Fn(&mut Session) -> Result<(), crate::domain::Error>,
     ) -> Result<Session, Error> {
-        Ok(self.update_session_checked(id, etag, ConflictPolicy::Skip, change).await?.0)
+        Ok(self.update_session_with(id, etag, None, ConflictPolicy::Skip, change).await?.0)
     }
 
-    /// [`Agenda::update_session`], saying which double bookings the change creates (or
-    /// refusing it for them, as `policy` says). The check runs on each attempt, against the
-    /// record that attempt changes.
-    pub async fn update_session_checked(
+    /// [`Self::update_session`], kept under a request id when `once` is given, saying which
+    /// double bookings the change creates (or refusing it for them, as `policy` says). The
+    /// check runs on each attempt, against the record that attempt changes.
+    pub(super) async fn update_session_with(
         &self,
         id: &SessionId,
         etag: Option<&str>,
+        once: Option<Once>,
         policy: ConflictPolicy,
         change: impl Fn(&mut Session) -> Result<(), crate::domain::Error>,
     ) -> Result<(Session, Vec<Conflict>), Error> {
@@ -90,7 +98,13 @@ impl Agenda {
             new.meta.update_time = t;
             let conflicts = self.check_conflicts(policy, Some(&old), &new).await?;
             let expect = Expect::Revision(old.meta.revision);
-            match self.write(|st| st.put_session(&new, expect)).await {
+            match self
+                .write(|st| match &once {
+                    Some(o) => st.put_session_once(&new, expect, o),
+                    None => st.put_session(&new, expect),
+                })
+                .await
+            {
                 Ok(rev) => {
                     new.meta.revision = rev;
                     self.committed(rev);

@@ -37,6 +37,10 @@ pub(super) struct Shared {
     pub(super) check_conflicts: std::sync::atomic::AtomicBool,
     /// The election settings and each role's holder as last seen ([`super::roles`]).
     pub(super) roles: super::roles::Roles,
+    /// How long a request id's first result is kept, in seconds ([`super::requests`]).
+    pub(super) request_window: AtomicU64,
+    /// Writes kept under a request id since start: every so many start a sweep.
+    pub(super) kept_writes: AtomicU64,
 }
 
 impl Shared {

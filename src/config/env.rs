@@ -14,6 +14,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("uid_domain", "AGENDA_UID_DOMAIN"),
     ("shutdown_grace_seconds", "AGENDA_SHUTDOWN_GRACE_SECONDS"),
     ("change_log_revisions", "AGENDA_CHANGE_LOG_REVISIONS"),
+    ("request_id_hours", "AGENDA_REQUEST_ID_HOURS"),
     ("feeds.refresh_seconds", "AGENDA_FEED_REFRESH_SECONDS"),
     ("feeds.past_days", "AGENDA_FEED_PAST_DAYS"),
     ("feeds.future_days", "AGENDA_FEED_FUTURE_DAYS"),

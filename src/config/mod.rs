@@ -29,6 +29,7 @@
 //! uid_domain = "agenda.invalid"
 //! shutdown_grace_seconds = 10
 //! change_log_revisions = 100000       # how far back WatchSessions can resume
+//! request_id_hours = 24               # how long a request_id's first result is kept
 //!
 //! [feeds]
 //! refresh_seconds = 3600
@@ -122,6 +123,9 @@ pub struct Config {
     pub uid_domain: String,
     pub shutdown_grace_seconds: u64,
     pub change_log_revisions: u64,
+    /// How long the first result of a write's `request_id` (AIP-155) is kept: a retry within
+    /// it is answered with that result. At least 1.
+    pub request_id_hours: u64,
     pub feeds: FeedsConfig,
     pub limits: LimitsConfig,
     pub cache: CacheConfig,
@@ -315,6 +319,7 @@ impl Default for Config {
             uid_domain: "agenda.invalid".into(),
             shutdown_grace_seconds: 10,
             change_log_revisions: 100_000,
+            request_id_hours: 24,
             feeds: FeedsConfig::default(),
             limits: LimitsConfig::default(),
             cache: CacheConfig::default(),

@@ -20,7 +20,8 @@ pub use reason::Reason;
 pub type Metadata = Vec<(&'static str, String)>;
 
 /// Why an operation failed. Every variant but `Store` is the caller's to fix, and every
-/// failed operation has left the store as it was.
+/// failed operation has left the store as it was, except a write of unknown outcome
+/// ([`StoreError::OutcomeUnknown`]), which a restart settles one way or the other.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A domain rule refused the change (invalid fields, a missing slot, ...).
@@ -116,6 +117,8 @@ impl Error {
             Error::Refused { reason, .. } => *reason,
             Error::Conflicting { .. } => Reason::ScheduleConflict,
             Error::Store(StoreError::Corrupt(_)) => Reason::StoreCorrupt,
+            Error::Store(StoreError::OutcomeUnknown(_)) => Reason::WriteOutcomeUnknown,
+            Error::Store(StoreError::WritesStopped(_)) => Reason::StoreWritesStopped,
             Error::Store(_) => Reason::StoreUnavailable,
         }
     }
@@ -150,6 +153,13 @@ impl Error {
     /// learn that it failed and that nothing changed, not how the disk looks.
     pub fn client_message(&self) -> String {
         match self {
+            Error::Store(StoreError::OutcomeUnknown(_)) => "the outcome is unknown: a flush of the store failed, so a \
+                write may or may not have been applied; the server takes no writes until it is restarted, then a read \
+                (or a retry with the same request_id) tells"
+                .to_owned(),
+            Error::Store(StoreError::WritesStopped(_)) => {
+                "the store takes no writes since a flush failed; nothing was changed; reads go on".to_owned()
+            }
             Error::Store(_) => "the store could not complete the operation; nothing was changed".to_owned(),
             e => e.to_string(),
         }

@@ -114,6 +114,14 @@ reasons! {
     StoreCorrupt = "STORE_CORRUPT", DataLoss, INTERNAL_SERVER_ERROR;
     /// The store could not complete the operation; nothing was changed.
     StoreUnavailable = "STORE_UNAVAILABLE", Unavailable, SERVICE_UNAVAILABLE;
+    /// The flush that would have made the write durable failed: it may or may not have been
+    /// applied. Also the answer to a read that could show such a write (it is hidden). The
+    /// store takes no more writes until a restart, after which the log decides: read again,
+    /// or retry with the same `request_id`.
+    WriteOutcomeUnknown = "WRITE_OUTCOME_UNKNOWN", Unavailable, SERVICE_UNAVAILABLE;
+    /// The store takes no writes since a flush failed (reads go on); nothing was changed. An
+    /// operator restarts the server once the disk is sound.
+    StoreWritesStopped = "STORE_WRITES_STOPPED", Unavailable, SERVICE_UNAVAILABLE;
 }
 
 impl Reason {

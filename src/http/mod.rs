@@ -96,7 +96,8 @@ async fn within(deadline: tokio::time::Instant, answer: impl Future<Output = Res
 
 /// Liveness: 200 while the server answers. While the store's reads are stale the body says
 /// so (reads are still served, so a load balancer keeps the instance; writes are refused,
-/// which the gRPC health service `agenda.v1.Writes` reports as NOT_SERVING).
+/// which the gRPC health service `agenda.v1.Writes` reports as NOT_SERVING). After a failed
+/// flush it says that writes stopped, and why (`agenda.v1.Writes` is NOT_SERVING then too).
 async fn healthz(State(agenda): State<Agenda>) -> String {
     let mut body = match agenda.stale_since() {
         None => "ok\n".to_owned(),
@@ -105,6 +106,11 @@ async fn healthz(State(agenda): State<Agenda>) -> String {
             format!("ok, stale: the store's reads may lag since {since}; writes are refused\n")
         }
     };
+    if let Some(why) = agenda.writes_stopped() {
+        body.push_str(&format!(
+            "writes stopped: a flush failed ({why}); reads go on; restart once the disk is sound\n"
+        ));
+    }
     // Then, for each role this replica campaigns for, who holds it (as this replica saw last).
     let me = agenda.replica_name();
     for (role, holder) in agenda.role_holders() {

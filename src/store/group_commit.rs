@@ -7,6 +7,12 @@
 //! next flush makes all of them durable at once. It is also the one place sled is flushed
 //! from, which avoids sled 0.34's deadlock between concurrent `flush_async` calls (sled
 //! issue 1308).
+//!
+//! **A failed flush is the last one.** After fsync fails, the kernel may have dropped the
+//! pages it was asked to write and marked them clean, so a later flush that succeeds says
+//! nothing about them (PostgreSQL's fsync lesson). Every writer waiting then, and every later
+//! one, gets the error; no flush runs again (the store stops taking writes, see
+//! `SledStore::stop`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -23,9 +29,9 @@ struct State {
     completed: u64,
     /// Every ticket up to this one has had its flush, successful or not.
     settled: u64,
-    /// Every ticket up to this one was covered by a flush that failed (and is not known to
-    /// be durable), with the error.
-    failed: Option<(u64, String)>,
+    /// Set by the first flush that failed, with its error: no ticket from then on is known
+    /// to be durable, and no flush runs again.
+    failed: Option<String>,
     shutdown: bool,
 }
 
@@ -71,9 +77,7 @@ impl GroupCommit {
             if st.completed >= ticket {
                 return Ok(());
             }
-            if let Some((upto, err)) = &st.failed
-                && *upto >= ticket
-            {
+            if let Some(err) = &st.failed {
                 return Err(err.clone());
             }
             if st.shutdown {
@@ -99,6 +103,12 @@ fn flusher(inner: &Inner, flush: &FlushFn) {
         if st.requested == st.settled && st.shutdown {
             return;
         }
+        if st.failed.is_some() {
+            // No flush after a failed one: the waiters already have the error.
+            st.settled = st.requested;
+            inner.done.notify_all();
+            continue;
+        }
         // Every ticket handed out so far was requested after its write committed, so a
         // flush that starts now makes all of them durable.
         let target = st.requested;
@@ -109,9 +119,8 @@ fn flusher(inner: &Inner, flush: &FlushFn) {
         st.settled = target;
         match result {
             Ok(()) => st.completed = target,
-            // Not durable as far as we know: these writers get the error; later writers get
-            // a fresh flush.
-            Err(e) => st.failed = Some((target, e)),
+            // Not durable as far as we know: these writers and every later one get the error.
+            Err(e) => st.failed = Some(e),
         }
         inner.done.notify_all();
     }
@@ -156,7 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_flush_fails_its_writers_and_the_next_one_recovers() {
+    fn a_failed_flush_fails_every_later_writer_and_is_the_last_flush() {
         let fail = Arc::new(AtomicBool::new(true));
         let f = Arc::clone(&fail);
         let gc = GroupCommit::start(Box::new(
@@ -165,7 +174,9 @@ mod tests {
             },
         ));
         assert_eq!(gc.wait_durable(), Err("disk full".to_owned()));
+        // The disk would take a flush again: nothing written before it is known durable.
         fail.store(false, Ordering::SeqCst);
-        assert_eq!(gc.wait_durable(), Ok(()));
+        assert_eq!(gc.wait_durable(), Err("disk full".to_owned()));
+        assert_eq!(gc.stats(), (2, 1), "the second writer got no flush of its own");
     }
 }

@@ -40,6 +40,17 @@
 //!   `changes_from`) may run on the caller's runtime thread when the engine answers them from
 //!   memory or the OS page cache in microseconds (sled does); everything else, and anything
 //!   that waits on a disk flush or the network, must not hold a runtime thread.
+//! - **Once per request id.** A write given a [`Once`] (`put_*_once`) keeps its request id
+//!   with its result in the same atomic step: of any number of writes with one id, exactly
+//!   one applies and the others are refused with [`StoreError::RequestKept`], touching
+//!   nothing; [`Store::kept`] then gives the first result, once durable. A result kept
+//!   before the write's [`Once::forget_before`] is replaced; [`Store::sweep_kept`] forgets
+//!   old ones in bounded batches.
+//! - **A failed flush stops writes.** A write whose flush fails is
+//!   [`StoreError::OutcomeUnknown`]: it may or may not be on disk. From then on the engine
+//!   refuses writes ([`StoreError::WritesStopped`], [`Store::writes_stopped`] says why) and
+//!   no reader sees a write that was not acknowledged: a read that could show one is refused
+//!   with [`StoreError::OutcomeUnknown`]. After a restart the store is what its log says.
 //! - **Stale reads are said.** An engine that can answer reads from a copy that may lag (etcd
 //!   without its quorum) says so through [`Store::stale_since`] while it does, so the server can
 //!   mark its answers; writes are then refused with [`StoreError::Unavailable`], not queued.
@@ -64,16 +75,25 @@
 //! - Compare-and-write, revision order, referential rules: checked and applied under one short
 //!   lock (the sequencer) against in-memory revisions and reference counts.
 //! - Queries: in-memory indexes (built at open from the records), records read from sled.
+//! - Request ids: the `requests` tree, inserted under the sequencer before the log entry; a
+//!   crash that cut the write before its log entry leaves an orphan, dropped at open.
+//! - A failed flush: the flusher flushes no more; the writes after the last good flush (read
+//!   from the log under the sequencer) are hidden from point reads, queries wait for a
+//!   restart while any is unknown, and nothing is flushed again, not even at a clean stop.
 //!
 //! # How the etcd engine keeps it (one line each; `etcd/`, feature `etcd`)
 //!
-//! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced).
+//! - Durable: a put is acknowledged after the Raft quorum has it in its log (fsynced). A
+//!   member whose fsync fails exits (etcd's own rule), so a failed flush is a lost member,
+//!   not a stopped store: `writes_stopped` stays `None`.
 //! - Atomic, compare-and-write: one `Txn` per write, `If mod_revision(key) == expected` (or
 //!   `create_revision == 0` for `Absent`) over the record, with its reference keys.
 //! - Revision order and etag: etcd revisions; a key's `mod_revision` is the record's etag,
 //!   and the store revision is the `mod_revision` of a key every session and person write puts.
 //! - Change log: a watch of etcd's history from a revision; etcd's compaction is
 //!   `prune_changes`, a watch below it is [`StoreError::Compacted`].
+//! - Request ids: the kept result's key in the write's own `Txn`, compared absent (or at the
+//!   expired result it replaces), so the check holds across replicas.
 //! - Referential rules: the `Txn` also compares the named people's keys (exist) and, to delete
 //!   a person, the range of its reference keys (empty).
 //! - Queries and point reads of sessions and people: a local copy on every replica (the sled
@@ -176,6 +196,19 @@ pub enum StoreError {
     /// over (or nobody holds it now). Nothing was written.
     #[error("this replica no longer holds the {role} role (it passed on after its term began); the write was refused")]
     Deposed { role: String },
+    /// The flush that would have made this write durable failed: it may or may not have been
+    /// applied, and the log decides at the next open. Also what a read of a record such a
+    /// write touched answers while the store is stopped (see [`Store::writes_stopped`]).
+    #[error("the outcome of a write is unknown: the flush that would have made it durable failed ({0})")]
+    OutcomeUnknown(String),
+    /// A write given a [`Once`] whose request id is kept already (by an earlier attempt, or
+    /// another request): nothing was written; [`Store::kept`] has the first result.
+    #[error("the request id was used already")]
+    RequestKept,
+    /// The store takes no more writes since a flush failed ([`Store::writes_stopped`]):
+    /// nothing was changed.
+    #[error("the store takes no writes since a flush failed ({0}); nothing was changed")]
+    WritesStopped(String),
 }
 
 /// Who holds a role among the processes sharing a store, as this process last saw it
@@ -220,6 +253,71 @@ impl Lead {
     pub async fn resign(self) {
         drop(self.state);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(3), self.task).await;
+    }
+}
+
+/// A write made at most once per request id (Google AIP-155): the store keeps the id with
+/// the write's result, in the same atomic step as the write, so a retry with the same id is
+/// answered with the first result instead of writing again, on any replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Once {
+    /// The request id: a UUID's 16 bytes.
+    pub id: [u8; 16],
+    /// What the request was (the API's encoding of it, its id left out): the same id with
+    /// another request is refused, not answered with a result that is not its own.
+    pub fingerprint: Vec<u8>,
+    /// When the write was made; the result is kept for a window from then.
+    pub at: crate::domain::Timestamp,
+    /// What the answer needs beyond the record (AddSlot: the id of the slot it added).
+    pub note: String,
+    /// Results kept before this are past their window (`at` minus the window): their id may
+    /// be used again, by this write.
+    pub forget_before: crate::domain::Timestamp,
+}
+
+/// The first result of a request id ([`Store::kept`]), with what [`Once`] recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    /// [`Once::fingerprint`] of the write that kept it.
+    pub fingerprint: Vec<u8>,
+    /// When that write was made.
+    pub at: crate::domain::Timestamp,
+    /// [`Once::note`] of that write.
+    pub note: String,
+    pub result: KeptResult,
+}
+
+/// The record a kept write left, as it was right after that write (its revision the write's).
+/// Unboxed: one is made per retry, and a session is what it holds most often.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum KeptResult {
+    Session(Session),
+    Person(Person),
+    FeedToken(FeedToken),
+}
+
+impl Kept {
+    /// Decodes a kept result stored under `id`; `revision` (etcd: the key's mod revision)
+    /// replaces the stored one when given.
+    fn decode(bytes: &[u8], revision: Option<u64>) -> Result<Kept, StoreError> {
+        let k = records::decode_kept(bytes)?;
+        let revision = revision.unwrap_or(k.revision);
+        let result = match k.kind {
+            records::KEPT_SESSION => {
+                let mut s = records::decode_session(&k.record)?;
+                s.meta.revision = revision;
+                KeptResult::Session(s)
+            }
+            records::KEPT_PERSON => {
+                let mut p = records::decode_person(&k.record)?;
+                p.meta.revision = revision;
+                KeptResult::Person(p)
+            }
+            records::KEPT_FEED_TOKEN => KeptResult::FeedToken(records::decode_feed_token(&k.record)?),
+            other => return Err(StoreError::Corrupt(format!("unknown kept result kind {other}"))),
+        };
+        Ok(Kept { fingerprint: k.fingerprint, at: k.at, note: k.note, result })
     }
 }
 
@@ -340,10 +438,34 @@ pub trait Store: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// [`Store::put_session`], made at most once per request id: refused with
+    /// [`StoreError::RequestKept`] when `once.id` is kept already, checked and kept in the
+    /// same atomic step as the write.
+    async fn put_session_once(&self, session: &Session, expect: Expect, once: &Once) -> Result<u64, StoreError>;
+    /// [`Store::put_person`], made at most once per request id (as `put_session_once`).
+    async fn put_person_once(&self, person: &Person, expect: Expect, once: &Once) -> Result<u64, StoreError>;
+    /// [`Store::put_feed_token`], made at most once per request id (as `put_session_once`).
+    async fn put_feed_token_once(&self, token: &FeedToken, once: &Once) -> Result<(), StoreError>;
+    /// The first result of request id `id`, once the write that kept it is durable; `None`
+    /// when no write kept it (or it was swept).
+    async fn kept(&self, id: &[u8; 16]) -> Result<Option<Kept>, StoreError>;
+    /// Forgets up to `limit` kept results made before `before`, oldest first (bounded work
+    /// per call); returns how many went.
+    async fn sweep_kept(&self, before: crate::domain::Timestamp, limit: usize) -> Result<usize, StoreError>;
+
     /// Since when reads have been answered from a copy that may lag behind the store's
     /// committed writes (etcd without its quorum: a member's local copy); `None` while reads
     /// are current. The default: an engine whose reads are always current (sled).
     fn stale_since(&self) -> Option<std::time::SystemTime> {
+        None
+    }
+
+    /// Why the store takes no more writes, once a flush has failed (sled): after a failed
+    /// fsync the kernel may have dropped what it was asked to write, and a later flush that
+    /// succeeds proves nothing about it (PostgreSQL's lesson), so the engine stops writing
+    /// until a restart recovers from what the log on disk says. Reads go on, of what is known
+    /// durable only. `None` while writes are taken (the default: an engine that never stops).
+    fn writes_stopped(&self) -> Option<String> {
         None
     }
 }

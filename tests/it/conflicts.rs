@@ -37,7 +37,12 @@ async fn create(
     s: pb::Session,
     refuse: bool,
 ) -> Result<pb::CreateSessionResponse, tonic::Status> {
-    let req = pb::CreateSessionRequest { session_id: id.into(), session: Some(s), refuse_conflicts: refuse };
+    let req = pb::CreateSessionRequest {
+        session_id: id.into(),
+        session: Some(s),
+        refuse_conflicts: refuse,
+        ..Default::default()
+    };
     app.sessions.clone().create_session(req).await.map(tonic::Response::into_inner)
 }
 

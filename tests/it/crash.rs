@@ -197,6 +197,7 @@ async fn acknowledged_writes_survive_twenty_random_kills() {
         let req = pb::CreatePersonRequest {
             person_id: p.into(),
             person: Some(pb::Person { name: p.into(), ..Default::default() }),
+            ..Default::default()
         };
         people.create_person(req).await.unwrap();
     }
@@ -342,7 +343,7 @@ async fn a_write_killed_at_any_of_its_steps_is_finished_at_the_next_start() {
             let (mut sessions, mut people) = clients(&server).await;
             for p in ["ana", "ben"] {
                 let person = pb::Person { name: p.into(), ..Default::default() };
-                let req = pb::CreatePersonRequest { person_id: p.into(), person: Some(person) };
+                let req = pb::CreatePersonRequest { person_id: p.into(), person: Some(person), ..Default::default() };
                 people.create_person(req).await.unwrap();
             }
             let req = pb::CreateSessionRequest {

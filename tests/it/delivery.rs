@@ -339,7 +339,14 @@ async fn a_kill_9_mid_drain_loses_nothing_and_a_copy_keeps_its_message_id() {
         let id = format!("speaker-{i}");
         let person =
             pb::Person { name: format!("Speaker {i}"), email: format!("{id}@example.org"), ..Default::default() };
-        people.create_person(pb::CreatePersonRequest { person_id: id.clone(), person: Some(person) }).await.unwrap();
+        people
+            .create_person(pb::CreatePersonRequest {
+                person_id: id.clone(),
+                person: Some(person),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         let at = |minutes: usize| format!("2030-06-01T{:02}:{:02}:00Z", 9 + minutes / 60, minutes % 60);
         let (start, end) = (at(i * 10), at(i * 10 + 10));
         s.slots.push(pb::Slot { speaker_ids: vec![id], ..slot(&format!("talk-{i}"), "Talk", &start, &end) });
@@ -426,7 +433,7 @@ async fn an_address_added_to_a_blocked_speaker_gets_their_invites_sent() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_sending_to(dir.path(), mailbox.url()).await;
     let person = pb::Person { name: "Ana Sinmail".into(), ..Default::default() };
-    let req = pb::CreatePersonRequest { person_id: "ana-sinmail".into(), person: Some(person) };
+    let req = pb::CreatePersonRequest { person_id: "ana-sinmail".into(), person: Some(person), ..Default::default() };
     app.people.clone().create_person(req).await.unwrap();
     let mut s = session("Unblocked", "2030-09-01T09:00:00Z", "2030-09-01T10:00:00Z");
     s.slots = vec![pb::Slot {

@@ -192,6 +192,7 @@ async fn every_acknowledged_write_survives_kill_9() {
             p.create_person(pb::CreatePersonRequest {
                 person_id: pid.clone(),
                 person: Some(pb::Person { name: format!("Person {i}"), ..Default::default() }),
+                ..Default::default()
             })
             .await
             .unwrap();

@@ -23,7 +23,8 @@ fn refused<T: std::fmt::Debug>(r: Result<T, Status>, reason: Reason) -> (Status,
 
 fn create_person(token: Option<&str>) -> Request<pb::CreatePersonRequest> {
     let person = pb::Person { name: "Ada Lovelace".into(), ..Default::default() };
-    let mut req = Request::new(pb::CreatePersonRequest { person_id: "ada".into(), person: Some(person) });
+    let mut req =
+        Request::new(pb::CreatePersonRequest { person_id: "ada".into(), person: Some(person), ..Default::default() });
     if let Some(t) = token {
         req.metadata_mut().insert("authorization", format!("Bearer {t}").parse().unwrap());
     }

@@ -25,7 +25,7 @@ fn talk(n: usize) -> pb::Session {
 }
 
 async fn create(mut client: Sessions, id: &str, n: usize) -> Result<pb::Session, tonic::Status> {
-    let req = pb::CreateSessionRequest { session_id: id.into(), session: Some(talk(n)) };
+    let req = pb::CreateSessionRequest { session_id: id.into(), session: Some(talk(n)), ..Default::default() };
     client.create_session(req).await.map(|r| r.into_inner().session.unwrap())
 }
 

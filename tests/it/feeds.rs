@@ -472,6 +472,7 @@ async fn a_private_session_is_only_behind_its_secret_url_until_revoked() {
                 description: "for the chair".into(),
                 ..Default::default()
             }),
+            ..Default::default()
         })
         .await
         .unwrap()

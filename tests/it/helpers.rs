@@ -163,6 +163,7 @@ impl TestApp {
         let req = pb::CreatePersonRequest {
             person_id: id.into(),
             person: Some(pb::Person { name: name.into(), email: format!("{id}@example.org"), ..Default::default() }),
+            ..Default::default()
         };
         self.people.clone().create_person(req).await.unwrap().into_inner().person.unwrap()
     }

@@ -234,6 +234,7 @@ async fn a_person_without_an_address_is_blocked_not_pending_and_a_failure_keeps_
     let nameless = pb::CreatePersonRequest {
         person_id: "no-mail".into(),
         person: Some(pb::Person { name: "No Mail".into(), ..Default::default() }),
+        ..Default::default()
     };
     app.people.clone().create_person(nameless).await.unwrap();
     let add = pb::UpdateSlotRequest {
@@ -543,6 +544,7 @@ async fn request_cancel_and_reply_flow_end_to_end() {
     let nameless = pb::CreatePersonRequest {
         person_id: "no-mail".into(),
         person: Some(pb::Person { name: "No Mail".into(), ..Default::default() }),
+        ..Default::default()
     };
     app.people.clone().create_person(nameless).await.unwrap();
     let add = pb::UpdateSlotRequest {

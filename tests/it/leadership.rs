@@ -102,7 +102,11 @@ async fn with_two_replicas_sending_each_invitation_arrives_once_and_a_killed_sen
     // Written through the replica that does not send: the sender follows the cluster.
     sessions_of(&other)
         .await
-        .create_session(pb::CreateSessionRequest { session_id: SESSION.into(), session: Some(coming_session()) })
+        .create_session(pb::CreateSessionRequest {
+            session_id: SESSION.into(),
+            session: Some(coming_session()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     eventually("the six invitations", || async { (mailbox.received().len() >= 6).then_some(()) }).await;

@@ -19,6 +19,7 @@ mod etcd_cluster;
 #[cfg(feature = "etcd")]
 mod failover;
 mod feeds;
+mod flush_failure;
 mod format_upgrade;
 mod h2util;
 mod helpers;
@@ -42,6 +43,7 @@ mod readme;
 #[cfg(feature = "etcd")]
 mod replicas;
 mod replies;
+mod request_ids;
 mod sessions;
 mod smtp_tls;
 mod snapshots;

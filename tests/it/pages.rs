@@ -210,7 +210,10 @@ async fn private_sessions_and_unknown_ids_get_a_real_404_page() {
     assert_eq!(app.get("/sessions/closed/slots/brief.ics").await.status(), 404);
     // Its secret feed token opens its feed, never a page.
     let scope = Some(pb::feed_token::Scope::SessionId("closed".into()));
-    let req = pb::CreateFeedTokenRequest { feed_token: Some(pb::FeedToken { scope, ..Default::default() }) };
+    let req = pb::CreateFeedTokenRequest {
+        feed_token: Some(pb::FeedToken { scope, ..Default::default() }),
+        ..Default::default()
+    };
     let token = app.feeds.clone().create_feed_token(req).await.unwrap().into_inner().feed_token.unwrap().token;
     for path in [format!("/sessions/{token}"), format!("/sessions/closed?token={token}"), format!("/?token={token}")] {
         let r = app.get(&path).await;

@@ -328,6 +328,7 @@ async fn a_participant_without_an_address_is_invited_once_one_is_added() {
     let guest = pb::CreatePersonRequest {
         person_id: "guest".into(),
         person: Some(pb::Person { name: "A Guest".into(), ..Default::default() }),
+        ..Default::default()
     };
     app.people.clone().create_person(guest).await.unwrap();
     let participant = |id: &str| pb::Participant {

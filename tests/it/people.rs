@@ -49,6 +49,7 @@ async fn a_person_is_created_updated_and_deleted() {
             affiliation: "EU".into(),
             ..Default::default()
         }),
+        ..Default::default()
     };
     let created = c.create_person(req).await.unwrap().into_inner().person.unwrap();
     assert_eq!(created.id.len(), 16, "generated id");

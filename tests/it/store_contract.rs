@@ -13,7 +13,7 @@ use agenda::domain::{
     RecordMeta, RemovedSlot, Role, Session, SessionCursor, SessionFilter, SessionId, SessionQuery, SessionStatus, Slot,
     SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
 };
-use agenda::store::{Expect, SledStore, Store, StoreError};
+use agenda::store::{Expect, Kept, KeptResult, Once, SledStore, Store, StoreError};
 
 /// A fresh, empty store of one engine, and whatever keeps it alive (sled: its directory).
 struct Fresh {
@@ -55,6 +55,9 @@ macro_rules! contract_suite {
             feed_tokens_round_trip_and_are_revoked,
             invite_records_keep_the_latest_message_and_its_failure,
             of_racing_writers_expecting_one_revision_exactly_one_wins,
+            a_write_made_once_keeps_its_first_result_and_its_id_writes_nothing_more,
+            of_racing_writers_with_one_request_id_exactly_one_writes,
+            kept_results_past_their_window_are_swept_and_their_id_can_be_used_again,
         );
     )+};
     (@engine $engine:ident: $($check:ident),+ $(,)?) => {
@@ -529,6 +532,129 @@ async fn of_racing_writers_expecting_one_revision_exactly_one_wins(st: Arc<dyn S
     assert!(lost.iter().all(|&current| current == rev), "losers see the winner's revision: {lost:?} vs {rev}");
     let now = st.get_session(&sid("one")).await.unwrap().unwrap();
     assert_eq!((now.title, now.meta.revision), (format!("writer {winner}"), rev));
+}
+
+// ----- request ids (AIP-155) -----
+
+/// A request id made at `hour`, whose results are kept for a day.
+fn once(id: u8, fingerprint: &str, hour: i64) -> Once {
+    let at = at(hour);
+    Once {
+        id: [id; 16],
+        fingerprint: fingerprint.as_bytes().to_vec(),
+        at,
+        note: format!("note {id}"),
+        forget_before: Timestamp::from_second(at.as_second() - 24 * 3600).unwrap(),
+    }
+}
+
+fn kept_session(k: Option<Kept>) -> Session {
+    match k.expect("a kept result").result {
+        KeptResult::Session(s) => s,
+        other => panic!("a session was kept, not {other:?}"),
+    }
+}
+
+async fn a_write_made_once_keeps_its_first_result_and_its_id_writes_nothing_more(st: Arc<dyn Store>) {
+    let first = once(1, "create one", 0);
+    let s = session("one", 0, 2, &[]);
+    let rev = st.put_session_once(&s, Expect::Absent, &first).await.unwrap();
+    let kept = st.kept(&first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.fingerprint.as_slice(), kept.at, kept.note.as_str()),
+        (b"create one".as_slice(), first.at, "note 1")
+    );
+    assert_eq!(kept_session(Some(kept)), stored(&s, rev, |s| &mut s.meta), "the record at the write's revision");
+
+    // The same id again, even for another record, writes nothing.
+    let again = st.put_session_once(&session("two", 0, 2, &[]), Expect::Absent, &first).await;
+    assert!(matches!(again, Err(StoreError::RequestKept)), "{again:?}");
+    assert_eq!(st.get_session(&sid("two")).await.unwrap(), None);
+    assert_eq!(st.revision().await.unwrap(), rev, "no revision used up");
+
+    // An update kept under another id keeps the record as that write left it.
+    let mut renamed = s.clone();
+    renamed.title = "renamed".into();
+    let update = once(2, "rename one", 1);
+    let rev2 = st.put_session_once(&renamed, Expect::Revision(rev), &update).await.unwrap();
+    st.put_session(&session("one", 0, 2, &[]), Expect::Revision(rev2)).await.unwrap();
+    assert_eq!(kept_session(st.kept(&update.id).await.unwrap()), stored(&renamed, rev2, |s| &mut s.meta));
+
+    // People and feed tokens too.
+    let p = person("ana", "Ana", "");
+    let p_once = once(3, "create ana", 2);
+    let p_rev = st.put_person_once(&p, Expect::Absent, &p_once).await.unwrap();
+    match st.kept(&p_once.id).await.unwrap().unwrap().result {
+        KeptResult::Person(got) => assert_eq!(got, stored(&p, p_rev, |p| &mut p.meta)),
+        other => panic!("{other:?}"),
+    }
+    let again = st.put_person_once(&person("ben", "Ben", ""), Expect::Absent, &p_once).await;
+    assert!(matches!(again, Err(StoreError::RequestKept)), "{again:?}");
+    assert_eq!(st.get_person(&pid("ben")).await.unwrap(), None);
+    let token = FeedToken {
+        token: FeedToken::generate_secret(),
+        scope: FeedScope::AllSessions,
+        description: String::new(),
+        create_time: at(0),
+    };
+    let t_once = once(4, "token", 3);
+    st.put_feed_token_once(&token, &t_once).await.unwrap();
+    let mut other = token.clone();
+    other.token = FeedToken::generate_secret();
+    assert!(matches!(st.put_feed_token_once(&other, &t_once).await, Err(StoreError::RequestKept)));
+    assert_eq!(st.get_feed_token(&other.token).await.unwrap(), None);
+    assert_eq!(st.kept(&t_once.id).await.unwrap().unwrap().result, KeptResult::FeedToken(token));
+    assert_eq!(st.kept(&[9; 16]).await.unwrap(), None, "an id never used");
+}
+
+async fn of_racing_writers_with_one_request_id_exactly_one_writes(st: Arc<dyn Store>) {
+    const WRITERS: usize = 8;
+    let barrier = Arc::new(tokio::sync::Barrier::new(WRITERS));
+    let racers: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (st, barrier) = (Arc::clone(&st), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                // Each attempt of one request generates its own id, as CreateSession does.
+                let s = session(&format!("attempt-{i}"), 0, 1, &[]);
+                barrier.wait().await;
+                (i, st.put_session_once(&s, Expect::Absent, &once(7, "create", 0)).await)
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            (i, Ok(rev)) => won.push((i, rev)),
+            (_, Err(StoreError::RequestKept)) => {}
+            (_, Err(e)) => panic!("unexpected failure: {e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one attempt writes: {won:?}");
+    let all = st.list_sessions(&SessionQuery::default(), 100).await.unwrap();
+    assert_eq!(ids(&all), [format!("attempt-{}", won[0].0)], "one session");
+    assert_eq!(kept_session(st.kept(&[7; 16]).await.unwrap()).meta.revision, won[0].1);
+}
+
+async fn kept_results_past_their_window_are_swept_and_their_id_can_be_used_again(st: Arc<dyn Store>) {
+    let old = once(5, "old", 0);
+    st.put_session_once(&session("one", 0, 1, &[]), Expect::Absent, &old).await.unwrap();
+    let recent = once(6, "recent", 30);
+    st.put_session_once(&session("two", 0, 1, &[]), Expect::Absent, &recent).await.unwrap();
+
+    // A day and more later, the same id is a new request: the expired result is replaced.
+    let reused = once(5, "reused", 25);
+    st.put_session_once(&session("three", 0, 1, &[]), Expect::Absent, &reused).await.unwrap();
+    assert_eq!(kept_session(st.kept(&reused.id).await.unwrap()).id, sid("three"));
+
+    // The sweep forgets what was kept before its bound, oldest first, at most `limit`.
+    assert_eq!(st.sweep_kept(at(26), 100).await.unwrap(), 1, "only the reused id's result was before hour 26");
+    assert_eq!(st.kept(&reused.id).await.unwrap(), None);
+    assert!(st.kept(&recent.id).await.unwrap().is_some(), "a result within the window stays");
+    assert_eq!(st.sweep_kept(at(31), 100).await.unwrap(), 1);
+    assert_eq!(st.kept(&recent.id).await.unwrap(), None);
+    assert_eq!(st.sweep_kept(at(100), 100).await.unwrap(), 0, "nothing left");
+    // The records themselves stay: only the request ids go.
+    assert_eq!(st.list_sessions(&SessionQuery::default(), 100).await.unwrap().len(), 3);
 }
 
 /// The people listing's query for `text`, from the first page.

@@ -113,6 +113,7 @@ async fn a_persons_time_zone_is_an_iana_name_and_is_kept() {
     let create = |zone: &str| pb::CreatePersonRequest {
         person_id: "someone".into(),
         person: Some(pb::Person { name: "Someone".into(), time_zone: zone.into(), ..Default::default() }),
+        ..Default::default()
     };
     let r = app.people.clone().create_person(create("Mars/Olympus_Mons")).await;
     assert_eq!(failure(r), (Code::InvalidArgument, vec!["person.time_zone".to_owned()]));

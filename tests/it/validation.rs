@@ -184,6 +184,7 @@ async fn a_duplicate_id_is_already_exists_and_keeps_the_original() {
     let dup_person = pb::CreatePersonRequest {
         person_id: "speaker".into(),
         person: Some(pb::Person { name: "Someone else".into(), ..Default::default() }),
+        ..Default::default()
     };
     assert_eq!(failure(app.people.clone().create_person(dup_person).await).0, Code::AlreadyExists);
     assert_eq!(snapshot(&app).await, before);
@@ -413,11 +414,12 @@ async fn an_empty_slot_or_person_lists_every_missing_field_in_one_answer() {
         fields(&violations(app.sessions.clone().add_slot(bad_speaker).await)),
         ["slot.speaker_ids[0]", "slot.title"]
     );
-    let empty_person = pb::CreatePersonRequest { person_id: String::new(), person: None };
+    let empty_person = pb::CreatePersonRequest { person_id: String::new(), person: None, ..Default::default() };
     assert_eq!(fields(&violations(app.people.clone().create_person(empty_person).await)), ["person.name"]);
     let bad_email = pb::CreatePersonRequest {
         person_id: String::new(),
         person: Some(pb::Person { email: "not-an-address".into(), ..Default::default() }),
+        ..Default::default()
     };
     assert_eq!(fields(&violations(app.people.clone().create_person(bad_email).await)), ["person.email", "person.name"]);
     assert_eq!(snapshot(&app).await, before);

@@ -21,6 +21,8 @@ pub struct CreateFeedToken {
     pub scope: FeedScope,
     /// Checked by the app, which owns its length rule.
     pub description: String,
+    /// The request id, when the client sent one (AIP-155).
+    pub request: Option<crate::app::RequestKey>,
 }
 
 impl FromRequest<pb::CreateFeedTokenRequest> for CreateFeedToken {
@@ -37,7 +39,8 @@ impl FromRequest<pb::CreateFeedTokenRequest> for CreateFeedToken {
                 Err(v.reject("feed_token.scope", "set one of session_id, person_id or all_sessions"))
             }
         };
-        Ok(CreateFeedToken { scope: scope?, description: t.description.clone() })
+        let request = super::request_key(v, "CreateFeedToken", r, &r.request_id, |r| r.request_id.clear());
+        Ok(CreateFeedToken { scope: scope?, description: t.description.clone(), request: request? })
     }
 }
 

@@ -23,8 +23,9 @@ pub use sessions::{
     ReorderParticipants, UpdateParticipant, UpdateSession, UpdateSlot, WatchSessions,
 };
 
-use super::convert::{Reported, etag, parse_optional_time, request};
+use super::convert::{Report, Reported, etag, parse_optional_time, request};
 use super::page_token::{self, PageCursor};
+use crate::app::RequestKey;
 use crate::domain::{Timestamp, Violations};
 
 /// A command made of the request `R` (the way qdrant and neon's storage broker take their
@@ -38,6 +39,52 @@ pub trait FromRequest<R>: Sized {
 /// The command `C` of the request `r`, or every violation found in it.
 pub fn parse<C: FromRequest<R>, R>(r: &R) -> Result<C, Violations> {
     request(|v| C::from_request(v, r))
+}
+
+/// The request id (AIP-155) of a write, from the request's `request_id` field `raw`: `None`
+/// when empty; a UUID in its 8-4-4-4-12 hex form otherwise (recorded on `request_id` when
+/// not). The fingerprint a retry must repeat is `method`, then the request encoded with its
+/// request id cleared by `clear`: prost encodes one message the same way each time.
+pub fn request_key<M: prost::Message + Clone>(
+    v: &mut Violations,
+    method: &str,
+    r: &M,
+    raw: &str,
+    clear: impl FnOnce(&mut M),
+) -> Result<Option<RequestKey>, Reported> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let id = v.parsed("request_id", uuid(raw))?;
+    let mut bare = r.clone();
+    clear(&mut bare);
+    let mut fingerprint = Vec::with_capacity(method.len() + 1 + bare.encoded_len());
+    fingerprint.extend_from_slice(method.as_bytes());
+    fingerprint.push(0);
+    bare.encode(&mut fingerprint).expect("a Vec grows as needed");
+    Ok(Some(RequestKey { id, fingerprint }))
+}
+
+/// A UUID's 16 bytes from its text form (RFC 9562: 32 hex digits grouped 8-4-4-4-12, either
+/// case); the nil UUID is refused, as AIP-155 asks.
+fn uuid(s: &str) -> Result<[u8; 16], &'static str> {
+    const SHAPE: &str = "must be a UUID (8-4-4-4-12 hex digits), e.g. 7f5e9a52-3c1b-4b9e-9d3e-2a6f0c8b1d47";
+    let groups: Vec<&str> = s.split('-').collect();
+    if groups.iter().map(|g| g.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12] {
+        return Err(SHAPE);
+    }
+    let hex: String = groups.concat();
+    let mut id = [0u8; 16];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or(SHAPE)?, 16).map_err(|_| SHAPE)?;
+    }
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SHAPE);
+    }
+    if id == [0; 16] {
+        return Err("must not be the nil UUID");
+    }
+    Ok(id)
 }
 
 /// The record a write changes, and the etag it must still have.

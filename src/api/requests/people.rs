@@ -16,6 +16,8 @@ impl PageCursor for PersonSlotCursor {}
 #[derive(Debug)]
 pub struct CreatePerson {
     pub person: Person,
+    /// The request id, when the client sent one (AIP-155).
+    pub request: Option<crate::app::RequestKey>,
 }
 
 impl FromRequest<pb::CreatePersonRequest> for CreatePerson {
@@ -23,7 +25,8 @@ impl FromRequest<pb::CreatePersonRequest> for CreatePerson {
         let id = c::id(v, "person_id", &r.person_id, true, PersonId::parse, PersonId::generate);
         // An absent person is read as an empty one, so the answer names each required field.
         let person = c::new_person(v, "person", id.ok(), r.person.as_ref().unwrap_or(&pb::Person::default()));
-        Ok(CreatePerson { person })
+        let request = super::request_key(v, "CreatePerson", r, &r.request_id, |r| r.request_id.clear());
+        Ok(CreatePerson { person, request: request? })
     }
 }
 

@@ -1,11 +1,12 @@
 //! SessionService requests as commands: a session, its slots and its participants.
 
-use super::{FromRequest, PAGE, Page, PageSizes, Target, page_size, search_text, time_window};
+use super::{FromRequest, PAGE, Page, PageSizes, Target, page_size, request_key, search_text, time_window};
 use crate::api::convert::{
     self as c, ParticipantPatch, Report, Reported, View, optional_id, person_id, request, session_id, slot_id,
 };
 use crate::api::page_token::PageCursor;
 use crate::api::watch::WatchFilter;
+use crate::app::RequestKey;
 use crate::domain::{
     Limits, Participant, PersonId, Session, SessionCursor, SessionFilter, SessionId, SessionPatch, Slot, SlotId,
     SlotPatch, Violations,
@@ -24,6 +25,8 @@ const MAX_FULL_SESSIONS: usize = 100;
 #[derive(Debug)]
 pub struct CreateSession {
     pub session: Session,
+    /// The request id, when the client sent one (AIP-155).
+    pub request: Option<RequestKey>,
 }
 
 impl CreateSession {
@@ -33,7 +36,8 @@ impl CreateSession {
             // An absent session is read as an empty one, so the answer names each required field.
             let empty = pb::Session::default();
             let session = c::new_session(v, "session", id.ok(), r.session.as_ref().unwrap_or(&empty), limits);
-            Ok(CreateSession { session })
+            let request = request_key(v, "CreateSession", r, &r.request_id, |r| r.request_id.clear());
+            Ok(CreateSession { session, request: request? })
         })
     }
 }
@@ -119,6 +123,8 @@ fn filter(v: &mut Violations, r: &pb::ListSessionsRequest) -> SessionFilter {
 pub struct AddSlot {
     pub target: Target<SessionId>,
     pub slot: Slot,
+    /// The request id, when the client sent one (AIP-155).
+    pub request: Option<RequestKey>,
 }
 
 impl AddSlot {
@@ -127,7 +133,8 @@ impl AddSlot {
             let target = Target::new(session_id(v, "session_id", &r.session_id), &r.etag);
             // An absent slot is read as an empty one, so the answer names each required field.
             let slot = c::new_slot(v, "slot", r.slot.as_ref().unwrap_or(&pb::Slot::default()), limits);
-            Ok(AddSlot { target: target?, slot })
+            let request = request_key(v, "AddSlot", r, &r.request_id, |r| r.request_id.clear());
+            Ok(AddSlot { target: target?, slot, request: request? })
         })
     }
 }
@@ -171,6 +178,8 @@ pub struct AddParticipant {
     pub target: Target<SessionId>,
     pub participant: Participant,
     pub position: Option<usize>,
+    /// The request id, when the client sent one (AIP-155).
+    pub request: Option<RequestKey>,
 }
 
 impl FromRequest<pb::AddParticipantRequest> for AddParticipant {
@@ -181,7 +190,8 @@ impl FromRequest<pb::AddParticipantRequest> for AddParticipant {
             Some(p) => c::participant(v, "participant", p),
         };
         let position = r.position.map(|n| n as usize);
-        Ok(AddParticipant { target: target?, participant: participant?, position })
+        let request = request_key(v, "AddParticipant", r, &r.request_id, |r| r.request_id.clear());
+        Ok(AddParticipant { target: target?, participant: participant?, position, request: request? })
     }
 }
 

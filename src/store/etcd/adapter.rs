@@ -10,12 +10,13 @@ use super::EtcdStore;
 use super::envelope::{RequestId, record};
 use super::failover::{attempt, until_applied, with_failover};
 use super::{leader, rev};
+use crate::domain::Timestamp;
 use crate::domain::{
     Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
     SessionId, SessionQuery,
 };
 use crate::store::records::{decode_feed_token, decode_sent_invite, encode_feed_token, encode_person};
-use crate::store::{Expect, Fence, Lead, Store, StoreError, StoreStats};
+use crate::store::{Expect, Fence, Kept, Lead, Once, Store, StoreError, StoreStats};
 
 #[async_trait]
 impl Store for EtcdStore {
@@ -25,12 +26,12 @@ impl Store for EtcdStore {
 
     async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
         let request = RequestId::new();
-        until_applied(|| self.try_put_session(session, expect, request)).await
+        self.acknowledged(until_applied(|| self.try_put_session(session, expect, request, None)).await)
     }
 
     async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
         let request = RequestId::new();
-        until_applied(|| self.try_delete_session(id, expect, request)).await
+        self.acknowledged(until_applied(|| self.try_delete_session(id, expect, request)).await)
     }
 
     async fn list_sessions(&self, query: &SessionQuery, limit: usize) -> Result<Vec<Session>, StoreError> {
@@ -44,12 +45,12 @@ impl Store for EtcdStore {
     async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError> {
         let request = RequestId::new();
         let value = request.wrap(encode_person(person));
-        with_failover(|| self.try_put_person(&person.id, &value, expect, request)).await
+        self.acknowledged(with_failover(|| self.try_put_person(&person.id, &value, expect, request, None)).await)
     }
 
     async fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
         let request = RequestId::new();
-        with_failover(|| self.try_delete_person(id, expect, request)).await
+        self.acknowledged(with_failover(|| self.try_delete_person(id, expect, request)).await)
     }
 
     async fn list_people(&self, query: &PeopleQuery, limit: usize) -> Result<Vec<Person>, StoreError> {
@@ -63,7 +64,32 @@ impl Store for EtcdStore {
     async fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
         let request = RequestId::new();
         let value = request.wrap(encode_feed_token(token));
-        with_failover(|| self.try_put_feed_token(&token.token, &value, request)).await
+        with_failover(|| self.try_put_feed_token(&token.token, &value, request, None)).await
+    }
+
+    async fn put_session_once(&self, session: &Session, expect: Expect, once: &Once) -> Result<u64, StoreError> {
+        let request = RequestId::new();
+        self.acknowledged(until_applied(|| self.try_put_session(session, expect, request, Some(once))).await)
+    }
+
+    async fn put_person_once(&self, person: &Person, expect: Expect, once: &Once) -> Result<u64, StoreError> {
+        let request = RequestId::new();
+        let value = request.wrap(encode_person(person));
+        self.acknowledged(with_failover(|| self.try_put_person(&person.id, &value, expect, request, Some(once))).await)
+    }
+
+    async fn put_feed_token_once(&self, token: &FeedToken, once: &Once) -> Result<(), StoreError> {
+        let request = RequestId::new();
+        let value = request.wrap(encode_feed_token(token));
+        with_failover(|| self.try_put_feed_token(&token.token, &value, request, Some(once))).await
+    }
+
+    async fn kept(&self, id: &[u8; 16]) -> Result<Option<Kept>, StoreError> {
+        EtcdStore::kept(self, id).await
+    }
+
+    async fn sweep_kept(&self, before: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        EtcdStore::sweep_kept(self, before, limit).await
     }
 
     async fn get_feed_token(&self, token: &str) -> Result<Option<FeedToken>, StoreError> {

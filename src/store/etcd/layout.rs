@@ -82,6 +82,22 @@ impl Keys {
         self.key("l", &[role.as_bytes()])
     }
 
+    /// A request id's first result (`requests`).
+    pub(super) fn kept(&self, id: &[u8; 16]) -> Vec<u8> {
+        self.key("q", &[id])
+    }
+
+    /// The sweep's key of a result kept at `at` under `id`: time-ordered.
+    pub(super) fn kept_time(&self, at: crate::domain::Timestamp, id: &[u8; 16]) -> Vec<u8> {
+        let micros = u64::try_from(at.as_microsecond()).unwrap_or(0);
+        self.key("qt", &[&micros.to_be_bytes(), id])
+    }
+
+    /// Every sweep key starts with it.
+    pub(super) fn kept_times(&self) -> Vec<u8> {
+        self.key("qt", &[])
+    }
+
     pub(super) fn compacted(&self) -> Vec<u8> {
         self.key("m", &[b"compacted"])
     }

@@ -16,6 +16,8 @@
 //! | `a1/m/rev`                       | empty: its `mod_revision` is [`Store::revision`] |
 //! | `a1/m/compacted`                 | the revision [`Store::prune_changes`] compacted at |
 //! | `a1/l/<role>`                    | the replica holding the role, under its lease (`leader`) |
+//! | `a1/q/<request id>`              | a request id's first result (AIP-155, `requests`) |
+//! | `a1/qt/<time><request id>`       | empty: the order the kept results are swept in |
 //!
 //! - **Revisions.** A record's revision (its etag) is its key's `mod_revision`, filled into
 //!   `meta.revision` on every read; the stored bytes' own revision is ignored. Every session or
@@ -157,6 +159,7 @@ mod layout;
 mod leader;
 mod query;
 mod read;
+mod requests;
 mod write;
 
 use etcd_client::{Client, ConnectOptions, KvClient};
@@ -218,6 +221,10 @@ pub struct EtcdStore {
     rounds: Rounds,
     /// The informer's task, which ends with the store.
     informer: tokio::task::AbortHandle,
+    /// Writes of sessions and people since connect, for the crash hook (`store::crash`): on
+    /// etcd only its `after-flush` step exists, after the quorum acknowledged the write and
+    /// before it is answered.
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for EtcdStore {
@@ -237,6 +244,7 @@ impl EtcdStore {
             let tls = etcd_client::TlsOptions::new().ca_certificate(etcd_client::Certificate::from_pem(ca));
             connect = connect.with_tls(tls);
         }
+        super::crash::arm_from_env();
         let client = Client::connect(endpoints, Some(connect)).await.map_err(backend)?;
         let keys = Keys::new(&options.prefix);
         let (contents, at) = informer::list(&client, &keys).await?;
@@ -250,6 +258,7 @@ impl EtcdStore {
             copy,
             rounds: Rounds::default(),
             informer: task.abort_handle(),
+            writes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -266,6 +275,16 @@ impl EtcdStore {
     /// The store behind the contract's trait object.
     pub fn shared(self) -> std::sync::Arc<dyn Store> {
         std::sync::Arc::new(self)
+    }
+
+    /// Passes a write's result through the crash hook's `after-flush` step: the write is in
+    /// the quorum's log, its caller not yet answered.
+    fn acknowledged<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_ok() {
+            let n = self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            super::crash::at(super::crash::Step::AfterFlush, n, || {});
+        }
+        result
     }
 
     fn kv(&self) -> KvClient {

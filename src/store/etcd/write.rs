@@ -14,8 +14,10 @@ use super::layout::end_of;
 use super::leader::{fenced, still_held};
 use super::{EtcdStore, header_revision, rev, wire};
 use crate::domain::{Attempt, InviteRecord, PersonId, Session, SessionId};
-use crate::store::records::{decode_sent_invite, decode_session, encode_sent_invite, encode_session};
-use crate::store::{Expect, Fence, StoreError, check_delete};
+use crate::store::records::{
+    KEPT_FEED_TOKEN, KEPT_PERSON, KEPT_SESSION, decode_sent_invite, decode_session, encode_sent_invite, encode_session,
+};
+use crate::store::{Expect, Fence, Once, StoreError, check_delete};
 
 /// The compare that holds when `key` is as it was read: absent, or at that mod revision.
 fn unchanged(key: &[u8], read: Option<&KeyValue>) -> Compare {
@@ -81,6 +83,7 @@ impl EtcdStore {
         s: &Session,
         expect: Expect,
         request: RequestId,
+        once: Option<&Once>,
     ) -> Result<Option<u64>, StoreError> {
         let key = self.keys.session(&s.id);
         let old = self.get(key.clone()).await?;
@@ -88,6 +91,11 @@ impl EtcdStore {
             // An earlier attempt of this call applied (its answer was lost): that is the answer.
             return Ok(Some(rev(ours.mod_revision())));
         }
+        let encoded = encode_session(s);
+        let keeping = match once {
+            Some(o) => Some(self.keeping(o, KEPT_SESSION, &encoded).await?),
+            None => None,
+        };
         expect.check(old.as_ref().map(|kv| rev(kv.mod_revision())))?;
         let before = match &old {
             Some(kv) => decode_session(record(kv.value()))?.referenced_people(),
@@ -96,20 +104,27 @@ impl EtcdStore {
         let named = s.referenced_people();
         let added: Vec<&PersonId> = named.difference(&before).collect();
         let removed: Vec<&PersonId> = before.difference(&named).collect();
-        self.fits(1 + named.len())?;
-        self.fits(2 + added.len() + removed.len())?;
+        let kept_ops = keeping.as_ref().map_or(0, |k| k.ops.len());
+        self.fits(1 + named.len() + usize::from(keeping.is_some()))?;
+        self.fits(2 + added.len() + removed.len() + kept_ops)?;
 
         let mut compares = vec![unchanged(&key, old.as_ref())];
         compares.extend(named.iter().map(|p| Compare::version(self.keys.person(p), CompareOp::Greater, 0)));
         let mut ops = vec![
-            TxnOp::put(key.clone(), request.wrap(encode_session(s)), None),
+            TxnOp::put(key.clone(), request.wrap(encoded), None),
             TxnOp::put(self.keys.revision(), request.marker(), None),
         ];
         ops.extend(added.iter().map(|p| TxnOp::put(self.keys.reference(p, &s.id), [], None)));
         ops.extend(removed.iter().map(|p| TxnOp::delete(self.keys.reference(p, &s.id), None)));
-        // Why it failed: the record as it is now, and which named people exist.
+        // Why it failed: the record as it is now, and which named people exist (and the kept
+        // request id, last).
         let mut reads = vec![TxnOp::get(key, None)];
         reads.extend(named.iter().map(|p| TxnOp::get(self.keys.person(p), Some(GetOptions::new().with_count_only()))));
+        if let Some(k) = keeping {
+            compares.push(k.compare);
+            ops.extend(k.ops);
+            reads.push(TxnOp::get(k.key, None));
+        }
         let resp = self.txn(Txn::new().when(compares).and_then(ops).or_else(reads)).await?;
         if resp.succeeded() {
             return Ok(Some(header_revision(resp.header())));
@@ -120,6 +135,9 @@ impl EtcdStore {
         }
         if now.as_ref().map(KeyValue::mod_revision) != old.as_ref().map(KeyValue::mod_revision) {
             return Ok(None);
+        }
+        if once.is_some_and(|o| Self::taken(read_of(&resp, 1 + named.len()).first(), o)) {
+            return Err(StoreError::RequestKept);
         }
         match named.iter().enumerate().find(|(i, _)| count_of(&resp, i + 1) == 0) {
             Some((_, missing)) => Err(StoreError::UnknownPerson(missing.clone())),
@@ -159,13 +177,23 @@ impl EtcdStore {
         value: &[u8],
         expect: Expect,
         request: RequestId,
+        once: Option<&Once>,
     ) -> Result<u64, StoreError> {
         let key = self.keys.person(id);
-        let txn = Txn::new()
-            .when([expected(&key, expect)])
-            .and_then([TxnOp::put(key.clone(), value, None), TxnOp::put(self.keys.revision(), request.marker(), None)])
-            .or_else([TxnOp::get(key, None)]);
-        let resp = self.txn(txn).await?;
+        let mut compares = vec![expected(&key, expect)];
+        let mut ops =
+            vec![TxnOp::put(key.clone(), value, None), TxnOp::put(self.keys.revision(), request.marker(), None)];
+        let mut reads = vec![TxnOp::get(key.clone(), None)];
+        if let Some(o) = once {
+            if let Some(ours) = self.get(key).await?.filter(|kv| request.wrote(kv.value())) {
+                return Ok(rev(ours.mod_revision())); // Applied by an earlier attempt of this call.
+            }
+            let k = self.keeping(o, KEPT_PERSON, record(value)).await?;
+            compares.push(k.compare);
+            ops.extend(k.ops);
+            reads.push(TxnOp::get(k.key, None));
+        }
+        let resp = self.txn(Txn::new().when(compares).and_then(ops).or_else(reads)).await?;
         if resp.succeeded() {
             return Ok(header_revision(resp.header()));
         }
@@ -173,6 +201,9 @@ impl EtcdStore {
         if let Some(ours) = current.as_ref().filter(|kv| request.wrote(kv.value())) {
             // An earlier attempt of this call applied (its answer was lost).
             return Ok(rev(ours.mod_revision()));
+        }
+        if once.is_some_and(|o| Self::taken(read_of(&resp, 1).first(), o)) {
+            return Err(StoreError::RequestKept);
         }
         expect.check(current.map(|kv| rev(kv.mod_revision())))?;
         Err(StoreError::Backend("etcd refused a compare that holds".into()))
@@ -221,16 +252,31 @@ impl EtcdStore {
         token: &str,
         value: &[u8],
         request: RequestId,
+        once: Option<&Once>,
     ) -> Result<(), StoreError> {
         let key = self.keys.token(token);
-        let txn = Txn::new()
-            .when([expected(&key, Expect::Absent)])
-            .and_then([TxnOp::put(key.clone(), value, None)])
-            .or_else([TxnOp::get(key, None)]);
-        let resp = self.txn(txn).await?;
+        let mut compares = vec![expected(&key, Expect::Absent)];
+        let mut ops = vec![TxnOp::put(key.clone(), value, None)];
+        let mut reads = vec![TxnOp::get(key.clone(), None)];
+        if let Some(o) = once {
+            if self.get(key).await?.is_some_and(|kv| request.wrote(kv.value())) {
+                return Ok(()); // Stored by an earlier attempt of this call.
+            }
+            let k = self.keeping(o, KEPT_FEED_TOKEN, record(value)).await?;
+            compares.push(k.compare);
+            ops.extend(k.ops);
+            reads.push(TxnOp::get(k.key, None));
+        }
+        let resp = self.txn(Txn::new().when(compares).and_then(ops).or_else(reads)).await?;
         // Taken by this call's own earlier attempt (its answer lost) is not taken.
         let ours = read_of(&resp, 0).first().is_some_and(|kv| request.wrote(kv.value()));
-        if resp.succeeded() || ours { Ok(()) } else { Err(StoreError::Exists) }
+        if resp.succeeded() || ours {
+            return Ok(());
+        }
+        if once.is_some_and(|o| Self::taken(read_of(&resp, 1).first(), o)) {
+            return Err(StoreError::RequestKept);
+        }
+        Err(StoreError::Exists)
     }
 
     /// One attempt at revoking a token. `ambiguous` says whether an earlier attempt of this

@@ -20,6 +20,7 @@
 mod codes;
 mod feed_token;
 mod invite;
+mod kept;
 mod log;
 mod person;
 mod session;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use feed_token::{decode_feed_token, encode_feed_token};
 pub use invite::{decode_sent_invite, encode_sent_invite};
+pub use kept::{KEPT_FEED_TOKEN, KEPT_PERSON, KEPT_SESSION, decode_kept, encode_kept};
 pub use log::{LogEntry, decode_change};
 #[cfg(feature = "etcd")]
 pub use person::encode_person;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::SledStore;
+use crate::domain::Timestamp;
 use crate::domain::{
     Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
     SessionId, SessionQuery,
 };
-use crate::store::{Expect, Fence, Store, StoreError, StoreStats};
+use crate::store::{Expect, Fence, Kept, Once, Store, StoreError, StoreStats};
 
 /// Runs `f` on tokio's blocking pool: a sled write waits for its group-commit flush and a scan
 /// walks many pages, either of which would stall a runtime thread and every task on it.
@@ -49,7 +50,7 @@ impl Store for Arc<SledStore> {
 
     async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
         let session = session.clone();
-        blocking(self, move |st| st.put_session(&session, expect)).await
+        blocking(self, move |st| st.put_session(&session, expect, None)).await
     }
 
     async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
@@ -68,7 +69,7 @@ impl Store for Arc<SledStore> {
 
     async fn put_person(&self, person: &Person, expect: Expect) -> Result<u64, StoreError> {
         let person = person.clone();
-        blocking(self, move |st| st.put_person(&person, expect)).await
+        blocking(self, move |st| st.put_person(&person, expect, None)).await
     }
 
     async fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
@@ -126,6 +127,35 @@ impl Store for Arc<SledStore> {
 
     fn tracks_settled_revision(&self) -> bool {
         true
+    }
+
+    async fn put_session_once(&self, session: &Session, expect: Expect, once: &Once) -> Result<u64, StoreError> {
+        let (session, once) = (session.clone(), once.clone());
+        blocking(self, move |st| st.put_session(&session, expect, Some(&once))).await
+    }
+
+    async fn put_person_once(&self, person: &Person, expect: Expect, once: &Once) -> Result<u64, StoreError> {
+        let (person, once) = (person.clone(), once.clone());
+        blocking(self, move |st| st.put_person(&person, expect, Some(&once))).await
+    }
+
+    async fn put_feed_token_once(&self, token: &FeedToken, once: &Once) -> Result<(), StoreError> {
+        let (token, once) = (token.clone(), once.clone());
+        blocking(self, move |st| st.put_feed_token_once(&token, &once)).await
+    }
+
+    /// On the blocking pool: a kept result whose write may not be durable yet waits for a flush.
+    async fn kept(&self, id: &[u8; 16]) -> Result<Option<Kept>, StoreError> {
+        let id = *id;
+        blocking(self, move |st| st.kept(&id)).await
+    }
+
+    async fn sweep_kept(&self, before: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        blocking(self, move |st| st.sweep_kept(before, limit)).await
+    }
+
+    fn writes_stopped(&self) -> Option<String> {
+        SledStore::writes_stopped(self)
     }
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {

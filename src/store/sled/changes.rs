@@ -9,6 +9,8 @@ use crate::store::records::decode_change;
 impl SledStore {
     pub(super) fn changes(&self, after: u64, upto: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
         self.check_resume(after)?;
+        // Once stopped, entries after the last good flush are of unknown outcome: not shown.
+        let upto = self.readable_upto(upto);
         if upto <= after {
             return Ok(Vec::new());
         }

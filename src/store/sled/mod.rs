@@ -12,6 +12,7 @@
 //! | `changes`      | revision (u64, big-endian)            | `LogEntry`: tag byte + record (or person id) |
 //! | `feed_tokens`  | secret token                          | `FeedTokenRecord`              |
 //! | `invites_sent` | `session\0 slot\0 person`             | `SentInviteRecord` + tail (outbox) |
+//! | `requests`     | `i`/`r`/`t` + request id, revision, time (`requests`) | a request id's first result (AIP-155) |
 //!
 //! **The log is the commit point.** A write of a session or person checks its expectation
 //! and the referential rules against the in-memory state, then, under one short lock (the
@@ -39,6 +40,7 @@
 //! checkpoint, figures). `write` (the sequencer and every write), `query` (reads and the
 //! index-driven queries), `changes` (the change log: reading, pruning), `recovery` (finishing
 //! the writes a crash cut short), `migrate_v1` (format 1 to 2), `verify` (`agenda check`) and
+//! `requests` (request ids and their first results, AIP-155), `stopped` (after a failed flush: writes refused, writes of unknown outcome hidden) and
 //! `adapter` (the async `Store` on the blocking pool).
 
 mod adapter;
@@ -46,11 +48,13 @@ mod changes;
 mod migrate_v1;
 mod query;
 mod recovery;
+mod requests;
+mod stopped;
 mod verify;
 mod write;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use sled::Tree;
@@ -89,6 +93,8 @@ pub struct SledStore {
     feed_tokens: Tree,
     invites_sent: Tree,
     changes: Tree,
+    /// Request ids with their first results (`requests`).
+    requests: Tree,
     /// The indexes, and the sequencer: a write of a session or person holds the write lock
     /// while it takes its revision, inserts its log entry and record, and updates the indexes,
     /// so revisions, sled's operation order and the indexes all follow one order.
@@ -102,6 +108,13 @@ pub struct SledStore {
     begun: AtomicU64,
     /// Writes of sessions and people since open, for the crash hook.
     writes: AtomicU64,
+    /// The watermark the last successful flush stored: every write up to it is durable.
+    /// Shared with the flusher, which raises it.
+    flushed: Arc<AtomicU64>,
+    /// Set once a flush failed (`stopped`): what is hidden and why. Read only while `halted`.
+    stopped: RwLock<Option<stopped::Stopped>>,
+    /// Whether `stopped` is set: one atomic load on each read and write until then.
+    halted: AtomicBool,
     /// Where it lives, for [`SledStore::checkpoint`].
     path: std::path::PathBuf,
     /// Declared last so it is dropped first: its final flush runs while the trees are open.
@@ -181,6 +194,11 @@ impl SledStore {
             Some((k, _)) => revision_key(&k)?,
             None => 0,
         };
+        let requests = db.open_tree("requests")?;
+        let orphans = requests::drop_orphans(&requests, last_logged)?;
+        if orphans > 0 {
+            tracing::info!(orphans, "dropped request ids whose write a crash cut before its log entry");
+        }
         let started = std::time::Instant::now();
         let ix = load_indexes(&sessions, &people)?;
         tracing::info!(
@@ -190,11 +208,18 @@ impl SledStore {
             "indexes built from the records"
         );
         let revision = Arc::new(AtomicU64::new(watermark.max(last_logged)));
+        let flushed = Arc::new(AtomicU64::new(revision.load(Ordering::Acquire)));
         let (flusher_db, flusher_meta, applied) = (db.clone(), meta.clone(), Arc::clone(&revision));
+        let good = Arc::clone(&flushed);
         let commit = GroupCommit::start(Box::new(move || {
-            let watermark = applied.load(Ordering::Acquire).to_be_bytes();
-            flusher_meta.insert(K_REVISION, &watermark).map_err(|e| e.to_string())?;
-            flusher_db.flush().map(drop).map_err(|e| e.to_string())
+            if let Some(injected) = crash::injected_flush_failure() {
+                return Err(injected);
+            }
+            let watermark = applied.load(Ordering::Acquire);
+            flusher_meta.insert(K_REVISION, &watermark.to_be_bytes()).map_err(|e| e.to_string())?;
+            flusher_db.flush().map_err(|e| e.to_string())?;
+            good.fetch_max(watermark, Ordering::AcqRel);
+            Ok(())
         }));
         Ok(Self {
             feed_tokens: db.open_tree("feed_tokens")?,
@@ -202,12 +227,16 @@ impl SledStore {
             sessions,
             people,
             changes,
+            requests,
             meta,
             db,
             ix: RwLock::new(ix),
             begun: AtomicU64::new(revision.load(Ordering::Acquire)),
             revision,
             writes: AtomicU64::new(0),
+            flushed,
+            stopped: RwLock::new(None),
+            halted: AtomicBool::new(false),
             path: path.to_owned(),
             commit,
         })
@@ -251,8 +280,10 @@ impl SledStore {
     }
 
     /// Flushes everything with the recovery watermark, so the next open replays nothing (used
-    /// at shutdown; writes are already durable when acknowledged).
+    /// at shutdown; writes are already durable when acknowledged). Refused once a flush has
+    /// failed (`stopped`): no flush after a failed one, the next open recovers from the log.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.refuse_if_stopped()?;
         self.meta.insert(K_REVISION, &self.revision.load(Ordering::Acquire).to_be_bytes())?;
         self.db.flush()?;
         Ok(())
@@ -280,6 +311,9 @@ impl SledStore {
 
     /// The applied revision when no write is in flight; see [`super::Store::settled_revision`].
     pub(super) fn settled(&self) -> Option<u64> {
+        if self.halted.load(Ordering::Acquire) {
+            return None; // Cached answers may show hidden writes: none is served or filed.
+        }
         let begun = self.begun.load(Ordering::SeqCst);
         (self.revision.load(Ordering::SeqCst) == begun).then_some(begun)
     }

@@ -9,14 +9,16 @@ use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::SledStore;
+use super::stopped::Tree as Hidden;
 use crate::domain::{Attempt, ChangeKind, FeedToken, InviteRecord, Person, PersonId, Session, SessionId};
 use crate::store::crash::{self, Step};
 use crate::store::memindex::{Doc, Indexes};
+use crate::store::records::{KEPT_PERSON, KEPT_SESSION};
 use crate::store::records::{
     LogEntry, Unrevisioned, decode_sent_invite, encode_feed_token, encode_sent_invite, session_doc,
     unrevisioned_person, unrevisioned_session,
 };
-use crate::store::{Expect, StoreError, check_delete, keys};
+use crate::store::{Expect, Once, StoreError, check_delete, keys};
 
 /// A write of a session or person as the sequencer applies it: the record it stores (at the
 /// write's revision, known only under the sequencer) or removes, and so its log entry.
@@ -38,7 +40,8 @@ impl SledStore {
         Ok(Some((bytes, revision, doc)))
     }
 
-    pub(super) fn put_session(&self, s: &Session, expect: Expect) -> Result<u64, StoreError> {
+    /// Writes a session per `expect`; with `once`, at most once per request id (kept with it).
+    pub(super) fn put_session(&self, s: &Session, expect: Expect, once: Option<&Once>) -> Result<u64, StoreError> {
         let id = s.id.as_str();
         let doc = Doc::of(s);
         let enc = unrevisioned_session(s);
@@ -48,6 +51,8 @@ impl SledStore {
                 Expect::Revision(_) => self.current_session(id)?,
             };
             let mut ix = self.write_ix();
+            self.refuse_if_stopped()?;
+            once.map(|o| self.refuse_if_kept(o)).transpose()?;
             let current = ix.session_revision(id);
             expect.check(current)?;
             if current != old.as_ref().map(|o| o.1) {
@@ -58,7 +63,7 @@ impl SledStore {
                 return Err(StoreError::UnknownPerson(p));
             }
             let kind = if old.is_some() { ChangeKind::Updated } else { ChangeKind::Created };
-            let (rev, n) = self.sequence(id, Write::PutSession(kind, &enc))?;
+            let (rev, n) = self.sequence(id, Write::PutSession(kind, &enc), once.map(|o| (o, KEPT_SESSION)))?;
             ix.put_session(id, rev, old.as_ref().map(|o| &o.2), &doc);
             return self.publish(ix, rev, n);
         }
@@ -69,24 +74,28 @@ impl SledStore {
         loop {
             let old = self.current_session(id)?;
             let mut ix = self.write_ix();
+            self.refuse_if_stopped()?;
             let current = ix.session_revision(id);
             if current != old.as_ref().map(|o| o.1) {
                 continue;
             }
             let Some((last, cur, doc)) = old else { return Err(StoreError::NotFound) };
             check_delete(expect, cur)?;
-            let (rev, n) = self.sequence(id, Write::DeleteSession(&last))?;
+            let (rev, n) = self.sequence(id, Write::DeleteSession(&last), None)?;
             ix.delete_session(id, &doc);
             return self.publish(ix, rev, n);
         }
     }
 
-    pub(super) fn put_person(&self, p: &Person, expect: Expect) -> Result<u64, StoreError> {
+    /// Writes a person per `expect`; with `once`, at most once per request id.
+    pub(super) fn put_person(&self, p: &Person, expect: Expect, once: Option<&Once>) -> Result<u64, StoreError> {
         let id = p.id.as_str();
         let enc = unrevisioned_person(p);
         let mut ix = self.write_ix();
+        self.refuse_if_stopped()?;
+        once.map(|o| self.refuse_if_kept(o)).transpose()?;
         expect.check(ix.person_revision(id))?;
-        let (rev, n) = self.sequence(id, Write::PutPerson(&enc))?;
+        let (rev, n) = self.sequence(id, Write::PutPerson(&enc), once.map(|o| (o, KEPT_PERSON)))?;
         ix.put_person(id, rev, &p.name);
         self.publish(ix, rev, n)
     }
@@ -94,13 +103,14 @@ impl SledStore {
     pub(super) fn delete_person(&self, id: &PersonId, expect: Option<u64>) -> Result<(), StoreError> {
         let id = id.as_str();
         let mut ix = self.write_ix();
+        self.refuse_if_stopped()?;
         let current = ix.person_revision(id).ok_or(StoreError::NotFound)?;
         check_delete(expect, current)?;
         let refs = ix.refs(id);
         if refs > 0 {
             return Err(StoreError::PersonInUse { sessions: refs });
         }
-        let (rev, n) = self.sequence(id, Write::DeletePerson)?;
+        let (rev, n) = self.sequence(id, Write::DeletePerson, None)?;
         ix.delete_person(id);
         self.publish(ix, rev, n).map(drop)
     }
@@ -108,7 +118,7 @@ impl SledStore {
     pub(super) fn put_feed_token(&self, token: &FeedToken) -> Result<(), StoreError> {
         let key = token.token.as_bytes();
         let value = encode_feed_token(token);
-        self.write_one(&self.feed_tokens, |tx| {
+        self.write_one(&self.feed_tokens, [(Hidden::FeedToken, key.to_vec())], |tx| {
             if tx.get(key)?.is_some() {
                 return Err(ConflictableTransactionError::Abort(StoreError::Exists));
             }
@@ -118,7 +128,8 @@ impl SledStore {
     }
 
     pub(super) fn delete_feed_token(&self, token: &str) -> Result<(), StoreError> {
-        self.write_one(&self.feed_tokens, |tx| match tx.remove(token.as_bytes())? {
+        let hidden = [(Hidden::FeedToken, token.as_bytes().to_vec())];
+        self.write_one(&self.feed_tokens, hidden, |tx| match tx.remove(token.as_bytes())? {
             Some(_) => Ok(()),
             None => Err(ConflictableTransactionError::Abort(StoreError::NotFound)),
         })
@@ -127,7 +138,8 @@ impl SledStore {
     pub(super) fn record_invites(&self, attempts: &[Attempt]) -> Result<(), StoreError> {
         let keyed: Vec<(Vec<u8>, &Attempt)> = attempts.iter().map(|a| (keys::invite(a), a)).collect();
         // Its own small transaction: one tree, no index to keep in step.
-        self.write_one(&self.invites_sent, |tx| {
+        let hidden: Vec<_> = keyed.iter().map(|(k, _)| (Hidden::Invite, k.clone())).collect();
+        self.write_one(&self.invites_sent, hidden, |tx| {
             for (k, a) in &keyed {
                 let stored = tx.get(k)?.map(|b| decode_sent_invite(&b)).transpose();
                 let stored = stored.map_err(ConflictableTransactionError::Abort)?;
@@ -143,8 +155,9 @@ impl SledStore {
     /// returns, updates the indexes and then calls [`Self::publish`].
     /// Takes the next revision, inserts the log entry (with the record at that revision, or
     /// what a delete logs), then puts or removes the record under `id`. Returns the revision
-    /// and the write's number for the crash hook.
-    fn sequence(&self, id: &str, write: Write<'_>) -> Result<(u64, u64), StoreError> {
+    /// and the write's number for the crash hook. With `keep`, the request id and the record
+    /// go into the `requests` tree first, before the commit point (see `requests`).
+    fn sequence(&self, id: &str, write: Write<'_>, keep: Option<(&Once, u8)>) -> Result<(u64, u64), StoreError> {
         let rev = self.revision.load(Ordering::Relaxed) + 1;
         let n = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
         // Before anything of the write can be read: a cached answer tagged with an older
@@ -165,7 +178,19 @@ impl SledStore {
             }
             Write::DeletePerson => (&self.people, LogEntry::DeletePerson(id).encode(), None),
         };
-        self.changes.insert(rev.to_be_bytes(), entry)?;
+        // A write that fails before its log entry (or its record) leaves no kept id behind.
+        let unkeep = || keep.map(|(once, _)| self.unkeep(once, rev));
+        if let Some((once, kind)) = keep {
+            if let Err(e) = self.keep(once, kind, stored.as_deref().unwrap_or_default(), rev) {
+                unkeep();
+                return Err(e);
+            }
+            self.crash_point(Step::BeforeLog, n);
+        }
+        if let Err(e) = self.changes.insert(rev.to_be_bytes(), entry) {
+            unkeep();
+            return Err(e.into());
+        }
         self.crash_point(Step::AfterLog, n);
         let applied = match stored {
             Some(record) => tree.insert(id, record).map(drop),
@@ -174,6 +199,7 @@ impl SledStore {
         if let Err(e) = applied {
             // Unwritten record: the entry goes too, so recovery will not finish this write.
             let _ = self.changes.remove(rev.to_be_bytes());
+            unkeep();
             return Err(e.into());
         }
         self.crash_point(Step::AfterRecord, n);
@@ -187,7 +213,8 @@ impl SledStore {
         self.revision.store(rev, Ordering::Release);
         drop(ix);
         self.crash_point(Step::BeforeFlushWait, n);
-        self.commit.wait_durable().map_err(StoreError::Backend)?;
+        // A failed flush stops the store; the log names this write among those it hides.
+        self.commit.wait_durable().map_err(|e| self.stop(e, []))?;
         self.crash_point(Step::AfterFlush, n);
         Ok(rev)
     }
@@ -199,17 +226,20 @@ impl SledStore {
     }
 
     /// Runs `f` as one serializable transaction over `tree` (feed tokens, invites: small
-    /// writes off the hot path), then waits until it is durable.
+    /// writes off the hot path), then waits until it is durable. When that flush fails, the
+    /// keys in `hidden` (what `f` may write) are hidden before the error is returned.
     fn write_one<T>(
         &self,
         tree: &Tree,
+        hidden: impl IntoIterator<Item = (Hidden, Vec<u8>)>,
         f: impl Fn(&sled::transaction::TransactionalTree) -> Result<T, ConflictableTransactionError<StoreError>>,
     ) -> Result<T, StoreError> {
+        self.refuse_if_stopped()?;
         let out = tree.transaction(f).map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::from(e),
         })?;
-        self.commit.wait_durable().map_err(StoreError::Backend)?;
+        self.commit.wait_durable().map_err(|e| self.stop(e, hidden))?;
         Ok(out)
     }
 }
