@@ -47,9 +47,11 @@ impl Store for Arc<SledStore> {
         SledStore::get_session(self, id)
     }
 
+    /// The session is encoded here, on the caller's thread, and only its encoding goes to
+    /// the blocking pool (no copy of the session itself).
     async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
-        let session = session.clone();
-        blocking(self, move |st| st.put_session(&session, expect)).await
+        let (id, prepared) = (session.id.clone(), SledStore::prepare_session(session));
+        blocking(self, move |st| st.put_prepared(id.as_str(), &prepared, expect)).await
     }
 
     async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
