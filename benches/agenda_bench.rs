@@ -19,6 +19,8 @@
 //! writes       concurrent CreateSession, then UpdateSlot, over gRPC for a fixed time
 //! floor        the gRPC write floor (feature bench-floor), then `writes`, on one server:
 //!              each write's rate as a ratio to the floor's (issue 12)
+//! write-profile  `floor`'s loads against a server under callgrind, each dumped apart
+//!              (scripts/profile-writes: instructions per request by stage, issue 22)
 //! keys         keys written and read per CreateSession and UpdateSlot on generated data
 //! raw-sled     the reference: N threads insert into sled, one flusher thread group-commits
 //! outbox       the SMTP sender's look at the invite outbox with N coming sessions, all sent
@@ -190,6 +192,17 @@ enum Command {
         #[arg(long, default_value_t = 400)]
         value_bytes: usize,
     },
+    /// `floor`'s three loads against a server under callgrind (process --callgrind-pid), each
+    /// load's instructions dumped apart (`scripts/profile-writes`).
+    #[cfg(feature = "bench-floor")]
+    WriteProfile {
+        #[command(flatten)]
+        load: WriteLoad,
+        #[arg(long, default_value_t = 400)]
+        value_bytes: usize,
+        #[arg(long)]
+        callgrind_pid: u32,
+    },
     /// Keys written and read per CreateSession and UpdateSlot, in process on a fresh store.
     Keys {
         #[command(flatten)]
@@ -288,6 +301,7 @@ fn main() {
         "sweep",
         "writes",
         "floor",
+        "write-profile",
         "keys",
         "raw-sled",
         "outbox",
@@ -318,6 +332,10 @@ fn main() {
         Command::Writes { load } => runtime().block_on(writes(&load)),
         #[cfg(feature = "bench-floor")]
         Command::Floor { load, value_bytes } => runtime().block_on(floor(&load, value_bytes)),
+        #[cfg(feature = "bench-floor")]
+        Command::WriteProfile { load, value_bytes, callgrind_pid } => {
+            runtime().block_on(write_profile(&load, value_bytes, callgrind_pid))
+        }
         Command::Keys { spec, concurrency } => println!("{}", key_counts(&spec.spec(), concurrency)),
         Command::RawSled { dir, concurrency, seconds, value_bytes } => {
             raw_sled(&dir, concurrency, Duration::from_secs(seconds), value_bytes)
@@ -825,52 +843,9 @@ async fn writes(load: &WriteLoad) {
 async fn write_loads(channels: &Arc<Vec<Channel>>, load: &WriteLoad) -> WriteFigures {
     let (spec, concurrency, duration) = (load.spec.spec(), load.concurrency, Duration::from_secs(load.seconds));
     let run = std::process::id();
-    let templates: Arc<Vec<pb::Session>> = Arc::new((0..64).map(|i| pb_session(&spec.session(i))).collect());
-    let (created, create_failed, create_time) = {
-        let (channels, templates) = (Arc::clone(channels), Arc::clone(&templates));
-        run_for(concurrency, duration, move |task, n| {
-            let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
-            let mut session = templates[(task + n as usize) % templates.len()].clone();
-            session.id = String::new();
-            let session_id = format!("w{run}-{task}-{n}");
-            async move {
-                client
-                    .create_session(pb::CreateSessionRequest {
-                        session_id,
-                        session: Some(session),
-                        ..Default::default()
-                    })
-                    .await
-                    .map(drop)
-            }
-        })
-        .await
-    };
-    // Slot updates: each task changes the title of the first slot of its own first session
-    // (so there is no contention between tasks; each update is a real change).
-    let (updated, update_failed, update_time) = {
-        let channels = Arc::clone(channels);
-        run_for(concurrency, duration, move |task, n| {
-            let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
-            let session_id = format!("w{run}-{task}-0");
-            async move {
-                let slot =
-                    pb::Slot { id: "item-000".into(), title: format!("Opening remarks (v{n})"), ..Default::default() };
-                let mask = prost_types::FieldMask { paths: vec!["title".into()] };
-                client
-                    .update_slot(pb::UpdateSlotRequest {
-                        session_id,
-                        slot: Some(slot),
-                        update_mask: Some(mask),
-                        etag: String::new(),
-                        ..Default::default()
-                    })
-                    .await
-                    .map(drop)
-            }
-        })
-        .await
-    };
+    let templates = session_templates(&spec);
+    let (created, create_failed, create_time) = create_load(channels, &templates, run, concurrency, duration).await;
+    let (updated, update_failed, update_time) = update_load(channels, run, concurrency, duration).await;
     WriteFigures {
         created,
         create_failed,
@@ -881,6 +856,114 @@ async fn write_loads(channels: &Arc<Vec<Channel>>, load: &WriteLoad) -> WriteFig
         session_bytes: templates.iter().map(|s| s.encoded_len()).sum::<usize>() / templates.len(),
     }
 }
+
+/// The sessions CreateSession sends: 64 generated ones, as a client would send them.
+fn session_templates(spec: &Spec) -> Arc<Vec<pb::Session>> {
+    Arc::new((0..64).map(|i| pb_session(&spec.session(i))).collect())
+}
+
+/// `concurrency` tasks creating sessions for `duration`, task t's n-th one `w{run}-{t}-{n}`:
+/// (successes, failures, elapsed).
+async fn create_load(
+    channels: &Arc<Vec<Channel>>,
+    templates: &Arc<Vec<pb::Session>>,
+    run: u32,
+    concurrency: usize,
+    duration: Duration,
+) -> (u64, u64, Duration) {
+    let (channels, templates) = (Arc::clone(channels), Arc::clone(templates));
+    run_for(concurrency, duration, move |task, n| {
+        let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
+        let mut session = templates[(task + n as usize) % templates.len()].clone();
+        session.id = String::new();
+        let session_id = format!("w{run}-{task}-{n}");
+        async move {
+            client
+                .create_session(pb::CreateSessionRequest { session_id, session: Some(session), ..Default::default() })
+                .await
+                .map(drop)
+        }
+    })
+    .await
+}
+
+/// `concurrency` tasks changing a slot title for `duration`: each task the first slot of its
+/// own first session, `w{run}-{task}-0` (made by [`create_load`] of the same `run`), so there
+/// is no contention between tasks and each update is a real change.
+async fn update_load(
+    channels: &Arc<Vec<Channel>>,
+    run: u32,
+    concurrency: usize,
+    duration: Duration,
+) -> (u64, u64, Duration) {
+    let channels = Arc::clone(channels);
+    run_for(concurrency, duration, move |task, n| {
+        let mut client = SessionServiceClient::new(channels[task % channels.len()].clone());
+        let session_id = format!("w{run}-{task}-0");
+        async move {
+            let slot =
+                pb::Slot { id: "item-000".into(), title: format!("Opening remarks (v{n})"), ..Default::default() };
+            let mask = prost_types::FieldMask { paths: vec!["title".into()] };
+            client
+                .update_slot(pb::UpdateSlotRequest {
+                    session_id,
+                    slot: Some(slot),
+                    update_mask: Some(mask),
+                    etag: String::new(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop)
+        }
+    })
+    .await
+}
+
+/// The three write loads of `floor`, one after another against a server running under
+/// `valgrind --tool=callgrind` (process `pid`): each load is bracketed by `callgrind_control
+/// --zero` and `--dump=<load>`, so each dump holds that load's instructions alone, and the
+/// requests it answered are printed beside it (`scripts/profile-writes` divides the two).
+/// The update load changes the sessions the create load made, as in `writes`.
+#[cfg(feature = "bench-floor")]
+async fn write_profile(load: &WriteLoad, value_bytes: usize, pid: u32) {
+    let (concurrency, duration) = (load.concurrency, Duration::from_secs(load.seconds));
+    let channels = connect(load.addr, concurrency).await;
+    let run = std::process::id();
+    let templates = session_templates(&load.spec.spec());
+    let callgrind = |args: &[&str]| {
+        // Its chatter to standard error: standard output is the `key=value` lines.
+        let status = std::process::Command::new("callgrind_control")
+            .args(args)
+            .arg(pid.to_string())
+            .stdout(std::io::stderr())
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "callgrind_control {args:?} {pid} failed");
+    };
+    let counted = |name: &str, (ok, failed, _): (u64, u64, Duration)| {
+        assert!(ok > 0 && failed == 0, "{name}: {ok} answered, {failed} failed");
+        println!("profile_{name}_requests={ok}");
+    };
+    callgrind(&["--zero"]);
+    let floor = {
+        let channels = Arc::clone(&channels);
+        run_for(concurrency, duration, move |task, n| {
+            let value = (0..value_bytes).map(|i| (i as u64 ^ n ^ task as u64) as u8).collect();
+            floor_write(channels[task % channels.len()].clone(), value)
+        })
+        .await
+    };
+    callgrind(&["--dump=floor"]);
+    counted("floor", floor);
+    callgrind(&["--zero"]);
+    let created = create_load(&channels, &templates, run, concurrency, duration).await;
+    callgrind(&["--dump=create"]);
+    counted("create", created);
+    callgrind(&["--zero"]);
+    let updated = update_load(&channels, run, concurrency, duration).await;
+    callgrind(&["--dump=update"]);
+    counted("update", updated);
+}
+
 // ----- the gRPC write floor -----
 
 /// One call of the floor's `Write` (a `BytesValue` in, `Empty` out) as tonic's generated

@@ -15,6 +15,14 @@
 //! (`api::EncodedCodec`). It reads nothing: what GetSession or ListSessions cost above the
 //! floor of their answer's size is their own work, not the server stack's or the bytes'.
 //!
+//! `GET /bench/floor/{file}` is the HTTP floor (issue 22), on the HTTP listener: it answers
+//! every request with a constant `304 Not Modified` carrying the headers a feed's 304 carries
+//! (Cache-Control, ETag, Vary, Last-Modified; values of the same lengths), through the same
+//! router, path-parameter extraction and middleware (limits, timeout, metrics) as the feed
+//! routes, and looks at nothing of the request. What the feed's 304 costs above it is the feed
+//! handler's own work (the cache lookup, the ETag comparison, the header map), not hyper's or
+//! axum's (BENCHMARKS.md).
+//!
 //! Written by hand over `tonic::server::Grpc` with prost's codec and prost's well-known wrapper
 //! types, as tonic's generated servers are: no .proto, no descriptor in reflection, nothing a
 //! client of the real API could discover.
@@ -40,6 +48,9 @@ pub const PATH: &str = "/agenda.bench.v1.Floor/Write";
 
 /// The read floor's method (a `Get`: the read scope, as GetSession).
 pub const READ_PATH: &str = "/agenda.bench.v1.Floor/GetBytes";
+
+/// The HTTP floor's route (a path parameter, as the feed routes have).
+pub const HTTP_PATH: &str = "/bench/floor/{file}";
 
 /// The environment switch `scripts/bench` sets (`AGENDA_BENCH_FLOOR=1`) on a build with the
 /// feature. An environment variable rather than a configuration key: the configuration (and
@@ -154,6 +165,34 @@ impl UnaryService<u32> for Read {
         };
         Box::pin(std::future::ready(answer.map(Response::new)))
     }
+}
+
+/// The HTTP floor's route when [`ENV`] asks for it, else `None`: to be merged into the HTTP
+/// router inside its middleware.
+pub fn http_routes() -> Option<axum::Router> {
+    use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+    if std::env::var(ENV).as_deref() != Ok("1") {
+        return None;
+    }
+    tracing::warn!(route = HTTP_PATH, "the benchmarks' HTTP floor is on (bench-floor)");
+    // A feed's 304 headers, as `http::cache::Rendered::respond_with` and the feed routes set
+    // them (the default refresh of one hour; an FNV-64 ETag; an HTTP date).
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    headers.insert(header::ETAG, HeaderValue::from_static("\"0123456789abcdef\""));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    headers.insert(header::LAST_MODIFIED, HeaderValue::from_static("Thu, 17 Nov 2022 10:00:00 GMT"));
+    let headers = Arc::new(headers);
+    let answer = move |axum::extract::Path(_file): axum::extract::Path<String>| {
+        let headers = Arc::clone(&headers);
+        async move {
+            let mut response = axum::response::Response::new(axum::body::Body::empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            *response.headers_mut() = (*headers).clone();
+            response
+        }
+    };
+    Some(axum::Router::new().route(HTTP_PATH, axum::routing::get(answer)))
 }
 
 /// The encoding of a `BytesValue` exactly `size` bytes long: its field once with the bytes,

@@ -376,7 +376,12 @@ async fn serve(
         .serve_with_incoming_shutdown(TcpIncoming::from(grpc).with_nodelay(Some(true)), stopped(stop_rx.clone()));
     let mut grpc_task = tokio::spawn(grpc_server);
 
-    let router = crate::http::router(agenda, site, Arc::clone(&metrics), http_limits);
+    // The benchmarks' HTTP floor, when built with `bench-floor` and switched on.
+    #[cfg(feature = "bench-floor")]
+    let extra = crate::bench_floor::http_routes().unwrap_or_default();
+    #[cfg(not(feature = "bench-floor"))]
+    let extra = axum::Router::new();
+    let router = crate::http::router(agenda, site, Arc::clone(&metrics), http_limits, extra);
     let http_server = axum::serve(http, router).with_graceful_shutdown(stopped(stop_rx));
     let mut http_task = tokio::spawn(async move { http_server.await });
 

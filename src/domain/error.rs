@@ -139,6 +139,61 @@ impl Violations {
     }
 }
 
+/// A request path grown from a base (`slots[3]`) by one field or index at a time, in one
+/// buffer reused for every field of a value.
+///
+/// Why: validation names a field for every check, though a name is read only when a check
+/// fails. A `format!` per check (an allocation and the formatting machinery each) was a third
+/// of CreateSession's instructions (issue 22, BENCHMARKS.md); appending to a buffer the value
+/// keeps costs a few instructions per field and one allocation per value.
+pub struct FieldPath {
+    buf: String,
+    base: usize,
+}
+
+impl FieldPath {
+    pub fn new(base: &str) -> Self {
+        let mut buf = String::with_capacity(base.len() + 24);
+        buf.push_str(base);
+        Self { buf, base: base.len() }
+    }
+
+    /// `base.name`, as `format!("{base}.{name}")` gives it.
+    pub fn field(&mut self, name: &str) -> &str {
+        self.buf.truncate(self.base);
+        self.buf.push('.');
+        self.buf.push_str(name);
+        &self.buf
+    }
+
+    /// `base[i]`, as `format!("{base}[{i}]")` gives it.
+    pub fn index(&mut self, i: usize) -> &str {
+        self.buf.truncate(self.base);
+        self.buf.push('[');
+        push_digits(&mut self.buf, i as u64, 0);
+        self.buf.push(']');
+        &self.buf
+    }
+}
+
+/// Appends `n` in decimal, zero-padded to `width` digits (`{n:0width$}`), without the
+/// formatting machinery: field paths here, iCalendar dates in `ics::feed`.
+pub fn push_digits(out: &mut String, n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut at = buf.len();
+    let mut v = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    at = at.min(buf.len().saturating_sub(width));
+    out.push_str(std::str::from_utf8(&buf[at..]).expect("ASCII digits"));
+}
+
 impl fmt::Display for Violations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, v) in self.list.iter().enumerate() {
@@ -152,3 +207,18 @@ impl fmt::Display for Violations {
 }
 
 impl std::error::Error for Violations {}
+
+#[cfg(test)]
+mod field_path_tests {
+    use super::FieldPath;
+
+    #[test]
+    fn a_field_path_reads_as_format_would_write_it() {
+        let mut p = FieldPath::new("session.slots");
+        for i in [0, 7, 10, 99, 1234, usize::MAX] {
+            assert_eq!(p.index(i), format!("session.slots[{i}]"));
+        }
+        assert_eq!(p.field("title"), "session.slots.title");
+        assert_eq!(FieldPath::new("").field("title"), ".title");
+    }
+}

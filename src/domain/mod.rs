@@ -17,7 +17,7 @@ mod session;
 mod values;
 
 pub use change::{Change, ChangeKind};
-pub use error::{Error, FieldViolation, Kind, Violations};
+pub use error::{Error, FieldPath, FieldViolation, Kind, Violations, push_digits};
 pub use feed_token::{FeedScope, FeedToken};
 pub use ids::{IdError, PersonId, SessionId, SlotId, new_id};
 pub use invite::{

@@ -61,14 +61,24 @@ pub fn check_text(v: &mut Violations, field: &str, value: &str, max: usize, requ
         v.add(field, "must not be empty");
         return;
     }
-    if value.chars().count() > max {
+    // One pass over the text for all three rules (every text field of every write comes
+    // through here: three passes were a visible part of a write's validation, issue 22).
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    let (chars, hidden, bad) = if value.is_ascii() {
+        // ASCII has no hidden line break or bidi control, and a char per byte.
+        (value.len(), false, value.bytes().any(|b| (b as char).is_control() && !allowed(b as char)))
+    } else {
+        value.chars().fold((0, false, false), |(n, hidden, bad), c| {
+            (n + 1, hidden || is_hidden_line_break(c) || is_bidi_control(c), bad || (c.is_control() && !allowed(c)))
+        })
+    };
+    if chars > max {
         v.add(field, format!("must be at most {max} characters"));
     }
-    if value.chars().any(|c| is_hidden_line_break(c) || is_bidi_control(c)) {
+    if hidden {
         v.add(field, "must not contain the line separators U+2028 and U+2029 or the bidi controls U+202A to U+202E and U+2066 to U+2069");
         return;
     }
-    let bad = value.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
     if bad {
         v.add(
             field,

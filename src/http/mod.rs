@@ -37,8 +37,9 @@ use crate::app::{Agenda, Holder};
 use crate::error::Reason;
 use crate::metrics::{Metrics, StoreFigures};
 
-/// Routes of the HTTP listener, behind the limits and metrics middleware.
-pub fn router(agenda: Agenda, site: SiteSettings, metrics: Arc<Metrics>, limits: HttpLimits) -> Router {
+/// Routes of the HTTP listener, behind the limits and metrics middleware; `extra` routes (the
+/// benchmarks' HTTP floor, `bench_floor`, or none) go behind the same middleware.
+pub fn router(agenda: Agenda, site: SiteSettings, metrics: Arc<Metrics>, limits: HttpLimits, extra: Router) -> Router {
     let guard = Arc::new(HttpGuard {
         agenda: agenda.clone(),
         metrics: Arc::clone(&metrics),
@@ -51,6 +52,7 @@ pub fn router(agenda: Agenda, site: SiteSettings, metrics: Arc<Metrics>, limits:
         .route("/healthz", get(healthz).with_state(agenda.clone()))
         .route("/robots.txt", get(robots))
         .route("/metrics", get(metrics_text).with_state(scrape))
+        .merge(extra)
         .layer(middleware::from_fn_with_state(guard, limit_and_measure))
 }
 

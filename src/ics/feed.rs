@@ -357,19 +357,7 @@ pub fn person_events(
 
 /// `n` in decimal, zero-padded to `width` digits (`0 <= n`).
 fn push_digits(out: &mut String, n: i64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut at = buf.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    at = at.min(buf.len().saturating_sub(width));
-    out.push_str(std::str::from_utf8(&buf[at..]).expect("ASCII digits"));
+    crate::domain::push_digits(out, n.unsigned_abs(), width);
 }
 
 /// `YYYYMMDDTHHMMSS`, as `strftime("%Y%m%dT%H%M%S")` writes it (without parsing a format

@@ -79,8 +79,12 @@ impl Doc {
         let lacking = |mine: &[String], theirs: &[String]| -> Vec<String> {
             mine.iter().filter(|t| theirs.binary_search(t).is_err()).cloned().collect()
         };
-        let slot_key = |e: &(String, i64, i64, String)| (e.0.clone(), e.1, e.3.clone());
-        let theirs: BTreeSet<_> = other.slots.iter().map(slot_key).collect();
+        // Borrowed keys: this runs under the sequencer, twice per update, and owned keys
+        // (two strings copied per slot entry, per lookup too) were most of its cost (issue 22).
+        fn slot_key(e: &(String, i64, i64, String)) -> (&str, i64, &str) {
+            (e.0.as_str(), e.1, e.3.as_str())
+        }
+        let theirs: BTreeSet<(&str, i64, &str)> = other.slots.iter().map(slot_key).collect();
         Doc {
             start: self.start,
             end: self.end,

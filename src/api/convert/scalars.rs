@@ -5,8 +5,8 @@ use prost_types::FieldMask;
 
 use super::report::{Report, Reported, each};
 use crate::domain::{
-    Email, Format, MaterialKind, ParticipationStatus, PersonId, Role, SessionId, SessionStatus, SlotId, SlotKind,
-    SlotStatus, Timestamp, Violations, Visibility, WebUrl,
+    Email, FieldPath, Format, MaterialKind, ParticipationStatus, PersonId, Role, SessionId, SessionStatus, SlotId,
+    SlotKind, SlotStatus, Timestamp, Violations, Visibility, WebUrl,
 };
 use crate::links::Urls;
 use crate::pb;
@@ -88,8 +88,9 @@ where
     M: 't,
 {
     let mut p = P::default();
+    let mut path = FieldPath::new(prefix);
     for f in fields {
-        (f.apply)(v, &format!("{prefix}.{}", f.name), message, &mut p);
+        (f.apply)(v, path.field(f.name), message, &mut p);
     }
     p
 }

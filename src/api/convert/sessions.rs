@@ -17,9 +17,9 @@ use super::scalars::{
     visibility,
 };
 use crate::domain::{
-    Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus, PersonId, RecordMeta, Role,
-    Session, SessionId, SessionPatch, SessionStatus, Slot, SlotId, SlotKind, SlotPatch, SlotStatus, TimeZoneName,
-    Timestamp, Violations, Visibility,
+    FieldPath, Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus, PersonId,
+    RecordMeta, Role, Session, SessionId, SessionPatch, SessionStatus, Slot, SlotId, SlotKind, SlotPatch, SlotStatus,
+    TimeZoneName, Timestamp, Violations, Visibility,
 };
 use crate::links::FeedLinks;
 use crate::pb;
@@ -32,21 +32,22 @@ const FORMAT_REQUIRED: &str = "required: SESSION_FORMAT_ONLINE, SESSION_FORMAT_I
 // ----- materials and participants -----
 
 fn material(v: &mut Violations, field: &str, m: &pb::Material) -> Option<Material> {
-    let url = optional_url(v, &format!("{field}.url"), &m.url);
-    let kind = parse_material_kind(v, &format!("{field}.kind"), m.kind, MaterialKind::Other);
-    let presenter = optional_id(v, &format!("{field}.presenter_id"), &m.presenter_id, PersonId::parse).ok();
+    let mut path = FieldPath::new(field);
+    let url = optional_url(v, path.field("url"), &m.url);
+    let kind = parse_material_kind(v, path.field("kind"), m.kind, MaterialKind::Other);
+    let presenter = optional_id(v, path.field("presenter_id"), &m.presenter_id, PersonId::parse).ok();
     Some(Material { title: m.title.clone(), url: url?, kind: kind?, presenter: presenter? })
 }
 
 fn materials(v: &mut Violations, field: &str, ms: &[pb::Material]) -> Option<Vec<Material>> {
-    let parsed: Vec<Option<Material>> =
-        ms.iter().enumerate().map(|(i, m)| material(v, &format!("{field}[{i}]"), m)).collect();
+    let mut path = FieldPath::new(field);
+    let parsed: Vec<Option<Material>> = ms.iter().enumerate().map(|(i, m)| material(v, path.index(i), m)).collect();
     parsed.into_iter().collect()
 }
 
 /// A whole participant; `Reported` when any of its fields is malformed.
 pub fn participant(v: &mut Violations, field: &str, p: &pb::Participant) -> Result<Participant, Reported> {
-    let person = person_id(v, &format!("{field}.person_id"), &p.person_id);
+    let person = person_id(v, FieldPath::new(field).field("person_id"), &p.person_id);
     let fields: Result<ParticipantPatch, Reported> = scoped(v, |v| patch(v, field, p, PARTICIPANT_FIELDS));
     let (person, fields) = (person?, fields?);
     // Every row applies to a whole participant, so these defaults are each overwritten.
@@ -153,7 +154,7 @@ pub fn slot_patch(v: &mut Violations, field: &str, s: &pb::Slot, mask: Option<&F
 /// A whole slot; its id is generated when empty. Fields that fail to parse are recorded and
 /// hold placeholders, so the slot can still be checked against the domain's rules.
 pub fn slot(v: &mut Violations, field: &str, s: &pb::Slot) -> Slot {
-    let id = id(v, &format!("{field}.id"), &s.id, true, SlotId::parse, SlotId::generate);
+    let id = id(v, FieldPath::new(field).field("id"), &s.id, true, SlotId::parse, SlotId::generate);
     let mut out = Slot {
         id: id.unwrap_or_else(|_| SlotId::generate()),
         start: Timestamp::UNIX_EPOCH,
@@ -270,11 +271,13 @@ fn time_zone(v: &mut Violations, f: &str, s: &pb::Session, p: &mut SessionPatch)
 }
 
 fn slots(v: &mut Violations, f: &str, s: &pb::Session, p: &mut SessionPatch) {
-    p.slots = Some(s.slots.iter().enumerate().map(|(i, sl)| slot(v, &format!("{f}[{i}]"), sl)).collect());
+    let mut path = FieldPath::new(f);
+    p.slots = Some(s.slots.iter().enumerate().map(|(i, sl)| slot(v, path.index(i), sl)).collect());
 }
 
 fn participants(v: &mut Violations, f: &str, s: &pb::Session, p: &mut SessionPatch) {
-    p.participants = each(&s.participants, |i, pp| participant(v, &format!("{f}[{i}]"), pp)).ok();
+    let mut path = FieldPath::new(f);
+    p.participants = each(&s.participants, |i, pp| participant(v, path.index(i), pp)).ok();
 }
 
 /// The session fields an UpdateSession applies, parsed; `field` is the message's path

@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::{
-    Email, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl, check_text,
+    Email, FieldPath, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl, check_text,
     check_time_range,
 };
 
@@ -246,16 +246,17 @@ impl Slot {
     /// Checks the slot's own rules, with paths under `field`; the rules between slots and
     /// their session are [`Session::validate`]'s.
     pub fn validate(&self, v: &mut Violations, field: &str, limits: &Limits) {
-        check_text(v, &format!("{field}.title"), &self.title, 300, true, false);
-        check_text(v, &format!("{field}.description"), &self.description, 20_000, false, true);
-        check_time(v, &format!("{field}.start_time"), self.start);
-        check_time(v, &format!("{field}.end_time"), self.end);
+        let mut path = FieldPath::new(field);
+        check_text(v, path.field("title"), &self.title, 300, true, false);
+        check_text(v, path.field("description"), &self.description, 20_000, false, true);
+        check_time(v, path.field("start_time"), self.start);
+        check_time(v, path.field("end_time"), self.end);
         if self.end <= self.start {
-            v.add(format!("{field}.end_time"), "must be after start_time");
+            v.add(path.field("end_time"), "must be after start_time");
         }
-        check_people(v, &format!("{field}.speaker_ids"), &self.speakers);
-        check_people(v, &format!("{field}.moderator_ids"), &self.moderators);
-        check_materials(v, &format!("{field}.materials"), &self.materials, limits);
+        check_people(v, path.field("speaker_ids"), &self.speakers);
+        check_people(v, path.field("moderator_ids"), &self.moderators);
+        check_materials(v, path.field("materials"), &self.materials, limits);
     }
 
     /// The people the slot names, each with the roles they have in it.
@@ -301,8 +302,9 @@ impl Session {
             v.add("tags", format!("must have at most {} entries", limits.max_tags));
         }
         let mut tags = HashSet::new();
+        let mut path = FieldPath::new("tags");
         for (i, t) in self.tags.iter().enumerate() {
-            check_text(&mut v, &format!("tags[{i}]"), t, 64, true, false);
+            check_text(&mut v, path.index(i), t, 64, true, false);
             if !tags.insert(t.to_lowercase()) {
                 v.add(format!("tags[{i}]"), "repeats an earlier tag");
             }
@@ -313,9 +315,10 @@ impl Session {
             v.add("slots", format!("must have at most {} entries", limits.max_slots));
         }
         let mut ids = HashSet::new();
+        let mut path = FieldPath::new("slots");
         for (i, s) in self.slots.iter().enumerate() {
-            let f = format!("slots[{i}]");
-            s.validate(&mut v, &f, limits);
+            let f = path.index(i);
+            s.validate(&mut v, f, limits);
             if !ids.insert(&s.id) {
                 v.add(format!("{f}.id"), format!("repeats slot id {}", s.id));
             }
@@ -330,7 +333,11 @@ impl Session {
         }
         let mut people = HashSet::new();
         for (i, p) in self.participants.iter().enumerate() {
-            check_text(&mut v, &format!("participants[{i}].group"), &p.group, 100, false, false);
+            // An empty group (most participants) passes `check_text` as optional text: its
+            // path is made only for a group there is something to check in.
+            if !p.group.is_empty() {
+                check_text(&mut v, &format!("participants[{i}].group"), &p.group, 100, false, false);
+            }
             if !people.insert(&p.person) {
                 v.add(format!("participants[{i}].person_id"), format!("lists {} twice", p.person));
             }

@@ -5,7 +5,7 @@
 //! write, so recovery can finish any of them; watchers ([`decode_change`]) see sessions only.
 //! [`LogEntry`] is both what is written and what is read, so the tags below are defined once.
 
-use super::{StoreError, corrupt, decode_session};
+use super::{StoreError, Unrevisioned, corrupt, decode_session};
 use crate::domain::{Change, ChangeKind};
 
 // The tag bytes, as stored: never renumber one (the round-trip test pins them).
@@ -43,6 +43,17 @@ impl<'a> LogEntry<'a> {
             LogEntry::Session { record, .. } | LogEntry::PutPerson(record) => record,
             LogEntry::DeletePerson(id) => id.as_bytes(),
         }
+    }
+
+    /// The entry of a session put (`kind` created or updated) or, with `kind` `None`, a
+    /// person put, whose record `enc` gets `revision`: the stored entry, the record being
+    /// `entry[1..]` (what the sequencer also stores under the record's key).
+    pub fn put_at(kind: Option<ChangeKind>, enc: &Unrevisioned, revision: u64) -> Vec<u8> {
+        let tag = match kind {
+            Some(kind) => LogEntry::Session { kind, record: &[] }.tag(),
+            None => PERSON_PUT,
+        };
+        enc.after(&[tag], revision)
     }
 
     /// The stored entry: the tag, then the record (or id).

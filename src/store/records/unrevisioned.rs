@@ -21,11 +21,20 @@ impl Unrevisioned {
         Unrevisioned { pre: bytes[..at].to_vec(), post: bytes[at + 1..].to_vec() }
     }
 
-    /// The record at `revision`.
+    /// The record at `revision` (the tests' view; the sequencer writes [`Self::after`]).
+    #[cfg(test)]
     pub fn at(&self, revision: u64) -> Vec<u8> {
+        self.after(&[], revision)
+    }
+
+    /// `prefix`, then the record at `revision`, in one buffer: a change-log entry whose
+    /// record part is also what the record's own tree stores, so the sequencer builds one
+    /// buffer per write instead of two (issue 22).
+    pub(super) fn after(&self, prefix: &[u8], revision: u64) -> Vec<u8> {
         let mut rev = [0u8; 10];
         let rev = postcard::to_slice(&revision, &mut rev).expect("a u64 varint fits 10 bytes");
-        let mut out = Vec::with_capacity(self.pre.len() + rev.len() + self.post.len());
+        let mut out = Vec::with_capacity(prefix.len() + self.pre.len() + rev.len() + self.post.len());
+        out.extend_from_slice(prefix);
         out.extend_from_slice(&self.pre);
         out.extend_from_slice(rev);
         out.extend_from_slice(&self.post);

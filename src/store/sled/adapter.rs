@@ -48,9 +48,11 @@ impl Store for Arc<SledStore> {
         SledStore::get_session(self, id)
     }
 
+    /// The session is encoded here, on the caller's thread, and only its encoding goes to
+    /// the blocking pool (no copy of the session itself).
     async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
-        let session = session.clone();
-        blocking(self, move |st| st.put_session(&session, expect, None)).await
+        let (id, prepared) = (session.id.clone(), SledStore::prepare_session(session));
+        blocking(self, move |st| st.put_prepared(id.as_str(), &prepared, expect, None)).await
     }
 
     async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
@@ -130,8 +132,8 @@ impl Store for Arc<SledStore> {
     }
 
     async fn put_session_once(&self, session: &Session, expect: Expect, once: &Once) -> Result<u64, StoreError> {
-        let (session, once) = (session.clone(), once.clone());
-        blocking(self, move |st| st.put_session(&session, expect, Some(&once))).await
+        let (id, prepared, once) = (session.id.clone(), SledStore::prepare_session(session), once.clone());
+        blocking(self, move |st| st.put_prepared(id.as_str(), &prepared, expect, Some(&once))).await
     }
 
     async fn put_person_once(&self, person: &Person, expect: Expect, once: &Once) -> Result<u64, StoreError> {

@@ -20,6 +20,12 @@ use crate::store::records::{
 };
 use crate::store::{Expect, Once, StoreError, check_delete, keys};
 
+/// A session ready for the sequencer: its index fields and its record without a revision.
+pub(super) struct PreparedSession {
+    doc: Doc,
+    enc: Unrevisioned,
+}
+
 /// A write of a session or person as the sequencer applies it: the record it stores (at the
 /// write's revision, known only under the sequencer) or removes, and so its log entry.
 enum Write<'a> {
@@ -40,11 +46,24 @@ impl SledStore {
         Ok(Some((bytes, revision, doc)))
     }
 
-    /// Writes a session per `expect`; with `once`, at most once per request id (kept with it).
-    pub(super) fn put_session(&self, s: &Session, expect: Expect, once: Option<&Once>) -> Result<u64, StoreError> {
-        let id = s.id.as_str();
-        let doc = Doc::of(s);
-        let enc = unrevisioned_session(s);
+    /// Encodes `s` for [`Self::put_prepared`]: the record before its revision and its index
+    /// fields. Done on the caller's thread, before the hop to the blocking pool, so the hop
+    /// carries these instead of a deep copy of the session (issue 22: the copy was a stage of
+    /// its own in the write's profile).
+    pub(super) fn prepare_session(s: &Session) -> PreparedSession {
+        PreparedSession { doc: Doc::of(s), enc: unrevisioned_session(s) }
+    }
+
+    /// Writes the session `id` as [`Self::prepare_session`] encoded it, per `expect`; with
+    /// `once`, at most once per request id (kept with it).
+    pub(super) fn put_prepared(
+        &self,
+        id: &str,
+        p: &PreparedSession,
+        expect: Expect,
+        once: Option<&Once>,
+    ) -> Result<u64, StoreError> {
+        let PreparedSession { doc, enc } = p;
         loop {
             let old = match expect {
                 Expect::Absent => None,
@@ -58,13 +77,13 @@ impl SledStore {
             if current != old.as_ref().map(|o| o.1) {
                 continue; // written between the read and the lock: read again
             }
-            if let Some(p) = ix.missing_person(&doc) {
-                let p = s.referenced_people().into_iter().find(|q| q.as_str() == p).expect("named by the session");
+            if let Some(p) = ix.missing_person(doc) {
+                let p = PersonId::try_from(p.to_owned()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 return Err(StoreError::UnknownPerson(p));
             }
             let kind = if old.is_some() { ChangeKind::Updated } else { ChangeKind::Created };
-            let (rev, n) = self.sequence(id, Write::PutSession(kind, &enc), once.map(|o| (o, KEPT_SESSION)))?;
-            ix.put_session(id, rev, old.as_ref().map(|o| &o.2), &doc);
+            let (rev, n) = self.sequence(id, Write::PutSession(kind, enc), once.map(|o| (o, KEPT_SESSION)))?;
+            ix.put_session(id, rev, old.as_ref().map(|o| &o.2), doc);
             return self.publish(ix, rev, n);
         }
     }
@@ -164,38 +183,32 @@ impl SledStore {
         // revision stops being served from here on (a failed write leaves it raised, so the
         // store counts as unsettled until the next write publishes).
         self.begun.store(rev, Ordering::SeqCst);
-        let (tree, entry, stored) = match write {
-            Write::PutSession(kind, enc) => {
-                let record = enc.at(rev);
-                (&self.sessions, LogEntry::Session { kind, record: &record }.encode(), Some(record))
-            }
+        // A put's entry is the tag and then the record, built once: the record's tree stores
+        // `entry[1..]` (sled copies both into its own buffers anyway).
+        let (tree, entry, put) = match write {
+            Write::PutSession(kind, enc) => (&self.sessions, LogEntry::put_at(Some(kind), enc, rev), true),
             Write::DeleteSession(last) => {
-                (&self.sessions, LogEntry::Session { kind: ChangeKind::Deleted, record: last }.encode(), None)
+                (&self.sessions, LogEntry::Session { kind: ChangeKind::Deleted, record: last }.encode(), false)
             }
-            Write::PutPerson(enc) => {
-                let record = enc.at(rev);
-                (&self.people, LogEntry::PutPerson(&record).encode(), Some(record))
-            }
-            Write::DeletePerson => (&self.people, LogEntry::DeletePerson(id).encode(), None),
+            Write::PutPerson(enc) => (&self.people, LogEntry::put_at(None, enc, rev), true),
+            Write::DeletePerson => (&self.people, LogEntry::DeletePerson(id).encode(), false),
         };
         // A write that fails before its log entry (or its record) leaves no kept id behind.
         let unkeep = || keep.map(|(once, _)| self.unkeep(once, rev));
         if let Some((once, kind)) = keep {
-            if let Err(e) = self.keep(once, kind, stored.as_deref().unwrap_or_default(), rev) {
+            let stored: &[u8] = if put { &entry[1..] } else { &[] };
+            if let Err(e) = self.keep(once, kind, stored, rev) {
                 unkeep();
                 return Err(e);
             }
             self.crash_point(Step::BeforeLog, n);
         }
-        if let Err(e) = self.changes.insert(rev.to_be_bytes(), entry) {
+        if let Err(e) = self.changes.insert(rev.to_be_bytes(), entry.as_slice()) {
             unkeep();
             return Err(e.into());
         }
         self.crash_point(Step::AfterLog, n);
-        let applied = match stored {
-            Some(record) => tree.insert(id, record).map(drop),
-            None => tree.remove(id).map(drop),
-        };
+        let applied = if put { tree.insert(id, &entry[1..]).map(drop) } else { tree.remove(id).map(drop) };
         if let Err(e) = applied {
             // Unwritten record: the entry goes too, so recovery will not finish this write.
             let _ = self.changes.remove(rev.to_be_bytes());
