@@ -155,3 +155,14 @@ pub fn python_interpreter() -> &'static str {
 pub fn metrics(text: &str) -> Value {
     run(&tools().python, "parse_metrics.py", text)
 }
+
+/// Runs Python's `caldav` library against a server (tests/interop/caldav_client.py `args`) and
+/// returns what it saw. On the blocking pool: the server under test shares the test's runtime.
+pub async fn caldav(args: &[&str]) -> Value {
+    let tools = tools();
+    let mut cmd = Command::new(&tools.python);
+    cmd.arg(tools.dir.join("caldav_client.py")).args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("running caldav_client.py");
+    assert!(out.status.success(), "caldav_client.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}

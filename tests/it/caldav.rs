@@ -1,0 +1,254 @@
+//! CalDAV (read-only) with sync-collection, through a real client: Python's `caldav` library
+//! (tests/interop/caldav_client.py, pinned in tests/interop/requirements.txt), and raw HTTP for
+//! what the RFCs prescribe to the byte (statuses, preconditions).
+
+use agenda::pb;
+use prost_types::FieldMask;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, eventually, session, slot, spawn_demo_app, spawn_with};
+use crate::interop::caldav;
+
+const DEMO: &str = "fmg-msme-2022-11-17";
+
+fn method(name: &str) -> Method {
+    Method::from_bytes(name.as_bytes()).unwrap()
+}
+
+/// A DAV request with `depth` and an XML body; the status, the reason header and the body.
+async fn dav(app: &TestApp, m: &str, path: &str, depth: Option<&str>, body: &str) -> (u16, String, String) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut req = client.request(method(m), format!("{}{path}", app.http_base)).body(body.to_owned());
+    if let Some(d) = depth {
+        req = req.header("depth", d);
+    }
+    let r = req.send().await.unwrap();
+    let reason = r.headers().get("agenda-error-reason").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (r.status().as_u16(), reason, r.text().await.unwrap())
+}
+
+fn sync_body(token: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"#
+    )
+}
+
+fn urls(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().map_or_else(|| o["url"].as_str().unwrap(), |s| s).to_owned())
+        .collect()
+}
+
+async fn update_location(app: &TestApp, id: &str, location: &str) {
+    let req = pb::UpdateSessionRequest {
+        session: Some(pb::Session { id: id.into(), location: location.into(), ..Default::default() }),
+        update_mask: Some(FieldMask { paths: vec!["location".into()] }),
+        ..Default::default()
+    };
+    app.sessions.clone().update_session(req).await.unwrap();
+}
+
+#[tokio::test]
+async fn python_caldav_discovers_from_the_root_and_syncs_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A short change log, so that the test can outlive a token.
+    let app = spawn_with(dir.path(), true, Default::default(), |c| c.change_log_revisions = 10).await;
+    let base = app.http_base.clone();
+
+    // Discovery from the server's root: the principal, then its calendar home.
+    let found = caldav(&["discover", &format!("{base}/")]).await;
+    assert_eq!(found["principal"], format!("{base}/caldav/principal/"));
+    let calendars = urls(&found, "calendars");
+    for c in ["sessions/", &format!("session-{DEMO}/"), "person-valentina-rollo/"] {
+        assert!(calendars.contains(&format!("{base}/caldav/calendars/{c}")), "{c} in {calendars:?}");
+    }
+
+    app.create("extra", session("Extra", "2030-01-10T09:00:00Z", "2030-01-10T10:00:00Z")).await;
+    let all = format!("{base}/caldav/calendars/sessions/");
+
+    // The initial sync: every public session, with the feeds' UID and SEQUENCE.
+    let first = caldav(&["sync", &all]).await;
+    let objects = first["objects"].as_array().unwrap();
+    let uids: Vec<&str> = objects.iter().map(|o| o["uid"].as_str().unwrap()).collect();
+    assert_eq!(uids, [format!("session.extra@agenda.invalid"), format!("session.{DEMO}@agenda.invalid")]);
+    let feed = app.feed(&format!("/feeds/sessions.ics?from=2022-01-01&to=2031-01-01")).await;
+    assert!(feed.contains(&format!("UID:session.{DEMO}@agenda.invalid")));
+    assert_eq!(objects[1]["start"], "2022-11-17T15:00:00+01:00", "Geneva time, as in the feeds");
+    let t1 = first["token"].as_str().unwrap().to_owned();
+
+    // Nothing changed: nothing comes back.
+    let same = caldav(&["sync", &all, &t1]).await;
+    assert_eq!((urls(&same, "objects").len(), urls(&same, "deleted").len()), (0, 0), "{same}");
+
+    // One session changed: only it comes back, with its new SEQUENCE.
+    update_location(&app, DEMO, "Geneva, WTO").await;
+    let after_update = caldav(&["sync", &all, &t1]).await;
+    assert_eq!(urls(&after_update, "objects"), [format!("{all}session.{DEMO}.ics")], "{after_update}");
+    assert_eq!(after_update["objects"][0]["sequence"], 1, "the place changed");
+    assert!(urls(&after_update, "deleted").is_empty());
+    let t2 = after_update["token"].as_str().unwrap().to_owned();
+
+    // A session deleted: a 404 entry, nothing else.
+    let delete = pb::DeleteSessionRequest { session_id: "extra".into(), ..Default::default() };
+    app.sessions.clone().delete_session(delete).await.unwrap();
+    let after_delete = caldav(&["sync", &all, &t2]).await;
+    assert!(urls(&after_delete, "objects").is_empty(), "{after_delete}");
+    assert_eq!(urls(&after_delete, "deleted"), [format!("{all}session.extra.ics")]);
+
+    // Enough writes that the change log (10 revisions here) forgets t1.
+    app.create("churn", session("Churn", "2030-02-10T09:00:00Z", "2030-02-10T10:00:00Z")).await;
+    for i in 0..300 {
+        update_location(&app, "churn", &format!("Room {i}")).await;
+    }
+    let path = "/caldav/calendars/sessions/";
+    let (status, reason, body) = eventually("the change log to forget the first token", || async {
+        let r = dav(&app, "REPORT", path, Some("1"), &sync_body(&t1)).await;
+        (r.0 == 403).then_some(r)
+    })
+    .await;
+    assert_eq!((status, reason.as_str()), (403, "INVALID_SYNC_TOKEN"));
+    assert!(body.contains("<D:valid-sync-token/>"), "{body}");
+    // The client sees the refusal, then resyncs from scratch.
+    let refused = caldav(&["sync", &all, &t1]).await;
+    assert!(refused["error"].is_string(), "{refused}");
+    let resync = caldav(&["sync", &all]).await;
+    assert_eq!(urls(&resync, "objects"), [format!("{all}session.churn.ics"), format!("{all}session.{DEMO}.ics")]);
+    assert_ne!(resync["token"], t1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_calendar_and_a_person_calendar_hold_the_feeds_events() {
+    let app = spawn_demo_app().await;
+    let base = app.http_base.clone();
+    let cal = format!("{base}/caldav/calendars/session-{DEMO}/");
+    let agenda = caldav(&["sync", &cal]).await;
+    let starts: Vec<(&str, &str)> = agenda["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["summary"].as_str().unwrap(), o["start"].as_str().unwrap()))
+        .collect();
+    assert!(starts.contains(&("Speaker 3: Valentina Rollo", "2022-11-17T15:25:00+01:00")), "{starts:?}");
+    assert_eq!(starts.len(), 5);
+
+    // calendar-query with a time range: the slots that overlap it.
+    let q = caldav(&["search", &cal, "2022-11-17T14:20:00+00:00", "2022-11-17T14:30:00+00:00"]).await;
+    let summaries: Vec<&str> =
+        q["objects"].as_array().unwrap().iter().map(|o| o["summary"].as_str().unwrap()).collect();
+    assert_eq!(summaries, ["Speaker 2: Kathryn Lundquist", "Speaker 3: Valentina Rollo"]);
+
+    let person = caldav(&["sync", &format!("{base}/caldav/calendars/person-valentina-rollo/")]).await;
+    assert_eq!(
+        urls(&person, "objects"),
+        [format!("{base}/caldav/calendars/person-valentina-rollo/slot.{DEMO}.speaker-3-rollo.ics")]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn writes_are_refused_and_odd_requests_get_clear_answers() {
+    let app = spawn_demo_app().await;
+    let member = format!("/caldav/calendars/session-{DEMO}/slot.{DEMO}.speaker-3-rollo.ics");
+
+    let (status, _, _) = dav(&app, "GET", "/.well-known/caldav", None, "").await;
+    assert_eq!(status, 301);
+    let r = reqwest::Client::new().request(Method::OPTIONS, format!("{}/caldav/", app.http_base)).send().await.unwrap();
+    assert_eq!(r.headers()["dav"], "1, 3, calendar-access");
+
+    for m in ["PUT", "DELETE", "MKCALENDAR", "PROPPATCH", "MOVE", "COPY"] {
+        let (status, reason, body) = dav(&app, m, &member, None, "").await;
+        assert_eq!((status, reason.as_str()), (403, "CALENDAR_READ_ONLY"), "{m}");
+        assert!(body.contains("<D:need-privileges>"), "{m}: {body}");
+    }
+    let (status, reason, body) = dav(&app, "PROPFIND", "/caldav/calendars/", Some("infinity"), "").await;
+    assert_eq!((status, reason.as_str()), (403, "INFINITE_DEPTH"));
+    assert!(body.contains("<D:propfind-finite-depth/>"));
+    let (status, reason, _) =
+        dav(&app, "PROPFIND", "/caldav/calendars/", Some("0"), "<D:propfind xmlns:D=\"DAV:\"><D:prop>").await;
+    assert_eq!((status, reason.as_str()), (400, "INVALID_DAV_REQUEST"));
+    let huge = format!("<D:propfind xmlns:D=\"DAV:\"><D:prop>{}</D:prop></D:propfind>", "<D:getetag/>".repeat(40_000));
+    let (status, reason, _) = dav(&app, "PROPFIND", "/caldav/calendars/", Some("0"), &huge).await;
+    assert_eq!((status, reason.as_str()), (400, "INVALID_DAV_REQUEST"));
+    let (status, reason, _) =
+        dav(&app, "REPORT", "/caldav/calendars/sessions/", Some("1"), &sync_body("urn:other:1")).await;
+    assert_eq!((status, reason.as_str()), (403, "INVALID_SYNC_TOKEN"));
+
+    // An unknown property is answered 404 beside the known ones (RFC 4918 section 9.1).
+    let ask = r#"<D:propfind xmlns:D="DAV:" xmlns:X="urn:x"><D:prop><D:getetag/><X:colour/></D:prop></D:propfind>"#;
+    let (status, _, body) = dav(&app, "PROPFIND", &member, Some("0"), ask).await;
+    assert_eq!(status, 207);
+    assert!(body.contains("<D:getetag>&quot;") && body.contains("HTTP/1.1 200 OK"), "{body}");
+    assert!(
+        body.contains(r#"<X:colour xmlns:X="urn:x"></X:colour></D:prop><D:status>HTTP/1.1 404 Not Found"#),
+        "{body}"
+    );
+
+    // GET: the event with its VTIMEZONE and a strong ETag; the same ETag gets a 304.
+    let r = app.get(&member).await;
+    assert_eq!(r.status(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(!etag.starts_with("W/"));
+    let text = r.text().await.unwrap();
+    assert!(text.contains("BEGIN:VTIMEZONE") && text.contains("TZID:Europe/Zurich") && !text.contains("METHOD:"));
+    assert!(body.contains(&etag.replace('"', "&quot;")), "PROPFIND's getetag is GET's ETag");
+    let again = reqwest::Client::new()
+        .get(format!("{}{member}", app.http_base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_private_session_is_a_calendar_only_through_its_token() {
+    let app = spawn_demo_app().await;
+    let mut s = session("Closed-door consultation", "2030-06-10T09:00:00Z", "2030-06-10T10:00:00Z");
+    s.visibility = pb::Visibility::Private as i32;
+    s.slots = vec![slot("brief", "Briefing", "2030-06-10T09:00:00Z", "2030-06-10T10:00:00Z")];
+    app.create("closed", s).await;
+    let (status, _, _) = dav(&app, "PROPFIND", "/caldav/calendars/session-closed/", Some("0"), "").await;
+    assert_eq!(status, 404);
+    let (_, _, all) = dav(&app, "PROPFIND", "/caldav/calendars/sessions/", Some("1"), "").await;
+    assert!(!all.contains("session.closed.ics"));
+
+    let token = app
+        .feeds
+        .clone()
+        .create_feed_token(pb::CreateFeedTokenRequest {
+            feed_token: Some(pb::FeedToken {
+                scope: Some(pb::feed_token::Scope::SessionId("closed".into())),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .feed_token
+        .unwrap()
+        .token;
+    // In the URL.
+    let in_url = caldav(&["sync", &format!("{}/caldav/private/{token}/", app.http_base)]).await;
+    assert_eq!(urls(&in_url, "objects"), [format!("{}/caldav/private/{token}/slot.closed.brief.ics", app.http_base)]);
+    // As the Basic auth password: listed in the home, and its calendar answers.
+    let client = reqwest::Client::new();
+    let propfind = |path: &str| {
+        client
+            .request(method("PROPFIND"), format!("{}{path}", app.http_base))
+            .header("depth", "1")
+            .basic_auth("anyone", Some(&token))
+    };
+    let home = propfind("/caldav/calendars/").send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("<D:href>/caldav/calendars/private/</D:href>"), "{home}");
+    let cal = propfind("/caldav/calendars/private/").send().await.unwrap().text().await.unwrap();
+    assert!(cal.contains("/caldav/calendars/private/slot.closed.brief.ics"), "{cal}");
+    let (status, reason, _) = dav(&app, "PROPFIND", "/caldav/calendars/private/", Some("1"), "").await;
+    assert_eq!((status, reason.as_str()), (401, "MISSING_TOKEN"));
+    app.stop().await;
+}
