@@ -166,3 +166,15 @@ pub async fn caldav(args: &[&str]) -> Value {
     assert!(out.status.success(), "caldav_client.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Runs `caldav-server-tester` (PyPI, pinned in requirements.txt) with `args` and returns its
+/// JSON report. It lists only the features it did not find fully supported.
+pub async fn caldav_server_tester(args: &[&str]) -> Value {
+    let tools = tools();
+    let tester = std::path::Path::new(&tools.python).with_file_name("caldav-server-tester");
+    let mut cmd = Command::new(tester);
+    cmd.args(args).args(["--format", "json"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("running caldav-server-tester");
+    assert!(out.status.success(), "caldav-server-tester {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -176,6 +176,10 @@ async fn dav(State(st): State<Arc<DavState>>, req: Request) -> Response {
             return Ok(options());
         }
         if !matches!(method, "GET" | "HEAD" | "PROPFIND" | "REPORT") {
+            // The body is read (up to the bound) and dropped, so the connection stays usable:
+            // hyper closes one whose request body was left unread, and a client that PUTs and
+            // then asks something else on it sees the connection end without an answer.
+            let _ = axum::body::to_bytes(body, MAX_BODY).await;
             return Err(DavError::ReadOnly(parts.uri.path().to_owned()));
         }
         // Every answer below is as current as a read of the store on any replica (etcd: the
