@@ -365,3 +365,27 @@ async fn caldav_server_tester_passes_the_read_checks_and_fails_only_where_it_wri
     assert_eq!(features["sync-token"]["support"], "unknown", "{features:?}");
     app.stop().await;
 }
+
+/// A token issued by one replica means the same on another (they share the etcd store's
+/// revisions): a client moved between replicas by a load balancer syncs on without a resync.
+#[cfg(feature = "etcd")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_token_from_one_replica_is_understood_by_another() {
+    let r = crate::replicas::two_replicas().await;
+    r.a.create("plenary", session("Plenary", "2030-06-01T09:00:00Z", "2030-06-01T10:00:00Z")).await;
+    r.a.create("side", session("Side event", "2030-06-01T11:00:00Z", "2030-06-01T12:00:00Z")).await;
+    let path = "/caldav/calendars/sessions/";
+    let (status, _, first) = dav(&r.a, "REPORT", path, Some("1"), &sync_body("")).await;
+    assert_eq!(status, 207);
+    let token = first.split("<D:sync-token>").nth(1).and_then(|t| t.split('<').next()).unwrap().to_owned();
+
+    update_location(&r.a, "side", "Room 2").await;
+    // B follows A's writes through the watch; its answer to A's token names the change alone.
+    let body = eventually("B to answer A's token with A's write", || async {
+        let (status, _, body) = dav(&r.b, "REPORT", path, Some("1"), &sync_body(&token)).await;
+        (status == 207 && body.contains("session.side.ics")).then_some(body)
+    })
+    .await;
+    assert!(!body.contains("session.plenary.ics"), "{body}");
+    assert!(!body.contains(&format!("<D:sync-token>{token}<")), "a newer token: {body}");
+}

@@ -132,26 +132,11 @@ impl Calendar {
     }
 }
 
-/// The person's slots in `s`, current then removed, as the person feed lists them.
+/// The person's slots in `s`, current then removed, as the person feed lists them (the
+/// store's own rule for a person's slot listing).
 fn person_slots(s: &Session, p: &PersonId) -> Vec<PersonSlot> {
-    let current = s.slots.iter().map(|slot| (slot, false));
-    let removed = s.removed_slots.iter().map(|r| (&r.slot, true));
-    current
-        .chain(removed)
-        .filter_map(|(slot, removed)| {
-            let roles = slot.roles_of(p);
-            (!roles.is_empty()).then(|| PersonSlot {
-                session_id: s.id.clone(),
-                session_title: s.title.clone(),
-                time_zone: s.time_zone.clone(),
-                session_status: s.status,
-                session_visibility: s.visibility,
-                slot: slot.clone(),
-                roles,
-                removed,
-            })
-        })
-        .collect()
+    use crate::store::person_slots::{entry, slots_of};
+    slots_of(s, true).filter_map(|(slot, removed)| entry(s, slot, removed, p)).collect()
 }
 
 /// An unknown id, which a calendar treats as an empty answer rather than a failure.
