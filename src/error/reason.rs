@@ -110,6 +110,20 @@ reasons! {
     /// A feed's query string is malformed.
     InvalidFeedQuery = "INVALID_FEED_QUERY", InvalidArgument, BAD_REQUEST;
 
+    /// CalDAV: no such calendar or calendar object (unknown, private without a token, gone).
+    CalendarNotFound = "CALENDAR_NOT_FOUND", NotFound, NOT_FOUND;
+    /// CalDAV: a body that is not the XML asked for, or too large; a Depth other than 0 or 1.
+    InvalidDavRequest = "INVALID_DAV_REQUEST", InvalidArgument, BAD_REQUEST;
+    /// CalDAV: the calendars are read-only (PUT, DELETE, MKCALENDAR, ...): DAV:need-privileges.
+    CalendarReadOnly = "CALENDAR_READ_ONLY", PermissionDenied, FORBIDDEN;
+    /// CalDAV: `Depth: infinity` (RFC 4918 DAV:propfind-finite-depth).
+    InfiniteDepth = "INFINITE_DEPTH", PermissionDenied, FORBIDDEN;
+    /// CalDAV: a sync token not ours, or older than the change log keeps (RFC 6578
+    /// DAV:valid-sync-token, 403): the client syncs again from an empty token.
+    InvalidSyncToken = "INVALID_SYNC_TOKEN", PermissionDenied, FORBIDDEN;
+    /// CalDAV: a calendar-query filter we do not evaluate (CALDAV:supported-filter).
+    UnsupportedFilter = "UNSUPPORTED_FILTER", PermissionDenied, FORBIDDEN;
+
     /// Stored data failed to decode: an operator must look (details in the log only).
     StoreCorrupt = "STORE_CORRUPT", DataLoss, INTERNAL_SERVER_ERROR;
     /// The store could not complete the operation; nothing was changed.

@@ -91,8 +91,8 @@ impl Rendered {
         gz.write_all(text.as_bytes())?;
         gz.flush()?;
         let gzip = gz.finish()?;
-        let hash = fnv64(text.as_bytes());
-        let (etag, gzip_etag) = (format!("\"{hash:016x}\""), format!("\"{hash:016x}-gzip\""));
+        let etag = strong_etag(&text);
+        let gzip_etag = format!("{}-gzip\"", etag.trim_end_matches('"'));
         let header_value = |v: &str| HeaderValue::from_str(v).expect("quotes, hex digits, an HTTP date: all ASCII");
         Ok(Rendered {
             changes,
@@ -190,6 +190,12 @@ pub fn not_modified(
 /// An HTTP date (`If-Modified-Since`), if it parses.
 pub fn parse_http_date(value: &str) -> Option<Timestamp> {
     jiff::fmt::rfc2822::parse(value).ok().map(|z| z.timestamp())
+}
+
+/// The strong ETag of a body: a hash of its bytes, so equal bodies have equal tags on every
+/// replica. CalDAV's getetag and GET use it too, so the two always agree.
+pub fn strong_etag(text: &str) -> String {
+    format!("\"{:016x}\"", fnv64(text.as_bytes()))
 }
 
 fn fnv64(bytes: &[u8]) -> u64 {

@@ -10,6 +10,7 @@
 //! are stale (etcd without quorum) every answer carries `agenda-stale: true`.
 
 mod cache;
+mod caldav;
 mod feeds;
 mod pages;
 mod settings;
@@ -48,7 +49,8 @@ pub fn router(agenda: Agenda, site: SiteSettings, metrics: Arc<Metrics>, limits:
     });
     let scrape = MetricsState { metrics: Arc::clone(&metrics), agenda: agenda.clone() };
     feeds::routes(agenda.clone(), site.clone(), metrics)
-        .merge(pages::routes(agenda.clone(), site))
+        .merge(pages::routes(agenda.clone(), site.clone()))
+        .merge(caldav::routes(agenda.clone(), site))
         .route("/healthz", get(healthz).with_state(agenda.clone()))
         .route("/robots.txt", get(robots))
         .route("/metrics", get(metrics_text).with_state(scrape))

@@ -469,6 +469,16 @@ pub fn render(settings: &CalendarSettings, info: &CalendarInfo, events: &[EventD
     finish(cal, events)
 }
 
+/// One event as a CalDAV calendar object resource: the event and its VTIMEZONE, written as
+/// in the feeds, but without METHOD, which RFC 4791 section 4.1 forbids in a stored object.
+pub fn object(event: &EventData) -> String {
+    let mut cal = Calendar::empty();
+    cal.append_property(Property::new("VERSION", "2.0"));
+    cal.append_property(Property::new("PRODID", PRODID));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
+    finish(cal, std::slice::from_ref(event))
+}
+
 /// A calendar with the properties every object we write starts with.
 pub(super) fn calendar(method: &str) -> Calendar {
     let mut cal = Calendar::empty();

@@ -119,7 +119,8 @@ mod indexed;
 mod keys;
 mod memindex;
 pub mod migrate;
-mod person_slots;
+/// Also read by the CalDAV person calendars (`http/caldav`), so both list a person's slots alike.
+pub(crate) mod person_slots;
 mod records;
 mod sled;
 

@@ -155,3 +155,26 @@ pub fn python_interpreter() -> &'static str {
 pub fn metrics(text: &str) -> Value {
     run(&tools().python, "parse_metrics.py", text)
 }
+
+/// Runs Python's `caldav` library against a server (tests/interop/caldav_client.py `args`) and
+/// returns what it saw. On the blocking pool: the server under test shares the test's runtime.
+pub async fn caldav(args: &[&str]) -> Value {
+    let tools = tools();
+    let mut cmd = Command::new(&tools.python);
+    cmd.arg(tools.dir.join("caldav_client.py")).args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("running caldav_client.py");
+    assert!(out.status.success(), "caldav_client.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs `caldav-server-tester` (PyPI, pinned in requirements.txt) with `args` and returns its
+/// JSON report. It lists only the features it did not find fully supported.
+pub async fn caldav_server_tester(args: &[&str]) -> Value {
+    let tools = tools();
+    let tester = std::path::Path::new(&tools.python).with_file_name("caldav-server-tester");
+    let mut cmd = Command::new(tester);
+    cmd.args(args).args(["--format", "json"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("running caldav-server-tester");
+    assert!(out.status.success(), "caldav-server-tester {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}

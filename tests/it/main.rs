@@ -7,6 +7,7 @@
 mod architecture;
 mod backup;
 mod cache;
+mod caldav;
 mod conflicts;
 mod crash;
 mod delivery;
