@@ -39,7 +39,7 @@ fn urls(v: &Value, key: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| o.as_str().map_or_else(|| o["url"].as_str().unwrap(), |s| s).to_owned())
+        .map(|o| o.as_str().unwrap_or_else(|| o["url"].as_str().unwrap()).to_owned())
         .collect()
 }
 
@@ -74,8 +74,8 @@ async fn python_caldav_discovers_from_the_root_and_syncs_only_what_changed() {
     let first = caldav(&["sync", &all]).await;
     let objects = first["objects"].as_array().unwrap();
     let uids: Vec<&str> = objects.iter().map(|o| o["uid"].as_str().unwrap()).collect();
-    assert_eq!(uids, [format!("session.extra@agenda.invalid"), format!("session.{DEMO}@agenda.invalid")]);
-    let feed = app.feed(&format!("/feeds/sessions.ics?from=2022-01-01&to=2031-01-01")).await;
+    assert_eq!(uids, ["session.extra@agenda.invalid".to_owned(), format!("session.{DEMO}@agenda.invalid")]);
+    let feed = app.feed("/feeds/sessions.ics?from=2022-01-01&to=2031-01-01").await;
     assert!(feed.contains(&format!("UID:session.{DEMO}@agenda.invalid")));
     assert_eq!(objects[1]["start"], "2022-11-17T15:00:00+01:00", "Geneva time, as in the feeds");
     let t1 = first["token"].as_str().unwrap().to_owned();
