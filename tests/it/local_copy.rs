@@ -53,6 +53,7 @@ async fn every_write_acknowledged_on_one_replica_is_read_on_the_other_at_once() 
         let renamed = pb::UpdateSessionRequest {
             session: Some(pb::Session { id: id.clone(), title: format!("Renamed {i}"), ..Default::default() }),
             update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+            ..Default::default()
         };
         let updated = r.a.sessions.clone().update_session(renamed).await.unwrap().into_inner().session.unwrap();
         let read = r.b.session(&id).await;

@@ -36,6 +36,7 @@ fn rename(id: &str, title: &str, etag: &str) -> pb::UpdateSessionRequest {
     pb::UpdateSessionRequest {
         session: Some(pb::Session { id: id.into(), title: title.into(), etag: etag.into(), ..Default::default() }),
         update_mask: Some(FieldMask { paths: vec!["title".into()] }),
+        ..Default::default()
     }
 }
 
