@@ -5,8 +5,10 @@
 use std::fmt::Debug;
 
 use agenda::api::page_token::{PageCursor, decode, encode, fingerprint};
-use agenda::domain::{PersonCursor, PersonId, PersonSlotCursor, SessionCursor, SessionId, SlotId, Timestamp};
-use agenda::invites::EntryCursor;
+use agenda::domain::{
+    ConflictCursor, PersonCursor, PersonId, PersonSlotCursor, SessionCursor, SessionId, SlotId, Timestamp,
+};
+use agenda::invites::{EntryCursor, MessageCursor};
 use libfuzzer_sys::fuzz_target;
 
 /// `cursor` comes back from its token under `fp`, and under no other fingerprint.
@@ -26,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = decode::<PersonCursor>(text, fp);
     let _ = decode::<PersonSlotCursor>(text, fp);
     let _ = decode::<EntryCursor>(text, fp);
-    let _ = decode::<SlotId>(text, fp);
+    let _ = decode::<MessageCursor>(text, fp);
+    let _ = decode::<ConflictCursor>(text, fp);
 
     let mid = text.char_indices().nth(text.chars().count() / 2).map_or(text.len(), |(i, _)| i);
     let (a, b) = text.split_at(mid);
@@ -39,6 +42,23 @@ fuzz_target!(|data: &[u8]| {
 
     round_trip(fp, PersonCursor { name: a.to_owned(), id: person.clone() });
     round_trip(fp, PersonSlotCursor { start, session: session.clone(), slot: slot.clone() });
-    round_trip(fp, EntryCursor { session: SessionCursor { start, id: session }, slot: slot.clone(), person });
-    round_trip(fp, slot);
+    round_trip(
+        fp,
+        EntryCursor {
+            session: SessionCursor { start, id: session.clone() },
+            slot: Some(slot.clone()),
+            person: person.clone(),
+        },
+    );
+    round_trip(
+        fp,
+        EntryCursor { session: SessionCursor { start, id: session.clone() }, slot: None, person: person.clone() },
+    );
+    round_trip(fp, MessageCursor { slot: Some(slot.clone()) });
+    round_trip(fp, MessageCursor { slot: None });
+    let side = (session.to_string(), Some(slot.to_string()));
+    round_trip(
+        fp,
+        ConflictCursor { start, second_start: start, person, first: side.clone(), second: (session.to_string(), None) },
+    );
 });
