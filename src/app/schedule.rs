@@ -116,6 +116,8 @@ impl Agenda {
     ) -> Result<(Vec<Conflict>, Option<ConflictCursor>), Error> {
         // The people whose commitments to read, and the window to read them in.
         let (mut from, mut to) = (query.from, query.to);
+        // The organizer's sessions in the window, when the listing by organizer read them.
+        let mut ours: Option<BTreeSet<SessionId>> = None;
         let people: BTreeSet<PersonId> = if let Some(person) = &query.person {
             BTreeSet::from([person.clone()])
         } else if let Some(id) = &query.session {
@@ -125,7 +127,11 @@ impl Agenda {
             committed_people(&s).into_iter().collect()
         } else {
             let filter = SessionFilter { from, to, organizer: query.organizer.clone(), ..SessionFilter::default() };
-            self.all_sessions(filter).await?.iter().flat_map(committed_people).collect()
+            let sessions = self.all_sessions(filter).await?;
+            if query.organizer.is_some() {
+                ours = Some(sessions.iter().map(|s| s.id.clone()).collect());
+            }
+            sessions.iter().flat_map(committed_people).collect()
         };
         if let (Some(f), Some(t)) = (from, to)
             && t <= f
@@ -145,18 +151,16 @@ impl Agenda {
         }
         if let Some(organizer) = &query.organizer {
             // Both sides are read for each person; a conflict belongs to the organizer's
-            // listing when one of its sessions is a side.
-            let ours: BTreeSet<SessionId> = self
-                .all_sessions(SessionFilter {
-                    from,
-                    to,
-                    organizer: Some(organizer.clone()),
-                    ..SessionFilter::default()
-                })
-                .await?
-                .into_iter()
-                .map(|s| s.id)
-                .collect();
+            // listing when one of its sessions is a side. Listed above unless a person or a
+            // session chose the people.
+            let ours = match ours {
+                Some(ours) => ours,
+                None => {
+                    let filter =
+                        SessionFilter { from, to, organizer: Some(organizer.clone()), ..SessionFilter::default() };
+                    self.all_sessions(filter).await?.into_iter().map(|s| s.id).collect()
+                }
+            };
             all.retain(|c| ours.contains(&c.first.session) || ours.contains(&c.second.session));
         }
         all.sort_by_key(Conflict::cursor);
