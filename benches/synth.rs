@@ -199,6 +199,7 @@ impl Spec {
             affiliation: (*r.pick(AFFILIATIONS)).into(),
             email,
             time_zone: None,
+            language: None,
             meta: RecordMeta { create_time: created, update_time: created, revision: 0 },
         }
     }
@@ -376,6 +377,7 @@ impl Spec {
             slots,
             participants,
             invite_participants: false,
+            language: None,
             removed_slots: Vec::new(),
             meta: RecordMeta { create_time: created, update_time: updated, revision: 0 },
             sequence: u32::from(r.percent(10)),
@@ -456,6 +458,7 @@ impl Spec {
             slots: out,
             participants,
             invite_participants: false,
+            language: None,
             removed_slots: Vec::new(),
             meta: RecordMeta { create_time: created, update_time: created, revision: 0 },
             sequence: 0,

@@ -39,6 +39,8 @@
 //! - [`config`] resolves the configuration (defaults, file, environment, flags) and builds each
 //!   subsystem's settings from it; no subsystem reads it. [`secret::Secret`] keeps passwords
 //!   out of logs and printouts.
+//! - [`i18n`] is agenda's own words in English, French and Spanish (Fluent messages, dates in
+//!   each language's conventions), for pages and e-mails; what people typed is never translated.
 //! - [`metrics`] is the one Prometheus registry both listeners count into (`/metrics`).
 //! - `bench_floor` (feature `bench-floor` only) serves the benchmarks' gRPC floors.
 //!
@@ -55,6 +57,7 @@ pub mod domain;
 pub mod error;
 pub mod headers;
 pub mod http;
+pub mod i18n;
 pub mod ics;
 pub mod invites;
 pub mod links;

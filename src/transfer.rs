@@ -15,9 +15,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Email, Format, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId, RecordMeta,
-    RemovedSlot, Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp,
-    Violations, Visibility, WebUrl, check_time_range,
+    Email, Format, LanguageTag, Material, MaterialKind, Organizer, Participant, ParticipationStatus, Person, PersonId,
+    RecordMeta, RemovedSlot, Role, Session, SessionId, SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName,
+    Timestamp, Violations, Visibility, WebUrl, check_time_range,
 };
 
 /// The value of the file's `format` field.
@@ -99,6 +99,9 @@ struct PersonDoc {
     /// An IANA name, e.g. "America/New_York".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     time_zone: Option<String>,
+    /// A BCP 47 tag, e.g. "fr": the language of the person's invite e-mails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     create_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,6 +204,9 @@ struct SessionDoc {
     /// Whether the participants are invited (their statuses are then their answers).
     #[serde(default, skip_serializing_if = "is_false")]
     invite_participants: bool,
+    /// A BCP 47 tag, e.g. "fr": the language of the session's pages and e-mails by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
     /// Slots taken off the agenda recently, still shown cancelled in feeds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     removed_slots: Vec<RemovedSlotDoc>,
@@ -286,6 +292,7 @@ fn person_of(v: &mut Violations, field: &str, p: PersonDoc) -> Option<Person> {
     let id = v.check(format!("{field}.id"), PersonId::parse(&p.id));
     let email = opt(v, &format!("{field}.email"), p.email.as_deref(), Email::parse);
     let time_zone = opt(v, &format!("{field}.time_zone"), p.time_zone.as_deref(), TimeZoneName::parse);
+    let language = opt(v, &format!("{field}.language"), p.language.as_deref(), LanguageTag::parse);
     let meta = meta(v, field, p.create_time.as_deref(), p.update_time.as_deref());
     Some(Person {
         id: id?,
@@ -295,6 +302,7 @@ fn person_of(v: &mut Violations, field: &str, p: PersonDoc) -> Option<Person> {
         affiliation: p.affiliation,
         email: email?,
         time_zone: time_zone?,
+        language: language?,
         meta: meta?,
     })
 }
@@ -347,6 +355,7 @@ fn session_of(v: &mut Violations, field: &str, s: SessionDoc) -> Option<Session>
     let org_email = opt(v, &f("organizer.email"), s.organizer.email.as_deref(), Email::parse);
     let join_url = opt(v, &f("join_url"), s.join_url.as_deref(), WebUrl::parse);
     let recording_url = opt(v, &f("recording_url"), s.recording_url.as_deref(), WebUrl::parse);
+    let language = opt(v, &f("language"), s.language.as_deref(), LanguageTag::parse);
     let time_zone = v.check(f("time_zone"), TimeZoneName::parse(&s.time_zone));
     let start = time(v, &f("start"), &s.start);
     let end = time(v, &f("end"), &s.end);
@@ -395,6 +404,7 @@ fn session_of(v: &mut Violations, field: &str, s: SessionDoc) -> Option<Session>
         slots: slots.into_iter().collect::<Option<_>>()?,
         participants: participants.into_iter().collect::<Option<_>>()?,
         invite_participants: s.invite_participants,
+        language: language?,
         removed_slots: removed_slots.into_iter().collect::<Option<_>>()?,
         meta: meta?,
         sequence: s.sequence,
@@ -450,6 +460,7 @@ pub fn render(people: &[Person], sessions: &[Session]) -> String {
                 affiliation: p.affiliation.clone(),
                 email: p.email.as_ref().map(|e| e.to_string()),
                 time_zone: p.time_zone.as_ref().map(|z| z.to_string()),
+                language: p.language.as_ref().map(|l| l.to_string()),
                 create_time: Some(utc(p.meta.create_time)),
                 update_time: Some(utc(p.meta.update_time)),
             })
@@ -495,6 +506,7 @@ pub fn render(people: &[Person], sessions: &[Session]) -> String {
                     })
                     .collect(),
                 invite_participants: s.invite_participants,
+                language: s.language.as_ref().map(|l| l.to_string()),
                 sequence: s.sequence,
                 create_time: Some(utc(s.meta.create_time)),
                 update_time: Some(utc(s.meta.update_time)),

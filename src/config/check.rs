@@ -2,6 +2,7 @@
 //! at start with the key that is wrong rather than when the setting is first used.
 
 use super::{Config, ConfigError};
+use crate::i18n::Lang;
 
 impl Config {
     /// Every rule between keys, and every subsystem's settings built once to find their
@@ -51,6 +52,14 @@ impl Config {
     pub fn check_calendar(&self) -> Result<(), ConfigError> {
         if crate::domain::Email::parse(&self.feeds.organizer_email).is_err() {
             return Err(ConfigError::Invalid("feeds.organizer_email is not an e-mail address".into()));
+        }
+        if Lang::of(&self.language).is_none() {
+            let ours: Vec<&str> = Lang::ALL.iter().map(|l| l.tag()).collect();
+            return Err(ConfigError::Invalid(format!(
+                "language {:?} is not one agenda writes ({})",
+                self.language,
+                ours.join(", ")
+            )));
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ pub const ENV: &[(&str, &str)] = &[
     ("demo", "AGENDA_DEMO"),
     ("public_url", "AGENDA_PUBLIC_URL"),
     ("uid_domain", "AGENDA_UID_DOMAIN"),
+    ("language", "AGENDA_LANGUAGE"),
     ("shutdown_grace_seconds", "AGENDA_SHUTDOWN_GRACE_SECONDS"),
     ("change_log_revisions", "AGENDA_CHANGE_LOG_REVISIONS"),
     ("request_id_hours", "AGENDA_REQUEST_ID_HOURS"),

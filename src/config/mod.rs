@@ -27,6 +27,7 @@
 //! demo = false                        # load the demo session first
 //! public_url = "http://127.0.0.1:8080"
 //! uid_domain = "agenda.invalid"
+//! language = "en"                     # of pages and e-mails when reader, person and session name none: en, fr, es
 //! shutdown_grace_seconds = 10
 //! change_log_revisions = 100000       # how far back WatchSessions can resume
 //! request_id_hours = 24               # how long a request_id's first result is kept
@@ -121,6 +122,9 @@ pub struct Config {
     pub demo: bool,
     pub public_url: String,
     pub uid_domain: String,
+    /// The server's language (`en`, `fr` or `es`): of a page whose reader and session name
+    /// none agenda writes, of an e-mail whose person and session name none.
+    pub language: String,
     pub shutdown_grace_seconds: u64,
     pub change_log_revisions: u64,
     /// How long the first result of a write's `request_id` (AIP-155) is kept: a retry within
@@ -317,6 +321,7 @@ impl Default for Config {
             demo: false,
             public_url: "http://127.0.0.1:8080".into(),
             uid_domain: "agenda.invalid".into(),
+            language: "en".into(),
             shutdown_grace_seconds: 10,
             change_log_revisions: 100_000,
             request_id_hours: 24,

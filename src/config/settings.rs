@@ -10,6 +10,7 @@ use super::{Config, ConfigError};
 use crate::app::LeaderSettings;
 use crate::domain::Limits;
 use crate::http::{HttpLimits, SiteSettings};
+use crate::i18n::Lang;
 use crate::ics::feed::CalendarSettings;
 use crate::links::FeedLinks;
 use crate::mail::mailbox::MailboxSettings;
@@ -75,6 +76,8 @@ impl Config {
             uid_domain: self.uid_domain.clone(),
             refresh_seconds: self.feeds.refresh_seconds,
             fallback_organizer_email: self.feeds.organizer_email.clone(),
+            // Refused at start unless it is ours (`check_calendar`).
+            language: Lang::of(&self.language).unwrap_or_default(),
         }
     }
 

@@ -420,6 +420,7 @@ mod tests {
             slots: vec![slot("a", "ann"), slot("b", "bob")],
             participants: vec![],
             invite_participants: false,
+            language: None,
             removed_slots: vec![],
             meta: RecordMeta::default(),
             sequence: 0,

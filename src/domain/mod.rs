@@ -39,8 +39,8 @@ pub use session::{
     SlotKind, SlotPatch, SlotStatus, Visibility,
 };
 pub use values::{
-    EARLIEST_TIME, END_OF_TIME, Email, TIME_RANGE_RULE, TimeZoneName, Timestamp, ValueError, WebUrl, check_text,
-    check_time_range,
+    EARLIEST_TIME, END_OF_TIME, Email, LanguageTag, TIME_RANGE_RULE, TimeZoneName, Timestamp, ValueError, WebUrl,
+    check_text, check_time_range,
 };
 
 /// Bookkeeping every stored record carries: when it was made and changed, and its revision.

@@ -1,6 +1,6 @@
 //! People: speakers, moderators and participants, shared across sessions.
 
-use super::{Email, PersonId, RecordMeta, TimeZoneName, Violations, check_text};
+use super::{Email, LanguageTag, PersonId, RecordMeta, TimeZoneName, Violations, check_text};
 
 /// Someone who speaks, moderates or takes part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +18,9 @@ pub struct Person {
     /// Where the person lives (an IANA name), if known: their invite e-mails then give the
     /// times in their zone beside the session's.
     pub time_zone: Option<TimeZoneName>,
+    /// The language they read (BCP 47), if known: their invite e-mails are written in it
+    /// when agenda writes it, else in the session's or the server's.
+    pub language: Option<LanguageTag>,
     pub meta: RecordMeta,
 }
 
@@ -51,6 +54,7 @@ pub struct PersonPatch {
     pub affiliation: Option<String>,
     pub email: Option<Option<Email>>,
     pub time_zone: Option<Option<TimeZoneName>>,
+    pub language: Option<Option<LanguageTag>>,
 }
 
 impl PersonPatch {
@@ -72,6 +76,9 @@ impl PersonPatch {
         }
         if let Some(v) = self.time_zone {
             p.time_zone = v;
+        }
+        if let Some(v) = self.language {
+            p.language = v;
         }
     }
 }

@@ -100,6 +100,8 @@ pub enum ValueError {
     Url,
     #[error("is not a known IANA time zone name (e.g. Europe/Zurich)")]
     TimeZone,
+    #[error("is not a BCP 47 language tag (e.g. fr, es-419, en-GB)")]
+    Language,
 }
 
 /// An e-mail address, checked for the shape `local@domain.tld` that mail systems accept
@@ -192,6 +194,32 @@ impl TimeZoneName {
     }
 }
 
+/// A BCP 47 language tag (language, then optional script, region and variants: `fr`,
+/// `es-419`, `zh-Hant-TW`), kept in its canonical case. Any well-formed tag is accepted, not
+/// only the languages agenda writes in: a person who reads German gets the session's or the
+/// server's language today and German the day it is added, without an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LanguageTag(String);
+
+impl LanguageTag {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        if s.is_empty() || s.len() > 35 {
+            return Err(ValueError::Language);
+        }
+        let id: unic_langid::LanguageIdentifier = s.parse().map_err(|_| ValueError::Language)?;
+        // 5 to 8 letters are reserved for languages registered in the future: none are.
+        if id.language.is_empty() || id.language.as_str().len() > 3 {
+            return Err(ValueError::Language);
+        }
+        Ok(Self(id.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 macro_rules! string_value {
     ($($name:ident),*) => {$(
         impl fmt::Display for $name {
@@ -212,7 +240,7 @@ macro_rules! string_value {
         }
     )*};
 }
-string_value!(Email, WebUrl, TimeZoneName);
+string_value!(Email, WebUrl, TimeZoneName, LanguageTag);
 
 #[cfg(test)]
 mod tests {
@@ -226,6 +254,17 @@ mod tests {
             ["", "no-at", "@example.org", "a@", "a@localhost", "a b@example.org", "a@ex ample.org", "a..b@example.org"]
         {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn language_tags_are_well_formed_and_canonical() {
+        assert_eq!(LanguageTag::parse("fr").unwrap().as_str(), "fr");
+        assert_eq!(LanguageTag::parse("ES-419").unwrap().as_str(), "es-419");
+        assert_eq!(LanguageTag::parse("zh-hant-tw").unwrap().as_str(), "zh-Hant-TW");
+        assert_eq!(LanguageTag::parse("de").unwrap().as_str(), "de", "a language we do not write yet");
+        for bad in ["", "french", "f", "fr--CH", "fr CH", "und", "en-US-x-private-use-too-long-for-us"] {
+            assert!(LanguageTag::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
 

@@ -147,7 +147,11 @@ impl Rendered {
     pub fn respond_with(&self, request: &HeaderMap, mut out: HeaderMap) -> Response {
         let gzip = accepts_gzip(request);
         out.insert(header::ETAG, if gzip { &self.gzip_etag_header } else { &self.etag_header }.clone());
-        out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        // A route whose body also varies by something else (pages: Accept-Language) says so
+        // itself, Accept-Encoding included.
+        if !out.contains_key(header::VARY) {
+            out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
         if let Some(last_modified) = &self.last_modified_header {
             out.insert(header::LAST_MODIFIED, last_modified.clone());
         }

@@ -26,6 +26,7 @@ use super::vtimezone::{is_utc, vtimezone};
 use crate::domain::{
     Material, Person, PersonId, PersonSlot, Session, SessionStatus, Slot, SlotStatus, TimeZoneName, Timestamp,
 };
+use crate::i18n::Lang;
 
 /// How this server names and dresses its iCalendar objects: the feeds, the invites, and the
 /// UIDs a reply names. Not feed-specific: invites and replies use it as much.
@@ -38,6 +39,10 @@ pub struct CalendarSettings {
     pub refresh_seconds: u32,
     /// ORGANIZER address for sessions whose organizer has no e-mail.
     pub fallback_organizer_email: String,
+    /// The server's language: of pages whose reader and session name none we write, and of
+    /// e-mails whose person and session name none. Never of calendar text, which is the
+    /// organizer's.
+    pub language: Lang,
 }
 
 impl Default for CalendarSettings {
@@ -46,6 +51,7 @@ impl Default for CalendarSettings {
             uid_domain: "agenda.invalid".into(),
             refresh_seconds: 3600,
             fallback_organizer_email: "noreply@agenda.invalid".into(),
+            language: Lang::En,
         }
     }
 }

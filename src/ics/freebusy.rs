@@ -70,6 +70,7 @@ mod tests {
             affiliation: String::new(),
             email: Some(crate::domain::Email::parse("patrick.low@example.org").unwrap()),
             time_zone: None,
+            language: None,
             meta: crate::domain::RecordMeta::default(),
         };
         let t = |s: &str| s.parse::<Timestamp>().unwrap();

@@ -13,7 +13,8 @@ use crate::domain::{
     PersonId, Role, Session, SessionCursor, SessionFilter, SessionId, Slot, SlotId, TimeZoneName, Timestamp,
 };
 use crate::error::{Error, Kind, Reason};
-use crate::ics::feed::{CalendarSettings, People, local_span, person_line, session_uid_of, slot_uid, zone_label};
+use crate::i18n::{Arg, Lang};
+use crate::ics::feed::{CalendarSettings, People, person_line, session_uid_of, slot_uid, zone_label};
 use crate::ics::itip;
 use crate::ics::vtimezone::is_utc;
 use imip::Mail;
@@ -288,16 +289,17 @@ fn render(
     let Some((p, to)) = o.people.get(&m.person).and_then(|p| Some((p, p.email.clone()?))) else {
         return Err(blocked(BlockedBy::PersonHasNoEmail, m));
     };
+    let lang = language(settings, s, p);
     let (event, ics, subject, text) = match &m.slot {
         Some(id) => {
             let slot = find_slot(s, id);
             let (event, ics) = itip::render(settings, s, &slot, p, &o.people, m.method, m.sequence, entry.role, now);
-            (event, ics, subject(s, &slot, m), text(s, &slot, p, &o.people, m.method, entry.role))
+            (event, ics, subject(lang, s, &slot, m), text(lang, s, &slot, p, &o.people, m.method, entry.role))
         }
         None => {
             let (event, ics) =
                 itip::render_participant(settings, s, p, &o.people, m.method, m.sequence, entry.role, now);
-            (event, ics, session_subject(s, m), session_text(s, p, m.method))
+            (event, ics, session_subject(lang, s, m), session_text(lang, s, p, m.method))
         }
     };
     // A participant's invite has `_session` in the slot's place: `_` is in no slot id, so it
@@ -521,121 +523,147 @@ fn find_slot(s: &Session, id: &SlotId) -> Slot {
     })
 }
 
-/// When a slot (or the session: `(s.start, s.end)`) is, in the session's zone: `Thursday 17
-/// November 2022, 15:15–15:25 CET (UTC+01:00), Europe/Zurich`.
-fn when(s: &Session, (from, to): (Timestamp, Timestamp)) -> String {
-    when_in(&s.time_zone, (from, to))
+/// The language of a person's e-mail: theirs, else the session's, else the server's, each
+/// when agenda writes it. The iTIP part is the same in every language.
+fn language(settings: &CalendarSettings, s: &Session, p: &Person) -> Lang {
+    [p.language.as_ref(), s.language.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|tag| Lang::of(tag.as_str()))
+        .unwrap_or(settings.language)
 }
 
-/// When a span is, in `zone`, unambiguous (see `feed::local_span`): the zone's name follows
-/// unless it is UTC, and the end has its own date when it falls on another day.
-fn when_in(zone: &TimeZoneName, (from, to): (Timestamp, Timestamp)) -> String {
+/// When a slot (or the session: `(s.start, s.end)`) is, in the session's zone: `Thursday, 17
+/// November 2022, 15:15–15:25 CET (UTC+01:00), Europe/Zurich`.
+fn when(lang: Lang, s: &Session, (from, to): (Timestamp, Timestamp)) -> String {
+    when_in(lang, &s.time_zone, (from, to))
+}
+
+/// When a span is, in `zone`, unambiguous (see `feed::local_span`), in `lang`'s dates and
+/// clock: the zone's name follows unless it is UTC, and the end has its own date when it falls
+/// on another day. Zone abbreviations and offsets are the same in every language.
+fn when_in(lang: Lang, zone: &TimeZoneName, (from, to): (Timestamp, Timestamp)) -> String {
     let tz = zone.tz();
     let start = from.to_zoned_datetime(tz.clone());
     let end = to.to_zoned_datetime(tz.clone());
-    let day = start.strftime("%A %-d %B %Y");
+    let (from_label, to_label) = (zone_label(from, &tz), zone_label(to, &tz));
+    let (a, b) = (lang.short_time(start.time()), lang.short_time(end.time()));
     let span = if start.date() == end.date() {
-        format!("{day}, {}", local_span(from, to, &tz))
+        let times = if from_label == to_label {
+            format!("{a}–{b} {to_label}")
+        } else {
+            format!("{a} {from_label}–{b} {to_label}")
+        };
+        format!("{}, {times}", lang.full_date(start.date()))
     } else {
-        let (from, to) = (zone_label(from, &tz), zone_label(to, &tz));
-        format!(
-            "{day}, {} {from} – {}, {} {to}",
-            start.strftime("%H:%M"),
-            end.strftime("%A %-d %B %Y"),
-            end.strftime("%H:%M")
-        )
+        format!("{} {from_label} – {} {to_label}", lang.date_time(start.datetime()), lang.date_time(end.datetime()))
     };
     if is_utc(&tz) { span } else { format!("{span}, {zone}") }
 }
 
-fn subject(s: &Session, slot: &Slot, m: &InviteMessage) -> String {
-    let prefix = match (m.method, m.sequence) {
-        (InviteMethod::Cancel, _) => "Cancelled",
-        (InviteMethod::Request, 0) => "Invitation",
-        (InviteMethod::Request, _) => "Updated invitation",
-    };
-    format!("{prefix}: {} — {}, {}", slot.title, s.title, when(s, (slot.start, slot.end)))
+/// `kind` of `mail-subject`: which message this is.
+fn subject_kind(m: &InviteMessage) -> &'static str {
+    match (m.method, m.sequence) {
+        (InviteMethod::Cancel, _) => "cancel",
+        (InviteMethod::Request, 0) => "invitation",
+        (InviteMethod::Request, _) => "update",
+    }
+}
+
+fn subject(lang: Lang, s: &Session, slot: &Slot, m: &InviteMessage) -> String {
+    let what = format!("{} — {}", slot.title, s.title);
+    let when = when(lang, s, (slot.start, slot.end));
+    lang.format(
+        "mail-subject",
+        &[("kind", Arg::Str(subject_kind(m))), ("what", Arg::Str(&what)), ("when", Arg::Str(&when))],
+    )
 }
 
 /// The subject of a participant's message: the session, when.
-fn session_subject(s: &Session, m: &InviteMessage) -> String {
-    let prefix = match (m.method, m.sequence) {
-        (InviteMethod::Cancel, _) => "Cancelled",
-        (InviteMethod::Request, 0) => "Invitation",
-        (InviteMethod::Request, _) => "Updated invitation",
+fn session_subject(lang: Lang, s: &Session, m: &InviteMessage) -> String {
+    let when = when(lang, s, (s.start, s.end));
+    lang.format(
+        "mail-subject",
+        &[("kind", Arg::Str(subject_kind(m))), ("what", Arg::Str(&s.title)), ("when", Arg::Str(&when))],
+    )
+}
+
+/// The lines every message has after its opening sentence: when (and when for the person,
+/// if they live in another zone), where, the link to join.
+fn practical_lines(lang: Lang, t: &mut String, s: &Session, person: &Person, span: (Timestamp, Timestamp)) {
+    let line = |t: &mut String, id: &str, name: &str, value: &str| {
+        t.push_str(&lang.format(id, &[(name, Arg::Str(value))]));
+        t.push('\n');
     };
-    format!("{prefix}: {}, {}", s.title, when(s, (s.start, s.end)))
+    line(t, "mail-when", "when", &when(lang, s, span));
+    if let Some(zone) = person.time_zone.as_ref().filter(|z| **z != s.time_zone) {
+        line(t, "mail-your-time", "when", &when_in(lang, zone, span));
+    }
+    if !s.location.is_empty() {
+        line(t, "mail-where", "place", &s.location);
+    }
+    if let Some(u) = &s.join_url {
+        line(t, "mail-join", "url", u.as_str());
+    }
+}
+
+/// "Dear …," and a blank line.
+fn greeting(lang: Lang, person: &Person) -> String {
+    let mut t = lang.format("mail-greeting", &[("name", Arg::Str(&person.display_name()))]);
+    t.push_str("\n\n");
+    t
 }
 
 /// The text part of a participant's message.
-fn session_text(s: &Session, person: &Person, method: InviteMethod) -> String {
-    let span = (s.start, s.end);
-    let mut t = format!("Dear {},\n\n", person.display_name());
-    match method {
-        InviteMethod::Request => t.push_str(&format!(
-            "You are invited to take part in \"{}\", organized by {}.\n\n",
-            s.title, s.organizer.name
-        )),
-        InviteMethod::Cancel => t.push_str(&format!(
-            "\"{}\" is cancelled for you: the session was cancelled, or you are no longer on its list of participants.\n\n",
-            s.title
-        )),
-    }
-    t.push_str(&format!("When: {}\n", when(s, span)));
-    if let Some(zone) = person.time_zone.as_ref().filter(|z| **z != s.time_zone) {
-        t.push_str(&format!("Your time: {}\n", when_in(zone, span)));
-    }
-    if !s.location.is_empty() {
-        t.push_str(&format!("Where: {}\n", s.location));
-    }
-    if let Some(u) = &s.join_url {
-        t.push_str(&format!("Join: {u}\n"));
-    }
+fn session_text(lang: Lang, s: &Session, person: &Person, method: InviteMethod) -> String {
+    let mut t = greeting(lang, person);
+    let (session, organizer) = (Arg::Str(&s.title), Arg::Str(&s.organizer.name));
+    t.push_str(&match method {
+        InviteMethod::Request => lang.format("mail-invite-session", &[("session", session), ("organizer", organizer)]),
+        InviteMethod::Cancel => lang.format("mail-cancel-session", &[("session", session)]),
+    });
+    t.push_str("\n\n");
+    practical_lines(lang, &mut t, s, person, (s.start, s.end));
     if method == InviteMethod::Request {
-        t.push_str(
-            "\nPlease answer with your calendar (accept, tentative or decline): your answer updates the list of participants.\n",
-        );
+        t.push('\n');
+        t.push_str(&lang.text("mail-answer-session"));
+        t.push('\n');
     }
     t
 }
 
-fn text(s: &Session, slot: &Slot, person: &Person, people: &People, method: InviteMethod, role: Role) -> String {
+fn text(
+    lang: Lang,
+    s: &Session,
+    slot: &Slot,
+    person: &Person,
+    people: &People,
+    method: InviteMethod,
+    role: Role,
+) -> String {
     let names =
         |ids: &[PersonId]| ids.iter().filter_map(|id| people.get(id)).map(person_line).collect::<Vec<_>>().join("; ");
-    let mut t = format!("Dear {},\n\n", person.display_name());
-    match method {
+    let mut t = greeting(lang, person);
+    let (slot_title, session, organizer) = (Arg::Str(&slot.title), Arg::Str(&s.title), Arg::Str(&s.organizer.name));
+    t.push_str(&match method {
         InviteMethod::Request => {
-            let role = if role == Role::Moderator { "moderate" } else { "speak at" };
-            t.push_str(&format!(
-                "You are invited to {role} \"{}\" in \"{}\", organized by {}.\n\n",
-                slot.title, s.title, s.organizer.name
-            ));
+            let id = if role == Role::Moderator { "mail-invite-moderate" } else { "mail-invite-speak" };
+            lang.format(id, &[("slot", slot_title), ("session", session), ("organizer", organizer)])
         }
-        InviteMethod::Cancel => t.push_str(&format!(
-            "\"{}\" in \"{}\" is cancelled for you: the slot was cancelled or removed, or you are no longer on it.\n\n",
-            slot.title, s.title
-        )),
-    }
-    t.push_str(&format!("When: {}\n", when(s, (slot.start, slot.end))));
-    if let Some(zone) = person.time_zone.as_ref().filter(|z| **z != s.time_zone) {
-        t.push_str(&format!("Your time: {}\n", when_in(zone, (slot.start, slot.end))));
-    }
-    if !s.location.is_empty() {
-        t.push_str(&format!("Where: {}\n", s.location));
-    }
-    if let Some(u) = &s.join_url {
-        t.push_str(&format!("Join: {u}\n"));
-    }
+        InviteMethod::Cancel => lang.format("mail-cancel-slot", &[("slot", slot_title), ("session", session)]),
+    });
+    t.push_str("\n\n");
+    practical_lines(lang, &mut t, s, person, (slot.start, slot.end));
     if method == InviteMethod::Request {
-        if !slot.speakers.is_empty() {
-            t.push_str(&format!("Speakers: {}\n", names(&slot.speakers)));
+        for (id, ids) in [("mail-speakers", &slot.speakers), ("mail-moderators", &slot.moderators)] {
+            if !ids.is_empty() {
+                t.push_str(&lang.format(id, &[("names", Arg::Str(&names(ids)))]));
+                t.push('\n');
+            }
         }
-        if !slot.moderators.is_empty() {
-            t.push_str(&format!("Moderators: {}\n", names(&slot.moderators)));
-        }
-        t.push_str(
-            "\nPlease answer with your calendar (accept, tentative or decline): your answer updates the agenda.\n",
-        );
+        t.push('\n');
+        t.push_str(&lang.text("mail-answer-slot"));
+        t.push('\n');
     }
     t
 }

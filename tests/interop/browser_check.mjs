@@ -3,8 +3,15 @@
 // serious and critical violations, whether any script of an XSS attempt ran, and the
 // screenshots taken at desktop and phone widths.
 //
+// Per page also: its <html lang>, the text of its first <time data-local> (the session's
+// start as the page writes it in its language) and the viewer's-time note the script added.
+// "switches": from a page, click the language switch's links in turn (by hreflang) and report
+// each page reached.
+//
 // Input (stdin, JSON): { "base": "http://127.0.0.1:PORT", "chromium": "/usr/bin/chromium",
-//   "out_dir": "...", "pages": ["/", ...], "xss": ["/sessions/..."] }
+//   "out_dir": "...", "pages": ["/", ...], "xss": ["/sessions/..."],
+//   "switches": [{ "path": "/sessions/...", "through": ["es", "fr"] }] (optional),
+//   "timezone": "Europe/London" (optional: the viewer's zone; else the machine's) }
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -35,6 +42,7 @@ const browser = await puppeteer.launch({
 async function open(path, viewport) {
   const page = await browser.newPage();
   await page.setViewport(viewport);
+  if (input.timezone) await page.emulateTimezone(input.timezone);
   const errors = [];
   const dialogs = [];
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
@@ -47,7 +55,16 @@ async function open(path, viewport) {
   return { page, errors, dialogs, status: response.status() };
 }
 
-const report = { pages: [], xss: [] };
+const report = { pages: [], xss: [], switches: [] };
+
+/** What a page says about its language. */
+async function language(page) {
+  return page.evaluate(() => ({
+    lang: document.documentElement.lang,
+    first_time: document.querySelector("time[data-local]")?.textContent ?? null,
+    local_note: document.querySelector("span.local")?.textContent ?? null,
+  }));
+}
 try {
   for (const path of input.pages) {
     const { page, errors, dialogs, status } = await open(path, VIEWPORTS[0]);
@@ -65,7 +82,7 @@ try {
     }
     const localTimes = await page.$$eval("span.local", (els) => els.length);
     report.pages.push({
-      path, status, errors, dialogs, screenshots, local_times: localTimes,
+      path, status, errors, dialogs, screenshots, local_times: localTimes, ...(await language(page)),
       serious: axe.filter((v) => v.impact === "serious" || v.impact === "critical"),
       other: axe.filter((v) => v.impact !== "serious" && v.impact !== "critical"),
     });
@@ -77,6 +94,20 @@ try {
     const title = await page.$eval("h1", (h) => h.textContent);
     const injected = await page.evaluate(() => document.querySelectorAll("main script, main img, main iframe").length);
     report.xss.push({ path, status, errors, dialogs, marks, title, injected });
+    await page.close();
+  }
+  for (const { path, through } of input.switches ?? []) {
+    const { page, errors } = await open(path, VIEWPORTS[0]);
+    const visited = [];
+    for (const lang of through) {
+      await Promise.all([
+        page.waitForNavigation({ waitUntil: "networkidle0" }),
+        page.click(`nav.languages a[hreflang="${lang}"]`),
+      ]);
+      const url = new URL(page.url());
+      visited.push({ path: url.pathname + url.search, ...(await language(page)) });
+    }
+    report.switches.push({ path, errors, visited });
     await page.close();
   }
 } finally {

@@ -450,7 +450,7 @@ async fn request_cancel_and_reply_flow_end_to_end() {
         mail["text_plain"]
             .as_str()
             .unwrap()
-            .contains("Thursday 3 December 2037, 15:25–15:35 CET (UTC+01:00), Europe/Zurich")
+            .contains("Thursday, 3 December 2037, 15:25–15:35 CET (UTC+01:00), Europe/Zurich")
     );
     assert_eq!(mail["attachments"][0]["text"].as_str().unwrap(), ics);
     assert_eq!(mail["message_id"], format!("<{}>", req.message_id));

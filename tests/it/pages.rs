@@ -43,10 +43,10 @@ const SEED_GROUPS: [(&str, usize); 5] =
 async fn the_demo_page_shows_what_the_seed_page_shows() {
     let app = spawn_demo_app().await;
     let html = page(&app, &format!("/sessions/{DEMO}")).await;
-    assert!(html.starts_with("<!DOCTYPE html><html lang=\"en\">"));
+    assert!(html.starts_with("<!DOCTYPE html><html lang=\"en\" "), "English unless asked otherwise");
     assert!(html.contains("<h1>Integration of MSMEs within the MTS</h1>"));
     assert!(html.contains("Friends of Multilateralism Group (FMG)"));
-    assert!(html.contains("Thursday 17 November 2022, 15:00"), "the date in Geneva time");
+    assert!(html.contains("Thursday, 17 November 2022, 15:00"), "the date in Geneva time");
     assert!(html.contains("(UTC+01:00)"), "with its offset");
     assert!(html.contains("Online"));
 
@@ -301,7 +301,7 @@ async fn everything_users_typed_is_escaped() {
 
 /// Where Debian's Chromium is (the test fails, never skips, when it is missing: scripts/test
 /// installs it).
-fn chromium() -> String {
+pub(crate) fn chromium() -> String {
     let path = std::env::var("AGENDA_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         std::path::Path::new(&path).exists(),

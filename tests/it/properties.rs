@@ -27,6 +27,7 @@ fn person(i: usize) -> Person {
         affiliation: String::new(),
         email: None,
         time_zone: None,
+        language: None,
         meta: RecordMeta::default(),
     }
 }
@@ -85,6 +86,7 @@ fn session(
         slots: (0..slots).map(slot).collect(),
         participants: Vec::new(),
         invite_participants: false,
+        language: None,
         removed_slots: Vec::new(),
         meta: RecordMeta::default(),
         sequence: 0,

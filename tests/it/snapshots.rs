@@ -292,107 +292,152 @@ async fn a_speaker_invite_email_is_byte_for_byte_as_reviewed() {
     check(
         &email,
         &expect![[r#"
-        From: "Friends of Multilateralism Group" <fmg@example.org>
-        To: "Kathryn Lundquist" <kathryn.lundquist@example.org>
-        Subject: =?UTF-8?B?SW52aXRhdGlvbjogU3BlYWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCDigJQg?=
-         =?UTF-8?B?SW50ZWdyYXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBNVFMsIFRodXJzZGF5?=
-         =?UTF-8?B?IDE3IE5vdmVtYmVyIDIwMjIsIDE1OjE14oCTMTU6MjUgQ0VUIChVVEMrMDE6?=
-         =?UTF-8?B?MDApLCBFdXJvcGUvWnVyaWNo?=
-        Date: <the time of rendering>
-        Message-ID: <request.0.speaker-2-lundquist.fmg-msme-2022-11-17.kathryn-lundquist@agenda.invalid>
-        MIME-Version: 1.0
-        Content-Type: multipart/mixed; boundary="agenda-mixed-70af7bb27bae6f06"
+            From: "Friends of Multilateralism Group" <fmg@example.org>
+            To: "Kathryn Lundquist" <kathryn.lundquist@example.org>
+            Subject: =?UTF-8?B?SW52aXRhdGlvbjogU3BlYWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCDigJQg?=
+             =?UTF-8?B?SW50ZWdyYXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBNVFMsIFRodXJzZGF5?=
+             =?UTF-8?B?LCAxNyBOb3ZlbWJlciAyMDIyLCAxNToxNeKAkzE1OjI1IENFVCAoVVRDKzAx?=
+             =?UTF-8?B?OjAwKSwgRXVyb3BlL1p1cmljaA==?=
+            Date: <the time of rendering>
+            Message-ID: <request.0.speaker-2-lundquist.fmg-msme-2022-11-17.kathryn-lundquist@agenda.invalid>
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="agenda-mixed-70af7bb27bae6f06"
 
-        This is a calendar invitation in MIME format.
+            This is a calendar invitation in MIME format.
 
-        --agenda-mixed-70af7bb27bae6f06
-        Content-Type: multipart/alternative; boundary="agenda-alt-70af7bb27bae6f06"
+            --agenda-mixed-70af7bb27bae6f06
+            Content-Type: multipart/alternative; boundary="agenda-alt-70af7bb27bae6f06"
 
-        --agenda-alt-70af7bb27bae6f06
-        Content-Type: text/plain; charset=UTF-8
-        Content-Transfer-Encoding: base64
+            --agenda-alt-70af7bb27bae6f06
+            Content-Type: text/plain; charset=UTF-8
+            Content-Transfer-Encoding: base64
 
-        RGVhciBLYXRocnluIEx1bmRxdWlzdCwKCllvdSBhcmUgaW52aXRlZCB0byBzcGVhayBhdCAiU3Bl
-        YWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCIgaW4gIkludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhp
-        biB0aGUgTVRTIiwgb3JnYW5pemVkIGJ5IEZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3Vw
-        LgoKV2hlbjogVGh1cnNkYXkgMTcgTm92ZW1iZXIgMjAyMiwgMTU6MTXigJMxNToyNSBDRVQgKFVU
-        QyswMTowMCksIEV1cm9wZS9adXJpY2gKU3BlYWtlcnM6IEthdGhyeW4gTHVuZHF1aXN0IChFY29u
-        b21pYyBBZmZhaXJzIE9mZmljZXIgaW4gdGhlIEVjb25vbWljIFJlc2VhcmNoIGFuZCBTdGF0aXN0
-        aWNzIERpdmlzaW9uLCBXVE8gU2VjcmV0YXJpYXQpCk1vZGVyYXRvcnM6IFBhdHJpY2sgTG93IChD
-        by1DaGFpciBvZiBGTUc7IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIFdUTywgRk1HKQoK
-        UGxlYXNlIGFuc3dlciB3aXRoIHlvdXIgY2FsZW5kYXIgKGFjY2VwdCwgdGVudGF0aXZlIG9yIGRl
-        Y2xpbmUpOiB5b3VyIGFuc3dlciB1cGRhdGVzIHRoZSBhZ2VuZGEuCg==
+            RGVhciBLYXRocnluIEx1bmRxdWlzdCwKCllvdSBhcmUgaW52aXRlZCB0byBzcGVhayBhdCAiU3Bl
+            YWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCIgaW4gIkludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhp
+            biB0aGUgTVRTIiwgb3JnYW5pemVkIGJ5IEZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3Vw
+            LgoKV2hlbjogVGh1cnNkYXksIDE3IE5vdmVtYmVyIDIwMjIsIDE1OjE14oCTMTU6MjUgQ0VUIChV
+            VEMrMDE6MDApLCBFdXJvcGUvWnVyaWNoClNwZWFrZXJzOiBLYXRocnluIEx1bmRxdWlzdCAoRWNv
+            bm9taWMgQWZmYWlycyBPZmZpY2VyIGluIHRoZSBFY29ub21pYyBSZXNlYXJjaCBhbmQgU3RhdGlz
+            dGljcyBEaXZpc2lvbiwgV1RPIFNlY3JldGFyaWF0KQpNb2RlcmF0b3JzOiBQYXRyaWNrIExvdyAo
+            Q28tQ2hhaXIgb2YgRk1HOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0IG9mIHRoZSBXVE8sIEZNRykK
+            ClBsZWFzZSBhbnN3ZXIgd2l0aCB5b3VyIGNhbGVuZGFyIChhY2NlcHQsIHRlbnRhdGl2ZSBvciBk
+            ZWNsaW5lKTogeW91ciBhbnN3ZXIgdXBkYXRlcyB0aGUgYWdlbmRhLgo=
 
-        --agenda-alt-70af7bb27bae6f06
-        Content-Type: text/calendar; method=REQUEST; charset=UTF-8
-        Content-Transfer-Encoding: base64
+            --agenda-alt-70af7bb27bae6f06
+            Content-Type: text/calendar; method=REQUEST; charset=UTF-8
+            Content-Transfer-Encoding: base64
 
-        QkVHSU46VkNBTEVOREFSDQpWRVJTSU9OOjIuMA0KUFJPRElEOi0vL2FnZW5kYS8vYWdlbmRhIDAu
-        MS4wLy9FTg0KQ0FMU0NBTEU6R1JFR09SSUFODQpNRVRIT0Q6UkVRVUVTVA0KWC1XUi1USU1FWk9O
-        RTpFdXJvcGUvWnVyaWNoDQpCRUdJTjpWVElNRVpPTkUNClRaSUQ6RXVyb3BlL1p1cmljaA0KQkVH
-        SU46U1RBTkRBUkQNCkRUU1RBUlQ6MjAyMjEwMzBUMDMwMDAwDQpUWk9GRlNFVEZST006KzAyMDAN
-        ClRaT0ZGU0VUVE86KzAxMDANClRaTkFNRTpDRVQNCkVORDpTVEFOREFSRA0KRU5EOlZUSU1FWk9O
-        RQ0KQkVHSU46VkVWRU5UDQpDQVRFR09SSUVTOm1zbWUsbXRzLHd0byxicmFpbnN0b3JtaW5nDQpD
-        UkVBVEVEOjIwMjIxMDAzVDA4MDAwMFoNCkRFU0NSSVBUSU9OOldUT1xuXG5TcGVha2VyOiBLYXRo
-        cnluIEx1bmRxdWlzdCAoRWNvbm9taWMgQWZmYWlycyBPZmZpY2VyIGluIA0KIHRoZSBFY29ub21p
-        YyBSZXNlYXJjaCBhbmQgU3RhdGlzdGljcyBEaXZpc2lvblwsIFdUTyBTZWNyZXRhcmlhdClcbk1v
-        ZGVyYXRvDQogcjogUGF0cmljayBMb3cgKENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBF
-        Y29ub21pc3Qgb2YgdGhlIFdUT1wsIEZNRykNCiBcbk1hdGVyaWFsczpcbi0gTHVuZHF1aXN0IHBy
-        ZXNlbnRhdGlvbiDigJMgMjAyMiBXVE8gTVNNRSBHcm91cCBSZXNlYXJjaCBObw0KIHRlc1xuXG5T
-        ZXNzaW9uOiBJbnRlZ3JhdGlvbiBvZiBNU01FcyB3aXRoaW4gdGhlIE1UUyAoRnJpZW5kcyBvZiBN
-        dWx0aWxhdGVyDQogYWxpc20gR3JvdXAgKEZNRykpXG5SZWNvcmRpbmc6IGh0dHBzOi8veW91dHUu
-        YmUvdWxtNXRjR3VkalkNCkRURU5EO1RaSUQ9RXVyb3BlL1p1cmljaDoyMDIyMTExN1QxNTI1MDAN
-        CkRUU1RBTVA6MjAwMDAxMDFUMDAwMDAwWg0KRFRTVEFSVDtUWklEPUV1cm9wZS9adXJpY2g6MjAy
-        MjExMTdUMTUxNTAwDQpMQVNULU1PRElGSUVEOjIwMjIxMTEwVDE2MzAwMFoNCk9SR0FOSVpFUjtD
-        Tj1GcmllbmRzIG9mIE11bHRpbGF0ZXJhbGlzbSBHcm91cCAoRk1HKTptYWlsdG86Zm1nQGV4YW1w
-        bGUub3JnDQpTRVFVRU5DRTowDQpTVEFUVVM6Q09ORklSTUVEDQpTVU1NQVJZOlNwZWFrZXIgMjog
-        S2F0aHJ5biBMdW5kcXVpc3Qg4oCUIEludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhpbiB0aGUgTVQN
-        CiBTDQpUUkFOU1A6T1BBUVVFDQpVSUQ6c2xvdC5mbWctbXNtZS0yMDIyLTExLTE3LnNwZWFrZXIt
-        Mi1sdW5kcXVpc3RAYWdlbmRhLmludmFsaWQNCkFUVEVOREVFO0NOPVBhdHJpY2sgTG93O0NVVFlQ
-        RT1JTkRJVklEVUFMO1BBUlRTVEFUPUFDQ0VQVEVEO1JPTEU9Q0hBSVI7UlNWUA0KID1UUlVFOm1h
-        aWx0bzpwYXRyaWNrLmxvd0BleGFtcGxlLm9yZw0KQVRURU5ERUU7Q049S2F0aHJ5biBMdW5kcXVp
-        c3Q7Q1VUWVBFPUlORElWSURVQUw7UEFSVFNUQVQ9QUNDRVBURUQ7Uk9MRT1SRVEtDQogUEFSVElD
-        SVBBTlQ7UlNWUD1UUlVFOm1haWx0bzprYXRocnluLmx1bmRxdWlzdEBleGFtcGxlLm9yZw0KRU5E
-        OlZFVkVOVA0KRU5EOlZDQUxFTkRBUg0K
+            QkVHSU46VkNBTEVOREFSDQpWRVJTSU9OOjIuMA0KUFJPRElEOi0vL2FnZW5kYS8vYWdlbmRhIDAu
+            MS4wLy9FTg0KQ0FMU0NBTEU6R1JFR09SSUFODQpNRVRIT0Q6UkVRVUVTVA0KWC1XUi1USU1FWk9O
+            RTpFdXJvcGUvWnVyaWNoDQpCRUdJTjpWVElNRVpPTkUNClRaSUQ6RXVyb3BlL1p1cmljaA0KQkVH
+            SU46U1RBTkRBUkQNCkRUU1RBUlQ6MjAyMjEwMzBUMDMwMDAwDQpUWk9GRlNFVEZST006KzAyMDAN
+            ClRaT0ZGU0VUVE86KzAxMDANClRaTkFNRTpDRVQNCkVORDpTVEFOREFSRA0KRU5EOlZUSU1FWk9O
+            RQ0KQkVHSU46VkVWRU5UDQpDQVRFR09SSUVTOm1zbWUsbXRzLHd0byxicmFpbnN0b3JtaW5nDQpD
+            UkVBVEVEOjIwMjIxMDAzVDA4MDAwMFoNCkRFU0NSSVBUSU9OOldUT1xuXG5TcGVha2VyOiBLYXRo
+            cnluIEx1bmRxdWlzdCAoRWNvbm9taWMgQWZmYWlycyBPZmZpY2VyIGluIA0KIHRoZSBFY29ub21p
+            YyBSZXNlYXJjaCBhbmQgU3RhdGlzdGljcyBEaXZpc2lvblwsIFdUTyBTZWNyZXRhcmlhdClcbk1v
+            ZGVyYXRvDQogcjogUGF0cmljayBMb3cgKENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBF
+            Y29ub21pc3Qgb2YgdGhlIFdUT1wsIEZNRykNCiBcbk1hdGVyaWFsczpcbi0gTHVuZHF1aXN0IHBy
+            ZXNlbnRhdGlvbiDigJMgMjAyMiBXVE8gTVNNRSBHcm91cCBSZXNlYXJjaCBObw0KIHRlc1xuXG5T
+            ZXNzaW9uOiBJbnRlZ3JhdGlvbiBvZiBNU01FcyB3aXRoaW4gdGhlIE1UUyAoRnJpZW5kcyBvZiBN
+            dWx0aWxhdGVyDQogYWxpc20gR3JvdXAgKEZNRykpXG5SZWNvcmRpbmc6IGh0dHBzOi8veW91dHUu
+            YmUvdWxtNXRjR3VkalkNCkRURU5EO1RaSUQ9RXVyb3BlL1p1cmljaDoyMDIyMTExN1QxNTI1MDAN
+            CkRUU1RBTVA6MjAwMDAxMDFUMDAwMDAwWg0KRFRTVEFSVDtUWklEPUV1cm9wZS9adXJpY2g6MjAy
+            MjExMTdUMTUxNTAwDQpMQVNULU1PRElGSUVEOjIwMjIxMTEwVDE2MzAwMFoNCk9SR0FOSVpFUjtD
+            Tj1GcmllbmRzIG9mIE11bHRpbGF0ZXJhbGlzbSBHcm91cCAoRk1HKTptYWlsdG86Zm1nQGV4YW1w
+            bGUub3JnDQpTRVFVRU5DRTowDQpTVEFUVVM6Q09ORklSTUVEDQpTVU1NQVJZOlNwZWFrZXIgMjog
+            S2F0aHJ5biBMdW5kcXVpc3Qg4oCUIEludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhpbiB0aGUgTVQN
+            CiBTDQpUUkFOU1A6T1BBUVVFDQpVSUQ6c2xvdC5mbWctbXNtZS0yMDIyLTExLTE3LnNwZWFrZXIt
+            Mi1sdW5kcXVpc3RAYWdlbmRhLmludmFsaWQNCkFUVEVOREVFO0NOPVBhdHJpY2sgTG93O0NVVFlQ
+            RT1JTkRJVklEVUFMO1BBUlRTVEFUPUFDQ0VQVEVEO1JPTEU9Q0hBSVI7UlNWUA0KID1UUlVFOm1h
+            aWx0bzpwYXRyaWNrLmxvd0BleGFtcGxlLm9yZw0KQVRURU5ERUU7Q049S2F0aHJ5biBMdW5kcXVp
+            c3Q7Q1VUWVBFPUlORElWSURVQUw7UEFSVFNUQVQ9QUNDRVBURUQ7Uk9MRT1SRVEtDQogUEFSVElD
+            SVBBTlQ7UlNWUD1UUlVFOm1haWx0bzprYXRocnluLmx1bmRxdWlzdEBleGFtcGxlLm9yZw0KRU5E
+            OlZFVkVOVA0KRU5EOlZDQUxFTkRBUg0K
 
-        --agenda-alt-70af7bb27bae6f06--
+            --agenda-alt-70af7bb27bae6f06--
 
-        --agenda-mixed-70af7bb27bae6f06
-        Content-Type: application/ics; name="invite.ics"
-        Content-Disposition: attachment; filename="invite.ics"
-        Content-Transfer-Encoding: base64
+            --agenda-mixed-70af7bb27bae6f06
+            Content-Type: application/ics; name="invite.ics"
+            Content-Disposition: attachment; filename="invite.ics"
+            Content-Transfer-Encoding: base64
 
-        QkVHSU46VkNBTEVOREFSDQpWRVJTSU9OOjIuMA0KUFJPRElEOi0vL2FnZW5kYS8vYWdlbmRhIDAu
-        MS4wLy9FTg0KQ0FMU0NBTEU6R1JFR09SSUFODQpNRVRIT0Q6UkVRVUVTVA0KWC1XUi1USU1FWk9O
-        RTpFdXJvcGUvWnVyaWNoDQpCRUdJTjpWVElNRVpPTkUNClRaSUQ6RXVyb3BlL1p1cmljaA0KQkVH
-        SU46U1RBTkRBUkQNCkRUU1RBUlQ6MjAyMjEwMzBUMDMwMDAwDQpUWk9GRlNFVEZST006KzAyMDAN
-        ClRaT0ZGU0VUVE86KzAxMDANClRaTkFNRTpDRVQNCkVORDpTVEFOREFSRA0KRU5EOlZUSU1FWk9O
-        RQ0KQkVHSU46VkVWRU5UDQpDQVRFR09SSUVTOm1zbWUsbXRzLHd0byxicmFpbnN0b3JtaW5nDQpD
-        UkVBVEVEOjIwMjIxMDAzVDA4MDAwMFoNCkRFU0NSSVBUSU9OOldUT1xuXG5TcGVha2VyOiBLYXRo
-        cnluIEx1bmRxdWlzdCAoRWNvbm9taWMgQWZmYWlycyBPZmZpY2VyIGluIA0KIHRoZSBFY29ub21p
-        YyBSZXNlYXJjaCBhbmQgU3RhdGlzdGljcyBEaXZpc2lvblwsIFdUTyBTZWNyZXRhcmlhdClcbk1v
-        ZGVyYXRvDQogcjogUGF0cmljayBMb3cgKENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBF
-        Y29ub21pc3Qgb2YgdGhlIFdUT1wsIEZNRykNCiBcbk1hdGVyaWFsczpcbi0gTHVuZHF1aXN0IHBy
-        ZXNlbnRhdGlvbiDigJMgMjAyMiBXVE8gTVNNRSBHcm91cCBSZXNlYXJjaCBObw0KIHRlc1xuXG5T
-        ZXNzaW9uOiBJbnRlZ3JhdGlvbiBvZiBNU01FcyB3aXRoaW4gdGhlIE1UUyAoRnJpZW5kcyBvZiBN
-        dWx0aWxhdGVyDQogYWxpc20gR3JvdXAgKEZNRykpXG5SZWNvcmRpbmc6IGh0dHBzOi8veW91dHUu
-        YmUvdWxtNXRjR3VkalkNCkRURU5EO1RaSUQ9RXVyb3BlL1p1cmljaDoyMDIyMTExN1QxNTI1MDAN
-        CkRUU1RBTVA6MjAwMDAxMDFUMDAwMDAwWg0KRFRTVEFSVDtUWklEPUV1cm9wZS9adXJpY2g6MjAy
-        MjExMTdUMTUxNTAwDQpMQVNULU1PRElGSUVEOjIwMjIxMTEwVDE2MzAwMFoNCk9SR0FOSVpFUjtD
-        Tj1GcmllbmRzIG9mIE11bHRpbGF0ZXJhbGlzbSBHcm91cCAoRk1HKTptYWlsdG86Zm1nQGV4YW1w
-        bGUub3JnDQpTRVFVRU5DRTowDQpTVEFUVVM6Q09ORklSTUVEDQpTVU1NQVJZOlNwZWFrZXIgMjog
-        S2F0aHJ5biBMdW5kcXVpc3Qg4oCUIEludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhpbiB0aGUgTVQN
-        CiBTDQpUUkFOU1A6T1BBUVVFDQpVSUQ6c2xvdC5mbWctbXNtZS0yMDIyLTExLTE3LnNwZWFrZXIt
-        Mi1sdW5kcXVpc3RAYWdlbmRhLmludmFsaWQNCkFUVEVOREVFO0NOPVBhdHJpY2sgTG93O0NVVFlQ
-        RT1JTkRJVklEVUFMO1BBUlRTVEFUPUFDQ0VQVEVEO1JPTEU9Q0hBSVI7UlNWUA0KID1UUlVFOm1h
-        aWx0bzpwYXRyaWNrLmxvd0BleGFtcGxlLm9yZw0KQVRURU5ERUU7Q049S2F0aHJ5biBMdW5kcXVp
-        c3Q7Q1VUWVBFPUlORElWSURVQUw7UEFSVFNUQVQ9QUNDRVBURUQ7Uk9MRT1SRVEtDQogUEFSVElD
-        SVBBTlQ7UlNWUD1UUlVFOm1haWx0bzprYXRocnluLmx1bmRxdWlzdEBleGFtcGxlLm9yZw0KRU5E
-        OlZFVkVOVA0KRU5EOlZDQUxFTkRBUg0K
+            QkVHSU46VkNBTEVOREFSDQpWRVJTSU9OOjIuMA0KUFJPRElEOi0vL2FnZW5kYS8vYWdlbmRhIDAu
+            MS4wLy9FTg0KQ0FMU0NBTEU6R1JFR09SSUFODQpNRVRIT0Q6UkVRVUVTVA0KWC1XUi1USU1FWk9O
+            RTpFdXJvcGUvWnVyaWNoDQpCRUdJTjpWVElNRVpPTkUNClRaSUQ6RXVyb3BlL1p1cmljaA0KQkVH
+            SU46U1RBTkRBUkQNCkRUU1RBUlQ6MjAyMjEwMzBUMDMwMDAwDQpUWk9GRlNFVEZST006KzAyMDAN
+            ClRaT0ZGU0VUVE86KzAxMDANClRaTkFNRTpDRVQNCkVORDpTVEFOREFSRA0KRU5EOlZUSU1FWk9O
+            RQ0KQkVHSU46VkVWRU5UDQpDQVRFR09SSUVTOm1zbWUsbXRzLHd0byxicmFpbnN0b3JtaW5nDQpD
+            UkVBVEVEOjIwMjIxMDAzVDA4MDAwMFoNCkRFU0NSSVBUSU9OOldUT1xuXG5TcGVha2VyOiBLYXRo
+            cnluIEx1bmRxdWlzdCAoRWNvbm9taWMgQWZmYWlycyBPZmZpY2VyIGluIA0KIHRoZSBFY29ub21p
+            YyBSZXNlYXJjaCBhbmQgU3RhdGlzdGljcyBEaXZpc2lvblwsIFdUTyBTZWNyZXRhcmlhdClcbk1v
+            ZGVyYXRvDQogcjogUGF0cmljayBMb3cgKENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBF
+            Y29ub21pc3Qgb2YgdGhlIFdUT1wsIEZNRykNCiBcbk1hdGVyaWFsczpcbi0gTHVuZHF1aXN0IHBy
+            ZXNlbnRhdGlvbiDigJMgMjAyMiBXVE8gTVNNRSBHcm91cCBSZXNlYXJjaCBObw0KIHRlc1xuXG5T
+            ZXNzaW9uOiBJbnRlZ3JhdGlvbiBvZiBNU01FcyB3aXRoaW4gdGhlIE1UUyAoRnJpZW5kcyBvZiBN
+            dWx0aWxhdGVyDQogYWxpc20gR3JvdXAgKEZNRykpXG5SZWNvcmRpbmc6IGh0dHBzOi8veW91dHUu
+            YmUvdWxtNXRjR3VkalkNCkRURU5EO1RaSUQ9RXVyb3BlL1p1cmljaDoyMDIyMTExN1QxNTI1MDAN
+            CkRUU1RBTVA6MjAwMDAxMDFUMDAwMDAwWg0KRFRTVEFSVDtUWklEPUV1cm9wZS9adXJpY2g6MjAy
+            MjExMTdUMTUxNTAwDQpMQVNULU1PRElGSUVEOjIwMjIxMTEwVDE2MzAwMFoNCk9SR0FOSVpFUjtD
+            Tj1GcmllbmRzIG9mIE11bHRpbGF0ZXJhbGlzbSBHcm91cCAoRk1HKTptYWlsdG86Zm1nQGV4YW1w
+            bGUub3JnDQpTRVFVRU5DRTowDQpTVEFUVVM6Q09ORklSTUVEDQpTVU1NQVJZOlNwZWFrZXIgMjog
+            S2F0aHJ5biBMdW5kcXVpc3Qg4oCUIEludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhpbiB0aGUgTVQN
+            CiBTDQpUUkFOU1A6T1BBUVVFDQpVSUQ6c2xvdC5mbWctbXNtZS0yMDIyLTExLTE3LnNwZWFrZXIt
+            Mi1sdW5kcXVpc3RAYWdlbmRhLmludmFsaWQNCkFUVEVOREVFO0NOPVBhdHJpY2sgTG93O0NVVFlQ
+            RT1JTkRJVklEVUFMO1BBUlRTVEFUPUFDQ0VQVEVEO1JPTEU9Q0hBSVI7UlNWUA0KID1UUlVFOm1h
+            aWx0bzpwYXRyaWNrLmxvd0BleGFtcGxlLm9yZw0KQVRURU5ERUU7Q049S2F0aHJ5biBMdW5kcXVp
+            c3Q7Q1VUWVBFPUlORElWSURVQUw7UEFSVFNUQVQ9QUNDRVBURUQ7Uk9MRT1SRVEtDQogUEFSVElD
+            SVBBTlQ7UlNWUD1UUlVFOm1haWx0bzprYXRocnluLmx1bmRxdWlzdEBleGFtcGxlLm9yZw0KRU5E
+            OlZFVkVOVA0KRU5EOlZDQUxFTkRBUg0K
 
-        --agenda-mixed-70af7bb27bae6f06--
-    "#]],
+            --agenda-mixed-70af7bb27bae6f06--
+        "#]],
     );
+}
+
+/// The e-mail's calendar part and attachment, as Python's `email` package decodes them, with
+/// DTSTAMP (the time of rendering) pinned.
+fn calendar_parts(mail: &serde_json::Value) -> (String, String) {
+    let pin = |ics: &str| {
+        let line = ics.lines().find(|l| l.starts_with("DTSTAMP:")).expect("a DTSTAMP").to_owned();
+        ics.replacen(&line, PINNED_STAMP, 1)
+    };
+    let attachment = mail["attachments"][0]["text"].as_str().unwrap();
+    (pin(mail["calendar"]["text"].as_str().unwrap()), pin(attachment))
+}
+
+#[tokio::test]
+async fn a_speaker_who_reads_french_gets_the_email_in_french_and_the_same_calendar() {
+    let english = tempfile::tempdir().unwrap();
+    let english = crate::interop::mime(&lundquist_invite(&demo_with_fixed_times(english.path()).await).await.email);
+    let dir = tempfile::tempdir().unwrap();
+    let app = demo_with_fixed_times_and(dir.path(), |data| {
+        let people = data["people"].as_array_mut().unwrap();
+        let lundquist = people.iter_mut().find(|p| p["id"] == "kathryn-lundquist").unwrap();
+        lundquist["language"] = "fr".into();
+    })
+    .await;
+    let french = crate::interop::mime(&lundquist_invite(&app).await.email);
+    assert_eq!(calendar_parts(&french), calendar_parts(&english), "the iTIP part is the same in every language");
+    assert_eq!(french["calendar"]["method"], "REQUEST");
+    // French typography's no-break spaces (before a colon, inside guillemets) made visible.
+    let text =
+        format!("Subject: {}\n\n{}", french["subject"].as_str().unwrap(), french["text_plain"].as_str().unwrap())
+            .replace('\u{a0}', "<nbsp>");
+    expect![[r#"
+        Subject: Invitation<nbsp>: Speaker 2: Kathryn Lundquist — Integration of MSMEs within the MTS, jeudi 17 novembre 2022, 15:15–15:25 CET (UTC+01:00), Europe/Zurich
+
+        Bonjour Kathryn Lundquist,
+
+        Nous vous invitons à intervenir sur «<nbsp>Speaker 2: Kathryn Lundquist<nbsp>» lors de «<nbsp>Integration of MSMEs within the MTS<nbsp>», organisé par Friends of Multilateralism Group.
+
+        Date et heure<nbsp>: jeudi 17 novembre 2022, 15:15–15:25 CET (UTC+01:00), Europe/Zurich
+        Intervenants<nbsp>: Kathryn Lundquist (Economic Affairs Officer in the Economic Research and Statistics Division, WTO Secretariat)
+        Modération<nbsp>: Patrick Low (Co-Chair of FMG; former Chief Economist of the WTO, FMG)
+
+        Merci de répondre depuis votre agenda (accepter, provisoire ou refuser)<nbsp>: votre réponse met à jour le programme.
+    "#]]
+    .assert_eq(&text);
 }
 
 /// The demo as a session that invites its participants, and the REQUEST (and its e-mail)
@@ -499,169 +544,169 @@ async fn a_participant_invite_email_is_byte_for_byte_as_reviewed() {
     check(
         &email,
         &expect![[r#"
-        From: "Friends of Multilateralism Group" <fmg@example.org>
-        To: "Sherry Stephenson" <sherry.stephenson@example.org>
-        Subject: =?UTF-8?B?SW52aXRhdGlvbjogSW50ZWdyYXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBN?=
-         =?UTF-8?B?VFMsIFRodXJzZGF5IDE3IE5vdmVtYmVyIDIwMjIsIDE1OjAw4oCTMTY6MzAg?=
-         =?UTF-8?B?Q0VUIChVVEMrMDE6MDApLCBFdXJvcGUvWnVyaWNo?=
-        Date: <the time of rendering>
-        Message-ID: <request.0._session.fmg-msme-2022-11-17.sherry-stephenson@agenda.invalid>
-        MIME-Version: 1.0
-        Content-Type: multipart/mixed; boundary="agenda-mixed-448424ff40698bfb"
+            From: "Friends of Multilateralism Group" <fmg@example.org>
+            To: "Sherry Stephenson" <sherry.stephenson@example.org>
+            Subject: =?UTF-8?B?SW52aXRhdGlvbjogSW50ZWdyYXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBN?=
+             =?UTF-8?B?VFMsIFRodXJzZGF5LCAxNyBOb3ZlbWJlciAyMDIyLCAxNTowMOKAkzE2OjMw?=
+             =?UTF-8?B?IENFVCAoVVRDKzAxOjAwKSwgRXVyb3BlL1p1cmljaA==?=
+            Date: <the time of rendering>
+            Message-ID: <request.0._session.fmg-msme-2022-11-17.sherry-stephenson@agenda.invalid>
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="agenda-mixed-448424ff40698bfb"
 
-        This is a calendar invitation in MIME format.
+            This is a calendar invitation in MIME format.
 
-        --agenda-mixed-448424ff40698bfb
-        Content-Type: multipart/alternative; boundary="agenda-alt-448424ff40698bfb"
+            --agenda-mixed-448424ff40698bfb
+            Content-Type: multipart/alternative; boundary="agenda-alt-448424ff40698bfb"
 
-        --agenda-alt-448424ff40698bfb
-        Content-Type: text/plain; charset=UTF-8
-        Content-Transfer-Encoding: base64
+            --agenda-alt-448424ff40698bfb
+            Content-Type: text/plain; charset=UTF-8
+            Content-Transfer-Encoding: base64
 
-        RGVhciBTaGVycnkgU3RlcGhlbnNvbiwKCllvdSBhcmUgaW52aXRlZCB0byB0YWtlIHBhcnQgaW4g
-        IkludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhpbiB0aGUgTVRTIiwgb3JnYW5pemVkIGJ5IEZyaWVu
-        ZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3VwLgoKV2hlbjogVGh1cnNkYXkgMTcgTm92ZW1iZXIg
-        MjAyMiwgMTU6MDDigJMxNjozMCBDRVQgKFVUQyswMTowMCksIEV1cm9wZS9adXJpY2gKClBsZWFz
-        ZSBhbnN3ZXIgd2l0aCB5b3VyIGNhbGVuZGFyIChhY2NlcHQsIHRlbnRhdGl2ZSBvciBkZWNsaW5l
-        KTogeW91ciBhbnN3ZXIgdXBkYXRlcyB0aGUgbGlzdCBvZiBwYXJ0aWNpcGFudHMuCg==
+            RGVhciBTaGVycnkgU3RlcGhlbnNvbiwKCllvdSBhcmUgaW52aXRlZCB0byB0YWtlIHBhcnQgaW4g
+            IkludGVncmF0aW9uIG9mIE1TTUVzIHdpdGhpbiB0aGUgTVRTIiwgb3JnYW5pemVkIGJ5IEZyaWVu
+            ZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3VwLgoKV2hlbjogVGh1cnNkYXksIDE3IE5vdmVtYmVy
+            IDIwMjIsIDE1OjAw4oCTMTY6MzAgQ0VUIChVVEMrMDE6MDApLCBFdXJvcGUvWnVyaWNoCgpQbGVh
+            c2UgYW5zd2VyIHdpdGggeW91ciBjYWxlbmRhciAoYWNjZXB0LCB0ZW50YXRpdmUgb3IgZGVjbGlu
+            ZSk6IHlvdXIgYW5zd2VyIHVwZGF0ZXMgdGhlIGxpc3Qgb2YgcGFydGljaXBhbnRzLgo=
 
-        --agenda-alt-448424ff40698bfb
-        Content-Type: text/calendar; method=REQUEST; charset=UTF-8
-        Content-Transfer-Encoding: base64
+            --agenda-alt-448424ff40698bfb
+            Content-Type: text/calendar; method=REQUEST; charset=UTF-8
+            Content-Transfer-Encoding: base64
 
-        QkVHSU46VkNBTEVOREFSDQpWRVJTSU9OOjIuMA0KUFJPRElEOi0vL2FnZW5kYS8vYWdlbmRhIDAu
-        MS4wLy9FTg0KQ0FMU0NBTEU6R1JFR09SSUFODQpNRVRIT0Q6UkVRVUVTVA0KWC1XUi1USU1FWk9O
-        RTpFdXJvcGUvWnVyaWNoDQpCRUdJTjpWVElNRVpPTkUNClRaSUQ6RXVyb3BlL1p1cmljaA0KQkVH
-        SU46U1RBTkRBUkQNCkRUU1RBUlQ6MjAyMjEwMzBUMDMwMDAwDQpUWk9GRlNFVEZST006KzAyMDAN
-        ClRaT0ZGU0VUVE86KzAxMDANClRaTkFNRTpDRVQNCkVORDpTVEFOREFSRA0KRU5EOlZUSU1FWk9O
-        RQ0KQkVHSU46VkVWRU5UDQpDQVRFR09SSUVTOm1zbWUsbXRzLHd0byxicmFpbnN0b3JtaW5nDQpD
-        UkVBVEVEOjIwMjIxMDAzVDA4MDAwMFoNCkRFU0NSSVBUSU9OOk9uIDE3IE5vdmVtYmVyIDIwMjJc
-        LCB0aGUgRnJpZW5kcyBvZiBNdWx0aWxhdGVyYWxpc20gR3JvdXAgKEZNRw0KICkgaGFzIG9yZ2Fu
-        aXplZCBhbiBvbmxpbmUgYnJhaW5zdG9ybWluZyBzZXNzaW9uIHRpdGxlZCDigJxJbnRlZ3JhdGlv
-        biBvZiBNDQogU01FcyB3aXRoaW4gdGhlIE1UU+KAnS4gUGF0cmljayBMb3dcLCBDby1DaGFpciBv
-        ZiBGTUcgYW5kIGZvcm1lciBDaGllZiBFY28NCiBub21pc3Qgb2YgdGhlIFdUTyBtb2RlcmF0ZWQg
-        dGhpcyBzZXNzaW9uLlxuXG5Kb3PDqSBMdcOtcyBDYW5jZWxhXCwgQW1iYXNzYQ0KIGRvciBvZiBV
-        cnVndWF5IHRvIHRoZSBXVE8gYW5kIENvb3JkaW5hdG9yIG9mIHRoZSBXVE8gSW5mb3JtYWwgV29y
-        a2luZyBHcm91DQogcCBvbiBNU01Fc1w7IEthdGhyeW4gTHVuZHF1aXN0XCwgZWNvbm9taWMgYWZm
-        YWlycyBvZmZpY2VyIGluIHRoZSBFY29ub21pYyANCiBSZXNlYXJjaCBhbmQgU3RhdGlzdGljcyBE
-        aXZpc2lvbiBvZiB0aGUgV1RPXDsgYW5kIFZhbGVudGluYSBSb2xsb1wsIEVjb25vbQ0KIGlzdCBp
-        biB0aGUgT2ZmaWNlIG9mIHRoZSBDaGllZiBFY29ub21pc3QgYXQgdGhlIEludGVybmF0aW9uYWwg
-        VHJhZGUgQ2VudHJlDQogIChJVEMpIHNoYXJlZCB0aGVpciBpbnNpZ2h0ZnVsIHZpZXdzIG9uIHRo
-        ZSBpbXBvcnRhbmNlIG9mIE1TTUVzXCwgdGhlIGRpZmYNCiBpY3VsdGllcyB0aGV5IGZhY2VcLCBh
-        bmQgaG93IGludGVybmF0aW9uYWwgY29vcGVyYXRpb24gY2FuIGJlIHN0cmVuZ3RoZW5lZA0KICB0
-        byBiZXR0ZXIgc3VwcG9ydCB0aGVtIHRvIGludGVncmF0ZSBpbnRvIGdsb2JhbCB2YWx1ZSBjaGFp
-        bnMuXG5cbk5lYXJseSAzDQogMCBwYXJ0aWNpcGFudHMgam9pbmVkIHRoZSBicmFpbnN0b3JtaW5n
-        XCwgaW5jbHVkaW5nIG1lbWJlcnMgb2YgRk1HXCwgQW1iYXMNCiBzYWRvcnMvRFBScyBvZiBXVE8g
-        bWVtYmVyc1wsIERpcmVjdG9ycyBvZiBXVE8gZGl2aXNpb25zXCwgcmVwcmVzZW50YXRpdmVzIA0K
-        IGZyb20gcmVsYXRlZCBpbnRlcm5hdGlvbmFsIG9yZ2FuaXphdGlvbnNcLCBhbmQgZXhwZXJ0cyBm
-        cm9tIHJlbm93bmVkIHRoaW5rDQogIHRhbmtzIGFuZCB1bml2ZXJzaXRpZXMgZXRjLlxuXG5Pcmdh
-        bml6ZXI6IEZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3UNCiBwIChGTUcpXG5cblByb2dy
-        YW1tZTpcbjE1OjAw4oCTMTU6MDUgQ0VUIChVVEMrMDE6MDApIE9wZW5pbmcgUmVtYXJrcyDigJQg
-        WA0KIGlhbmt1biBMdSAoRk1HKVwsIFBhdHJpY2sgTG93IChDby1DaGFpciBvZiBGTUdcOyBmb3Jt
-        ZXIgQ2hpZWYgRWNvbm9taXN0IG9mDQogIHRoZSBXVE9cLCBGTUcpXG4xNTowNeKAkzE1OjE1IENF
-        VCAoVVRDKzAxOjAwKSBTcGVha2VyIDE6IEpvc8OpIEx1w61zIENhbmMNCiBlbGEg4oCUIEFtYi4g
-        Sm9zw6kgTHXDrXMgQ2FuY2VsYSAoQW1iYXNzYWRvclw7IENvb3JkaW5hdG9yIG9mIHRoZSBXVE8g
-        SW5mbw0KIHJtYWwgV29ya2luZyBHcm91cCBvbiBNU01Fc1wsIFVydWd1YXkpIChtb2RlcmF0b3I6
-        IFBhdHJpY2sgTG93IChDby1DaGFpciBvDQogZiBGTUdcOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0
-        IG9mIHRoZSBXVE9cLCBGTUcpKVxuMTU6MTXigJMxNToyNSBDRVQgKFVUQysNCiAwMTowMCkgU3Bl
-        YWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCDigJQgS2F0aHJ5biBMdW5kcXVpc3QgKEVjb25vbWlj
-        IEFmZmFpcg0KIHMgT2ZmaWNlciBpbiB0aGUgRWNvbm9taWMgUmVzZWFyY2ggYW5kIFN0YXRpc3Rp
-        Y3MgRGl2aXNpb25cLCBXVE8gU2VjcmV0YXJpDQogYXQpIChtb2RlcmF0b3I6IFBhdHJpY2sgTG93
-        IChDby1DaGFpciBvZiBGTUdcOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0IG9mIHQNCiBoZSBXVE9c
-        LCBGTUcpKVxuMTU6MjXigJMxNTozNSBDRVQgKFVUQyswMTowMCkgU3BlYWtlciAzOiBWYWxlbnRp
-        bmEgUm9sbG8gDQog4oCUIFZhbGVudGluYSBSb2xsbyAoRWNvbm9taXN0IGluIHRoZSBPZmZpY2Ug
-        b2YgdGhlIENoaWVmIEVjb25vbWlzdFwsIElUQykNCiAgKG1vZGVyYXRvcjogUGF0cmljayBMb3cg
-        KENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIA0KIFdUT1ws
-        IEZNRykpXG4xNTozNeKAkzE2OjMwIENFVCAoVVRDKzAxOjAwKSBPcGVuIERpc2N1c3Npb24gKG1v
-        ZGVyYXRvcjogUGF0DQogcmljayBMb3cgKENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBF
-        Y29ub21pc3Qgb2YgdGhlIFdUT1wsIEZNRykpXG5cbk0NCiBhdGVyaWFsczpcbi0gVHJhZGU0TVNN
-        RXMg4oCTIEFtYiBDYW5jZWxhcyBwcmVzZW50YXRpb25cbi0gTHVuZHF1aXN0IHByZXNlbg0KIHRh
-        dGlvbiDigJMgMjAyMiBXVE8gTVNNRSBHcm91cCBSZXNlYXJjaCBOb3Rlc1xuLSBTTUVDTyAyMDIy
-        IEZNRyBwcmVzZW50YXRpDQogb25fZmluYWxcbi0gUHJvZ3JhbSBvZiB0aGlzIHNlc3Npb25cbi0g
-        TGlzdCBvZiBDb25maXJtZWQgUGFydGljaXBhbnRzXG5cblINCiBlY29yZGluZzogaHR0cHM6Ly95
-        b3V0dS5iZS91bG01dGNHdWRqWQ0KRFRFTkQ7VFpJRD1FdXJvcGUvWnVyaWNoOjIwMjIxMTE3VDE2
-        MzAwMA0KRFRTVEFNUDoyMDAwMDEwMVQwMDAwMDBaDQpEVFNUQVJUO1RaSUQ9RXVyb3BlL1p1cmlj
-        aDoyMDIyMTExN1QxNTAwMDANCkxBU1QtTU9ESUZJRUQ6MjAyMjExMTBUMTYzMDAwWg0KT1JHQU5J
-        WkVSO0NOPUZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3VwIChGTUcpOm1haWx0bzpmbWdA
-        ZXhhbXBsZS5vcmcNClNFUVVFTkNFOjANClNUQVRVUzpDT05GSVJNRUQNClNVTU1BUlk6SW50ZWdy
-        YXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBNVFMNClRSQU5TUDpPUEFRVUUNClVJRDpzZXNzaW9u
-        LmZtZy1tc21lLTIwMjItMTEtMTdAYWdlbmRhLmludmFsaWQNClVSTDpodHRwczovL3lvdXR1LmJl
-        L3VsbTV0Y0d1ZGpZDQpBVFRFTkRFRTtDTj1TaGVycnkgU3RlcGhlbnNvbjtDVVRZUEU9SU5ESVZJ
-        RFVBTDtQQVJUU1RBVD1BQ0NFUFRFRDtST0xFPVJFUS0NCiBQQVJUSUNJUEFOVDtSU1ZQPVRSVUU6
-        bWFpbHRvOnNoZXJyeS5zdGVwaGVuc29uQGV4YW1wbGUub3JnDQpFTkQ6VkVWRU5UDQpFTkQ6VkNB
-        TEVOREFSDQo=
+            QkVHSU46VkNBTEVOREFSDQpWRVJTSU9OOjIuMA0KUFJPRElEOi0vL2FnZW5kYS8vYWdlbmRhIDAu
+            MS4wLy9FTg0KQ0FMU0NBTEU6R1JFR09SSUFODQpNRVRIT0Q6UkVRVUVTVA0KWC1XUi1USU1FWk9O
+            RTpFdXJvcGUvWnVyaWNoDQpCRUdJTjpWVElNRVpPTkUNClRaSUQ6RXVyb3BlL1p1cmljaA0KQkVH
+            SU46U1RBTkRBUkQNCkRUU1RBUlQ6MjAyMjEwMzBUMDMwMDAwDQpUWk9GRlNFVEZST006KzAyMDAN
+            ClRaT0ZGU0VUVE86KzAxMDANClRaTkFNRTpDRVQNCkVORDpTVEFOREFSRA0KRU5EOlZUSU1FWk9O
+            RQ0KQkVHSU46VkVWRU5UDQpDQVRFR09SSUVTOm1zbWUsbXRzLHd0byxicmFpbnN0b3JtaW5nDQpD
+            UkVBVEVEOjIwMjIxMDAzVDA4MDAwMFoNCkRFU0NSSVBUSU9OOk9uIDE3IE5vdmVtYmVyIDIwMjJc
+            LCB0aGUgRnJpZW5kcyBvZiBNdWx0aWxhdGVyYWxpc20gR3JvdXAgKEZNRw0KICkgaGFzIG9yZ2Fu
+            aXplZCBhbiBvbmxpbmUgYnJhaW5zdG9ybWluZyBzZXNzaW9uIHRpdGxlZCDigJxJbnRlZ3JhdGlv
+            biBvZiBNDQogU01FcyB3aXRoaW4gdGhlIE1UU+KAnS4gUGF0cmljayBMb3dcLCBDby1DaGFpciBv
+            ZiBGTUcgYW5kIGZvcm1lciBDaGllZiBFY28NCiBub21pc3Qgb2YgdGhlIFdUTyBtb2RlcmF0ZWQg
+            dGhpcyBzZXNzaW9uLlxuXG5Kb3PDqSBMdcOtcyBDYW5jZWxhXCwgQW1iYXNzYQ0KIGRvciBvZiBV
+            cnVndWF5IHRvIHRoZSBXVE8gYW5kIENvb3JkaW5hdG9yIG9mIHRoZSBXVE8gSW5mb3JtYWwgV29y
+            a2luZyBHcm91DQogcCBvbiBNU01Fc1w7IEthdGhyeW4gTHVuZHF1aXN0XCwgZWNvbm9taWMgYWZm
+            YWlycyBvZmZpY2VyIGluIHRoZSBFY29ub21pYyANCiBSZXNlYXJjaCBhbmQgU3RhdGlzdGljcyBE
+            aXZpc2lvbiBvZiB0aGUgV1RPXDsgYW5kIFZhbGVudGluYSBSb2xsb1wsIEVjb25vbQ0KIGlzdCBp
+            biB0aGUgT2ZmaWNlIG9mIHRoZSBDaGllZiBFY29ub21pc3QgYXQgdGhlIEludGVybmF0aW9uYWwg
+            VHJhZGUgQ2VudHJlDQogIChJVEMpIHNoYXJlZCB0aGVpciBpbnNpZ2h0ZnVsIHZpZXdzIG9uIHRo
+            ZSBpbXBvcnRhbmNlIG9mIE1TTUVzXCwgdGhlIGRpZmYNCiBpY3VsdGllcyB0aGV5IGZhY2VcLCBh
+            bmQgaG93IGludGVybmF0aW9uYWwgY29vcGVyYXRpb24gY2FuIGJlIHN0cmVuZ3RoZW5lZA0KICB0
+            byBiZXR0ZXIgc3VwcG9ydCB0aGVtIHRvIGludGVncmF0ZSBpbnRvIGdsb2JhbCB2YWx1ZSBjaGFp
+            bnMuXG5cbk5lYXJseSAzDQogMCBwYXJ0aWNpcGFudHMgam9pbmVkIHRoZSBicmFpbnN0b3JtaW5n
+            XCwgaW5jbHVkaW5nIG1lbWJlcnMgb2YgRk1HXCwgQW1iYXMNCiBzYWRvcnMvRFBScyBvZiBXVE8g
+            bWVtYmVyc1wsIERpcmVjdG9ycyBvZiBXVE8gZGl2aXNpb25zXCwgcmVwcmVzZW50YXRpdmVzIA0K
+            IGZyb20gcmVsYXRlZCBpbnRlcm5hdGlvbmFsIG9yZ2FuaXphdGlvbnNcLCBhbmQgZXhwZXJ0cyBm
+            cm9tIHJlbm93bmVkIHRoaW5rDQogIHRhbmtzIGFuZCB1bml2ZXJzaXRpZXMgZXRjLlxuXG5Pcmdh
+            bml6ZXI6IEZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3UNCiBwIChGTUcpXG5cblByb2dy
+            YW1tZTpcbjE1OjAw4oCTMTU6MDUgQ0VUIChVVEMrMDE6MDApIE9wZW5pbmcgUmVtYXJrcyDigJQg
+            WA0KIGlhbmt1biBMdSAoRk1HKVwsIFBhdHJpY2sgTG93IChDby1DaGFpciBvZiBGTUdcOyBmb3Jt
+            ZXIgQ2hpZWYgRWNvbm9taXN0IG9mDQogIHRoZSBXVE9cLCBGTUcpXG4xNTowNeKAkzE1OjE1IENF
+            VCAoVVRDKzAxOjAwKSBTcGVha2VyIDE6IEpvc8OpIEx1w61zIENhbmMNCiBlbGEg4oCUIEFtYi4g
+            Sm9zw6kgTHXDrXMgQ2FuY2VsYSAoQW1iYXNzYWRvclw7IENvb3JkaW5hdG9yIG9mIHRoZSBXVE8g
+            SW5mbw0KIHJtYWwgV29ya2luZyBHcm91cCBvbiBNU01Fc1wsIFVydWd1YXkpIChtb2RlcmF0b3I6
+            IFBhdHJpY2sgTG93IChDby1DaGFpciBvDQogZiBGTUdcOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0
+            IG9mIHRoZSBXVE9cLCBGTUcpKVxuMTU6MTXigJMxNToyNSBDRVQgKFVUQysNCiAwMTowMCkgU3Bl
+            YWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCDigJQgS2F0aHJ5biBMdW5kcXVpc3QgKEVjb25vbWlj
+            IEFmZmFpcg0KIHMgT2ZmaWNlciBpbiB0aGUgRWNvbm9taWMgUmVzZWFyY2ggYW5kIFN0YXRpc3Rp
+            Y3MgRGl2aXNpb25cLCBXVE8gU2VjcmV0YXJpDQogYXQpIChtb2RlcmF0b3I6IFBhdHJpY2sgTG93
+            IChDby1DaGFpciBvZiBGTUdcOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0IG9mIHQNCiBoZSBXVE9c
+            LCBGTUcpKVxuMTU6MjXigJMxNTozNSBDRVQgKFVUQyswMTowMCkgU3BlYWtlciAzOiBWYWxlbnRp
+            bmEgUm9sbG8gDQog4oCUIFZhbGVudGluYSBSb2xsbyAoRWNvbm9taXN0IGluIHRoZSBPZmZpY2Ug
+            b2YgdGhlIENoaWVmIEVjb25vbWlzdFwsIElUQykNCiAgKG1vZGVyYXRvcjogUGF0cmljayBMb3cg
+            KENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIA0KIFdUT1ws
+            IEZNRykpXG4xNTozNeKAkzE2OjMwIENFVCAoVVRDKzAxOjAwKSBPcGVuIERpc2N1c3Npb24gKG1v
+            ZGVyYXRvcjogUGF0DQogcmljayBMb3cgKENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBF
+            Y29ub21pc3Qgb2YgdGhlIFdUT1wsIEZNRykpXG5cbk0NCiBhdGVyaWFsczpcbi0gVHJhZGU0TVNN
+            RXMg4oCTIEFtYiBDYW5jZWxhcyBwcmVzZW50YXRpb25cbi0gTHVuZHF1aXN0IHByZXNlbg0KIHRh
+            dGlvbiDigJMgMjAyMiBXVE8gTVNNRSBHcm91cCBSZXNlYXJjaCBOb3Rlc1xuLSBTTUVDTyAyMDIy
+            IEZNRyBwcmVzZW50YXRpDQogb25fZmluYWxcbi0gUHJvZ3JhbSBvZiB0aGlzIHNlc3Npb25cbi0g
+            TGlzdCBvZiBDb25maXJtZWQgUGFydGljaXBhbnRzXG5cblINCiBlY29yZGluZzogaHR0cHM6Ly95
+            b3V0dS5iZS91bG01dGNHdWRqWQ0KRFRFTkQ7VFpJRD1FdXJvcGUvWnVyaWNoOjIwMjIxMTE3VDE2
+            MzAwMA0KRFRTVEFNUDoyMDAwMDEwMVQwMDAwMDBaDQpEVFNUQVJUO1RaSUQ9RXVyb3BlL1p1cmlj
+            aDoyMDIyMTExN1QxNTAwMDANCkxBU1QtTU9ESUZJRUQ6MjAyMjExMTBUMTYzMDAwWg0KT1JHQU5J
+            WkVSO0NOPUZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3VwIChGTUcpOm1haWx0bzpmbWdA
+            ZXhhbXBsZS5vcmcNClNFUVVFTkNFOjANClNUQVRVUzpDT05GSVJNRUQNClNVTU1BUlk6SW50ZWdy
+            YXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBNVFMNClRSQU5TUDpPUEFRVUUNClVJRDpzZXNzaW9u
+            LmZtZy1tc21lLTIwMjItMTEtMTdAYWdlbmRhLmludmFsaWQNClVSTDpodHRwczovL3lvdXR1LmJl
+            L3VsbTV0Y0d1ZGpZDQpBVFRFTkRFRTtDTj1TaGVycnkgU3RlcGhlbnNvbjtDVVRZUEU9SU5ESVZJ
+            RFVBTDtQQVJUU1RBVD1BQ0NFUFRFRDtST0xFPVJFUS0NCiBQQVJUSUNJUEFOVDtSU1ZQPVRSVUU6
+            bWFpbHRvOnNoZXJyeS5zdGVwaGVuc29uQGV4YW1wbGUub3JnDQpFTkQ6VkVWRU5UDQpFTkQ6VkNB
+            TEVOREFSDQo=
 
-        --agenda-alt-448424ff40698bfb--
+            --agenda-alt-448424ff40698bfb--
 
-        --agenda-mixed-448424ff40698bfb
-        Content-Type: application/ics; name="invite.ics"
-        Content-Disposition: attachment; filename="invite.ics"
-        Content-Transfer-Encoding: base64
+            --agenda-mixed-448424ff40698bfb
+            Content-Type: application/ics; name="invite.ics"
+            Content-Disposition: attachment; filename="invite.ics"
+            Content-Transfer-Encoding: base64
 
-        QkVHSU46VkNBTEVOREFSDQpWRVJTSU9OOjIuMA0KUFJPRElEOi0vL2FnZW5kYS8vYWdlbmRhIDAu
-        MS4wLy9FTg0KQ0FMU0NBTEU6R1JFR09SSUFODQpNRVRIT0Q6UkVRVUVTVA0KWC1XUi1USU1FWk9O
-        RTpFdXJvcGUvWnVyaWNoDQpCRUdJTjpWVElNRVpPTkUNClRaSUQ6RXVyb3BlL1p1cmljaA0KQkVH
-        SU46U1RBTkRBUkQNCkRUU1RBUlQ6MjAyMjEwMzBUMDMwMDAwDQpUWk9GRlNFVEZST006KzAyMDAN
-        ClRaT0ZGU0VUVE86KzAxMDANClRaTkFNRTpDRVQNCkVORDpTVEFOREFSRA0KRU5EOlZUSU1FWk9O
-        RQ0KQkVHSU46VkVWRU5UDQpDQVRFR09SSUVTOm1zbWUsbXRzLHd0byxicmFpbnN0b3JtaW5nDQpD
-        UkVBVEVEOjIwMjIxMDAzVDA4MDAwMFoNCkRFU0NSSVBUSU9OOk9uIDE3IE5vdmVtYmVyIDIwMjJc
-        LCB0aGUgRnJpZW5kcyBvZiBNdWx0aWxhdGVyYWxpc20gR3JvdXAgKEZNRw0KICkgaGFzIG9yZ2Fu
-        aXplZCBhbiBvbmxpbmUgYnJhaW5zdG9ybWluZyBzZXNzaW9uIHRpdGxlZCDigJxJbnRlZ3JhdGlv
-        biBvZiBNDQogU01FcyB3aXRoaW4gdGhlIE1UU+KAnS4gUGF0cmljayBMb3dcLCBDby1DaGFpciBv
-        ZiBGTUcgYW5kIGZvcm1lciBDaGllZiBFY28NCiBub21pc3Qgb2YgdGhlIFdUTyBtb2RlcmF0ZWQg
-        dGhpcyBzZXNzaW9uLlxuXG5Kb3PDqSBMdcOtcyBDYW5jZWxhXCwgQW1iYXNzYQ0KIGRvciBvZiBV
-        cnVndWF5IHRvIHRoZSBXVE8gYW5kIENvb3JkaW5hdG9yIG9mIHRoZSBXVE8gSW5mb3JtYWwgV29y
-        a2luZyBHcm91DQogcCBvbiBNU01Fc1w7IEthdGhyeW4gTHVuZHF1aXN0XCwgZWNvbm9taWMgYWZm
-        YWlycyBvZmZpY2VyIGluIHRoZSBFY29ub21pYyANCiBSZXNlYXJjaCBhbmQgU3RhdGlzdGljcyBE
-        aXZpc2lvbiBvZiB0aGUgV1RPXDsgYW5kIFZhbGVudGluYSBSb2xsb1wsIEVjb25vbQ0KIGlzdCBp
-        biB0aGUgT2ZmaWNlIG9mIHRoZSBDaGllZiBFY29ub21pc3QgYXQgdGhlIEludGVybmF0aW9uYWwg
-        VHJhZGUgQ2VudHJlDQogIChJVEMpIHNoYXJlZCB0aGVpciBpbnNpZ2h0ZnVsIHZpZXdzIG9uIHRo
-        ZSBpbXBvcnRhbmNlIG9mIE1TTUVzXCwgdGhlIGRpZmYNCiBpY3VsdGllcyB0aGV5IGZhY2VcLCBh
-        bmQgaG93IGludGVybmF0aW9uYWwgY29vcGVyYXRpb24gY2FuIGJlIHN0cmVuZ3RoZW5lZA0KICB0
-        byBiZXR0ZXIgc3VwcG9ydCB0aGVtIHRvIGludGVncmF0ZSBpbnRvIGdsb2JhbCB2YWx1ZSBjaGFp
-        bnMuXG5cbk5lYXJseSAzDQogMCBwYXJ0aWNpcGFudHMgam9pbmVkIHRoZSBicmFpbnN0b3JtaW5n
-        XCwgaW5jbHVkaW5nIG1lbWJlcnMgb2YgRk1HXCwgQW1iYXMNCiBzYWRvcnMvRFBScyBvZiBXVE8g
-        bWVtYmVyc1wsIERpcmVjdG9ycyBvZiBXVE8gZGl2aXNpb25zXCwgcmVwcmVzZW50YXRpdmVzIA0K
-        IGZyb20gcmVsYXRlZCBpbnRlcm5hdGlvbmFsIG9yZ2FuaXphdGlvbnNcLCBhbmQgZXhwZXJ0cyBm
-        cm9tIHJlbm93bmVkIHRoaW5rDQogIHRhbmtzIGFuZCB1bml2ZXJzaXRpZXMgZXRjLlxuXG5Pcmdh
-        bml6ZXI6IEZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3UNCiBwIChGTUcpXG5cblByb2dy
-        YW1tZTpcbjE1OjAw4oCTMTU6MDUgQ0VUIChVVEMrMDE6MDApIE9wZW5pbmcgUmVtYXJrcyDigJQg
-        WA0KIGlhbmt1biBMdSAoRk1HKVwsIFBhdHJpY2sgTG93IChDby1DaGFpciBvZiBGTUdcOyBmb3Jt
-        ZXIgQ2hpZWYgRWNvbm9taXN0IG9mDQogIHRoZSBXVE9cLCBGTUcpXG4xNTowNeKAkzE1OjE1IENF
-        VCAoVVRDKzAxOjAwKSBTcGVha2VyIDE6IEpvc8OpIEx1w61zIENhbmMNCiBlbGEg4oCUIEFtYi4g
-        Sm9zw6kgTHXDrXMgQ2FuY2VsYSAoQW1iYXNzYWRvclw7IENvb3JkaW5hdG9yIG9mIHRoZSBXVE8g
-        SW5mbw0KIHJtYWwgV29ya2luZyBHcm91cCBvbiBNU01Fc1wsIFVydWd1YXkpIChtb2RlcmF0b3I6
-        IFBhdHJpY2sgTG93IChDby1DaGFpciBvDQogZiBGTUdcOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0
-        IG9mIHRoZSBXVE9cLCBGTUcpKVxuMTU6MTXigJMxNToyNSBDRVQgKFVUQysNCiAwMTowMCkgU3Bl
-        YWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCDigJQgS2F0aHJ5biBMdW5kcXVpc3QgKEVjb25vbWlj
-        IEFmZmFpcg0KIHMgT2ZmaWNlciBpbiB0aGUgRWNvbm9taWMgUmVzZWFyY2ggYW5kIFN0YXRpc3Rp
-        Y3MgRGl2aXNpb25cLCBXVE8gU2VjcmV0YXJpDQogYXQpIChtb2RlcmF0b3I6IFBhdHJpY2sgTG93
-        IChDby1DaGFpciBvZiBGTUdcOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0IG9mIHQNCiBoZSBXVE9c
-        LCBGTUcpKVxuMTU6MjXigJMxNTozNSBDRVQgKFVUQyswMTowMCkgU3BlYWtlciAzOiBWYWxlbnRp
-        bmEgUm9sbG8gDQog4oCUIFZhbGVudGluYSBSb2xsbyAoRWNvbm9taXN0IGluIHRoZSBPZmZpY2Ug
-        b2YgdGhlIENoaWVmIEVjb25vbWlzdFwsIElUQykNCiAgKG1vZGVyYXRvcjogUGF0cmljayBMb3cg
-        KENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIA0KIFdUT1ws
-        IEZNRykpXG4xNTozNeKAkzE2OjMwIENFVCAoVVRDKzAxOjAwKSBPcGVuIERpc2N1c3Npb24gKG1v
-        ZGVyYXRvcjogUGF0DQogcmljayBMb3cgKENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBF
-        Y29ub21pc3Qgb2YgdGhlIFdUT1wsIEZNRykpXG5cbk0NCiBhdGVyaWFsczpcbi0gVHJhZGU0TVNN
-        RXMg4oCTIEFtYiBDYW5jZWxhcyBwcmVzZW50YXRpb25cbi0gTHVuZHF1aXN0IHByZXNlbg0KIHRh
-        dGlvbiDigJMgMjAyMiBXVE8gTVNNRSBHcm91cCBSZXNlYXJjaCBOb3Rlc1xuLSBTTUVDTyAyMDIy
-        IEZNRyBwcmVzZW50YXRpDQogb25fZmluYWxcbi0gUHJvZ3JhbSBvZiB0aGlzIHNlc3Npb25cbi0g
-        TGlzdCBvZiBDb25maXJtZWQgUGFydGljaXBhbnRzXG5cblINCiBlY29yZGluZzogaHR0cHM6Ly95
-        b3V0dS5iZS91bG01dGNHdWRqWQ0KRFRFTkQ7VFpJRD1FdXJvcGUvWnVyaWNoOjIwMjIxMTE3VDE2
-        MzAwMA0KRFRTVEFNUDoyMDAwMDEwMVQwMDAwMDBaDQpEVFNUQVJUO1RaSUQ9RXVyb3BlL1p1cmlj
-        aDoyMDIyMTExN1QxNTAwMDANCkxBU1QtTU9ESUZJRUQ6MjAyMjExMTBUMTYzMDAwWg0KT1JHQU5J
-        WkVSO0NOPUZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3VwIChGTUcpOm1haWx0bzpmbWdA
-        ZXhhbXBsZS5vcmcNClNFUVVFTkNFOjANClNUQVRVUzpDT05GSVJNRUQNClNVTU1BUlk6SW50ZWdy
-        YXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBNVFMNClRSQU5TUDpPUEFRVUUNClVJRDpzZXNzaW9u
-        LmZtZy1tc21lLTIwMjItMTEtMTdAYWdlbmRhLmludmFsaWQNClVSTDpodHRwczovL3lvdXR1LmJl
-        L3VsbTV0Y0d1ZGpZDQpBVFRFTkRFRTtDTj1TaGVycnkgU3RlcGhlbnNvbjtDVVRZUEU9SU5ESVZJ
-        RFVBTDtQQVJUU1RBVD1BQ0NFUFRFRDtST0xFPVJFUS0NCiBQQVJUSUNJUEFOVDtSU1ZQPVRSVUU6
-        bWFpbHRvOnNoZXJyeS5zdGVwaGVuc29uQGV4YW1wbGUub3JnDQpFTkQ6VkVWRU5UDQpFTkQ6VkNB
-        TEVOREFSDQo=
+            QkVHSU46VkNBTEVOREFSDQpWRVJTSU9OOjIuMA0KUFJPRElEOi0vL2FnZW5kYS8vYWdlbmRhIDAu
+            MS4wLy9FTg0KQ0FMU0NBTEU6R1JFR09SSUFODQpNRVRIT0Q6UkVRVUVTVA0KWC1XUi1USU1FWk9O
+            RTpFdXJvcGUvWnVyaWNoDQpCRUdJTjpWVElNRVpPTkUNClRaSUQ6RXVyb3BlL1p1cmljaA0KQkVH
+            SU46U1RBTkRBUkQNCkRUU1RBUlQ6MjAyMjEwMzBUMDMwMDAwDQpUWk9GRlNFVEZST006KzAyMDAN
+            ClRaT0ZGU0VUVE86KzAxMDANClRaTkFNRTpDRVQNCkVORDpTVEFOREFSRA0KRU5EOlZUSU1FWk9O
+            RQ0KQkVHSU46VkVWRU5UDQpDQVRFR09SSUVTOm1zbWUsbXRzLHd0byxicmFpbnN0b3JtaW5nDQpD
+            UkVBVEVEOjIwMjIxMDAzVDA4MDAwMFoNCkRFU0NSSVBUSU9OOk9uIDE3IE5vdmVtYmVyIDIwMjJc
+            LCB0aGUgRnJpZW5kcyBvZiBNdWx0aWxhdGVyYWxpc20gR3JvdXAgKEZNRw0KICkgaGFzIG9yZ2Fu
+            aXplZCBhbiBvbmxpbmUgYnJhaW5zdG9ybWluZyBzZXNzaW9uIHRpdGxlZCDigJxJbnRlZ3JhdGlv
+            biBvZiBNDQogU01FcyB3aXRoaW4gdGhlIE1UU+KAnS4gUGF0cmljayBMb3dcLCBDby1DaGFpciBv
+            ZiBGTUcgYW5kIGZvcm1lciBDaGllZiBFY28NCiBub21pc3Qgb2YgdGhlIFdUTyBtb2RlcmF0ZWQg
+            dGhpcyBzZXNzaW9uLlxuXG5Kb3PDqSBMdcOtcyBDYW5jZWxhXCwgQW1iYXNzYQ0KIGRvciBvZiBV
+            cnVndWF5IHRvIHRoZSBXVE8gYW5kIENvb3JkaW5hdG9yIG9mIHRoZSBXVE8gSW5mb3JtYWwgV29y
+            a2luZyBHcm91DQogcCBvbiBNU01Fc1w7IEthdGhyeW4gTHVuZHF1aXN0XCwgZWNvbm9taWMgYWZm
+            YWlycyBvZmZpY2VyIGluIHRoZSBFY29ub21pYyANCiBSZXNlYXJjaCBhbmQgU3RhdGlzdGljcyBE
+            aXZpc2lvbiBvZiB0aGUgV1RPXDsgYW5kIFZhbGVudGluYSBSb2xsb1wsIEVjb25vbQ0KIGlzdCBp
+            biB0aGUgT2ZmaWNlIG9mIHRoZSBDaGllZiBFY29ub21pc3QgYXQgdGhlIEludGVybmF0aW9uYWwg
+            VHJhZGUgQ2VudHJlDQogIChJVEMpIHNoYXJlZCB0aGVpciBpbnNpZ2h0ZnVsIHZpZXdzIG9uIHRo
+            ZSBpbXBvcnRhbmNlIG9mIE1TTUVzXCwgdGhlIGRpZmYNCiBpY3VsdGllcyB0aGV5IGZhY2VcLCBh
+            bmQgaG93IGludGVybmF0aW9uYWwgY29vcGVyYXRpb24gY2FuIGJlIHN0cmVuZ3RoZW5lZA0KICB0
+            byBiZXR0ZXIgc3VwcG9ydCB0aGVtIHRvIGludGVncmF0ZSBpbnRvIGdsb2JhbCB2YWx1ZSBjaGFp
+            bnMuXG5cbk5lYXJseSAzDQogMCBwYXJ0aWNpcGFudHMgam9pbmVkIHRoZSBicmFpbnN0b3JtaW5n
+            XCwgaW5jbHVkaW5nIG1lbWJlcnMgb2YgRk1HXCwgQW1iYXMNCiBzYWRvcnMvRFBScyBvZiBXVE8g
+            bWVtYmVyc1wsIERpcmVjdG9ycyBvZiBXVE8gZGl2aXNpb25zXCwgcmVwcmVzZW50YXRpdmVzIA0K
+            IGZyb20gcmVsYXRlZCBpbnRlcm5hdGlvbmFsIG9yZ2FuaXphdGlvbnNcLCBhbmQgZXhwZXJ0cyBm
+            cm9tIHJlbm93bmVkIHRoaW5rDQogIHRhbmtzIGFuZCB1bml2ZXJzaXRpZXMgZXRjLlxuXG5Pcmdh
+            bml6ZXI6IEZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3UNCiBwIChGTUcpXG5cblByb2dy
+            YW1tZTpcbjE1OjAw4oCTMTU6MDUgQ0VUIChVVEMrMDE6MDApIE9wZW5pbmcgUmVtYXJrcyDigJQg
+            WA0KIGlhbmt1biBMdSAoRk1HKVwsIFBhdHJpY2sgTG93IChDby1DaGFpciBvZiBGTUdcOyBmb3Jt
+            ZXIgQ2hpZWYgRWNvbm9taXN0IG9mDQogIHRoZSBXVE9cLCBGTUcpXG4xNTowNeKAkzE1OjE1IENF
+            VCAoVVRDKzAxOjAwKSBTcGVha2VyIDE6IEpvc8OpIEx1w61zIENhbmMNCiBlbGEg4oCUIEFtYi4g
+            Sm9zw6kgTHXDrXMgQ2FuY2VsYSAoQW1iYXNzYWRvclw7IENvb3JkaW5hdG9yIG9mIHRoZSBXVE8g
+            SW5mbw0KIHJtYWwgV29ya2luZyBHcm91cCBvbiBNU01Fc1wsIFVydWd1YXkpIChtb2RlcmF0b3I6
+            IFBhdHJpY2sgTG93IChDby1DaGFpciBvDQogZiBGTUdcOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0
+            IG9mIHRoZSBXVE9cLCBGTUcpKVxuMTU6MTXigJMxNToyNSBDRVQgKFVUQysNCiAwMTowMCkgU3Bl
+            YWtlciAyOiBLYXRocnluIEx1bmRxdWlzdCDigJQgS2F0aHJ5biBMdW5kcXVpc3QgKEVjb25vbWlj
+            IEFmZmFpcg0KIHMgT2ZmaWNlciBpbiB0aGUgRWNvbm9taWMgUmVzZWFyY2ggYW5kIFN0YXRpc3Rp
+            Y3MgRGl2aXNpb25cLCBXVE8gU2VjcmV0YXJpDQogYXQpIChtb2RlcmF0b3I6IFBhdHJpY2sgTG93
+            IChDby1DaGFpciBvZiBGTUdcOyBmb3JtZXIgQ2hpZWYgRWNvbm9taXN0IG9mIHQNCiBoZSBXVE9c
+            LCBGTUcpKVxuMTU6MjXigJMxNTozNSBDRVQgKFVUQyswMTowMCkgU3BlYWtlciAzOiBWYWxlbnRp
+            bmEgUm9sbG8gDQog4oCUIFZhbGVudGluYSBSb2xsbyAoRWNvbm9taXN0IGluIHRoZSBPZmZpY2Ug
+            b2YgdGhlIENoaWVmIEVjb25vbWlzdFwsIElUQykNCiAgKG1vZGVyYXRvcjogUGF0cmljayBMb3cg
+            KENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBFY29ub21pc3Qgb2YgdGhlIA0KIFdUT1ws
+            IEZNRykpXG4xNTozNeKAkzE2OjMwIENFVCAoVVRDKzAxOjAwKSBPcGVuIERpc2N1c3Npb24gKG1v
+            ZGVyYXRvcjogUGF0DQogcmljayBMb3cgKENvLUNoYWlyIG9mIEZNR1w7IGZvcm1lciBDaGllZiBF
+            Y29ub21pc3Qgb2YgdGhlIFdUT1wsIEZNRykpXG5cbk0NCiBhdGVyaWFsczpcbi0gVHJhZGU0TVNN
+            RXMg4oCTIEFtYiBDYW5jZWxhcyBwcmVzZW50YXRpb25cbi0gTHVuZHF1aXN0IHByZXNlbg0KIHRh
+            dGlvbiDigJMgMjAyMiBXVE8gTVNNRSBHcm91cCBSZXNlYXJjaCBOb3Rlc1xuLSBTTUVDTyAyMDIy
+            IEZNRyBwcmVzZW50YXRpDQogb25fZmluYWxcbi0gUHJvZ3JhbSBvZiB0aGlzIHNlc3Npb25cbi0g
+            TGlzdCBvZiBDb25maXJtZWQgUGFydGljaXBhbnRzXG5cblINCiBlY29yZGluZzogaHR0cHM6Ly95
+            b3V0dS5iZS91bG01dGNHdWRqWQ0KRFRFTkQ7VFpJRD1FdXJvcGUvWnVyaWNoOjIwMjIxMTE3VDE2
+            MzAwMA0KRFRTVEFNUDoyMDAwMDEwMVQwMDAwMDBaDQpEVFNUQVJUO1RaSUQ9RXVyb3BlL1p1cmlj
+            aDoyMDIyMTExN1QxNTAwMDANCkxBU1QtTU9ESUZJRUQ6MjAyMjExMTBUMTYzMDAwWg0KT1JHQU5J
+            WkVSO0NOPUZyaWVuZHMgb2YgTXVsdGlsYXRlcmFsaXNtIEdyb3VwIChGTUcpOm1haWx0bzpmbWdA
+            ZXhhbXBsZS5vcmcNClNFUVVFTkNFOjANClNUQVRVUzpDT05GSVJNRUQNClNVTU1BUlk6SW50ZWdy
+            YXRpb24gb2YgTVNNRXMgd2l0aGluIHRoZSBNVFMNClRSQU5TUDpPUEFRVUUNClVJRDpzZXNzaW9u
+            LmZtZy1tc21lLTIwMjItMTEtMTdAYWdlbmRhLmludmFsaWQNClVSTDpodHRwczovL3lvdXR1LmJl
+            L3VsbTV0Y0d1ZGpZDQpBVFRFTkRFRTtDTj1TaGVycnkgU3RlcGhlbnNvbjtDVVRZUEU9SU5ESVZJ
+            RFVBTDtQQVJUU1RBVD1BQ0NFUFRFRDtST0xFPVJFUS0NCiBQQVJUSUNJUEFOVDtSU1ZQPVRSVUU6
+            bWFpbHRvOnNoZXJyeS5zdGVwaGVuc29uQGV4YW1wbGUub3JnDQpFTkQ6VkVWRU5UDQpFTkQ6VkNB
+            TEVOREFSDQo=
 
-        --agenda-mixed-448424ff40698bfb--
-    "#]],
+            --agenda-mixed-448424ff40698bfb--
+        "#]],
     );
 }
 

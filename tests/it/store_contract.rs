@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use agenda::domain::{
     Attempt, AttemptResult, ChangeKind, Delivery, Failure, FeedScope, FeedToken, Format, InviteMessage, InviteMethod,
-    InviteRecord, Organizer, PeopleQuery, Person, PersonCursor, PersonId, PersonSlotCursor, PersonSlotQuery,
-    RecordMeta, RemovedSlot, Role, Session, SessionCursor, SessionFilter, SessionId, SessionQuery, SessionStatus, Slot,
-    SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
+    InviteRecord, LanguageTag, Organizer, PeopleQuery, Person, PersonCursor, PersonId, PersonSlotCursor,
+    PersonSlotQuery, RecordMeta, RemovedSlot, Role, Session, SessionCursor, SessionFilter, SessionId, SessionQuery,
+    SessionStatus, Slot, SlotId, SlotKind, SlotStatus, TimeZoneName, Timestamp, Visibility,
 };
 use agenda::store::{Expect, Kept, KeptResult, Once, SledStore, Store, StoreError};
 
@@ -102,6 +102,7 @@ pub(crate) fn person(id: &str, name: &str, affiliation: &str) -> Person {
         affiliation: affiliation.to_owned(),
         email: None,
         time_zone: None,
+        language: Some(LanguageTag::parse("fr-CH").unwrap()),
         meta: RecordMeta::default(),
     }
 }
@@ -148,6 +149,7 @@ pub(crate) fn session(id: &str, from: i64, to: i64, speakers: &[&str]) -> Sessio
         participants: Vec::new(),
         // Stored in a tail of its own (records before it lack it): kept by every engine.
         invite_participants: true,
+        language: Some(LanguageTag::parse("es").unwrap()),
         removed_slots: Vec::new(),
         meta: RecordMeta::default(),
         sequence: 0,

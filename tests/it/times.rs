@@ -66,8 +66,8 @@ async fn invites_in_the_repeated_hour_of_a_dst_end_read_differently() {
     assert_eq!(
         when,
         [
-            ["When: Sunday 31 October 2027, 02:15–02:45 CEST (UTC+02:00), Europe/Zurich"],
-            ["When: Sunday 31 October 2027, 02:15–02:45 CET (UTC+01:00), Europe/Zurich"],
+            ["When: Sunday, 31 October 2027, 02:15–02:45 CEST (UTC+02:00), Europe/Zurich"],
+            ["When: Sunday, 31 October 2027, 02:15–02:45 CET (UTC+01:00), Europe/Zurich"],
         ]
     );
     assert!(texts.iter().all(|(_, t)| lines_starting(t, "Your time: ").is_empty()), "no zone of her own");
@@ -100,8 +100,8 @@ async fn a_person_in_another_zone_gets_the_times_in_theirs_too() {
     assert_eq!(
         yours,
         [
-            ["Your time: Saturday 30 October 2027, 20:15–20:45 EDT (UTC-04:00), America/New_York"],
-            ["Your time: Saturday 30 October 2027, 21:15–21:45 EDT (UTC-04:00), America/New_York"],
+            ["Your time: Saturday, 30 October 2027, 20:15–20:45 EDT (UTC-04:00), America/New_York"],
+            ["Your time: Saturday, 30 October 2027, 21:15–21:45 EDT (UTC-04:00), America/New_York"],
         ]
     );
     assert!(texts.iter().all(|(_, t)| lines_starting(t, "When: ").len() == 1), "the session's time stays");

@@ -2,7 +2,9 @@
 
 use prost_types::FieldMask;
 
-use super::scalars::{Field, add_rules, copied, feed_urls, masked, optional_email, patch, role, status, timestamp};
+use super::scalars::{
+    Field, add_rules, copied, feed_urls, masked, optional_email, optional_language, patch, role, status, timestamp,
+};
 use super::sessions::slot_out;
 use crate::domain::{Person, PersonId, PersonPatch, PersonSlot, RecordMeta, TimeZoneName, Violations};
 use crate::links::FeedLinks;
@@ -23,6 +25,11 @@ pub(super) const PERSON_FIELDS: &[Field<pb::Person, PersonPatch>] = &[
         name: "time_zone",
         is_set: |p| !p.time_zone.is_empty(),
         apply: |v, f, p, out| out.time_zone = optional_time_zone(v, f, &p.time_zone),
+    },
+    Field {
+        name: "language",
+        is_set: |p| !p.language.is_empty(),
+        apply: |v, f, p, out| out.language = optional_language(v, f, &p.language),
     },
 ];
 
@@ -49,6 +56,7 @@ pub fn new_person(v: &mut Violations, field: &str, id: Option<PersonId>, p: &pb:
         affiliation: String::new(),
         email: None,
         time_zone: None,
+        language: None,
         meta: RecordMeta::default(),
     };
     patch(v, field, p, PERSON_FIELDS).apply(&mut out);
@@ -67,6 +75,7 @@ pub fn person_out(p: &Person, links: &FeedLinks) -> pb::Person {
         affiliation: p.affiliation.clone(),
         email: p.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
         time_zone: p.time_zone.as_ref().map(|z| z.to_string()).unwrap_or_default(),
+        language: p.language.as_ref().map(|l| l.to_string()).unwrap_or_default(),
         create_time: Some(timestamp(p.meta.create_time)),
         update_time: Some(timestamp(p.meta.update_time)),
         etag: p.meta.etag(),

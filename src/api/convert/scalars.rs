@@ -5,8 +5,8 @@ use prost_types::FieldMask;
 
 use super::report::{Report, Reported, each};
 use crate::domain::{
-    Email, FieldPath, Format, MaterialKind, ParticipationStatus, PersonId, Role, SessionId, SessionStatus, SlotId,
-    SlotKind, SlotStatus, Timestamp, Violations, Visibility, WebUrl,
+    Email, FieldPath, Format, LanguageTag, MaterialKind, ParticipationStatus, PersonId, Role, SessionId, SessionStatus,
+    SlotId, SlotKind, SlotStatus, Timestamp, Violations, Visibility, WebUrl,
 };
 use crate::links::Urls;
 use crate::pb;
@@ -160,6 +160,11 @@ pub fn optional_url(v: &mut Violations, field: &str, s: &str) -> Option<Option<W
 
 pub fn optional_email(v: &mut Violations, field: &str, s: &str) -> Option<Option<Email>> {
     if s.is_empty() { Some(None) } else { Some(v.check(field, Email::parse(s))) }
+}
+
+/// A BCP 47 tag, or none when empty; a malformed one is recorded and read as absent.
+pub fn optional_language(v: &mut Violations, field: &str, s: &str) -> Option<Option<LanguageTag>> {
+    if s.is_empty() { Some(None) } else { Some(v.check(field, LanguageTag::parse(s))) }
 }
 
 /// A list of person ids, each malformed one recorded at its index.

@@ -11,10 +11,10 @@ use prost_types::FieldMask;
 
 use super::report::{Reported, each, scoped};
 use super::scalars::{
-    Field, add_rules, copied, feed_urls, format, id, masked, material_kind, optional_email, optional_id, optional_url,
-    parse_format, parse_material_kind, parse_partstat, parse_role, parse_slot_kind, parse_slot_status, parse_status,
-    parse_visibility, partstat, patch, person_id, person_ids, role, slot_kind, slot_status, status, time, timestamp,
-    visibility,
+    Field, add_rules, copied, feed_urls, format, id, masked, material_kind, optional_email, optional_id,
+    optional_language, optional_url, parse_format, parse_material_kind, parse_partstat, parse_role, parse_slot_kind,
+    parse_slot_status, parse_status, parse_visibility, partstat, patch, person_id, person_ids, role, slot_kind,
+    slot_status, status, time, timestamp, visibility,
 };
 use crate::domain::{
     FieldPath, Format, Limits, Material, MaterialKind, Organizer, Participant, ParticipationStatus, PersonId,
@@ -240,6 +240,11 @@ pub(super) const SESSION_FIELDS: &[Field<pb::Session, SessionPatch>] = &[
         is_set: |s| s.invite_participants,
         apply: |_, _, s, p| p.invite_participants = Some(s.invite_participants),
     },
+    Field {
+        name: "language",
+        is_set: |s| !s.language.is_empty(),
+        apply: |v, f, s, p| p.language = optional_language(v, f, &s.language),
+    },
 ];
 
 fn organizer(v: &mut Violations, f: &str, s: &pb::Session, p: &mut SessionPatch) {
@@ -318,6 +323,7 @@ pub fn new_session(
         slots: Vec::new(),
         participants: Vec::new(),
         invite_participants: false,
+        language: None,
         removed_slots: Vec::new(),
         meta: RecordMeta::default(),
         sequence: 0,
@@ -446,5 +452,6 @@ pub fn session_view_out(s: &Session, links: &FeedLinks, view: View) -> pb::Sessi
         sequence: s.sequence,
         feed_urls: (s.visibility == Visibility::Public).then(|| feed_urls(links.session(s.id.as_str()))),
         invite_participants: s.invite_participants,
+        language: s.language.as_ref().map(|l| l.to_string()).unwrap_or_default(),
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::{Format, Material, Organizer, Participant, Session, SessionStatus, Slot, SlotKind, SlotStatus, Visibility};
-use crate::domain::{Error, Kind, PersonId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl};
+use crate::domain::{Error, Kind, LanguageTag, PersonId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl};
 
 impl Session {
     /// The slot with `id`.
@@ -120,6 +120,7 @@ pub struct SessionPatch {
     pub slots: Option<Vec<Slot>>,
     pub participants: Option<Vec<Participant>>,
     pub invite_participants: Option<bool>,
+    pub language: Option<Option<LanguageTag>>,
 }
 
 macro_rules! apply_fields {
@@ -151,7 +152,8 @@ impl SessionPatch {
             visibility,
             slots,
             participants,
-            invite_participants
+            invite_participants,
+            language
         );
     }
 }

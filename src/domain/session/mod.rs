@@ -7,8 +7,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::{
-    Email, FieldPath, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations, WebUrl, check_text,
-    check_time_range,
+    Email, FieldPath, LanguageTag, PersonId, RecordMeta, SessionId, SlotId, TimeZoneName, Timestamp, Violations,
+    WebUrl, check_text, check_time_range,
 };
 
 /// Upper bounds on the size of a session, so that one record, one feed and one response stay
@@ -206,6 +206,9 @@ pub struct Session {
     /// their statuses are their answers. Off by default: a session whose statuses the
     /// organizer types (the demo, a past session) sends participants nothing.
     pub invite_participants: bool,
+    /// The language of its pages and e-mails when the reader's is not known (BCP 47); none:
+    /// the server's. A person's own language comes first for their e-mails.
+    pub language: Option<LanguageTag>,
     /// Slots removed recently; see [`RemovedSlot`]. Maintained by [`Session::carry_over`].
     pub removed_slots: Vec<RemovedSlot>,
     pub meta: RecordMeta,
@@ -469,6 +472,7 @@ mod tests {
             ],
             participants: vec![],
             invite_participants: false,
+            language: None,
             removed_slots: vec![],
             meta: RecordMeta::default(),
             sequence: 0,

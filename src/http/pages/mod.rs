@@ -8,6 +8,11 @@
 //! | `/people/{id}` | a person and their slots in public sessions |
 //! | `/assets/style.css`, `/assets/local-time.js`, `/assets/favicon.svg` | our only files |
 //!
+//! Pages are in English, French or Spanish: the language asked for with `?lang=` (then kept in
+//! the page's links), else the browser's `Accept-Language`, else the session's own, else the
+//! server's (`language`). Each page carries a switch to the others. The cache keeps one body per
+//! page and language, and every answer says `Vary: Accept-Encoding, Accept-Language`.
+//!
 //! Private sessions never appear and answer 404 like unknown ids (secret feed tokens open
 //! feeds, never pages). Pages are cached and validated exactly as the feeds are
 //! (`http::cache`): a write invalidates them, ETag / Last-Modified give 304s, gzip when
@@ -28,10 +33,11 @@ use crate::app::Agenda;
 use crate::domain::{self, PersonId, Session, SessionFilter, SessionId, SlotId, Timestamp, Visibility};
 use crate::error::{Error, Reason};
 use crate::http::SiteSettings;
+use crate::i18n::Lang;
 use crate::ics::feed::{self, CalendarInfo};
 
 use super::cache::{Cache, Rendered};
-use views::{Listing, People, Search};
+use views::{Listing, People, Search, Ui};
 
 /// Sessions per page of `/`.
 const PAGE_SIZE: usize = 20;
@@ -53,7 +59,7 @@ const HTML: &str = "text/html; charset=utf-8";
 struct PageState {
     agenda: Agenda,
     site: SiteSettings,
-    cache: Cache<PageKey>,
+    cache: Cache<(PageKey, Choice)>,
     /// The stylesheet, the script and the icon, rendered once (ETag, gzip), never invalidated.
     style: Rendered,
     script: Rendered,
@@ -67,6 +73,43 @@ enum PageKey {
     Session(SessionId),
     Slot(SessionId, SlotId),
     Person(PersonId),
+}
+
+/// How the reader's language was chosen. It is part of the cache key: it decides the page's
+/// language and whether its links keep `?lang=`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Choice {
+    /// `?lang=`: the links keep it, so the reader stays in it.
+    Asked(Lang),
+    /// The browser's Accept-Language: links need not say it.
+    Browser(Lang),
+    /// Neither names a language we write: the session's, else the server's.
+    Default,
+}
+
+impl Choice {
+    fn of(query: &[(String, String)], headers: &HeaderMap) -> Choice {
+        if let Some(lang) = query.iter().find(|(k, _)| k == "lang").and_then(|(_, v)| Lang::of(v.trim())) {
+            return Choice::Asked(lang);
+        }
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Lang::from_accept_language)
+            .map_or(Choice::Default, Choice::Browser)
+    }
+
+    /// The language of a page whose own default is `fallback`.
+    fn lang(self, fallback: Lang) -> Lang {
+        match self {
+            Choice::Asked(l) | Choice::Browser(l) => l,
+            Choice::Default => fallback,
+        }
+    }
+
+    fn ui(self, fallback: Lang, here: &str) -> Ui<'_> {
+        Ui { lang: self.lang(fallback), keep: matches!(self, Choice::Asked(_)), here }
+    }
 }
 
 /// The parameters of `/`; anything else in the query is ignored (a page, not an API).
@@ -130,7 +173,8 @@ impl IndexQuery {
 
 /// Why a page could not be shown.
 enum PageError {
-    /// Unknown or private: the same page either way, so nothing is revealed.
+    /// Unknown or private: the same page either way, so nothing is revealed. The message is
+    /// the id of what is not there, in the reader's language.
     NotFound(Reason, &'static str),
     Internal(Error),
 }
@@ -139,7 +183,7 @@ impl From<Error> for PageError {
     fn from(e: Error) -> Self {
         match e {
             Error::Domain(domain::Error::NotFound { kind, .. }) => {
-                PageError::NotFound(Reason::not_found(kind), "There is no such page here.")
+                PageError::NotFound(Reason::not_found(kind), "no-such-page")
             }
             e => PageError::Internal(e),
         }
@@ -148,16 +192,19 @@ impl From<Error> for PageError {
 
 impl PageError {
     fn session() -> Self {
-        PageError::NotFound(Reason::SessionNotFound, "There is no public session at this address.")
+        PageError::NotFound(Reason::SessionNotFound, "no-such-session")
     }
-}
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
+    /// The answer, a 404 page in the reader's language (the server's when they named none).
+    /// Its language switch links to `?lang=…` alone, the same address in another language,
+    /// so the page is the same for every address that is not there (a private session's
+    /// included).
+    fn respond(self, choice: Choice, default: Lang) -> Response {
         match self {
             PageError::NotFound(reason, message) => {
-                let mut r = (reason.http_status(), views::not_found(message)).into_response();
+                let mut r = (reason.http_status(), views::not_found(&choice.ui(default, ""), message)).into_response();
                 let headers = r.headers_mut();
+                headers.insert(header::VARY, HeaderValue::from_static(VARY));
                 headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(HTML));
                 headers.insert(crate::headers::ERROR_REASON, HeaderValue::from_static(reason.as_str()));
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -171,6 +218,9 @@ impl IntoResponse for PageError {
         }
     }
 }
+
+/// What a page's body depends on besides the path.
+const VARY: &str = "Accept-Encoding, Accept-Language";
 
 /// The headers every page answer carries: what the browser may load and show.
 fn secure(headers: &mut HeaderMap) {
@@ -217,6 +267,11 @@ fn page_headers(cache_control: &'static str) -> response::Builder {
     b
 }
 
+/// An HTML page's headers: those of [`page_headers`], and Vary for the language.
+fn html_headers() -> response::Builder {
+    page_headers(PAGE_CACHING).header(header::VARY, VARY)
+}
+
 type St = State<Arc<PageState>>;
 
 /// One of the files the pages load.
@@ -226,38 +281,43 @@ fn asset(file: &Rendered, headers: &HeaderMap) -> Response {
 
 type RawQuery = Query<Vec<(String, String)>>;
 
-async fn index(State(st): St, Query(q): RawQuery, headers: HeaderMap) -> Response {
-    let q = IndexQuery::parse(&q);
-    st.serve(&headers, PageKey::Index(q), page_headers(PAGE_CACHING)).await.unwrap_or_else(IntoResponse::into_response)
+async fn index(State(st): St, Query(raw): RawQuery, headers: HeaderMap) -> Response {
+    let choice = Choice::of(&raw, &headers);
+    let q = IndexQuery::parse(&raw);
+    st.serve(&headers, PageKey::Index(q), choice, html_headers()).await.unwrap_or_else(|e| st.refuse(e, choice))
 }
 
-async fn session(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn session(State(st): St, Path(id): Path<String>, Query(raw): RawQuery, headers: HeaderMap) -> Response {
+    let choice = Choice::of(&raw, &headers);
     let result = async {
         let id = SessionId::parse(&id).map_err(|_| PageError::session())?;
-        st.serve(&headers, PageKey::Session(id), page_headers(PAGE_CACHING)).await
+        st.serve(&headers, PageKey::Session(id), choice, html_headers()).await
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    result.await.unwrap_or_else(|e| st.refuse(e, choice))
 }
 
 async fn slot_ics(State(st): St, Path((id, file)): Path<(String, String)>, headers: HeaderMap) -> Response {
     let result = async {
-        let not_found = || PageError::NotFound(Reason::SlotNotFound, "There is no such slot in a public session.");
+        let not_found = || PageError::NotFound(Reason::SlotNotFound, "no-such-slot");
         let session = SessionId::parse(&id).map_err(|_| PageError::session())?;
         let slot = file.strip_suffix(".ics").and_then(|s| SlotId::parse(s).ok()).ok_or_else(not_found)?;
         let disposition = format!("attachment; filename=\"{slot}.ics\"");
         let builder = page_headers(PAGE_CACHING).header(header::CONTENT_DISPOSITION, disposition);
-        st.serve(&headers, PageKey::Slot(session, slot), builder).await
+        // A calendar file: the same in every language (its text is the organizer's).
+        st.serve(&headers, PageKey::Slot(session, slot), Choice::Default, builder).await
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    let choice = Choice::of(&[], &headers);
+    result.await.unwrap_or_else(|e| st.refuse(e, choice))
 }
 
-async fn person(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn person(State(st): St, Path(id): Path<String>, Query(raw): RawQuery, headers: HeaderMap) -> Response {
+    let choice = Choice::of(&raw, &headers);
     let result = async {
-        let not_found = PageError::NotFound(Reason::PersonNotFound, "There is no such person here.");
+        let not_found = PageError::NotFound(Reason::PersonNotFound, "no-such-person");
         let id = PersonId::parse(&id).map_err(|_| not_found)?;
-        st.serve(&headers, PageKey::Person(id), page_headers(PAGE_CACHING)).await
+        st.serve(&headers, PageKey::Person(id), choice, html_headers()).await
     };
-    result.await.unwrap_or_else(IntoResponse::into_response)
+    result.await.unwrap_or_else(|e| st.refuse(e, choice))
 }
 
 impl PageState {
@@ -266,22 +326,32 @@ impl PageState {
         &self,
         headers: &HeaderMap,
         key: PageKey,
+        choice: Choice,
         builder: response::Builder,
     ) -> Result<Response, PageError> {
         // As the feeds do: a local copy (etcd) first reaches every acknowledged write.
         self.agenda.catch_up().await?;
         let changes = self.agenda.changes();
-        let (rendered, _) = self.cache.get_or_render(key.clone(), changes, self.render(key, changes)).await?;
+        let render = self.render(key.clone(), choice, changes);
+        let (rendered, _) = self.cache.get_or_render((key, choice), changes, render).await?;
         Ok(rendered.respond(headers, builder))
     }
 
-    async fn render(&self, key: PageKey, changes: u64) -> Result<Rendered, PageError> {
+    /// A page that could not be shown, in the reader's language.
+    fn refuse(&self, e: PageError, choice: Choice) -> Response {
+        e.respond(choice, self.site.calendar.language)
+    }
+
+    async fn render(&self, key: PageKey, choice: Choice, changes: u64) -> Result<Rendered, PageError> {
+        let default = self.site.calendar.language;
         match key {
-            PageKey::Index(q) => self.index(&q, changes).await,
+            PageKey::Index(q) => self.index(&q, choice, changes).await,
             PageKey::Session(id) => {
                 let s = self.public_session(&id).await?;
                 let people = self.people(&s).await?;
-                let html = views::session(&s, &people, &self.site.links);
+                let own = s.language.as_ref().and_then(|l| Lang::of(l.as_str())).unwrap_or(default);
+                let here = format!("/sessions/{id}");
+                let html = views::session(&choice.ui(own, &here), &s, &people, &self.site.links);
                 Rendered::new(changes, HTML, html, Some(s.meta.update_time)).map_err(internal)
             }
             PageKey::Slot(id, slot_id) => {
@@ -290,7 +360,7 @@ impl PageState {
                     .slots
                     .iter()
                     .find(|sl| sl.id == slot_id)
-                    .ok_or(PageError::NotFound(Reason::SlotNotFound, "There is no such slot in a public session."))?;
+                    .ok_or(PageError::NotFound(Reason::SlotNotFound, "no-such-slot"))?;
                 let people = self.people(&s).await?;
                 let settings = &self.site.calendar;
                 let info = CalendarInfo { name: slot.title.clone(), description: s.title.clone() };
@@ -301,7 +371,8 @@ impl PageState {
                 let p = self.agenda.get_person(&id).await?;
                 let mut slots = self.agenda.all_person_slots(&id, false).await?;
                 slots.retain(|s| s.session_visibility == Visibility::Public);
-                let html = views::person_page(&p, &slots, &self.site.links);
+                let here = format!("/people/{id}");
+                let html = views::person_page(&choice.ui(default, &here), &p, &slots, &self.site.links);
                 Rendered::new(changes, HTML, html, Some(p.meta.update_time)).map_err(internal)
             }
         }
@@ -324,7 +395,7 @@ impl PageState {
     /// past ones, latest first. Valid in the cache for [`INDEX_SECONDS`] at most, or until the
     /// first listed upcoming session ends. Last-Modified: the latest change or end of a listed
     /// session.
-    async fn index(&self, q: &IndexQuery, changes: u64) -> Result<Rendered, PageError> {
+    async fn index(&self, q: &IndexQuery, choice: Choice, changes: u64) -> Result<Rendered, PageError> {
         let now = Timestamp::now();
         let upcoming_filter = SessionFilter { from: Some(now), ..q.filter() };
         let (read, more) = self.agenda.list_sessions(upcoming_filter, None, q.upcoming * PAGE_SIZE).await?;
@@ -346,7 +417,9 @@ impl PageState {
             next: link(past_more, q.upcoming, q.past + 1),
         };
         let search = Search { text: &q.text, organizer: &q.organizer, tag: &q.tag };
-        let html = views::index(&search, &upcoming_list, &past_list, &self.site.links);
+        let here = q.href(q.upcoming, q.past);
+        let ui = choice.ui(self.site.calendar.language, &here);
+        let html = views::index(&ui, &search, &upcoming_list, &past_list, &self.site.links);
 
         let last_modified =
             upcoming.iter().map(|s| s.meta.update_time).chain(past.iter().map(|s| s.meta.update_time.max(s.end))).max();

@@ -4,6 +4,10 @@
 //! links made from user data are http and https URLs ([`web_href`]). Times are shown in the
 //! session's zone with its UTC offset, each inside `<time datetime>` so the optional script
 //! (`assets/local-time.js`) can add the viewer's own time.
+//!
+//! Every word of ours comes from the reader's language ([`Ui`], messages in `i18n`); what
+//! people typed is shown as typed, and isolated (`i18n::isolate`) where it sits inside one of
+//! our sentences.
 
 use std::collections::HashMap;
 
@@ -15,7 +19,39 @@ use crate::domain::{
     Format, Material, MaterialKind, ParticipationStatus, Person, PersonId, PersonSlot, Role, Session, SessionStatus,
     Slot, SlotStatus, Timestamp,
 };
+use crate::i18n::{Arg, Lang, isolate};
 use crate::links::FeedLinks;
+
+/// The reader's side of a page: its language, whether links keep `?lang=` (the reader chose
+/// it in the address rather than by their browser's Accept-Language), and where this page is
+/// (path and query without `lang`), for the language switch.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui<'a> {
+    pub lang: Lang,
+    pub keep: bool,
+    pub here: &'a str,
+}
+
+impl Ui<'_> {
+    fn t(&self, id: &str) -> String {
+        self.lang.text(id)
+    }
+
+    fn f(&self, id: &str, args: &[(&str, Arg)]) -> String {
+        self.lang.format(id, args)
+    }
+
+    /// A link to one of our pages, keeping the chosen language.
+    fn href(&self, path: &str) -> String {
+        if self.keep { with_lang(path, self.lang) } else { path.to_owned() }
+    }
+}
+
+/// `path` with `lang=` added to its query.
+fn with_lang(path: &str, lang: Lang) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}lang={}", lang.tag())
+}
 
 /// The people a page names, by id.
 pub type People = HashMap<PersonId, Person>;
@@ -41,11 +77,12 @@ pub const SCRIPT: &str = "/assets/local-time.js";
 /// Browsers ask for an icon whatever the page says; naming ours spares them a 404.
 pub const ICON: &str = "/assets/favicon.svg";
 
-/// The page around `main`: language, title, stylesheet, the skip link and the site header.
-fn layout(title: &str, main: Markup) -> String {
+/// The page around `main`: language, title, stylesheet, the skip link, the site header with
+/// the language switch. `data-your-time` is the script's one word of ours.
+fn layout(ui: &Ui, title: &str, main: Markup) -> String {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(ui.lang.tag()) data-your-time=(ui.t("your-time")) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -55,14 +92,33 @@ fn layout(title: &str, main: Markup) -> String {
                 script src=(SCRIPT) defer {}
             }
             body {
-                a.skip href="#main" { "Skip to content" }
-                header.site { nav aria-label="Site" { a href="/" { "All sessions" } } }
+                a.skip href="#main" { (ui.t("skip-to-content")) }
+                header.site {
+                    nav aria-label=(ui.t("site-nav")) { a href=(ui.href("/")) { (ui.t("all-sessions")) } }
+                    (language_switch(ui))
+                }
                 main id="main" { (main) }
-                footer.site { p { "Served by agenda. Times are in each session's own time zone." } }
+                footer.site { p { (ui.t("footer")) } }
             }
         }
     }
     .into_string()
+}
+
+/// Links to this page in each language, each named in itself; the current one marked.
+fn language_switch(ui: &Ui) -> Markup {
+    html! {
+        nav.languages aria-label=(ui.t("language-nav")) {
+            ul {
+                @for lang in Lang::ALL {
+                    li {
+                        a href=(with_lang(ui.here, lang)) lang=(lang.tag()) hreflang=(lang.tag())
+                            aria-current=[(lang == ui.lang).then_some("true")] { (lang.own_name()) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `href` for a URL someone typed: only absolute http and https URLs become links.
@@ -80,63 +136,70 @@ fn zoned(t: Timestamp, tz: &TimeZone) -> ZonedDateTime {
     t.to_zoned_datetime(tz.clone())
 }
 
-/// `<time>` of `t` in `tz`, showing `pattern` (strftime); the attribute is the full instant
-/// with its offset. `local`: the script may add the viewer's time after it (once per line of
-/// text, so tables stay narrow).
-fn time(t: Timestamp, tz: &TimeZone, pattern: &str, local: bool) -> Markup {
+/// `<time>` of `t` showing `text`; the attribute is the full instant with its offset.
+/// `local`: the script may add the viewer's time after it (once per line of text, so tables
+/// stay narrow).
+fn time(t: Timestamp, tz: &TimeZone, text: &str, local: bool) -> Markup {
     let z = zoned(t, tz);
-    html! { time datetime=(z.strftime("%Y-%m-%dT%H:%M:%S%:z")) data-local[local] { (z.strftime(pattern)) } }
+    html! { time datetime=(z.strftime("%Y-%m-%dT%H:%M:%S%:z")) data-local[local] { (text) } }
 }
 
-/// "Thursday 17 November 2022, 15:00–16:30 CET (UTC+01:00)", the end's date added when it is
-/// another day.
-fn when(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Markup {
+/// "Thursday, 17 November 2022, 15:00–16:30 CET (UTC+01:00)" in the reader's language, the
+/// end's date added when it is another day. The zone's abbreviation and offset are the same
+/// in every language.
+fn when(lang: Lang, start: Timestamp, end: Timestamp, tz: &TimeZone) -> Markup {
     let (a, b) = (zoned(start, tz), zoned(end, tz));
-    let end_pattern = if a.date() == b.date() { "%H:%M %Z" } else { "%A %-d %B %Y, %H:%M %Z" };
+    let end_text = if a.date() == b.date() { lang.short_time(b.time()) } else { lang.date_time(b.datetime()) };
     html! {
         span.when {
-            (time(start, tz, "%A %-d %B %Y, %H:%M", true)) "–" (time(end, tz, end_pattern, false))
+            (time(start, tz, &lang.date_time(a.datetime()), true)) "–"
+            (time(end, tz, &format!("{end_text} {}", b.strftime("%Z")), false))
             " (UTC" (a.strftime("%:z")) ")"
         }
     }
 }
 
+/// A time of day of `t` in `tz`.
+fn clock(lang: Lang, t: Timestamp, tz: &TimeZone) -> Markup {
+    time(t, tz, &lang.short_time(zoned(t, tz).time()), false)
+}
+
 fn format_label(f: Format) -> &'static str {
     match f {
-        Format::Online => "Online",
-        Format::InPerson => "In person",
-        Format::Hybrid => "Hybrid",
+        Format::Online => "format-online",
+        Format::InPerson => "format-in-person",
+        Format::Hybrid => "format-hybrid",
     }
 }
 
 fn role_label(r: Role) -> &'static str {
     match r {
-        Role::Organizer => "organizer",
-        Role::Moderator => "moderator",
-        Role::Speaker => "speaker",
-        Role::Participant => "participant",
+        Role::Organizer => "role-organizer",
+        Role::Moderator => "role-moderator",
+        Role::Speaker => "role-speaker",
+        Role::Participant => "role-participant",
     }
 }
 
 fn material_label(k: MaterialKind) -> &'static str {
     match k {
-        MaterialKind::Slides => "slides",
-        MaterialKind::Programme => "programme",
-        MaterialKind::ParticipantList => "participant list",
-        MaterialKind::Recording => "recording",
-        MaterialKind::Document => "document",
-        MaterialKind::Other => "other",
+        MaterialKind::Slides => "material-slides",
+        MaterialKind::Programme => "material-programme",
+        MaterialKind::ParticipantList => "material-participant-list",
+        MaterialKind::Recording => "material-recording",
+        MaterialKind::Document => "material-document",
+        MaterialKind::Other => "material-other",
     }
 }
 
 /// A person's name linking to their page, with position and affiliation after it.
-fn person(id: &PersonId, people: &People) -> Markup {
+fn person(ui: &Ui, id: &PersonId, people: &People) -> Markup {
     match people.get(id) {
         Some(p) => {
             let detail: Vec<&str> =
                 [p.position.as_str(), p.affiliation.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
             html! {
-                a href={ "/people/" (id) } { (p.display_name()) }
+                a href=(ui.href(&format!("/people/{id}"))) { (p.display_name()) }
                 @if !detail.is_empty() { span.detail { " (" (detail.join(", ")) ")" } }
             }
         }
@@ -144,62 +207,69 @@ fn person(id: &PersonId, people: &People) -> Markup {
     }
 }
 
-fn people_list(ids: &[PersonId], people: &People) -> Markup {
+fn people_list(ui: &Ui, ids: &[PersonId], people: &People) -> Markup {
     html! {
         @if !ids.is_empty() {
-            ul.plain { @for id in ids { li { (person(id, people)) } } }
+            ul.plain { @for id in ids { li { (person(ui, id, people)) } } }
         }
     }
 }
 
-fn material(m: &Material, people: &People) -> Markup {
+fn material(ui: &Ui, m: &Material, people: &People) -> Markup {
     html! {
         @match m.url.as_ref().and_then(|u| web_href(u.as_str())) {
             Some(href) => a href=(href) { (m.title) },
             None => span { (m.title) },
         }
-        " (" (material_label(m.kind)) ")"
-        @if let Some(p) = &m.presenter { ", presented by " (person(p, people)) }
+        " (" (ui.t(material_label(m.kind))) ")"
+        @if let Some(p) = &m.presenter { ", " (ui.t("presented-by")) " " (person(ui, p, people)) }
     }
 }
 
 /// A cancelled thing's text struck through, with the word said too (not by style alone).
-fn maybe_cancelled(cancelled: bool, text: &str) -> Markup {
+fn maybe_cancelled(ui: &Ui, cancelled: bool, text: &str) -> Markup {
     html! {
-        @if cancelled { del { (text) } " " strong.cancelled { "(cancelled)" } } @else { (text) }
+        @if cancelled { del { (text) } " " strong.cancelled { (ui.t("cancelled-mark")) } } @else { (text) }
     }
 }
 
-/// The search form: plain GET, so it works without script and its results can be linked.
-fn search_form(s: &Search) -> Markup {
+/// The search form: plain GET, so it works without script and its results can be linked; a
+/// chosen language goes with it.
+fn search_form(ui: &Ui, s: &Search) -> Markup {
     html! {
         form.search method="get" action="/" role="search" {
-            div { label for="q" { "Search" } input id="q" name="q" type="search" value=(s.text); }
-            div { label for="organizer" { "Organizer" } input id="organizer" name="organizer" type="text" value=(s.organizer); }
-            div { label for="tag" { "Tag" } input id="tag" name="tag" type="text" value=(s.tag); }
-            div { button type="submit" { "Find sessions" } }
+            @if ui.keep { input type="hidden" name="lang" value=(ui.lang.tag()); }
+            div { label for="q" { (ui.t("search")) } input id="q" name="q" type="search" value=(s.text); }
+            div { label for="organizer" { (ui.t("organizer")) } input id="organizer" name="organizer" type="text" value=(s.organizer); }
+            div { label for="tag" { (ui.t("tag")) } input id="tag" name="tag" type="text" value=(s.tag); }
+            div { button type="submit" { (ui.t("find-sessions")) } }
         }
     }
 }
 
-fn session_table(id: &str, caption: &str, list: &Listing) -> Markup {
+/// One list of the front page; `id` is also its messages' prefix (`upcoming-sessions`,
+/// `upcoming-pages`).
+fn session_table(ui: &Ui, id: &str, list: &Listing) -> Markup {
     html! {
         @if list.sessions.is_empty() {
-            p { "No sessions." }
+            p { (ui.t("no-sessions")) }
         } @else {
             div.scroll {
                 table id=(id) {
-                    caption.visually-hidden { (caption) }
-                    thead { tr { th scope="col" { "When" } th scope="col" { "Session" } th scope="col" { "Organizer" } th scope="col" { "Format" } } }
+                    caption.visually-hidden { (ui.t(&format!("{id}-sessions"))) }
+                    thead { tr {
+                        th scope="col" { (ui.t("when")) } th scope="col" { (ui.t("session")) }
+                        th scope="col" { (ui.t("organizer")) } th scope="col" { (ui.t("format")) }
+                    } }
                     tbody {
                         @for s in list.sessions {
                             tr {
-                                td { (when(s.start, s.end, &s.time_zone.tz())) }
+                                td { (when(ui.lang, s.start, s.end, &s.time_zone.tz())) }
                                 th scope="row" {
-                                    a href={ "/sessions/" (s.id) } { (maybe_cancelled(s.status == SessionStatus::Cancelled, &s.title)) }
+                                    a href=(ui.href(&format!("/sessions/{}", s.id))) { (maybe_cancelled(ui, s.status == SessionStatus::Cancelled, &s.title)) }
                                 }
                                 td { (s.organizer.name) }
-                                td { (format_label(s.format)) }
+                                td { (ui.t(format_label(s.format))) }
                             }
                         }
                     }
@@ -207,38 +277,40 @@ fn session_table(id: &str, caption: &str, list: &Listing) -> Markup {
             }
         }
         @if list.previous.is_some() || list.next.is_some() {
-            nav.pages aria-label={ (caption) " pages" } {
-                @if let Some(p) = &list.previous { a href=(p) rel="prev" { "Previous page" } }
-                @if let Some(n) = &list.next { a href=(n) rel="next" { "Next page" } }
+            nav.pages aria-label=(ui.t(&format!("{id}-pages"))) {
+                @if let Some(p) = &list.previous { a href=(ui.href(p)) rel="prev" { (ui.t("previous-page")) } }
+                @if let Some(n) = &list.next { a href=(ui.href(n)) rel="next" { (ui.t("next-page")) } }
             }
         }
     }
 }
 
 /// `/`: the search form, upcoming sessions, then past ones.
-pub fn index(search: &Search, upcoming: &Listing, past: &Listing, links: &FeedLinks) -> String {
+pub fn index(ui: &Ui, search: &Search, upcoming: &Listing, past: &Listing, links: &FeedLinks) -> String {
     let all = links.sessions();
     layout(
-        "Sessions",
+        ui,
+        &ui.t("sessions"),
         html! {
-            h1 { "Sessions" }
-            (search_form(search))
-            h2 { "Upcoming" }
-            (session_table("upcoming", "Upcoming sessions", upcoming))
-            h2 { "Past" }
-            (session_table("past", "Past sessions", past))
-            h2 { "Subscribe" }
+            h1 { (ui.t("sessions")) }
+            (search_form(ui, search))
+            h2 { (ui.t("upcoming")) }
+            (session_table(ui, "upcoming", upcoming))
+            h2 { (ui.t("past")) }
+            (session_table(ui, "past", past))
+            h2 { (ui.t("subscribe")) }
             ul.plain {
-                li { a href=(all.webcal) { "Subscribe to every public session (webcal)" } }
-                li { a href=(all.url) { (feed_label(&all.url)) } }
+                li { a href=(all.webcal) { (ui.t("subscribe-all")) } }
+                li { a href=(all.url) { (feed_label(ui, &all.url)) } }
             }
         },
     )
 }
 
 /// The plain feed link's label, naming the scheme it really has (that of `--public-url`).
-fn feed_label(url: &str) -> &'static str {
-    if url.starts_with("https:") { "Calendar feed (https)" } else { "Calendar feed (http)" }
+fn feed_label(ui: &Ui, url: &str) -> String {
+    let scheme = if url.starts_with("https:") { "https" } else { "http" };
+    ui.f("calendar-feed", &[("scheme", Arg::Str(scheme))])
 }
 
 /// The session's moderators: participants with that role, else everyone moderating a slot.
@@ -257,29 +329,35 @@ fn moderators(s: &Session) -> Vec<PersonId> {
     out
 }
 
-fn programme_row(s: &Session, slot: &Slot, tz: &TimeZone, people: &People) -> Markup {
+fn programme_row(ui: &Ui, s: &Session, slot: &Slot, tz: &TimeZone, people: &People) -> Markup {
     let cancelled = slot.status == SlotStatus::Cancelled || s.status == SessionStatus::Cancelled;
+    let lang = ui.lang;
     html! {
         tr.cancelled[cancelled] {
-            th scope="row" { (time(slot.start, tz, "%H:%M", false)) "–" (time(slot.end, tz, "%H:%M", false)) }
+            th scope="row" { (clock(lang, slot.start, tz)) "–" (clock(lang, slot.end, tz)) }
             td {
-                (maybe_cancelled(cancelled, &slot.title))
+                (maybe_cancelled(ui, cancelled, &slot.title))
                 @if !slot.description.is_empty() { p.detail { (slot.description) } }
             }
-            td { (people_list(&slot.speakers, people)) }
-            td { (people_list(&slot.moderators, people)) }
+            td { (people_list(ui, &slot.speakers, people)) }
+            td { (people_list(ui, &slot.moderators, people)) }
             td {
                 @if !slot.materials.is_empty() {
-                    ul.plain { @for m in &slot.materials { li { (material(m, people)) } } }
+                    ul.plain { @for m in &slot.materials { li { (material(ui, m, people)) } } }
                 }
             }
-            td { a href={ "/sessions/" (s.id) "/slots/" (slot.id) ".ics" } download { "Download .ics" span.visually-hidden { " for " (slot.title) } } }
+            td {
+                a href={ "/sessions/" (s.id) "/slots/" (slot.id) ".ics" } download {
+                    (ui.t("download-ics"))
+                    span.visually-hidden { " " (ui.f("download-ics-for", &[("slot", Arg::Str(&isolate(&slot.title)))])) }
+                }
+            }
         }
     }
 }
 
 /// `/sessions/{id}`: the event page.
-pub fn session(s: &Session, people: &People, links: &FeedLinks) -> String {
+pub fn session(ui: &Ui, s: &Session, people: &People, links: &FeedLinks) -> String {
     let tz = s.time_zone.tz();
     let feed = links.session(s.id.as_str());
     let google = format!("https://calendar.google.com/calendar/render?{}", query("cid", &feed.webcal));
@@ -297,124 +375,143 @@ pub fn session(s: &Session, people: &People, links: &FeedLinks) -> String {
             None => groups.push((&p.group, vec![p])),
         }
     }
+    let confirmed_count = groups.iter().map(|(_, m)| m.len()).sum::<usize>();
     let moderators = moderators(s);
+    let cancelled = s.status == SessionStatus::Cancelled;
     layout(
+        ui,
         &s.title,
         html! {
-            h1 { (maybe_cancelled(s.status == SessionStatus::Cancelled, &s.title)) }
+            h1 { (maybe_cancelled(ui, cancelled, &s.title)) }
             dl.facts {
-                dt { "Organizer" } dd { (s.organizer.name) @if !s.organizer.short_name.is_empty() { " (" (s.organizer.short_name) ")" } }
-                dt { "When" } dd { (when(s.start, s.end, &tz)) br; span.detail { "Time zone: " (s.time_zone.as_str()) } }
-                dt { "Format" } dd { (format_label(s.format)) }
-                @if !s.location.is_empty() { dt { "Place" } dd { (s.location) } }
+                dt { (ui.t("organizer")) } dd { (s.organizer.name) @if !s.organizer.short_name.is_empty() { " (" (s.organizer.short_name) ")" } }
+                dt { (ui.t("when")) } dd {
+                    (when(ui.lang, s.start, s.end, &tz)) br;
+                    span.detail { (ui.f("time-zone", &[("zone", Arg::Str(s.time_zone.as_str()))])) }
+                }
+                dt { (ui.t("format")) } dd { (ui.t(format_label(s.format))) }
+                @if !s.location.is_empty() { dt { (ui.t("place")) } dd { (s.location) } }
                 @if let Some(href) = s.join_url.as_ref().and_then(|u| web_href(u.as_str())) {
-                    dt { "Join" } dd { a href=(href) { "Join online" } }
+                    dt { (ui.t("join")) } dd { a href=(href) { (ui.t("join-online")) } }
                 }
                 @if !moderators.is_empty() {
-                    dt { @if moderators.len() == 1 { "Moderator" } @else { "Moderators" } }
-                    dd { (people_list(&moderators, people)) }
+                    dt { (ui.f("moderators", &[("count", Arg::Count(moderators.len()))])) }
+                    dd { (people_list(ui, &moderators, people)) }
                 }
                 @if s.status != SessionStatus::Scheduled {
-                    dt { "Status" } dd { @if s.status == SessionStatus::Cancelled { strong.cancelled { "Cancelled" } } @else { "Completed" } }
+                    dt { (ui.t("status")) } dd {
+                        @if cancelled { strong.cancelled { (ui.t("status-cancelled")) } } @else { (ui.t("status-completed")) }
+                    }
                 }
                 @if !s.tags.is_empty() {
-                    dt { "Tags" } dd { @for (i, t) in s.tags.iter().enumerate() { @if i > 0 { ", " } a href={ "/?" (query("tag", &t.to_lowercase())) } { (t) } } }
+                    dt { (ui.t("tags")) } dd {
+                        @for (i, t) in s.tags.iter().enumerate() {
+                            @if i > 0 { ", " } a href=(ui.href(&format!("/?{}", query("tag", &t.to_lowercase())))) { (t) }
+                        }
+                    }
                 }
             }
             @for para in s.description.split("\n\n").filter(|p| !p.trim().is_empty()) { p { (para.trim()) } }
-            h2 id="programme" { "Programme" }
-            @if s.slots.is_empty() { p { "No programme yet." } } @else {
+            h2 id="programme" { (ui.t("programme")) }
+            @if s.slots.is_empty() { p { (ui.t("no-programme")) } } @else {
                 div.scroll {
                     table aria-labelledby="programme" {
                         thead { tr {
-                            th scope="col" { "Time" } th scope="col" { "Slot" } th scope="col" { "Speakers" }
-                            th scope="col" { "Moderators" } th scope="col" { "Materials" } th scope="col" { "Calendar" }
+                            th scope="col" { (ui.t("time")) } th scope="col" { (ui.t("slot")) } th scope="col" { (ui.t("speakers")) }
+                            // The column's heading takes the plural form.
+                            th scope="col" { (ui.f("moderators", &[("count", Arg::Count(2))])) } th scope="col" { (ui.t("materials")) }
+                            th scope="col" { (ui.t("calendar")) }
                         } }
-                        tbody { @for slot in &s.slots { (programme_row(s, slot, &tz, people)) } }
+                        tbody { @for slot in &s.slots { (programme_row(ui, s, slot, &tz, people)) } }
                     }
                 }
             }
             @if let Some(href) = s.recording_url.as_ref().and_then(|u| web_href(u.as_str())) {
-                h2 { "Recording" }
+                h2 { (ui.t("recording")) }
                 p { a href=(href) { (href) } }
             }
             @if !s.materials.is_empty() {
-                h2 { "Annexes" }
-                ol { @for m in &s.materials { li { (material(m, people)) } } }
+                h2 { (ui.t("annexes")) }
+                ol { @for m in &s.materials { li { (material(ui, m, people)) } } }
             }
             @if !groups.is_empty() {
-                h2 { "Confirmed participants (" (groups.iter().map(|(_, m)| m.len()).sum::<usize>()) ")" }
+                h2 { (ui.f("confirmed-participants", &[("count", Arg::Count(confirmed_count))])) }
                 @for (group, members) in &groups {
-                    h3 { @if group.is_empty() { "Other" } @else { (group) } " (" (members.len()) ")" }
+                    h3 { @if group.is_empty() { (ui.t("other-group")) } @else { (group) } " (" (members.len()) ")" }
                     ul.people {
                         @for p in members {
                             li {
-                                (person(&p.person, people))
-                                @if p.role != Role::Participant { " – " (role_label(p.role)) }
-                                @if p.status == ParticipationStatus::Tentative { " " span.detail { "(tentative)" } }
+                                (person(ui, &p.person, people))
+                                @if p.role != Role::Participant { " – " (ui.t(role_label(p.role))) }
+                                @if p.status == ParticipationStatus::Tentative { " " span.detail { (ui.t("tentative-mark")) } }
                             }
                         }
                     }
                 }
             }
-            h2 { "Add to calendar" }
+            h2 { (ui.t("add-to-calendar")) }
             ul.plain {
-                li { a href=(feed.webcal) { "Subscribe (webcal)" } }
-                li { a href=(feed.url) { (feed_label(&feed.url)) } }
-                li { a href=(google) { "Add to Google Calendar" } }
+                li { a href=(feed.webcal) { (ui.t("subscribe-webcal")) } }
+                li { a href=(feed.url) { (feed_label(ui, &feed.url)) } }
+                li { a href=(google) { (ui.t("add-to-google")) } }
             }
-            p.detail { "Each slot of the programme also has its own .ics file to download." }
+            p.detail { (ui.t("slot-files")) }
         },
     )
 }
 
 /// `/people/{id}`: who the person is and where they speak or moderate in public sessions.
-pub fn person_page(p: &Person, slots: &[PersonSlot], links: &FeedLinks) -> String {
+pub fn person_page(ui: &Ui, p: &Person, slots: &[PersonSlot], links: &FeedLinks) -> String {
     let feed = links.person(p.id.as_str());
     layout(
+        ui,
         &p.display_name(),
         html! {
             h1 { (p.display_name()) }
             dl.facts {
-                @if !p.position.is_empty() { dt { "Position" } dd { (p.position) } }
-                @if !p.affiliation.is_empty() { dt { "Affiliation" } dd { (p.affiliation) } }
+                @if !p.position.is_empty() { dt { (ui.t("position")) } dd { (p.position) } }
+                @if !p.affiliation.is_empty() { dt { (ui.t("affiliation")) } dd { (p.affiliation) } }
             }
-            h2 id="slots" { "Speaking and moderating" }
-            @if slots.is_empty() { p { "No slots in public sessions." } } @else {
+            h2 id="slots" { (ui.t("speaking-and-moderating")) }
+            @if slots.is_empty() { p { (ui.t("no-slots")) } } @else {
                 div.scroll {
                     table aria-labelledby="slots" {
-                        thead { tr { th scope="col" { "When" } th scope="col" { "Slot" } th scope="col" { "Session" } th scope="col" { "Role" } } }
+                        thead { tr {
+                            th scope="col" { (ui.t("when")) } th scope="col" { (ui.t("slot")) }
+                            th scope="col" { (ui.t("session")) } th scope="col" { (ui.t("role")) }
+                        } }
                         tbody {
                             @for ps in slots {
                                 @let cancelled = ps.removed || ps.slot.status == SlotStatus::Cancelled || ps.session_status == SessionStatus::Cancelled;
                                 tr.cancelled[cancelled] {
-                                    td { (when(ps.slot.start, ps.slot.end, &ps.time_zone.tz())) }
-                                    th scope="row" { (maybe_cancelled(cancelled, &ps.slot.title)) }
-                                    td { a href={ "/sessions/" (ps.session_id) } { (ps.session_title) } }
-                                    td { (ps.roles.iter().map(|r| role_label(*r)).collect::<Vec<_>>().join(", ")) }
+                                    td { (when(ui.lang, ps.slot.start, ps.slot.end, &ps.time_zone.tz())) }
+                                    th scope="row" { (maybe_cancelled(ui, cancelled, &ps.slot.title)) }
+                                    td { a href=(ui.href(&format!("/sessions/{}", ps.session_id))) { (ps.session_title) } }
+                                    td { (ps.roles.iter().map(|r| ui.t(role_label(*r))).collect::<Vec<_>>().join(", ")) }
                                 }
                             }
                         }
                     }
                 }
             }
-            h2 { "Calendar" }
+            h2 { (ui.t("calendar")) }
             ul.plain {
-                li { a href=(feed.webcal) { "Subscribe to " (p.display_name()) "'s slots (webcal)" } }
-                li { a href=(feed.url) { (feed_label(&feed.url)) } }
+                li { a href=(feed.webcal) { (ui.f("subscribe-person", &[("name", Arg::Str(&isolate(&p.display_name())))])) } }
+                li { a href=(feed.url) { (feed_label(ui, &feed.url)) } }
             }
         },
     )
 }
 
-/// The 404 page.
-pub fn not_found(message: &str) -> String {
+/// The 404 page; `message` is the id of what is not there.
+pub fn not_found(ui: &Ui, message: &str) -> String {
     layout(
-        "Not found",
+        ui,
+        &ui.t("not-found"),
         html! {
-            h1 { "Not found" }
-            p { (message) }
-            p { a href="/" { "See all sessions" } }
+            h1 { (ui.t("not-found")) }
+            p { (ui.t(message)) }
+            p { a href=(ui.href("/")) { (ui.t("see-all-sessions")) } }
         },
     )
 }
@@ -438,9 +535,19 @@ mod tests {
         let start: Timestamp = "2022-11-17T14:00:00Z".parse().unwrap();
         let end: Timestamp = "2022-11-17T15:30:00Z".parse().unwrap();
         assert_eq!(
-            when(start, end, &tz).into_string(),
-            "<span class=\"when\"><time datetime=\"2022-11-17T15:00:00+01:00\" data-local>Thursday 17 November \
+            when(Lang::En, start, end, &tz).into_string(),
+            "<span class=\"when\"><time datetime=\"2022-11-17T15:00:00+01:00\" data-local>Thursday, 17 November \
              2022, 15:00</time>–<time datetime=\"2022-11-17T16:30:00+01:00\">16:30 CET</time> (UTC+01:00)</span>"
+        );
+        assert_eq!(
+            when(Lang::Es, start, end, &tz).into_string(),
+            "<span class=\"when\"><time datetime=\"2022-11-17T15:00:00+01:00\" data-local>jueves, 17 de noviembre \
+             de 2022, 15:00</time>–<time datetime=\"2022-11-17T16:30:00+01:00\">16:30 CET</time> (UTC+01:00)</span>"
+        );
+        let next_day: Timestamp = "2022-11-18T08:00:00Z".parse().unwrap();
+        assert!(
+            when(Lang::Fr, start, next_day, &tz).into_string().contains(">vendredi 18 novembre 2022, 09:00 CET</time>"),
+            "a span into another day names the end's date"
         );
     }
 }

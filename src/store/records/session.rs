@@ -17,8 +17,8 @@ use super::{
     MetaRecord, StoreError, Unrevisioned, corrupt, encode, ids, meta_of, meta_record, micros, person_ids, secs, url_of,
 };
 use crate::domain::{
-    Email, Material, Organizer, Participant, PersonId, RemovedSlot, Session, SessionId, Slot, SlotAnswer, SlotId,
-    TimeZoneName,
+    Email, LanguageTag, Material, Organizer, Participant, PersonId, RemovedSlot, Session, SessionId, Slot, SlotAnswer,
+    SlotId, TimeZoneName,
 };
 use crate::store::memindex::Doc;
 
@@ -103,6 +103,13 @@ struct SessionTail {
 #[derive(Serialize, Deserialize)]
 struct InviteTail {
     invite_participants: bool,
+}
+
+/// Encoded after an [`InviteTail`]: the session's language (BCP 47), for its pages and
+/// e-mails when the reader's is not known. Absent in older records: no language.
+#[derive(Serialize, Deserialize)]
+struct LanguageTail {
+    language: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -220,6 +227,7 @@ fn apply_tail(s: &mut Session, tail: SessionTail) -> Result<(), StoreError> {
 pub fn encode_session(s: &Session) -> Vec<u8> {
     let mut out = with_tail(&session_record(s, s.meta.revision), &session_tail(s));
     out.extend(encode(&invite_tail(s)));
+    out.extend(encode(&language_tail(s)));
     out
 }
 
@@ -227,10 +235,15 @@ fn invite_tail(s: &Session) -> InviteTail {
     InviteTail { invite_participants: s.invite_participants }
 }
 
+fn language_tail(s: &Session) -> LanguageTail {
+    LanguageTail { language: s.language.as_ref().map(|l| l.as_str().to_owned()) }
+}
+
 /// A session for the `sessions` tree, its revision left to fill in.
 pub fn unrevisioned_session(s: &Session) -> Unrevisioned {
     let mut tail = encode(&session_tail(s));
     tail.extend(encode(&invite_tail(s)));
+    tail.extend(encode(&language_tail(s)));
     let mut bytes = encode(&session_record(s, 0));
     bytes.extend_from_slice(&tail);
     // `sequence` is the one field after `meta.revision`; the tail follows the record.
@@ -293,7 +306,13 @@ pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
         let (tail, rest) = postcard::take_from_bytes(rest).map_err(corrupt)?;
         (Some(tail), rest)
     };
-    let invites: Option<InviteTail> =
+    let (invites, rest): (Option<InviteTail>, &[u8]) = if rest.is_empty() {
+        (None, rest)
+    } else {
+        let (tail, rest) = postcard::take_from_bytes(rest).map_err(corrupt)?;
+        (Some(tail), rest)
+    };
+    let language: Option<LanguageTail> =
         if rest.is_empty() { None } else { Some(postcard::from_bytes(rest).map_err(corrupt)?) };
     let slots = r.slots.into_iter().map(slot_of).collect::<Result<_, StoreError>>()?;
     let removed_slots = r
@@ -338,6 +357,7 @@ pub fn decode_session(bytes: &[u8]) -> Result<Session, StoreError> {
         slots,
         participants,
         invite_participants: invites.is_some_and(|t| t.invite_participants),
+        language: language.and_then(|t| t.language).map(|l| LanguageTag::try_from(l).map_err(corrupt)).transpose()?,
         removed_slots,
         meta: meta_of(r.meta)?,
         sequence: r.sequence,
