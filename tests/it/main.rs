@@ -25,6 +25,7 @@ mod format_upgrade;
 mod h2util;
 mod helpers;
 mod http;
+mod index_file;
 mod interop;
 mod invites;
 #[cfg(feature = "etcd")]
