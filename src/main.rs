@@ -14,7 +14,7 @@ mod cli;
 use agenda::app::{Agenda, ImportMode};
 use agenda::config::{Config, Overrides, StoreChoice};
 use agenda::domain::Limits;
-use agenda::store::SledStore;
+use agenda::store::{IndexFileError, IndexSource, SledStore};
 use cli::{DataDir, ServeArgs, StoreArgs};
 
 /// Meeting sessions and their agendas: a gRPC service with iCalendar feeds.
@@ -344,9 +344,19 @@ fn blocking_threads() -> usize {
 /// the store. Everything is durable already: when this cannot run or fails, the next start is
 /// only slower.
 fn checkpoint(store: Arc<SledStore>) {
-    let Ok(store) = Arc::try_unwrap(store) else {
-        tracing::warn!("the store is still in use; skipping the recovery snapshot (the next start replays the log)");
-        return;
+    let store = match Arc::try_unwrap(store) {
+        Ok(store) => store,
+        Err(store) => {
+            tracing::warn!(
+                "the store is still in use; skipping the recovery snapshot (the next start replays the log)"
+            );
+            // The index file can still be written: a write after it makes it stale, which
+            // the next open sees.
+            if let Err(e) = store.flush().map_err(IndexFileError::from).and_then(|()| store.save_index().map(drop)) {
+                tracing::warn!(error = %e, "writing the index file failed; the next start lists every record");
+            }
+            return;
+        }
     };
     let t0 = std::time::Instant::now();
     match store.checkpoint() {
@@ -422,15 +432,20 @@ async fn check(config: &Config) -> anyhow::Result<()> {
     let (_agenda, store) = open(config).await?;
     let store = store.expect("a sled store opens as itself");
     let (index_bytes, sessions) = store.index_size();
+    let source = match store.index_source() {
+        IndexSource::File => "read from the index file".to_owned(),
+        IndexSource::Records(why) => format!("built from the records: {why}"),
+    };
     let problems = tokio::task::spawn_blocking(move || store.verify()).await??;
     if problems.is_empty() {
         println!(
             "ok: every record decodes, the last logged write is applied, every index agrees with the records \
-             ({sessions} sessions, indexes about {:.1} MiB in memory)",
+             ({sessions} sessions, indexes about {:.1} MiB in memory, {source})",
             index_bytes as f64 / (1024.0 * 1024.0)
         );
         return Ok(());
     }
+    println!("indexes {source}");
     for p in &problems {
         println!("{p}");
     }

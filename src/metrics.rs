@@ -169,6 +169,8 @@ pub struct StoreFigures {
     pub write_retries: u64,
     /// Estimated heap of the store's in-memory indexes.
     pub index_bytes: u64,
+    /// Whether the open read them from the index file (see `StoreStats::index_from_file`).
+    pub index_from_file: bool,
 }
 
 /// One HTTP route's request metrics, its handles resolved once ([`Metrics::http_route`]).
@@ -458,6 +460,11 @@ impl Metrics {
                 "Estimated heap of the store's in-memory indexes",
                 ConstGauge::new(s.index_bytes as i64),
             );
+            r.register(
+                "agenda_store_index_from_file",
+                "1 when the open read the indexes from the index file of the last clean stop, 0 when it listed every record",
+                ConstGauge::new(i64::from(s.index_from_file)),
+            );
             encode_registry(&mut out, &r).expect("writing to a String cannot fail");
         }
         encode_eof(&mut out).expect("writing to a String cannot fail");
@@ -534,8 +541,10 @@ mod tests {
             flushes: 2,
             write_retries: 3,
             index_bytes: 1024,
+            index_from_file: true,
         }));
         assert!(text.contains("agenda_store_writes_total 5\n"), "{text}");
+        assert!(text.contains("agenda_store_index_from_file 1\n"), "{text}");
         assert!(text.contains("agenda_store_revision 7\n"), "{text}");
         assert_eq!(text.matches("# EOF").count(), 1, "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");

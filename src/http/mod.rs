@@ -157,6 +157,7 @@ async fn metrics_text(State(s): State<MetricsState>) -> impl IntoResponse {
         flushes: st.flushes,
         write_retries: s.agenda.write_retries(),
         index_bytes: st.index_bytes,
+        index_from_file: st.index_from_file,
     });
     for (role, holder) in s.agenda.role_holders() {
         s.metrics.leader(role.name(), holder == Holder::This);

@@ -14,10 +14,12 @@
 //! the start-time index of all sessions is a B-tree. A session's own entries are not kept beside it: the write path computes the old
 //! entries from the old record, which it reads anyway to check the expected revision.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use fxhash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -681,6 +683,179 @@ impl Indexes {
     }
 }
 
+/// The whole of [`Indexes`] as plain lists, numbers as they are: what the sled engine writes
+/// to its index file at a clean stop and reads back at open instead of listing every record
+/// (`sled/index_file.rs`). Borrowed when written (no copy of the postings), owned when read.
+///
+/// Why numbers and not the [`Doc`]s: the postings are already sorted integer lists; read back
+/// they are moved into place as they are, where rebuilding from documents would intern every
+/// string again and sort every list (most of the scan's CPU after sled's reads).
+#[derive(Serialize, Deserialize)]
+pub struct Image<'a> {
+    people_ids: Vec<Cow<'a, str>>,
+    terms: Vec<Cow<'a, str>>,
+    slot_ids: Vec<Cow<'a, str>>,
+    /// By session number; `None` for a free number.
+    sessions: Vec<Option<SessionImage<'a>>>,
+    by_person: Vec<Cow<'a, [SessionEntry]>>,
+    by_organizer: Vec<Cow<'a, [SessionEntry]>>,
+    by_tag: Vec<Cow<'a, [SessionEntry]>>,
+    slots_by_person: Vec<Cow<'a, [SlotEntry]>>,
+    /// By person number: `(revision, lower-case name)`, `None` for a deleted person.
+    people: Vec<Option<(u64, Cow<'a, str>)>>,
+    max_span: i64,
+}
+
+/// A session in an [`Image`]: `(id, revision, start, end)`.
+type SessionImage<'a> = (Cow<'a, str>, u64, i64, i64);
+
+/// Why an [`Image`] cannot be the indexes: a number that points nowhere, a name twice. Only a
+/// damaged or foreign file gets here (the file's checksum has passed).
+#[derive(Debug, thiserror::Error)]
+#[error("index image: {0}")]
+pub struct ImageError(&'static str);
+
+impl Indexes {
+    /// The image of these indexes, borrowing their strings and lists.
+    pub fn image(&self) -> Image<'_> {
+        fn strings(i: &Interner) -> Vec<Cow<'_, str>> {
+            i.strings.iter().map(|s| Cow::Borrowed(&**s)).collect()
+        }
+        fn lists<E: Clone>(l: &Lists<E>) -> Vec<Cow<'_, [E]>> {
+            l.0.iter().map(|p| Cow::Borrowed(&p.0[..])).collect()
+        }
+        let sessions = self
+            .sessions
+            .entries
+            .iter()
+            .map(|e| {
+                e.as_ref().map(|s| {
+                    // Every indexed session has its one `by_start` entry (see `entries`).
+                    let end = self.by_start.get(&(s.start, Arc::clone(&s.id))).copied().unwrap_or(s.start);
+                    (Cow::Borrowed(&*s.id), s.revision, s.start, end)
+                })
+            })
+            .collect();
+        Image {
+            people_ids: strings(&self.people_ix),
+            terms: strings(&self.terms),
+            slot_ids: strings(&self.slot_ids),
+            sessions,
+            by_person: lists(&self.by_person),
+            by_organizer: lists(&self.by_organizer),
+            by_tag: lists(&self.by_tag),
+            slots_by_person: lists(&self.slots_by_person),
+            people: self
+                .people
+                .iter()
+                .map(|p| p.as_ref().map(|p| (p.revision, Cow::Borrowed(&*p.name_lower))))
+                .collect(),
+            max_span: self.max_span,
+        }
+    }
+
+    /// The indexes an image holds, after checking that every number in it points somewhere
+    /// (a list's entries are taken in the order written: the file's checksum vouches for
+    /// them, and `agenda check` compares the result with the records).
+    pub fn from_image(image: Image<'_>) -> Result<Indexes, ImageError> {
+        fn interner(strings: Vec<Cow<'_, str>>) -> Result<Interner, ImageError> {
+            let mut i = Interner::default();
+            for s in strings {
+                let shared: Arc<str> = Arc::from(&*s);
+                let n = u32::try_from(i.strings.len()).map_err(|_| ImageError("too many names"))?;
+                if i.numbers.insert(Arc::clone(&shared), n).is_some() {
+                    return Err(ImageError("a name listed twice"));
+                }
+                i.strings.push(shared);
+            }
+            Ok(i)
+        }
+        let Image {
+            people_ids,
+            terms,
+            slot_ids,
+            sessions,
+            by_person,
+            by_organizer,
+            by_tag,
+            slots_by_person,
+            people,
+            max_span,
+        } = image;
+        let (people_ix, terms, slot_ids) = (interner(people_ids)?, interner(terms)?, interner(slot_ids)?);
+        let mut ids = SessionIds::default();
+        let mut by_start = BTreeMap::new();
+        // Room for the sessions created after open: at exactly their number, the first create
+        // would move the whole vector (3 MB at 100,000 sessions) under the sequencer.
+        ids.entries.reserve_exact(sessions.len() + sessions.len() / 8);
+        for (n, entry) in sessions.into_iter().enumerate() {
+            let n = u32::try_from(n).map_err(|_| ImageError("too many sessions"))?;
+            let Some((id, revision, start, end)) = entry else {
+                ids.entries.push(None);
+                ids.free.push(n);
+                continue;
+            };
+            let sid: Sid = Arc::from(&*id);
+            if ids.numbers.insert(Arc::clone(&sid), n).is_some() {
+                return Err(ImageError("a session listed twice"));
+            }
+            by_start.insert((start, Arc::clone(&sid)), end);
+            ids.entries.push(Some(SessionState { id: sid, revision, start }));
+        }
+        // Freed numbers are taken from the end of the list: the lowest first, as good as any.
+        ids.free.reverse();
+        let live = |n: u32| ids.entries.get(n as usize).is_some_and(Option::is_some);
+        fn lists<E>(lists: Vec<Cow<'_, [E]>>, terms: usize, valid: impl Fn(&E) -> bool) -> Result<Lists<E>, ImageError>
+        where
+            [E]: ToOwned<Owned = Vec<E>>,
+        {
+            if lists.len() > terms {
+                return Err(ImageError("a list for a name that is not there"));
+            }
+            let lists: Vec<Postings<E>> = lists.into_iter().map(|l| Postings(l.into_owned())).collect();
+            if !lists.iter().all(|l| l.0.iter().all(&valid)) {
+                return Err(ImageError("an entry for a session that is not there"));
+            }
+            Ok(Lists(lists))
+        }
+        let by_person = lists(by_person, people_ix.strings.len(), |e| live(*e))?;
+        let by_organizer = lists(by_organizer, terms.strings.len(), |e| live(*e))?;
+        let by_tag = lists(by_tag, terms.strings.len(), |e| live(*e))?;
+        let slot_count = slot_ids.strings.len();
+        let slots_by_person =
+            lists(slots_by_person, people_ix.strings.len(), |e| live(e.1) && (e.2 as usize) < slot_count)?;
+        if people.len() > people_ix.strings.len() {
+            return Err(ImageError("a person whose id is not there"));
+        }
+        let mut people_by_name = BTreeSet::new();
+        let people = people
+            .into_iter()
+            .enumerate()
+            .map(|(n, p)| {
+                p.map(|(revision, name)| {
+                    let name_lower: Box<str> = Box::from(&*name);
+                    people_by_name.insert((name_lower.clone(), Arc::clone(&people_ix.strings[n])));
+                    PersonState { revision, name_lower }
+                })
+            })
+            .collect();
+        Ok(Indexes {
+            people_ix,
+            terms,
+            slot_ids,
+            sessions: ids,
+            by_start,
+            by_person,
+            by_organizer,
+            by_tag,
+            slots_by_person,
+            people,
+            people_by_name,
+            max_span,
+        })
+    }
+}
+
 /// Builds the indexes from every record: people, then `(id, revision, index fields)` of
 /// every session.
 pub fn build<'a>(
@@ -794,6 +969,54 @@ mod tests {
         let mut fresh_with_ana = fresh;
         fresh_with_ana.put_person("ana", 1, "Ana");
         assert_eq!(ix.canonical(), fresh_with_ana.canonical());
+    }
+
+    /// Through postcard as the index file stores it.
+    fn reread(ix: &Indexes) -> Result<Indexes, ImageError> {
+        let bytes = postcard::to_allocvec(&ix.image()).unwrap();
+        Indexes::from_image(postcard::from_bytes::<Image<'static>>(&bytes).unwrap())
+    }
+
+    #[test]
+    fn an_image_read_back_is_the_same_indexes_and_takes_writes_alike() {
+        let mut ix = Indexes::default();
+        for (id, name) in [("ana", "Ana"), ("ben", "Ben"), ("gone", "Gone")] {
+            ix.put_person(id, 1, name);
+        }
+        ix.delete_person("gone");
+        let (a, b, c) = (doc(100, &["ana"], &["x"]), doc(200, &["ana", "ben"], &["x", "y"]), doc(300, &["ben"], &[]));
+        ix.put_session("a", 2, None, &a);
+        ix.put_session("b", 3, None, &b);
+        ix.put_session("c", 4, None, &c);
+        ix.delete_session("a", &a); // a free number
+        let mut back = reread(&ix).unwrap();
+        assert_eq!(back.canonical(), ix.canonical());
+        assert_eq!(back.max_span(), ix.max_span());
+        assert_eq!(back.refs("ben"), 2);
+        // Numbers (the freed one reused, new names interned) work on as in the original.
+        let d = doc(150, &["ana", "ben"], &["z"]);
+        for i in [&mut ix, &mut back] {
+            i.put_session("d", 5, None, &d);
+            i.put_session("c", 6, Some(&c), &doc(50, &["ana"], &["y"]));
+            i.put_person("carl", 7, "Carl");
+        }
+        assert_eq!(back.canonical(), ix.canonical());
+        let listed = |i: &Indexes| i.sessions_range(Ix::Tag, Some("y"), Bound::Unbounded, None, 10);
+        assert_eq!(listed(&back), listed(&ix));
+        assert_eq!(back.people_range(None, 10), ix.people_range(None, 10));
+    }
+
+    #[test]
+    fn an_image_whose_numbers_point_nowhere_is_refused() {
+        let mut ix = Indexes::default();
+        ix.put_person("ana", 1, "Ana");
+        ix.put_session("a", 2, None, &doc(100, &["ana"], &["x"]));
+        let mut image = ix.image();
+        image.by_tag = vec![Cow::Owned(vec![7])];
+        assert!(Indexes::from_image(image).is_err());
+        let mut image = ix.image();
+        image.people_ids.push(Cow::Borrowed("ana"));
+        assert!(Indexes::from_image(image).is_err());
     }
 
     #[test]

@@ -128,7 +128,7 @@ use async_trait::async_trait;
 
 #[cfg(feature = "etcd")]
 pub use self::etcd::{ETCD_DEFAULT_MAX_TXN_OPS, EtcdOptions, EtcdStore, txn_ops_needed};
-pub use self::sled::SledStore;
+pub use self::sled::{IndexFileError, IndexSource, SledStore};
 
 use crate::domain::{
     Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
@@ -333,6 +333,9 @@ pub struct StoreStats {
     /// Estimated heap of an engine's in-memory indexes (0 for an engine without any); on etcd
     /// the whole local copy, indexes and record bytes.
     pub index_bytes: u64,
+    /// Whether the open read the indexes from a file written at the last clean stop instead
+    /// of listing every record (sled's index file; false for an engine without one).
+    pub index_from_file: bool,
 }
 
 /// Operations on sessions and people. See the module documentation for the contract every

@@ -26,6 +26,7 @@ mod h2util;
 mod helpers;
 mod http;
 mod i18n;
+mod index_file;
 mod interop;
 mod invites;
 #[cfg(feature = "etcd")]

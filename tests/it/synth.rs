@@ -11,7 +11,7 @@ use agenda::pb;
 use agenda::store::SledStore;
 
 #[path = "../../benches/synth.rs"]
-mod generator;
+pub mod generator;
 
 use generator::{Spec, load};
 
