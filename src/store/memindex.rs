@@ -61,10 +61,9 @@ impl Doc {
             let people = slot.speakers.iter().chain(&slot.moderators).map(|p| p.as_str()).collect();
             (slot.id.as_str(), slot.start.as_second(), slot.end.as_second(), people)
         });
-        let people = s.referenced_people();
         Doc::from_parts(
             (s.start.as_second(), s.end.as_second()),
-            people.iter().map(|p| p.as_str()).collect(),
+            s.named_people().map(|p| p.as_str()).collect(),
             [&s.organizer.name, &s.organizer.short_name],
             s.tags.iter().map(String::as_str),
             slots,
