@@ -228,8 +228,9 @@ fn check_materials(v: &mut Violations, field: &str, materials: &[Material], limi
     if materials.len() > limits.max_materials {
         v.add(field, format!("must have at most {} entries", limits.max_materials));
     }
+    let mut path = FieldPath::new(field);
     for (i, m) in materials.iter().enumerate() {
-        check_text(v, &format!("{field}[{i}].title"), &m.title, 300, true, false);
+        check_text(v, path.index_field(i, "title"), &m.title, 300, true, false);
     }
 }
 
@@ -343,11 +344,12 @@ impl Session {
             v.add("participants", format!("must have at most {} entries", limits.max_participants));
         }
         let mut people = Seen::with_capacity_and_hasher(self.participants.len(), Default::default());
+        let mut path = FieldPath::new("participants");
         for (i, p) in self.participants.iter().enumerate() {
             // An empty group (most participants) passes `check_text` as optional text: its
             // path is made only for a group there is something to check in.
             if !p.group.is_empty() {
-                check_text(&mut v, &format!("participants[{i}].group"), &p.group, 100, false, false);
+                check_text(&mut v, path.index_field(i, "group"), &p.group, 100, false, false);
             }
             if !people.insert(&p.person) {
                 v.add(format!("participants[{i}].person_id"), format!("lists {} twice", p.person));
