@@ -174,6 +174,14 @@ impl FieldPath {
         self.buf.push(']');
         &self.buf
     }
+
+    /// `base[i].name`, as `format!("{base}[{i}].{name}")` gives it.
+    pub fn index_field(&mut self, i: usize, name: &str) -> &str {
+        self.index(i);
+        self.buf.push('.');
+        self.buf.push_str(name);
+        &self.buf
+    }
 }
 
 /// Appends `n` in decimal, zero-padded to `width` digits (`{n:0width$}`), without the
@@ -217,6 +225,7 @@ mod field_path_tests {
         let mut p = FieldPath::new("session.slots");
         for i in [0, 7, 10, 99, 1234, usize::MAX] {
             assert_eq!(p.index(i), format!("session.slots[{i}]"));
+            assert_eq!(p.index_field(i, "title"), format!("session.slots[{i}].title"));
         }
         assert_eq!(p.field("title"), "session.slots.title");
         assert_eq!(FieldPath::new("").field("title"), ".title");

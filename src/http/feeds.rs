@@ -10,13 +10,16 @@
 //!
 //! Rendered bodies (plain and gzip) are cached by feed and query, and are valid while the
 //! app's write counter is unchanged, so polling by thousands of clients costs a map lookup,
-//! and a write is visible in the next GET. Bodies depend only on the data (DTSTAMP is the
+//! and a write is visible in the next GET; a hit is looked up by a key borrowed from the request
+//! (`KeyRef`) and answered with headers built when the body was rendered. Bodies depend only on
+//! the data (DTSTAMP is the
 //! record's last change), so ETags stay equal until the data changes. Last-Modified is the
 //! latest change of the records in a body, or the midnight the default window of
 //! `/feeds/sessions.ics` last moved if later; a body no date describes (an empty feed with a
 //! fixed window) has none, rather than 1970.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use axum::Router;
@@ -48,13 +51,48 @@ pub struct FeedState {
 }
 
 /// What a rendered body is cached under: the feed (with its query) and whether it was asked
-/// for by a secret address.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// for by a secret address. Hashed and compared as its [`KeyRef`], so that one looks it up.
+#[derive(PartialEq, Eq)]
 enum CacheKey {
     Sessions(bool, SessionFilter),
     Session(bool, SessionId),
     Person(bool, PersonId),
     FreeBusy(PersonId, Timestamp, Timestamp),
+}
+
+/// A [`CacheKey`] borrowed from the request, what the cache is looked up by: a hit builds no
+/// owned key (a 304 of one session's feed copies no id). An id is the path's text, unchecked:
+/// text that is no id is in no key, so it misses, and the miss checks it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum KeyRef<'a> {
+    Sessions(bool, &'a SessionFilter),
+    Session(bool, &'a str),
+    Person(bool, &'a str),
+    FreeBusy(&'a str, Timestamp, Timestamp),
+}
+
+impl CacheKey {
+    fn borrowed(&self) -> KeyRef<'_> {
+        match self {
+            CacheKey::Sessions(private, f) => KeyRef::Sessions(*private, f),
+            CacheKey::Session(private, id) => KeyRef::Session(*private, id.as_str()),
+            CacheKey::Person(private, id) => KeyRef::Person(*private, id.as_str()),
+            CacheKey::FreeBusy(id, from, to) => KeyRef::FreeBusy(id.as_str(), *from, *to),
+        }
+    }
+}
+
+impl Hash for CacheKey {
+    /// As its [`KeyRef`] hashes: the map finds a key by either.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.borrowed().hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<CacheKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &CacheKey) -> bool {
+        *self == key.borrowed()
+    }
 }
 
 /// Why a feed request failed, as an HTTP answer.
@@ -133,7 +171,7 @@ async fn all_sessions(State(st): State<Arc<FeedState>>, Query(q): Query_, req: R
     let result = async {
         let filter = sessions_filter(&st.site, &q)?;
         let moved = window_moved(&q);
-        st.serve(&request.headers, Feed::Sessions(filter, moved), false).await
+        st.serve(&request.headers, KeyRef::Sessions(false, &filter), || Ok(Feed::Sessions(filter.clone(), moved))).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -141,8 +179,9 @@ async fn all_sessions(State(st): State<Arc<FeedState>>, Query(q): Query_, req: R
 async fn one_session(State(st): State<Arc<FeedState>>, Path(file): Path<String>, req: Request) -> Response {
     let (request, _) = req.into_parts();
     let result = async {
-        let id = SessionId::parse(strip_ics(&file)?).map_err(|_| FeedError::NotFound)?;
-        st.serve(&request.headers, Feed::Session(id), false).await
+        let stem = strip_ics(&file)?;
+        let feed = || Ok(Feed::Session(SessionId::parse(stem).map_err(|_| FeedError::NotFound)?));
+        st.serve(&request.headers, KeyRef::Session(false, stem), feed).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -150,8 +189,9 @@ async fn one_session(State(st): State<Arc<FeedState>>, Path(file): Path<String>,
 async fn one_person(State(st): State<Arc<FeedState>>, Path(file): Path<String>, req: Request) -> Response {
     let (request, _) = req.into_parts();
     let result = async {
-        let id = PersonId::parse(strip_ics(&file)?).map_err(|_| FeedError::NotFound)?;
-        st.serve(&request.headers, Feed::Person(id), false).await
+        let stem = strip_ics(&file)?;
+        let feed = || Ok(Feed::Person(PersonId::parse(stem).map_err(|_| FeedError::NotFound)?));
+        st.serve(&request.headers, KeyRef::Person(false, stem), feed).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -166,7 +206,8 @@ async fn free_busy(
     let result = async {
         let id = PersonId::parse(&id).map_err(|_| FeedError::NotFound)?;
         let (from, to) = free_busy_window(&st.site, &q)?;
-        st.serve(&request.headers, Feed::FreeBusy(id, from, to), false).await
+        let feed = Feed::FreeBusy(id, from, to);
+        st.serve(&request.headers, feed.key(false), || Ok(feed.clone())).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -195,18 +236,32 @@ async fn secret(State(st): State<Arc<FeedState>>, Path(file): Path<String>, req:
             FeedScope::Person(id) => Feed::Person(id),
             FeedScope::AllSessions => Feed::Sessions(sessions_filter(&st.site, &[])?, window_moved(&[])),
         };
-        st.serve(&request.headers, feed, true).await
+        st.serve(&request.headers, feed.key(true), || Ok(feed.clone())).await
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Which calendar to render.
+#[derive(Clone)]
 enum Feed {
     /// The filter, and when its default window last moved if it has one (`window_moved`).
     Sessions(SessionFilter, Option<Timestamp>),
     Session(SessionId),
     Person(PersonId),
     FreeBusy(PersonId, Timestamp, Timestamp),
+}
+
+impl Feed {
+    /// What this feed is cached under, asked for by a secret address or not (a free/busy feed
+    /// has no secret address).
+    fn key(&self, private: bool) -> KeyRef<'_> {
+        match self {
+            Feed::Sessions(filter, _) => KeyRef::Sessions(private, filter),
+            Feed::Session(id) => KeyRef::Session(private, id.as_str()),
+            Feed::Person(id) => KeyRef::Person(private, id.as_str()),
+            Feed::FreeBusy(id, from, to) => KeyRef::FreeBusy(id.as_str(), *from, *to),
+        }
+    }
 }
 
 /// A date (`2026-03-01`, midnight UTC) or an RFC 3339 instant, within the range the service
@@ -275,30 +330,47 @@ fn sessions_filter(site: &SiteSettings, q: &[(String, String)]) -> Result<Sessio
 }
 
 impl FeedState {
-    /// Answers a feed request from the cache, rendering on a miss.
-    async fn serve(&self, headers: &HeaderMap, feed: Feed, private: bool) -> Result<Response, FeedError> {
-        let key = match &feed {
+    /// Answers a feed request from the cache under `key`; on a miss, renders `feed()` (which
+    /// checks what the lookup did not: the id's syntax) and keeps it.
+    async fn serve(
+        &self,
+        headers: &HeaderMap,
+        key: KeyRef<'_>,
+        feed: impl FnOnce() -> Result<Feed, FeedError>,
+    ) -> Result<Response, FeedError> {
+        // No `Agenda::catch_up` here (pages and gRPC reads have one): a feed is sent with
+        // `max-age`, so any HTTP cache may serve it that stale anyway, and on etcd it follows
+        // the watch, milliseconds behind, at the cost of a map lookup instead of an etcd read.
+        let changes = self.agenda.changes();
+        if let Some(rendered) = self.cache.get(&key, changes) {
+            self.metrics.feed_cache_hit();
+            return Ok(rendered.answer(headers));
+        }
+        let feed = feed()?;
+        let private = match key {
+            KeyRef::Sessions(private, _) | KeyRef::Session(private, _) | KeyRef::Person(private, _) => private,
+            KeyRef::FreeBusy(..) => false,
+        };
+        let owned = match &feed {
             Feed::Sessions(f, _) => CacheKey::Sessions(private, f.clone()),
             Feed::Session(id) => CacheKey::Session(private, id.clone()),
             Feed::Person(id) => CacheKey::Person(private, id.clone()),
             Feed::FreeBusy(id, from, to) => CacheKey::FreeBusy(id.clone(), *from, *to),
         };
-        // No `Agenda::catch_up` here (pages and gRPC reads have one): a feed is sent with
-        // `max-age`, so any HTTP cache may serve it that stale anyway, and on etcd it follows
-        // the watch, milliseconds behind, at the cost of a map lookup instead of an etcd read.
-        let changes = self.agenda.changes();
-        let (rendered, hit) = self.cache.get_or_render(key, changes, self.render(feed, private, changes)).await?;
-        if hit {
-            self.metrics.feed_cache_hit();
-        } else {
-            self.metrics.feed_cache_miss();
-        }
-        let mut out = HeaderMap::with_capacity(8);
+        let rendered = self.render(feed, private, changes).await?;
+        let rendered = self.cache.insert(owned, rendered.with_headers(&self.route_headers(private)));
+        self.metrics.feed_cache_miss();
+        Ok(rendered.answer(headers))
+    }
+
+    /// The headers every answer of a public (or secret) feed carries before the body's own.
+    fn route_headers(&self, private: bool) -> HeaderMap {
+        let mut out = HeaderMap::with_capacity(2);
         out.insert(header::CACHE_CONTROL, self.cache_control[usize::from(private)].clone());
         if private {
             out.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
         }
-        Ok(rendered.respond_with(headers, out))
+        out
     }
 
     async fn render(&self, feed: Feed, private: bool, changes: u64) -> Result<Rendered, FeedError> {
@@ -411,5 +483,40 @@ impl FeedState {
             ),
         };
         Ok((info, events, last))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CacheKey, KeyRef};
+    use crate::domain::{PersonId, SessionFilter, SessionId, Timestamp};
+    use crate::http::cache::{Cache, Rendered};
+
+    /// Every kind of key is found by its borrowed form (same hash, same equality), and not by
+    /// another kind's with the same text or by the other address.
+    #[test]
+    fn each_cache_key_is_found_by_its_borrowed_form() {
+        let (from, to) = (Timestamp::from_second(0).unwrap(), Timestamp::from_second(86_400).unwrap());
+        let filter = SessionFilter { tag: Some("msme".into()), ..SessionFilter::default() };
+        let keys = [
+            CacheKey::Sessions(false, filter.clone()),
+            CacheKey::Session(true, SessionId::parse("a-1").unwrap()),
+            CacheKey::Person(false, PersonId::parse("a-1").unwrap()),
+            CacheKey::FreeBusy(PersonId::parse("a-1").unwrap(), from, to),
+        ];
+        let cache = Cache::new();
+        for (n, key) in keys.into_iter().enumerate() {
+            cache.insert(key, Rendered::new(n as u64, "text/calendar", n.to_string(), None).unwrap());
+        }
+        let found = |key: KeyRef, n: u64| cache.get(&key, n).is_some();
+        assert!(found(KeyRef::Sessions(false, &filter), 0));
+        assert!(found(KeyRef::Session(true, "a-1"), 1));
+        assert!(found(KeyRef::Person(false, "a-1"), 2));
+        assert!(found(KeyRef::FreeBusy("a-1", from, to), 3));
+        assert!(!found(KeyRef::Sessions(true, &filter), 0));
+        assert!(!found(KeyRef::Session(false, "a-1"), 1));
+        assert!(!found(KeyRef::Person(false, "a-1"), 1));
+        assert!(!found(KeyRef::Person(false, "a-2"), 2));
+        assert!(!found(KeyRef::FreeBusy("a-1", from, from), 3));
     }
 }

@@ -54,8 +54,9 @@ pub struct Doc {
     pub slots: Vec<(String, i64, i64, String)>,
 }
 
-/// One slot's part of a [`Doc`]: id, start, end, and the people who speak or moderate.
-pub type SlotParts<'a> = (&'a str, i64, i64, BTreeSet<&'a str>);
+/// One slot's part of a [`Doc`]: id, start, end, and the people who speak or moderate (in any
+/// order, repeats allowed).
+pub type SlotParts<'a> = (&'a str, i64, i64, Vec<&'a str>);
 
 impl Doc {
     pub fn of(s: &Session) -> Doc {
@@ -63,10 +64,9 @@ impl Doc {
             let people = slot.speakers.iter().chain(&slot.moderators).map(|p| p.as_str()).collect();
             (slot.id.as_str(), slot.start.as_second(), slot.end.as_second(), people)
         });
-        let people = s.referenced_people();
         Doc::from_parts(
             (s.start.as_second(), s.end.as_second()),
-            people.iter().map(|p| p.as_str()).collect(),
+            s.named_people().map(|p| p.as_str()).collect(),
             [&s.organizer.name, &s.organizer.short_name],
             s.tags.iter().map(String::as_str),
             slots,
@@ -86,42 +86,49 @@ impl Doc {
         fn slot_key(e: &(String, i64, i64, String)) -> (&str, i64, &str) {
             (e.0.as_str(), e.1, e.3.as_str())
         }
-        let theirs: BTreeSet<(&str, i64, &str)> = other.slots.iter().map(slot_key).collect();
+        let mut theirs: Vec<(&str, i64, &str)> = other.slots.iter().map(slot_key).collect();
+        theirs.sort_unstable();
         Doc {
             start: self.start,
             end: self.end,
             people: lacking(&self.people, &other.people),
             organizers: lacking(&self.organizers, &other.organizers),
             tags: lacking(&self.tags, &other.tags),
-            slots: self.slots.iter().filter(|e| !theirs.contains(&slot_key(e))).cloned().collect(),
+            slots: self.slots.iter().filter(|e| theirs.binary_search(&slot_key(e)).is_err()).cloned().collect(),
         }
     }
 
     /// The one place a `Doc` is put together, from a domain session ([`Doc::of`]) or straight
     /// from a stored record (`records::session_doc`, at open): `people` are every person the
-    /// session names, `slots` its current and removed slots.
+    /// session names (any order, repeats allowed), `slots` its current and removed slots.
+    /// Lists are sorted and deduplicated in place: a `BTreeSet` per list (one per slot) was
+    /// most of the cost of a `Doc` in the write profile (issue 22), for lists of a few entries.
     pub fn from_parts<'a>(
         (start, end): (i64, i64),
-        people: BTreeSet<&'a str>,
+        people: Vec<&'a str>,
         organizer: [&'a str; 2],
         tags: impl Iterator<Item = &'a str>,
         slots: impl Iterator<Item = SlotParts<'a>>,
     ) -> Doc {
-        let organizers: BTreeSet<String> =
-            organizer.into_iter().filter(|n| !n.is_empty()).map(str::to_lowercase).collect();
-        let tags: BTreeSet<String> = tags.map(str::to_lowercase).collect();
+        fn sorted<T: Ord>(mut list: Vec<T>) -> Vec<T> {
+            list.sort_unstable();
+            list.dedup();
+            list
+        }
+        let organizers = sorted(organizer.into_iter().filter(|n| !n.is_empty()).map(str::to_lowercase).collect());
+        let tags = sorted(tags.map(str::to_lowercase).collect());
         let mut slot_entries = Vec::new();
         for (id, slot_start, slot_end, people) in slots {
-            for p in people {
+            for p in sorted(people) {
                 slot_entries.push((p.to_owned(), slot_start, slot_end, id.to_owned()));
             }
         }
         Doc {
             start,
             end,
-            people: people.into_iter().map(str::to_owned).collect(),
-            organizers: organizers.into_iter().collect(),
-            tags: tags.into_iter().collect(),
+            people: sorted(people).into_iter().map(str::to_owned).collect(),
+            organizers,
+            tags,
             slots: slot_entries,
         }
     }

@@ -446,6 +446,25 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::RequestKept`] when `once.id` is kept already, checked and kept in the
     /// same atomic step as the write.
     async fn put_session_once(&self, session: &Session, expect: Expect, once: &Once) -> Result<u64, StoreError>;
+    /// [`Store::put_session`] (with `once`, [`Store::put_session_once`]) of an update whose
+    /// caller read `old`, the record at the revision `expect` names. An engine that needs the
+    /// stored record's index fields may take them from `old` instead of reading and decoding
+    /// the record again (sled: that second read was a tenth of an UpdateSlot's instructions,
+    /// issue 22); the revision is still checked atomically with the write, so an `old` that
+    /// is no longer stored is refused as a stale `expect` is. By default, the plain write.
+    async fn put_session_over(
+        &self,
+        session: &Session,
+        old: &Session,
+        expect: Expect,
+        once: Option<&Once>,
+    ) -> Result<u64, StoreError> {
+        let _ = old;
+        match once {
+            Some(once) => self.put_session_once(session, expect, once).await,
+            None => self.put_session(session, expect).await,
+        }
+    }
     /// [`Store::put_person`], made at most once per request id (as `put_session_once`).
     async fn put_person_once(&self, person: &Person, expect: Expect, once: &Once) -> Result<u64, StoreError>;
     /// [`Store::put_feed_token`], made at most once per request id (as `put_session_once`).

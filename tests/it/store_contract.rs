@@ -58,6 +58,7 @@ macro_rules! contract_suite {
             a_write_made_once_keeps_its_first_result_and_its_id_writes_nothing_more,
             of_racing_writers_with_one_request_id_exactly_one_writes,
             kept_results_past_their_window_are_swept_and_their_id_can_be_used_again,
+            an_update_over_the_record_read_moves_its_index_entries_and_a_stale_read_is_refused,
         );
     )+};
     (@engine $engine:ident: $($check:ident),+ $(,)?) => {
@@ -422,6 +423,35 @@ async fn person_slots_list_a_persons_slots_in_time_order(st: Arc<dyn Store>) {
     );
     let after = PersonSlotCursor { start: at(0), session: sid("one"), slot: SlotId::parse("s1").unwrap() };
     assert_eq!(slots(None, None, Some(&after), 1, false).await, [row("one", "s2", &[Role::Moderator], false)]);
+}
+
+/// `put_session_over` (an update that hands the store the record it read): the old record's
+/// index entries go whether the engine takes them from the caller's copy or reads them; a copy
+/// no longer stored is refused as a stale revision, and one older than `expect` names is not
+/// taken for the stored record.
+async fn an_update_over_the_record_read_moves_its_index_entries_and_a_stale_read_is_refused(st: Arc<dyn Store>) {
+    st.put_person(&person("ana", "Ana", ""), Expect::Absent).await.unwrap();
+    st.put_person(&person("bo", "Bo", ""), Expect::Absent).await.unwrap();
+    st.put_session(&session("one", 0, 2, &["ana"]), Expect::Absent).await.unwrap();
+    let slots_of = async |who: &str| {
+        let query =
+            PersonSlotQuery { person: pid(who), from: None, to: None, after: None, include_removed: false };
+        st.person_slots(&query, 10).await.unwrap().into_iter().map(|p| p.session_id.to_string()).collect::<Vec<_>>()
+    };
+    let first = st.get_session(&sid("one")).await.unwrap().unwrap();
+    let mut to_bo = first.clone();
+    to_bo.slots[0].speakers = vec![pid("bo")];
+    let second = st.put_session_over(&to_bo, &first, Expect::Revision(first.meta.revision), None).await.unwrap();
+    assert_eq!((slots_of("ana").await, slots_of("bo").await), (vec![], vec!["one".to_owned()]));
+
+    let refused = st.put_session_over(&first, &first, Expect::Revision(first.meta.revision), None).await;
+    assert!(matches!(refused, Err(StoreError::RevisionMismatch { current }) if current == second), "{refused:?}");
+    assert_eq!((slots_of("ana").await, slots_of("bo").await), (vec![], vec!["one".to_owned()]));
+
+    // The caller's copy is older than the revision it expects: the stored record's entries go.
+    let third = st.put_session_over(&first, &first, Expect::Revision(second), None).await.unwrap();
+    assert_eq!((slots_of("ana").await, slots_of("bo").await), (vec!["one".to_owned()], vec![]));
+    assert_eq!(st.get_session(&sid("one")).await.unwrap().unwrap().meta.revision, third);
 }
 
 async fn feed_tokens_round_trip_and_are_revoked(st: Arc<dyn Store>) {

@@ -342,17 +342,19 @@ fn material_out(m: &Material) -> pb::Material {
         title: m.title.clone(),
         url: m.url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
         kind: material_kind(m.kind),
-        presenter_id: m.presenter.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        presenter_id: m.presenter.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
     }
 }
 
+// Ids are copied as strings (`as_str().to_owned()`), not through `Display` (`to_string()`):
+// the formatting machinery per id was a visible part of a write's answer (issue 22).
 fn strings(ids: &[PersonId]) -> Vec<String> {
-    ids.iter().map(|p| p.to_string()).collect()
+    ids.iter().map(|p| p.as_str().to_owned()).collect()
 }
 
 pub fn slot_out(s: &Slot) -> pb::Slot {
     pb::Slot {
-        id: s.id.to_string(),
+        id: s.id.as_str().to_owned(),
         start_time: Some(timestamp(s.start)),
         end_time: Some(timestamp(s.end)),
         title: s.title.clone(),
@@ -371,12 +373,13 @@ pub fn slot_out(s: &Slot) -> pb::Slot {
 /// Every speaker and moderator of the slot with their answer to its current version
 /// (NEEDS_ACTION when none, or when the slot changed since they answered).
 fn slot_answers_out(s: &Slot) -> Vec<pb::SlotAnswer> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: fxhash::FxHashSet<&PersonId> = fxhash::FxHashSet::default();
+    seen.reserve(s.speakers.len() + s.moderators.len());
     s.speakers
         .iter()
         .chain(&s.moderators)
         .filter(|p| seen.insert(*p))
-        .map(|p| pb::SlotAnswer { person_id: p.to_string(), status: partstat(s.status_of(p)) })
+        .map(|p| pb::SlotAnswer { person_id: p.as_str().to_owned(), status: partstat(s.status_of(p)) })
         .collect()
 }
 
@@ -411,7 +414,7 @@ pub fn session_view(v: &mut Violations, field: &str, raw: i32) -> View {
 pub fn session_view_out(s: &Session, links: &FeedLinks, view: View) -> pb::Session {
     let full = view == View::Full;
     pb::Session {
-        id: s.id.to_string(),
+        id: s.id.as_str().to_owned(),
         title: s.title.clone(),
         description: s.description.clone(),
         organizer: Some(pb::Organizer {
@@ -437,7 +440,7 @@ pub fn session_view_out(s: &Session, links: &FeedLinks, view: View) -> pb::Sessi
             s.participants
                 .iter()
                 .map(|p| pb::Participant {
-                    person_id: p.person.to_string(),
+                    person_id: p.person.as_str().to_owned(),
                     role: role(p.role),
                     group: p.group.clone(),
                     status: partstat(p.status),

@@ -231,19 +231,31 @@ fn check_materials(v: &mut Violations, field: &str, materials: &[Material], limi
     if materials.len() > limits.max_materials {
         v.add(field, format!("must have at most {} entries", limits.max_materials));
     }
+    let mut path = FieldPath::new(field);
     for (i, m) in materials.iter().enumerate() {
-        check_text(v, &format!("{field}[{i}].title"), &m.title, 300, true, false);
+        check_text(v, path.index_field(i, "title"), &m.title, 300, true, false);
     }
 }
 
 fn check_people(v: &mut Violations, field: &str, people: &[PersonId]) {
-    let mut seen = HashSet::new();
+    // A slot's speakers or moderators are a few: compared pairwise, they need no set.
+    let mut seen = (people.len() > 8).then(|| Seen::with_capacity_and_hasher(people.len(), Default::default()));
     for (i, p) in people.iter().enumerate() {
-        if !seen.insert(p) {
+        let repeated = match &mut seen {
+            Some(seen) => !seen.insert(p),
+            None => people[..i].contains(p),
+        };
+        if repeated {
             v.add(format!("{field}[{i}]"), format!("lists {p} twice"));
         }
     }
 }
+
+/// The set the validation finds repeats with (slot ids, people, tags), hashed with fxhash and
+/// sized once: the keys are short strings, and SipHash with a set grown insert by insert was
+/// a visible part of `Session::validate` in the write profile (issue 22); a set's answers do
+/// not depend on its hasher.
+type Seen<T> = HashSet<T, fxhash::FxBuildHasher>;
 
 impl Slot {
     /// Checks the slot's own rules, with paths under `field`; the rules between slots and
@@ -304,7 +316,7 @@ impl Session {
         if self.tags.len() > limits.max_tags {
             v.add("tags", format!("must have at most {} entries", limits.max_tags));
         }
-        let mut tags = HashSet::new();
+        let mut tags = Seen::with_capacity_and_hasher(self.tags.len(), Default::default());
         let mut path = FieldPath::new("tags");
         for (i, t) in self.tags.iter().enumerate() {
             check_text(&mut v, path.index(i), t, 64, true, false);
@@ -317,7 +329,7 @@ impl Session {
         if self.slots.len() > limits.max_slots {
             v.add("slots", format!("must have at most {} entries", limits.max_slots));
         }
-        let mut ids = HashSet::new();
+        let mut ids = Seen::with_capacity_and_hasher(self.slots.len(), Default::default());
         let mut path = FieldPath::new("slots");
         for (i, s) in self.slots.iter().enumerate() {
             let f = path.index(i);
@@ -334,12 +346,13 @@ impl Session {
         if self.participants.len() > limits.max_participants {
             v.add("participants", format!("must have at most {} entries", limits.max_participants));
         }
-        let mut people = HashSet::new();
+        let mut people = Seen::with_capacity_and_hasher(self.participants.len(), Default::default());
+        let mut path = FieldPath::new("participants");
         for (i, p) in self.participants.iter().enumerate() {
             // An empty group (most participants) passes `check_text` as optional text: its
             // path is made only for a group there is something to check in.
             if !p.group.is_empty() {
-                check_text(&mut v, &format!("participants[{i}].group"), &p.group, 100, false, false);
+                check_text(&mut v, path.index_field(i, "group"), &p.group, 100, false, false);
             }
             if !people.insert(&p.person) {
                 v.add(format!("participants[{i}].person_id"), format!("lists {} twice", p.person));
@@ -376,15 +389,15 @@ impl Session {
 
     /// Every person the session names: speakers, moderators, participants and presenters.
     pub fn referenced_people(&self) -> BTreeSet<PersonId> {
-        let mut out = BTreeSet::new();
+        self.named_people().cloned().collect()
+    }
+
+    /// [`Session::referenced_people`] borrowed, repeats and all: for a caller that collects
+    /// what it needs of them (the store's index fields) without copying each id first.
+    pub fn named_people(&self) -> impl Iterator<Item = &PersonId> {
         let materials = self.materials.iter().chain(self.slots.iter().flat_map(|s| &s.materials));
-        out.extend(materials.filter_map(|m| m.presenter.clone()));
-        for s in &self.slots {
-            out.extend(s.speakers.iter().cloned());
-            out.extend(s.moderators.iter().cloned());
-        }
-        out.extend(self.participants.iter().map(|p| p.person.clone()));
-        out
+        let roles = self.slots.iter().flat_map(|s| s.speakers.iter().chain(&s.moderators));
+        materials.filter_map(|m| m.presenter.as_ref()).chain(roles).chain(self.participants.iter().map(|p| &p.person))
     }
 
     /// The request path of the first place `person` is named, for error messages.

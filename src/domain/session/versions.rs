@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::{ParticipationStatus, REMOVED_SLOT_RETENTION_SECONDS, RemovedSlot, Session, Slot, SlotAnswer, SlotStatus};
-use crate::domain::{PersonId, SlotId, Timestamp};
+use crate::domain::{SlotId, Timestamp};
 
 impl Session {
     /// Takes what the store owns over from the stored version `old` (creation time, revision,
@@ -48,8 +48,9 @@ impl Session {
                     slot.answers = merge_answers(kept, std::mem::take(&mut slot.answers));
                 }
             }
-            let on_slot: HashSet<PersonId> = slot.speakers.iter().chain(&slot.moderators).cloned().collect();
-            slot.answers.retain(|a| on_slot.contains(&a.person));
+            // A slot's people are a few: looked up in place, not copied into a set per slot.
+            let (speakers, moderators) = (&slot.speakers, &slot.moderators);
+            slot.answers.retain(|a| speakers.contains(&a.person) || moderators.contains(&a.person));
         }
         let mut removed: Vec<RemovedSlot> = old
             .removed_slots

@@ -2,7 +2,6 @@
 //! materials and participants, its tail (per-slot answers), and [`session_doc`]: the index
 //! fields of a stored session read without decoding it.
 
-use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -454,7 +453,7 @@ struct ParticipantView<'a> {
 /// ([`SessionView`]); equal to `Doc::of(&decode_session(bytes)?)`.
 pub fn session_doc(bytes: &[u8]) -> Result<(&str, u64, Doc), StoreError> {
     let v: SessionView<'_> = postcard::from_bytes(bytes).map_err(corrupt)?;
-    let mut people: BTreeSet<&str> = v.participants.iter().map(|p| p.person).collect();
+    let mut people: Vec<&str> = v.participants.iter().map(|p| p.person).collect();
     let materials = v.materials.iter().chain(v.slots.iter().flat_map(|s| &s.materials));
     people.extend(materials.filter_map(|m| m.presenter));
     for s in &v.slots {

@@ -11,6 +11,7 @@ use crate::domain::{
     Attempt, Change, FeedToken, InviteRecord, PeopleQuery, Person, PersonId, PersonSlot, PersonSlotQuery, Session,
     SessionId, SessionQuery,
 };
+use crate::store::memindex::Doc;
 use crate::store::{Expect, Fence, Kept, Once, Store, StoreError, StoreStats};
 
 /// Runs `f` on tokio's blocking pool: a sled write waits for its group-commit flush and a scan
@@ -52,7 +53,7 @@ impl Store for Arc<SledStore> {
     /// the blocking pool (no copy of the session itself).
     async fn put_session(&self, session: &Session, expect: Expect) -> Result<u64, StoreError> {
         let (id, prepared) = (session.id.clone(), SledStore::prepare_session(session));
-        blocking(self, move |st| st.put_prepared(id.as_str(), &prepared, expect, None)).await
+        blocking(self, move |st| st.put_prepared(id.as_str(), &prepared, expect, None, None)).await
     }
 
     async fn delete_session(&self, id: &SessionId, expect: Option<u64>) -> Result<u64, StoreError> {
@@ -133,7 +134,21 @@ impl Store for Arc<SledStore> {
 
     async fn put_session_once(&self, session: &Session, expect: Expect, once: &Once) -> Result<u64, StoreError> {
         let (id, prepared, once) = (session.id.clone(), SledStore::prepare_session(session), once.clone());
-        blocking(self, move |st| st.put_prepared(id.as_str(), &prepared, expect, Some(&once))).await
+        blocking(self, move |st| st.put_prepared(id.as_str(), &prepared, expect, None, Some(&once))).await
+    }
+
+    async fn put_session_over(
+        &self,
+        session: &Session,
+        old: &Session,
+        expect: Expect,
+        once: Option<&Once>,
+    ) -> Result<u64, StoreError> {
+        // The old record's index fields from the caller's copy, on the caller's thread: only
+        // when it is the record `expect` names (otherwise the write reads what is stored).
+        let known = (expect == Expect::Revision(old.meta.revision)).then(|| (old.meta.revision, Doc::of(old)));
+        let (id, prepared, once) = (session.id.clone(), SledStore::prepare_session(session), once.cloned());
+        blocking(self, move |st| st.put_prepared(id.as_str(), &prepared, expect, known, once.as_ref())).await
     }
 
     async fn put_person_once(&self, person: &Person, expect: Expect, once: &Once) -> Result<u64, StoreError> {

@@ -55,26 +55,31 @@ impl SledStore {
     }
 
     /// Writes the session `id` as [`Self::prepare_session`] encoded it, per `expect`; with
-    /// `once`, at most once per request id (kept with it).
+    /// `once`, at most once per request id (kept with it). `known` is the stored record's
+    /// revision and index fields when the caller has them (`Store::put_session_over`): the
+    /// first attempt then reads nothing; if the record changed since, the check under the
+    /// sequencer sees it, as it sees a write between its own read and the lock.
     pub(super) fn put_prepared(
         &self,
         id: &str,
         p: &PreparedSession,
         expect: Expect,
+        mut known: Option<(u64, Doc)>,
         once: Option<&Once>,
     ) -> Result<u64, StoreError> {
         let PreparedSession { doc, enc } = p;
         loop {
-            let old = match expect {
-                Expect::Absent => None,
-                Expect::Revision(_) => self.current_session(id)?,
+            let old = match (expect, known.take()) {
+                (Expect::Absent, _) => None,
+                (Expect::Revision(_), Some(known)) => Some(known),
+                (Expect::Revision(_), None) => self.current_session(id)?.map(|(_, revision, doc)| (revision, doc)),
             };
             let mut ix = self.write_ix();
             self.refuse_if_stopped()?;
             once.map(|o| self.refuse_if_kept(o)).transpose()?;
             let current = ix.session_revision(id);
             expect.check(current)?;
-            if current != old.as_ref().map(|o| o.1) {
+            if current != old.as_ref().map(|o| o.0) {
                 continue; // written between the read and the lock: read again
             }
             if let Some(p) = ix.missing_person(doc) {
@@ -83,7 +88,7 @@ impl SledStore {
             }
             let kind = if old.is_some() { ChangeKind::Updated } else { ChangeKind::Created };
             let (rev, n) = self.sequence(id, Write::PutSession(kind, enc), once.map(|o| (o, KEPT_SESSION)))?;
-            ix.put_session(id, rev, old.as_ref().map(|o| &o.2), doc);
+            ix.put_session(id, rev, old.as_ref().map(|o| &o.1), doc);
             return self.publish(ix, rev, n);
         }
     }
