@@ -98,8 +98,7 @@ impl Agenda {
             new.meta.update_time = t;
             let conflicts = self.check_conflicts(policy, Some(&old), &new).await?;
             let expect = Expect::Revision(old.meta.revision);
-            match self.write(|st| st.put_session_over(&new, &old, expect, once.as_ref())).await
-            {
+            match self.write(|st| st.put_session_over(&new, &old, expect, once.as_ref())).await {
                 Ok(rev) => {
                     new.meta.revision = rev;
                     self.committed(rev);

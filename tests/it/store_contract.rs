@@ -434,8 +434,7 @@ async fn an_update_over_the_record_read_moves_its_index_entries_and_a_stale_read
     st.put_person(&person("bo", "Bo", ""), Expect::Absent).await.unwrap();
     st.put_session(&session("one", 0, 2, &["ana"]), Expect::Absent).await.unwrap();
     let slots_of = async |who: &str| {
-        let query =
-            PersonSlotQuery { person: pid(who), from: None, to: None, after: None, include_removed: false };
+        let query = PersonSlotQuery { person: pid(who), from: None, to: None, after: None, include_removed: false };
         st.person_slots(&query, 10).await.unwrap().into_iter().map(|p| p.session_id.to_string()).collect::<Vec<_>>()
     };
     let first = st.get_session(&sid("one")).await.unwrap().unwrap();

@@ -2,7 +2,6 @@
 //! materials and participants, its tail (per-slot answers), and [`session_doc`]: the index
 //! fields of a stored session read without decoding it.
 
-
 use serde::{Deserialize, Serialize};
 
 use super::codes::{
