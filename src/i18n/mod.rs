@@ -159,10 +159,11 @@ pub enum Arg<'a> {
     Count(usize),
 }
 
-impl Arg<'_> {
-    fn to_fluent(self) -> FluentValue<'static> {
+impl<'a> Arg<'a> {
+    /// Borrowed: a message's arguments live only while it is formatted.
+    fn to_fluent(self) -> FluentValue<'a> {
         match self {
-            Arg::Str(s) => FluentValue::from(s.to_owned()),
+            Arg::Str(s) => FluentValue::from(s),
             Arg::Count(n) => FluentValue::from(n),
         }
     }
